@@ -1,0 +1,250 @@
+//! `berth doctor`: checks with a fix command for each failure.
+use crate::config::{Config, Paths};
+use crate::domain::ports::free_count;
+use crate::engine::docker::{endpoint_from_env, DockerEngine};
+use crate::engine::{Engine, EngineError};
+use anyhow::Result;
+use serde::Serialize;
+
+#[derive(Debug, Serialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub check: &'static str,
+    pub status: Status,
+    pub detail: String,
+    pub fix: Option<String>,
+}
+
+fn check(
+    check: &'static str,
+    status: Status,
+    detail: impl Into<String>,
+    fix: Option<&str>,
+) -> Check {
+    Check {
+        check,
+        status,
+        detail: detail.into(),
+        fix: fix.map(String::from),
+    }
+}
+
+fn on_path(bin: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
+        .unwrap_or(false)
+}
+
+/// Free bytes on the filesystem holding `path` (df, so no unsafe statvfs here).
+fn free_bytes(path: &str) -> Option<u64> {
+    let out = std::process::Command::new("df")
+        .args(["-Pk", path])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let kb: u64 = text
+        .lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
+    let mut v = Vec::new();
+    let endpoint = endpoint_from_env();
+    let local = endpoint.starts_with("unix://");
+    let installed = ["dockerd", "docker", "podman"].iter().find(|b| on_path(b));
+    v.push(match (installed, local) {
+        (Some(b), _) => check("engine installed", Status::Ok, format!("{b} found"), None),
+        (None, false) => check(
+            "engine installed",
+            Status::Ok,
+            format!("remote engine {endpoint}"),
+            None,
+        ),
+        (None, true) => check(
+            "engine installed",
+            Status::Fail,
+            "no dockerd, docker or podman on PATH",
+            Some("sudo apt-get install docker.io"),
+        ),
+    });
+    let engine = match DockerEngine::connect_to(&endpoint).await {
+        Ok(e) => Some(e),
+        Err(e) => {
+            let fix = match &e {
+                EngineError::PermissionDenied { .. } => {
+                    "sudo usermod -aG docker $USER  # then log in again"
+                }
+                _ => "sudo systemctl start docker  # or: sudo scripts/engine.sh ensure",
+            };
+            let name = if matches!(e, EngineError::PermissionDenied { .. }) {
+                "permissions"
+            } else {
+                "daemon reachable"
+            };
+            v.push(check(name, Status::Fail, e.to_string(), Some(fix)));
+            None
+        }
+    };
+    let info = match &engine {
+        Some(e) => match e.info().await {
+            Ok(i) => {
+                v.push(check(
+                    "daemon reachable",
+                    Status::Ok,
+                    format!("{} (engine {}, API {})", endpoint, i.version, i.api_version),
+                    None,
+                ));
+                v.push(check(
+                    "permissions",
+                    Status::Ok,
+                    format!("can use {endpoint}"),
+                    None,
+                ));
+                Some(i)
+            }
+            Err(err) => {
+                v.push(check(
+                    "daemon reachable",
+                    Status::Fail,
+                    err.to_string(),
+                    Some("sudo systemctl start docker"),
+                ));
+                None
+            }
+        },
+        None => None,
+    };
+    let disk_path = info
+        .as_ref()
+        .map(|i| i.root_dir.clone())
+        .filter(|d| std::path::Path::new(d).exists());
+    let disk_path = disk_path.unwrap_or_else(|| {
+        paths
+            .state_dir
+            .parent()
+            .unwrap_or(&paths.home)
+            .display()
+            .to_string()
+    });
+    v.push(match free_bytes(&disk_path) {
+        Some(b) if b < 2 << 30 => check(
+            "disk space",
+            Status::Fail,
+            format!(
+                "{:.1} GiB free on {disk_path}",
+                b as f64 / (1u64 << 30) as f64
+            ),
+            Some("docker system prune  # removes stopped containers and unused images"),
+        ),
+        Some(b) if b < 10 << 30 => check(
+            "disk space",
+            Status::Warn,
+            format!(
+                "{:.1} GiB free on {disk_path}",
+                b as f64 / (1u64 << 30) as f64
+            ),
+            Some("docker system prune"),
+        ),
+        Some(b) => check(
+            "disk space",
+            Status::Ok,
+            format!(
+                "{:.0} GiB free on {disk_path}",
+                b as f64 / (1u64 << 30) as f64
+            ),
+            None,
+        ),
+        None => check(
+            "disk space",
+            Status::Warn,
+            format!("cannot measure free space on {disk_path}"),
+            None,
+        ),
+    });
+    if let (Some(e), Some(i)) = (&engine, &info) {
+        v.push(match e.image_present(&config.image).await {
+            Ok(true) => check("image present", Status::Ok, config.image.clone(), None),
+            Ok(false) => check(
+                "image present",
+                Status::Fail,
+                format!("{} is not in the engine", config.image),
+                Some("berth image build  # without a registry: sudo scripts/engine.sh images target/release/berth"),
+            ),
+            Err(err) => check("image present", Status::Fail, err.to_string(), None),
+        });
+        match e.list_workspaces().await {
+            Ok(ws) => {
+                let taken = ws.iter().filter_map(|w| w.ssh_port).collect();
+                let free = free_count(config.port_range, &taken, |p| {
+                    std::net::TcpListener::bind((config.bind_address, p)).is_err()
+                });
+                let detail = format!(
+                    "{free} of {} ports free in {}",
+                    config.port_range.len(),
+                    config.port_range
+                );
+                let fix = Some("widen `ssh.port_range` in the config file (berth config path)");
+                v.push(match free {
+                    0 => check("free ports", Status::Fail, detail, fix),
+                    1..=4 => check("free ports", Status::Warn, detail, fix),
+                    _ => check("free ports", Status::Ok, detail, None),
+                });
+            }
+            Err(err) => v.push(check("free ports", Status::Fail, err.to_string(), None)),
+        }
+        let gvisor = i.runtimes.iter().any(|r| r == "runsc");
+        v.push(if gvisor {
+            check("gVisor runtime", Status::Ok, "runsc is registered (set runtime = \"runsc\" to use it)", None)
+        } else {
+            check(
+                "gVisor runtime",
+                Status::Warn,
+                format!("runsc is not registered (runtimes: {}); optional", i.runtimes.join(", ")),
+                Some("sudo apt-get install runsc && sudo scripts/engine.sh ensure  # registers it in /etc/docker/daemon.json"),
+            )
+        });
+    }
+    v.push(check(
+        "config",
+        Status::Ok,
+        format!("{} parsed", paths.config_file.display()),
+        None,
+    ));
+    v
+}
+
+pub async fn run(paths: Paths, config: Config, json: bool) -> Result<i32> {
+    let v = checks(&paths, &config).await;
+    let failed = v.iter().any(|c| c.status == Status::Fail);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "ok": !failed, "checks": v }))?
+        );
+    } else {
+        for c in &v {
+            let mark = match c.status {
+                Status::Ok => "ok  ",
+                Status::Warn => "warn",
+                Status::Fail => "FAIL",
+            };
+            println!("[{mark}] {:<16} {}", c.check, c.detail);
+            if let (Some(fix), true) = (&c.fix, c.status != Status::Ok) {
+                println!("       fix: {fix}");
+            }
+        }
+    }
+    Ok(if failed { 1 } else { 0 })
+}

@@ -1,0 +1,78 @@
+//! `berth exec`: run a command in a workspace through the engine.
+use crate::backend::{lifecycle, Ctx};
+use crate::domain::naming::WorkspaceName;
+use crate::domain::workspace::{WorkspaceState, WORKSPACE_USER};
+use crate::engine::{ExecRequest, Output};
+use anyhow::{bail, Result};
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+pub async fn run(
+    ctx: &Ctx,
+    name: &WorkspaceName,
+    env: Vec<String>,
+    workdir: Option<String>,
+    timeout: Option<f64>,
+    json: bool,
+    cmd: Vec<String>,
+) -> Result<i32> {
+    if let Some(bad) = env.iter().find(|e| !e.contains('=') || e.starts_with('=')) {
+        bail!("--env {bad:?} is not of the form KEY=VALUE");
+    }
+    let timeout = match timeout {
+        Some(t) if !(t > 0.0 && t.is_finite()) => {
+            bail!("--timeout must be a positive number of seconds")
+        }
+        Some(t) => Some(Duration::from_secs_f64(t)),
+        None => None,
+    };
+    let w = lifecycle::find(ctx, name).await?;
+    if w.state != WorkspaceState::Running {
+        bail!(
+            "workspace {name} is {}; start it with `berth start {name}`",
+            w.state.as_str()
+        );
+    }
+    // Piped input is forwarded; an interactive terminal is not (use `berth ssh` for that).
+    let stdin: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>> =
+        (!std::io::stdin().is_terminal()).then(|| Box::new(tokio::io::stdin()) as _);
+    let req = ExecRequest {
+        cmd,
+        env,
+        workdir,
+        user: Some(WORKSPACE_USER.into()),
+        stdin,
+        timeout,
+    };
+    let (tx, mut rx) = mpsc::channel::<Output>(64);
+    let engine = ctx.engine.clone();
+    let container = w.container.clone();
+    let task = tokio::spawn(async move { engine.exec(&container, req, tx).await });
+    let (mut out_buf, mut err_buf) = (Vec::new(), Vec::new());
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    while let Some(chunk) = rx.recv().await {
+        match (json, chunk) {
+            (true, Output::Stdout(b)) => out_buf.extend(b),
+            (true, Output::Stderr(b)) => err_buf.extend(b),
+            (false, Output::Stdout(b)) => {
+                out.write_all(&b)?;
+                out.flush()?;
+            }
+            (false, Output::Stderr(b)) => err.write_all(&b)?,
+        }
+    }
+    let outcome = task.await??;
+    if json {
+        let v = serde_json::json!({
+            "returncode": outcome.exit_code,
+            "stdout": String::from_utf8_lossy(&out_buf),
+            "stderr": String::from_utf8_lossy(&err_buf),
+            "timed_out": outcome.timed_out,
+        });
+        println!("{}", serde_json::to_string(&v)?);
+    } else if outcome.timed_out {
+        eprintln!("berth: the command did not finish within its timeout and was killed");
+    }
+    Ok(i32::try_from(outcome.exit_code).unwrap_or(1).clamp(0, 255))
+}

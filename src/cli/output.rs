@@ -1,0 +1,217 @@
+//! Rendering for the terminal: progress, tables, workspace details.
+use crate::backend::Progress;
+use crate::domain::resources::format_memory;
+use crate::domain::workspace::{human_duration, Workspace};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::Mutex;
+
+/// Shows progress events: a bar on a terminal, plain lines otherwise (logs, CI).
+pub struct ProgressView {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+    last: Mutex<Option<String>>,
+}
+
+impl ProgressView {
+    /// `quiet`: machine output (--json) goes to stdout, so progress stays on stderr but terse.
+    pub fn new(quiet: bool) -> Self {
+        let bar = (std::io::stderr().is_terminal() && !quiet).then(|| {
+            let b = ProgressBar::new(0);
+            b.set_style(
+                ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg} ({elapsed})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            b.enable_steady_tick(std::time::Duration::from_millis(120));
+            b
+        });
+        Self {
+            bar,
+            quiet,
+            last: Mutex::new(None),
+        }
+    }
+
+    pub fn event(&self, p: Progress) {
+        match (&self.bar, p) {
+            (
+                Some(b),
+                Progress::StepStarted {
+                    index,
+                    total,
+                    description,
+                    ..
+                },
+            ) => {
+                b.set_length(total as u64);
+                b.set_position(index as u64 - 1);
+                b.set_message(description);
+            }
+            (Some(b), Progress::StepDone { index, .. }) => b.set_position(index as u64),
+            (Some(b), Progress::Output { label, line }) => b.println(format!("  {label} | {line}")),
+            (Some(b), Progress::Note(n)) => b.println(format!("note: {n}")),
+            (
+                None,
+                Progress::StepStarted {
+                    index,
+                    total,
+                    description,
+                    ..
+                },
+            ) => {
+                if !self.quiet {
+                    eprintln!("[{index}/{total}] {description} ...");
+                }
+                if let Ok(mut l) = self.last.lock() {
+                    *l = Some(description);
+                }
+            }
+            (
+                None,
+                Progress::StepDone {
+                    index, total, took, ..
+                },
+            ) => {
+                if !self.quiet {
+                    let d = self
+                        .last
+                        .lock()
+                        .ok()
+                        .and_then(|l| l.clone())
+                        .unwrap_or_default();
+                    eprintln!("[{index}/{total}] {d}: done in {:.1}s", took.as_secs_f64());
+                }
+            }
+            (None, Progress::Output { label, line }) => {
+                if !self.quiet {
+                    eprintln!("  {label} | {line}");
+                }
+            }
+            (None, Progress::Note(n)) => eprintln!("note: {n}"),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn ago(ts: i64) -> String {
+    if ts <= 0 {
+        return "-".into();
+    }
+    format!("{} ago", human_duration(now() - ts))
+}
+
+/// The `berth list` table.
+pub fn table(ws: &[Workspace]) -> String {
+    let rows: Vec<[String; 6]> = ws
+        .iter()
+        .map(|w| {
+            [
+                w.name.clone(),
+                w.state.as_str().to_string(),
+                w.ssh_port.map_or("-".into(), |p| p.to_string()),
+                w.image.clone(),
+                w.uptime_secs(now()).map_or("-".into(), human_duration),
+                w.thread.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    let header = ["NAME", "STATE", "SSH", "IMAGE", "UPTIME", "THREAD"].map(String::from);
+    let mut widths = header.clone().map(|h| h.len());
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |r: &[String; 6]| {
+        let cells: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect();
+        cells.join("  ").trim_end().to_string() + "\n"
+    };
+    let mut out = line(&header);
+    for r in &rows {
+        out.push_str(&line(r));
+    }
+    out
+}
+
+/// JSON for one workspace (stable field names: scripts depend on them).
+pub fn workspace_json(w: &Workspace) -> serde_json::Value {
+    serde_json::json!({
+        "name": w.name,
+        "state": w.state.as_str(),
+        "ssh_port": w.ssh_port,
+        "image": w.image,
+        "container": w.container,
+        "container_id": w.container_id,
+        "volume": w.volume,
+        "thread": w.thread,
+        "platform": w.platform,
+        "profile": w.profile,
+        "runtime": w.runtime,
+        "memory_limit": w.memory_limit,
+        "pids_limit": w.pids_limit,
+        "created": w.created,
+        "started_at": w.started_at,
+        "uptime_secs": w.uptime_secs(now()),
+        "labels": w.labels,
+    })
+}
+
+/// `berth status` for people.
+pub fn details(w: &Workspace) -> String {
+    let mut s = String::new();
+    let mut kv = |k: &str, v: String| s.push_str(&format!("{k:<10} {v}\n"));
+    kv("name", w.name.clone());
+    kv("state", w.state.as_str().into());
+    kv("ssh port", w.ssh_port.map_or("-".into(), |p| p.to_string()));
+    kv("image", w.image.clone());
+    kv("created", ago(w.created));
+    kv(
+        "uptime",
+        w.uptime_secs(now()).map_or("-".into(), human_duration),
+    );
+    kv(
+        "container",
+        format!(
+            "{} ({})",
+            w.container,
+            &w.container_id[..w.container_id.len().min(12)]
+        ),
+    );
+    kv(
+        "volume",
+        if w.volume.is_empty() {
+            "-".into()
+        } else {
+            w.volume.clone()
+        },
+    );
+    if let Some(t) = &w.thread {
+        kv("thread", t.clone());
+    }
+    if let Some(p) = &w.profile {
+        kv("profile", p.clone());
+    }
+    if let Some(r) = &w.runtime {
+        kv("runtime", r.clone());
+    }
+    if let Some(m) = w.memory_limit {
+        kv("memory", format_memory(m));
+    }
+    if let Some(p) = w.pids_limit {
+        kv("pids", p.to_string());
+    }
+    s
+}

@@ -1,0 +1,113 @@
+//! The label schema. The engine holds identity and spec: berth rebuilds its view
+//! of what exists from these labels alone.
+use super::workspace::WorkspaceSpec;
+use std::collections::BTreeMap;
+
+pub const ROLE: &str = "dev.berth.role";
+pub const NAME: &str = "dev.berth.name";
+pub const THREAD: &str = "dev.berth.thread";
+pub const PLATFORM: &str = "dev.berth.platform";
+pub const PROFILE: &str = "dev.berth.profile";
+pub const SSH_PORT: &str = "dev.berth.ssh-port";
+pub const VERSION: &str = "dev.berth.version";
+
+pub const ROLE_WORKSPACE: &str = "workspace";
+
+/// Engine filter that selects every workspace object.
+pub fn workspace_filter() -> String {
+    format!("{ROLE}={ROLE_WORKSPACE}")
+}
+
+/// Labels for a workspace's container and volume.
+pub fn workspace_labels(
+    spec: &WorkspaceSpec,
+    ssh_port: Option<u16>,
+    version: &str,
+) -> BTreeMap<String, String> {
+    let mut l = spec.extra_labels.clone();
+    l.insert(ROLE.into(), ROLE_WORKSPACE.into());
+    l.insert(NAME.into(), spec.name.to_string());
+    l.insert(PROFILE.into(), spec.profile.clone());
+    l.insert(VERSION.into(), version.into());
+    if let Some(t) = &spec.thread {
+        l.insert(THREAD.into(), t.clone());
+    }
+    if let Some(p) = &spec.platform {
+        l.insert(PLATFORM.into(), p.clone());
+    }
+    if let Some(port) = ssh_port {
+        l.insert(SSH_PORT.into(), port.to_string());
+    }
+    l
+}
+
+/// The SSH port recorded in a workspace's labels.
+pub fn ssh_port(labels: &BTreeMap<String, String>) -> Option<u16> {
+    labels.get(SSH_PORT).and_then(|p| p.parse().ok())
+}
+
+/// Is a label key berth's own (not user-chosen)?
+pub fn is_berth_key(key: &str) -> bool {
+    key.starts_with("dev.berth.")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "label {key:?} is reserved for berth; choose a key that does not start with \"dev.berth.\""
+)]
+pub struct ReservedLabel {
+    pub key: String,
+}
+
+/// Extra labels from config may not override berth's own keys.
+pub fn check_extra_labels(extra: &BTreeMap<String, String>) -> Result<(), ReservedLabel> {
+    match extra.keys().find(|k| is_berth_key(k)) {
+        Some(key) => Err(ReservedLabel { key: key.clone() }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::naming::WorkspaceName;
+    use crate::domain::resources::Resources;
+
+    fn spec() -> WorkspaceSpec {
+        WorkspaceSpec {
+            name: WorkspaceName::parse("api").unwrap(),
+            image: "img".into(),
+            clone_url: None,
+            thread: Some("t-1".into()),
+            platform: None,
+            profile: "general".into(),
+            post_start: None,
+            resources: Resources::default(),
+            runtime: None,
+            extra_labels: [("team".to_string(), "core".to_string())].into(),
+        }
+    }
+
+    #[test]
+    fn labels_hold_identity_and_spec() {
+        let l = workspace_labels(&spec(), Some(2201), "0.1.0");
+        assert_eq!(l[ROLE], "workspace");
+        assert_eq!(l[NAME], "api");
+        assert_eq!(l[THREAD], "t-1");
+        assert_eq!(l[PROFILE], "general");
+        assert_eq!(l[VERSION], "0.1.0");
+        assert_eq!(l["team"], "core");
+        assert!(!l.contains_key(PLATFORM));
+        assert_eq!(ssh_port(&l), Some(2201));
+    }
+
+    #[test]
+    fn extra_labels_cannot_override_berth_keys() {
+        let bad: BTreeMap<String, String> = [(NAME.to_string(), "x".to_string())].into();
+        assert!(check_extra_labels(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("reserved"));
+        assert!(check_extra_labels(&spec().extra_labels).is_ok());
+    }
+}

@@ -1,0 +1,138 @@
+//! Workspace names and the engine object names derived from them.
+use std::fmt;
+
+/// Longest name accepted (a DNS label, so it also works as a hostname).
+pub const MAX_NAME_LEN: usize = 63;
+
+/// Prefix of every container and volume berth creates for a workspace.
+pub const OBJECT_PREFIX: &str = "workspace-";
+
+/// Prefix of the SSH host alias (`ssh berth-NAME`).
+pub const SSH_ALIAS_PREFIX: &str = "berth-";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("a workspace name cannot be empty; use lowercase letters, digits and hyphens, starting with a letter (at most 63 characters)")]
+    Empty,
+    #[error("workspace name {name:?} is {len} characters long; at most 63 are allowed")]
+    TooLong { name: String, len: usize },
+    #[error("workspace name {name:?} must start with a lowercase letter (a-z)")]
+    BadStart { name: String },
+    #[error("workspace name {name:?} contains {ch:?}; only lowercase letters (a-z), digits (0-9) and hyphens (-) are allowed")]
+    BadChar { name: String, ch: char },
+}
+
+/// A validated workspace name: `[a-z][a-z0-9-]{0,62}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WorkspaceName(String);
+
+impl WorkspaceName {
+    pub fn parse(raw: &str) -> Result<Self, NameError> {
+        let name = raw.to_string();
+        let first = raw.chars().next().ok_or(NameError::Empty)?;
+        let len = raw.chars().count();
+        if len > MAX_NAME_LEN {
+            return Err(NameError::TooLong { name, len });
+        }
+        if !first.is_ascii_lowercase() {
+            return Err(NameError::BadStart { name });
+        }
+        if let Some(ch) = raw
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+        {
+            return Err(NameError::BadChar { name, ch });
+        }
+        Ok(Self(name))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Container name: `workspace-<name>`.
+    pub fn container(&self) -> String {
+        format!("{OBJECT_PREFIX}{}", self.0)
+    }
+
+    /// Home volume name: `workspace-<name>`.
+    pub fn volume(&self) -> String {
+        format!("{OBJECT_PREFIX}{}", self.0)
+    }
+
+    /// SSH host alias used in known_hosts and ~/.ssh/berth.d: `berth-<name>`.
+    pub fn ssh_alias(&self) -> String {
+        format!("{SSH_ALIAS_PREFIX}{}", self.0)
+    }
+}
+
+impl fmt::Display for WorkspaceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn accepts_simple_names() {
+        for ok in ["a", "dev", "api-2", "x1-y2-z3", &"a".repeat(63)] {
+            assert!(WorkspaceName::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn refuses_with_a_sentence_that_says_what_is_allowed() {
+        let cases = [
+            ("", "cannot be empty"),
+            ("Dev", "must start with a lowercase letter"),
+            ("1abc", "must start with a lowercase letter"),
+            ("-abc", "must start with a lowercase letter"),
+            ("ab_c", "contains '_'"),
+            ("ab.c", "contains '.'"),
+            ("abC", "contains 'C'"),
+            ("a b", "contains ' '"),
+            ("é", "must start with a lowercase letter"),
+        ];
+        for (raw, want) in cases {
+            let err = WorkspaceName::parse(raw).unwrap_err().to_string();
+            assert!(err.contains(want), "{raw:?}: {err}");
+        }
+        let long = "a".repeat(64);
+        let err = WorkspaceName::parse(&long).unwrap_err().to_string();
+        assert!(
+            err.contains("64 characters") && err.contains("at most 63"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn derived_names() {
+        let n = WorkspaceName::parse("api").unwrap();
+        assert_eq!(n.container(), "workspace-api");
+        assert_eq!(n.volume(), "workspace-api");
+        assert_eq!(n.ssh_alias(), "berth-api");
+    }
+
+    proptest! {
+        #[test]
+        fn valid_names_round_trip(raw in "[a-z][a-z0-9-]{0,62}") {
+            let n = WorkspaceName::parse(&raw).unwrap();
+            prop_assert_eq!(n.as_str(), raw.as_str());
+            prop_assert!(n.container().len() <= 63 + OBJECT_PREFIX.len());
+        }
+
+        #[test]
+        fn anything_accepted_matches_the_rule(raw in "\\PC{0,70}") {
+            if WorkspaceName::parse(&raw).is_ok() {
+                let mut chars = raw.chars();
+                prop_assert!(chars.next().unwrap().is_ascii_lowercase());
+                prop_assert!(chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+                prop_assert!(raw.len() <= 63);
+            }
+        }
+    }
+}

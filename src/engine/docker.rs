@@ -1,0 +1,633 @@
+//! bollard implementation of [`Engine`]. Bollard's models are converted to domain
+//! types here and nowhere else.
+use super::{
+    ContainerSpec, Engine, EngineError, EngineInfo, EngineResult, ExecOutcome, ExecRequest,
+    LogOptions, Output,
+};
+use crate::domain::labels;
+use crate::domain::workspace::{Workspace, WorkspaceState};
+use async_trait::async_trait;
+use bollard::errors::Error as BErr;
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, HostConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum, VolumeCreateRequest,
+};
+use bollard::query_parameters as qp;
+use bollard::Docker;
+use futures_util::stream::{BoxStream, StreamExt};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+
+/// Default engine endpoint when DOCKER_HOST is unset.
+pub const DEFAULT_ENDPOINT: &str = "unix:///var/run/docker.sock";
+
+pub struct DockerEngine {
+    docker: Docker,
+    endpoint: String,
+}
+
+/// The endpoint berth talks to: DOCKER_HOST, else the default socket.
+pub fn endpoint_from_env() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string())
+}
+
+impl DockerEngine {
+    /// Connects to DOCKER_HOST (or the default socket) and agrees on an API version.
+    pub async fn connect() -> EngineResult<Self> {
+        let endpoint = endpoint_from_env();
+        Self::connect_to(&endpoint).await
+    }
+
+    pub async fn connect_to(endpoint: &str) -> EngineResult<Self> {
+        if let Some(path) = endpoint.strip_prefix("unix://") {
+            match std::fs::metadata(path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(EngineError::Unreachable {
+                        endpoint: endpoint.to_string(),
+                        reason: "the socket does not exist; is the engine installed and started?"
+                            .into(),
+                    })
+                }
+                _ => {}
+            }
+        }
+        let docker = Docker::connect_with_host(endpoint).map_err(|e| map_err(endpoint, e))?;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| map_err(endpoint, e))?;
+        Ok(Self {
+            docker,
+            endpoint: endpoint.to_string(),
+        })
+    }
+
+    fn err(&self, e: BErr) -> EngineError {
+        map_err(&self.endpoint, e)
+    }
+}
+
+/// Turns a bollard error into a sentence-sized domain error.
+fn map_err(endpoint: &str, e: BErr) -> EngineError {
+    let unreachable = |reason: String| {
+        if reason.to_lowercase().contains("permission denied") {
+            EngineError::PermissionDenied {
+                endpoint: endpoint.to_string(),
+            }
+        } else {
+            EngineError::Unreachable {
+                endpoint: endpoint.to_string(),
+                reason,
+            }
+        }
+    };
+    match e {
+        BErr::DockerResponseServerError {
+            status_code: 404,
+            message,
+        } => EngineError::NotFound { what: message },
+        BErr::DockerResponseServerError {
+            status_code: 409,
+            message,
+        } => EngineError::Conflict(message),
+        BErr::DockerResponseServerError { message, .. }
+            if message.contains("port is already allocated")
+                || message.contains("address already in use") =>
+        {
+            EngineError::PortTaken(message)
+        }
+        BErr::DockerResponseServerError { message, .. } => EngineError::Api(message),
+        BErr::IOError { err } => unreachable(err.to_string()),
+        BErr::SocketNotFoundError(s) => unreachable(format!("socket {s} not found")),
+        BErr::RequestTimeoutError => unreachable("the request timed out".into()),
+        e @ (BErr::HyperLegacyError { .. }
+        | BErr::HyperResponseError { .. }
+        | BErr::HttpClientError { .. }) => {
+            let mut reason = e.to_string();
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                reason = s.to_string();
+                src = s.source();
+            }
+            unreachable(reason)
+        }
+        other => EngineError::Api(other.to_string()),
+    }
+}
+
+fn rfc3339_secs(s: &str) -> Option<i64> {
+    let t = chrono::DateTime::parse_from_rfc3339(s).ok()?.timestamp();
+    (t > 0).then_some(t)
+}
+
+fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
+    let config = c.config.unwrap_or_default();
+    let labels: BTreeMap<String, String> = config.labels.unwrap_or_default().into_iter().collect();
+    let name = labels.get(labels::NAME)?.clone();
+    let state = c.state.unwrap_or_default();
+    let status = state.status.map(|s| s.to_string()).unwrap_or_default();
+    let volume = c
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .find(|m| m.destination.as_deref() == Some(crate::domain::workspace::WORKSPACE_HOME))
+        .and_then(|m| m.name)
+        .unwrap_or_default();
+    Some(Workspace {
+        state: WorkspaceState::from_engine(&status),
+        ssh_port: labels::ssh_port(&labels),
+        image: config.image.unwrap_or_default(),
+        container: c
+            .name
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string(),
+        container_id: c.id.unwrap_or_default(),
+        volume,
+        thread: labels.get(labels::THREAD).cloned(),
+        platform: labels.get(labels::PLATFORM).cloned(),
+        profile: labels.get(labels::PROFILE).cloned(),
+        created: c.created.as_deref().and_then(rfc3339_secs).unwrap_or(0),
+        started_at: state.started_at.as_deref().and_then(rfc3339_secs),
+        memory_limit: c
+            .host_config
+            .as_ref()
+            .and_then(|h| h.memory)
+            .filter(|m| *m > 0),
+        pids_limit: c
+            .host_config
+            .as_ref()
+            .and_then(|h| h.pids_limit)
+            .filter(|m| *m > 0),
+        runtime: c
+            .host_config
+            .and_then(|h| h.runtime)
+            .filter(|r| r != "runc"),
+        name,
+        labels,
+    })
+}
+
+fn hash(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
+    labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+#[async_trait]
+impl Engine for DockerEngine {
+    fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+
+    async fn info(&self) -> EngineResult<EngineInfo> {
+        let v = self.docker.version().await.map_err(|e| self.err(e))?;
+        let i = self.docker.info().await.map_err(|e| self.err(e))?;
+        let mut runtimes: Vec<String> = i.runtimes.unwrap_or_default().into_keys().collect();
+        runtimes.sort();
+        Ok(EngineInfo {
+            endpoint: self.endpoint.clone(),
+            version: v.version.unwrap_or_default(),
+            api_version: v.api_version.unwrap_or_default(),
+            os: i.operating_system.unwrap_or_default(),
+            root_dir: i.docker_root_dir.unwrap_or_default(),
+            runtimes,
+            default_runtime: i.default_runtime.unwrap_or_default(),
+            containers: i.containers.unwrap_or_default(),
+        })
+    }
+
+    async fn list_workspaces(&self) -> EngineResult<Vec<Workspace>> {
+        let filters = HashMap::from([("label".to_string(), vec![labels::workspace_filter()])]);
+        let opts = qp::ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        };
+        let summaries = self
+            .docker
+            .list_containers(Some(opts))
+            .await
+            .map_err(|e| self.err(e))?;
+        let ids: Vec<String> = summaries.into_iter().filter_map(|s| s.id).collect();
+        let inspected = futures_util::stream::iter(ids)
+            .map(|id| async move { self.inspect_workspace(&id).await })
+            .buffer_unordered(16)
+            .collect::<Vec<_>>()
+            .await;
+        let mut out = Vec::new();
+        for r in inspected {
+            match r {
+                Ok(Some(w)) => out.push(w),
+                Ok(None) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    async fn inspect_workspace(&self, container: &str) -> EngineResult<Option<Workspace>> {
+        match self
+            .docker
+            .inspect_container(container, None::<qp::InspectContainerOptions>)
+            .await
+        {
+            Ok(c) => Ok(to_workspace(c)),
+            Err(e) => match self.err(e) {
+                EngineError::NotFound { .. } => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn create_volume(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> EngineResult<bool> {
+        if self.volume_exists(name).await? {
+            return Ok(false);
+        }
+        let req = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(hash(labels)),
+            ..Default::default()
+        };
+        self.docker
+            .create_volume(req)
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(true)
+    }
+
+    async fn volume_exists(&self, name: &str) -> EngineResult<bool> {
+        match self.docker.inspect_volume(name).await {
+            Ok(_) => Ok(true),
+            Err(e) => match self.err(e) {
+                EngineError::NotFound { .. } => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn remove_volume(&self, name: &str) -> EngineResult<()> {
+        match self
+            .docker
+            .remove_volume(name, None::<qp::RemoveVolumeOptions>)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) => match self.err(e) {
+                EngineError::NotFound { .. } => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String> {
+        let port_key = format!("{}/tcp", spec.ssh_container_port);
+        let bindings = HashMap::from([(
+            port_key.clone(),
+            Some(vec![PortBinding {
+                host_ip: Some(spec.bind_address.to_string()),
+                host_port: Some(spec.ssh_host_port.to_string()),
+            }]),
+        )]);
+        let host_config = HostConfig {
+            binds: Some(vec![format!("{}:{}", spec.volume, spec.mount_point)]),
+            port_bindings: Some(bindings),
+            cap_drop: Some(vec!["ALL".into()]),
+            security_opt: Some(vec!["no-new-privileges:true".into()]),
+            memory: Some(spec.resources.memory_bytes),
+            memory_swap: Some(spec.resources.memory_bytes),
+            pids_limit: Some(spec.resources.pids),
+            nano_cpus: spec.resources.cpus.map(|c| (c * 1e9) as i64),
+            restart_policy: Some(RestartPolicy {
+                name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+                maximum_retry_count: None,
+            }),
+            init: Some(true),
+            runtime: spec.runtime.clone(),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            hostname: Some(spec.hostname.clone()),
+            image: Some(spec.image.clone()),
+            labels: Some(hash(&spec.labels)),
+            exposed_ports: Some(vec![port_key]),
+            host_config: Some(host_config),
+            ..Default::default()
+        };
+        let opts = qp::CreateContainerOptions {
+            name: Some(spec.container.clone()),
+            platform: spec.platform.clone().unwrap_or_default(),
+        };
+        let r = self
+            .docker
+            .create_container(Some(opts), body)
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(r.id)
+    }
+
+    async fn start_container(&self, container: &str) -> EngineResult<()> {
+        match self
+            .docker
+            .start_container(container, None::<qp::StartContainerOptions>)
+            .await
+        {
+            Ok(())
+            | Err(BErr::DockerResponseServerError {
+                status_code: 304, ..
+            }) => Ok(()),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    async fn stop_container(&self, container: &str, timeout_secs: i64) -> EngineResult<()> {
+        let opts = qp::StopContainerOptions {
+            t: Some(timeout_secs as i32),
+            signal: None,
+        };
+        match self.docker.stop_container(container, Some(opts)).await {
+            Ok(())
+            | Err(BErr::DockerResponseServerError {
+                status_code: 304, ..
+            }) => Ok(()),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    async fn restart_container(&self, container: &str, timeout_secs: i64) -> EngineResult<()> {
+        let opts = qp::RestartContainerOptions {
+            t: Some(timeout_secs as i32),
+            signal: None,
+        };
+        self.docker
+            .restart_container(container, Some(opts))
+            .await
+            .map_err(|e| self.err(e))
+    }
+
+    async fn remove_container(&self, container: &str) -> EngineResult<()> {
+        let opts = qp::RemoveContainerOptions {
+            force: true,
+            v: false,
+            link: false,
+        };
+        match self.docker.remove_container(container, Some(opts)).await {
+            Ok(()) => Ok(()),
+            Err(e) => match self.err(e) {
+                EngineError::NotFound { .. } => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn exec(
+        &self,
+        container: &str,
+        req: ExecRequest,
+        out: mpsc::Sender<Output>,
+    ) -> EngineResult<ExecOutcome> {
+        exec_impl(self, container, req, out).await
+    }
+
+    fn logs(&self, container: &str, opts: LogOptions) -> BoxStream<'static, EngineResult<Output>> {
+        let o = qp::LogsOptions {
+            follow: opts.follow,
+            stdout: true,
+            stderr: true,
+            timestamps: opts.timestamps,
+            tail: opts
+                .tail
+                .map_or_else(|| "all".to_string(), |n| n.to_string()),
+            ..Default::default()
+        };
+        let endpoint = self.endpoint.clone();
+        self.docker
+            .logs(container, Some(o))
+            .map(move |r| match r {
+                Ok(bollard::container::LogOutput::StdErr { message }) => {
+                    Ok(Output::Stderr(message.to_vec()))
+                }
+                Ok(l) => Ok(Output::Stdout(l.into_bytes().to_vec())),
+                Err(e) => Err(map_err(&endpoint, e)),
+            })
+            .boxed()
+    }
+
+    async fn image_present(&self, image: &str) -> EngineResult<bool> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(e) => match self.err(e) {
+                EngineError::NotFound { .. } => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn build_image(
+        &self,
+        context: Vec<u8>,
+        tag: &str,
+        progress: mpsc::Sender<String>,
+    ) -> EngineResult<()> {
+        let opts = qp::BuildImageOptions {
+            dockerfile: "Dockerfile".into(),
+            t: Some(tag.to_string()),
+            rm: true,
+            forcerm: true,
+            ..Default::default()
+        };
+        let mut stream =
+            self.docker
+                .build_image(opts, None, Some(bollard::body_full(context.into())));
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| self.err(e))?;
+            if let Some(err) = info.error_detail.and_then(|d| d.message) {
+                return Err(EngineError::Api(format!(
+                    "image build failed: {}",
+                    err.trim()
+                )));
+            }
+            if let Some(line) = info.stream.or(info.status) {
+                let line = line.trim_end().to_string();
+                if !line.is_empty() {
+                    let _ = progress.send(line).await;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Shell snippet that kills a process and all its descendants (procps' pgrep).
+const KILL_TREE: &str = "k(){ for c in $(pgrep -P \"$1\" 2>/dev/null); do k \"$c\"; done; kill -KILL \"$1\" 2>/dev/null; }; \
+                         p=$(cat \"$0\" 2>/dev/null) && [ -n \"$p\" ] && k \"$p\"; rm -f \"$0\"";
+
+async fn exec_impl(
+    eng: &DockerEngine,
+    container: &str,
+    mut req: ExecRequest,
+    out: mpsc::Sender<Output>,
+) -> EngineResult<ExecOutcome> {
+    // With a timeout the command runs under a tiny sh wrapper that records its pid,
+    // so the process tree can be killed from a second exec when time is up.
+    let pidfile = format!("/tmp/.berth-exec-{}-{}", std::process::id(), rand_suffix());
+    let cmd = match req.timeout {
+        Some(_) => {
+            let mut c = vec![
+                "/bin/sh".to_string(),
+                "-c".to_string(),
+                format!("echo $$ > {pidfile}; exec \"$@\""),
+                "berth-exec".to_string(),
+            ];
+            c.extend(req.cmd.iter().cloned());
+            c
+        }
+        None => req.cmd.clone(),
+    };
+    let stdin = req.stdin.take();
+    let opts = CreateExecOptions::<String> {
+        attach_stdin: Some(stdin.is_some()),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        tty: Some(false),
+        env: (!req.env.is_empty()).then(|| req.env.clone()),
+        cmd: Some(cmd),
+        user: req.user.clone(),
+        working_dir: req.workdir.clone(),
+        ..Default::default()
+    };
+    let created = eng
+        .docker
+        .create_exec(container, opts)
+        .await
+        .map_err(|e| eng.err(e))?;
+    let started = eng
+        .docker
+        .start_exec(&created.id, None)
+        .await
+        .map_err(|e| eng.err(e))?;
+    let StartExecResults::Attached {
+        mut output,
+        mut input,
+    } = started
+    else {
+        return Err(EngineError::Api("exec did not attach".into()));
+    };
+    let feeder = stdin.map(|mut src| {
+        tokio::spawn(async move {
+            let _ = tokio::io::copy(&mut src, &mut input).await;
+            let _ = input.shutdown().await;
+        })
+    });
+    let pump = async {
+        while let Some(item) = output.next().await {
+            let chunk = match item.map_err(|e| eng.err(e))? {
+                bollard::container::LogOutput::StdErr { message } => {
+                    Output::Stderr(message.to_vec())
+                }
+                other => Output::Stdout(other.into_bytes().to_vec()),
+            };
+            if out.send(chunk).await.is_err() {
+                break;
+            }
+        }
+        Ok::<(), EngineError>(())
+    };
+    let timed_out = match req.timeout {
+        Some(limit) => match tokio::time::timeout(limit, pump).await {
+            Ok(r) => {
+                r?;
+                false
+            }
+            Err(_) => true,
+        },
+        None => {
+            pump.await?;
+            false
+        }
+    };
+    if let Some(f) = feeder {
+        f.abort();
+    }
+    if timed_out {
+        let kill = CreateExecOptions::<String> {
+            cmd: Some(vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                KILL_TREE.into(),
+                pidfile.clone(),
+            ]),
+            user: req.user.clone(),
+            ..Default::default()
+        };
+        if let Ok(k) = eng.docker.create_exec(container, kill).await {
+            if let Ok(StartExecResults::Attached { mut output, .. }) =
+                eng.docker.start_exec(&k.id, None).await
+            {
+                while output.next().await.is_some() {}
+            }
+        }
+        return Ok(ExecOutcome {
+            exit_code: 124,
+            timed_out: true,
+        });
+    }
+    if req.timeout.is_some() {
+        // Best effort: the wrapper's pid file is no longer needed.
+        let rm = CreateExecOptions::<String> {
+            cmd: Some(vec!["rm".into(), "-f".into(), pidfile]),
+            user: req.user.clone(),
+            ..Default::default()
+        };
+        if let Ok(k) = eng.docker.create_exec(container, rm).await {
+            let _ = eng
+                .docker
+                .start_exec(
+                    &k.id,
+                    Some(bollard::exec::StartExecOptions {
+                        detach: true,
+                        ..Default::default()
+                    }),
+                )
+                .await;
+        }
+    }
+    // The output stream ends a moment before the engine records the exit code.
+    for _ in 0..100 {
+        let info = eng
+            .docker
+            .inspect_exec(&created.id)
+            .await
+            .map_err(|e| eng.err(e))?;
+        if info.running != Some(true) {
+            return Ok(ExecOutcome {
+                exit_code: info.exit_code.unwrap_or(-1),
+                timed_out: false,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Err(EngineError::Api(
+        "the command's output ended but the engine still reports it running".into(),
+    ))
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}

@@ -1,0 +1,168 @@
+//! The container engine behind a trait that speaks domain types only.
+//! `docker.rs` is the bollard implementation; SDK types never leave it.
+pub mod docker;
+
+use crate::domain::resources::Resources;
+use crate::domain::workspace::Workspace;
+use async_trait::async_trait;
+use futures_util::stream::BoxStream;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot reach the container engine at {endpoint} ({reason}). Start it (`sudo systemctl start docker`, or `sudo scripts/engine.sh ensure` in berth's checkout) or point DOCKER_HOST at a running engine")]
+    Unreachable { endpoint: String, reason: String },
+    #[error("permission denied on the engine socket {endpoint}. Add yourself to the docker group (`sudo usermod -aG docker $USER`, then log in again) or run as root")]
+    PermissionDenied { endpoint: String },
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("host port taken: {0}")]
+    PortTaken(String),
+    #[error("engine error: {0}")]
+    Api(String),
+}
+
+impl EngineError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, EngineError::NotFound { .. })
+    }
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            EngineError::Unreachable { .. } | EngineError::PermissionDenied { .. }
+        )
+    }
+}
+
+pub type EngineResult<T> = Result<T, EngineError>;
+
+/// What the engine says about itself.
+#[derive(Debug, Clone, Default)]
+pub struct EngineInfo {
+    pub endpoint: String,
+    pub version: String,
+    pub api_version: String,
+    pub os: String,
+    pub root_dir: String,
+    pub runtimes: Vec<String>,
+    pub default_runtime: String,
+    pub containers: i64,
+}
+
+/// A workspace container to create.
+#[derive(Debug, Clone)]
+pub struct ContainerSpec {
+    pub container: String,
+    pub hostname: String,
+    pub image: String,
+    pub labels: BTreeMap<String, String>,
+    pub volume: String,
+    pub mount_point: String,
+    pub ssh_container_port: u16,
+    pub ssh_host_port: u16,
+    pub bind_address: IpAddr,
+    pub resources: Resources,
+    pub runtime: Option<String>,
+    pub platform: Option<String>,
+}
+
+/// A command run inside a container.
+#[derive(Default)]
+pub struct ExecRequest {
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub stdin: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>>,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    Stdout(Vec<u8>),
+    Stderr(Vec<u8>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecOutcome {
+    pub exit_code: i64,
+    pub timed_out: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct LogOptions {
+    pub follow: bool,
+    pub tail: Option<usize>,
+    pub timestamps: bool,
+}
+
+#[async_trait]
+pub trait Engine: Send + Sync {
+    /// Endpoint description (for messages and the status bar).
+    fn endpoint(&self) -> String;
+    async fn info(&self) -> EngineResult<EngineInfo>;
+
+    async fn list_workspaces(&self) -> EngineResult<Vec<Workspace>>;
+    /// A workspace by container name; `Ok(None)` when it does not exist.
+    async fn inspect_workspace(&self, container: &str) -> EngineResult<Option<Workspace>>;
+
+    /// Creates the volume; `Ok(false)` when it already existed (and was left untouched).
+    async fn create_volume(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> EngineResult<bool>;
+    async fn volume_exists(&self, name: &str) -> EngineResult<bool>;
+    async fn remove_volume(&self, name: &str) -> EngineResult<()>;
+
+    async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String>;
+    async fn start_container(&self, container: &str) -> EngineResult<()>;
+    async fn stop_container(&self, container: &str, timeout_secs: i64) -> EngineResult<()>;
+    async fn restart_container(&self, container: &str, timeout_secs: i64) -> EngineResult<()>;
+    async fn remove_container(&self, container: &str) -> EngineResult<()>;
+
+    /// Runs a command; output chunks go to `out` as they arrive.
+    async fn exec(
+        &self,
+        container: &str,
+        req: ExecRequest,
+        out: mpsc::Sender<Output>,
+    ) -> EngineResult<ExecOutcome>;
+
+    fn logs(&self, container: &str, opts: LogOptions) -> BoxStream<'static, EngineResult<Output>>;
+
+    async fn image_present(&self, image: &str) -> EngineResult<bool>;
+    /// Builds `context` (a tar archive) as `tag`; progress lines go to `progress`.
+    async fn build_image(
+        &self,
+        context: Vec<u8>,
+        tag: &str,
+        progress: mpsc::Sender<String>,
+    ) -> EngineResult<()>;
+}
+
+/// Runs a command and collects its output (for short internal commands).
+pub async fn exec_collect(
+    engine: &dyn Engine,
+    container: &str,
+    req: ExecRequest,
+) -> EngineResult<(ExecOutcome, Vec<u8>, Vec<u8>)> {
+    let (tx, mut rx) = mpsc::channel(64);
+    let collect = async {
+        let (mut o, mut e) = (Vec::new(), Vec::new());
+        while let Some(chunk) = rx.recv().await {
+            match chunk {
+                Output::Stdout(b) => o.extend_from_slice(&b),
+                Output::Stderr(b) => e.extend_from_slice(&b),
+            }
+        }
+        (o, e)
+    };
+    let (outcome, (o, e)) = tokio::join!(engine.exec(container, req, tx), collect);
+    Ok((outcome?, o, e))
+}

@@ -1,0 +1,10 @@
+//! berth: a terminal workspace manager for isolated Docker dev and agent environments.
+//!
+//! Layers point one way: `cli` -> `backend` -> `engine` -> `domain`.
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod ssh_client;
+pub mod store;

@@ -1,0 +1,244 @@
+//! Client-side SSH files: pinned host keys, `ssh` arguments, and `~/.ssh/berth.d`.
+use crate::config::Paths;
+use anyhow::{Context, Result};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use crate::domain::workspace::WORKSPACE_USER;
+
+/// Address a client uses to reach a port published on `bind`.
+pub fn connect_host(bind: IpAddr) -> String {
+    if bind.is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        bind.to_string()
+    }
+}
+
+/// The known_hosts file holding one workspace's pinned host key.
+pub fn known_hosts_file(paths: &Paths, alias: &str) -> PathBuf {
+    paths.known_hosts_dir().join(alias)
+}
+
+/// Parses `ssh-ed25519 AAAA... comment` into (type, key).
+pub fn parse_public_key(line: &str) -> Option<(String, String)> {
+    let mut parts = line.split_whitespace();
+    let kind = parts.next()?;
+    let key = parts.next()?;
+    (kind.starts_with("ssh-") || kind.starts_with("ecdsa-"))
+        .then(|| (kind.to_string(), key.to_string()))
+}
+
+/// Writes the pinned host key for `alias` (atomic replace).
+pub fn pin_host_key(paths: &Paths, alias: &str, kind: &str, key: &str) -> Result<PathBuf> {
+    let file = known_hosts_file(paths, alias);
+    write_atomic(&file, format!("{alias} {kind} {key}\n").as_bytes(), 0o644)?;
+    Ok(file)
+}
+
+/// `ssh` arguments (without the program) that reach a workspace with its pinned key.
+pub fn ssh_args(
+    paths: &Paths,
+    alias: &str,
+    host: &str,
+    port: u16,
+    identity: Option<&Path>,
+) -> Vec<String> {
+    let mut a = vec![
+        "-p".to_string(),
+        port.to_string(),
+        "-o".into(),
+        format!("HostKeyAlias={alias}"),
+        "-o".into(),
+        format!(
+            "UserKnownHostsFile={}",
+            known_hosts_file(paths, alias).display()
+        ),
+        "-o".into(),
+        "StrictHostKeyChecking=yes".into(),
+        "-o".into(),
+        "CheckHostIP=no".into(),
+    ];
+    if let Some(id) = identity {
+        a.extend([
+            "-i".into(),
+            id.display().to_string(),
+            "-o".into(),
+            "IdentitiesOnly=yes".into(),
+        ]);
+    }
+    a.push(format!("{WORKSPACE_USER}@{host}"));
+    a
+}
+
+/// One `Host` block for `~/.ssh/berth.d/<alias>.conf`.
+pub fn host_block(
+    paths: &Paths,
+    alias: &str,
+    host: &str,
+    port: u16,
+    identity: Option<&Path>,
+) -> String {
+    let mut s = format!(
+        "# Written by `berth ssh-config`; rewritten on every run.\nHost {alias}\n  HostName {host}\n  Port {port}\n  User {WORKSPACE_USER}\n  HostKeyAlias {alias}\n  UserKnownHostsFile {}\n  StrictHostKeyChecking yes\n  CheckHostIP no\n",
+        known_hosts_file(paths, alias).display()
+    );
+    if let Some(id) = identity {
+        s.push_str(&format!(
+            "  IdentityFile {}\n  IdentitiesOnly yes\n",
+            id.display()
+        ));
+    }
+    s
+}
+
+pub fn berth_d(paths: &Paths) -> PathBuf {
+    paths.home.join(".ssh").join("berth.d")
+}
+
+/// The one line berth adds at the top of ~/.ssh/config.
+pub fn include_line(paths: &Paths) -> String {
+    format!("Include {}/*.conf", berth_d(paths).display())
+}
+
+/// Adds the Include line at the top of `config` text unless it is already there.
+pub fn with_include(config: &str, line: &str) -> Option<String> {
+    if config.lines().any(|l| l.trim() == line) {
+        return None;
+    }
+    Some(format!("{line}\n{config}"))
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path.parent().context("path has no parent directory")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        path.file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    {
+        let mut f = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.write_all(bytes)?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
+}
+
+/// Writes one config file per workspace, removes those of workspaces that are gone,
+/// and makes sure ~/.ssh/config includes them (touching nothing else there).
+pub fn write_ssh_config(paths: &Paths, blocks: &[(String, String)]) -> Result<Vec<PathBuf>> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = berth_d(paths);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let ssh_dir = paths.home.join(".ssh");
+    let _ = std::fs::set_permissions(&ssh_dir, std::fs::Permissions::from_mode(0o700));
+    let mut written = Vec::new();
+    for (alias, text) in blocks {
+        let f = dir.join(format!("{alias}.conf"));
+        write_atomic(&f, text.as_bytes(), 0o600)?;
+        written.push(f);
+    }
+    for entry in std::fs::read_dir(&dir)? {
+        let p = entry?.path();
+        let is_ours = p.extension().is_some_and(|e| e == "conf")
+            && p.file_name().is_some_and(|n| {
+                n.to_string_lossy()
+                    .starts_with(crate::domain::naming::SSH_ALIAS_PREFIX)
+            });
+        if is_ours && !written.contains(&p) {
+            std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
+        }
+    }
+    let config = ssh_dir.join("config");
+    let current = match std::fs::read_to_string(&config) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", config.display())),
+    };
+    if let Some(new) = with_include(&current, &include_line(paths)) {
+        let mode = std::fs::metadata(&config)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0o600);
+        write_atomic(&config, new.as_bytes(), mode)?;
+    }
+    Ok(written)
+}
+
+/// Removes a deleted workspace's pinned key and ssh config file.
+pub fn forget(paths: &Paths, alias: &str) {
+    let _ = std::fs::remove_file(known_hosts_file(paths, alias));
+    let _ = std::fs::remove_file(berth_d(paths).join(format!("{alias}.conf")));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(d: &Path) -> Paths {
+        Paths {
+            config_file: d.join("c.toml"),
+            state_dir: d.join("state"),
+            home: d.join("home"),
+        }
+    }
+
+    #[test]
+    fn include_is_added_once_at_the_top() {
+        let line = "Include /h/.ssh/berth.d/*.conf";
+        let new = with_include("Host x\n  Port 1\n", line).unwrap();
+        assert_eq!(new, format!("{line}\nHost x\n  Port 1\n"));
+        assert_eq!(with_include(&new, line), None);
+    }
+
+    #[test]
+    fn public_keys_parse() {
+        assert_eq!(
+            parse_public_key("ssh-ed25519 AAAAC3Nz berth-workspace\n"),
+            Some(("ssh-ed25519".into(), "AAAAC3Nz".into()))
+        );
+        assert_eq!(parse_public_key("garbage"), None);
+        assert_eq!(parse_public_key(""), None);
+    }
+
+    #[test]
+    fn ssh_config_files_are_written_and_pruned_and_config_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let p = paths(d.path());
+        std::fs::create_dir_all(p.home.join(".ssh")).unwrap();
+        std::fs::write(p.home.join(".ssh/config"), "Host mine\n  User me\n").unwrap();
+        let b = |a: &str| (a.to_string(), host_block(&p, a, "127.0.0.1", 2200, None));
+        write_ssh_config(&p, &[b("berth-a"), b("berth-b")]).unwrap();
+        write_ssh_config(&p, &[b("berth-a")]).unwrap();
+        let dir = berth_d(&p);
+        assert!(dir.join("berth-a.conf").exists());
+        assert!(!dir.join("berth-b.conf").exists());
+        let cfg = std::fs::read_to_string(p.home.join(".ssh/config")).unwrap();
+        assert_eq!(cfg, format!("{}\nHost mine\n  User me\n", include_line(&p)));
+        let block = std::fs::read_to_string(dir.join("berth-a.conf")).unwrap();
+        assert!(block.contains("StrictHostKeyChecking yes") && block.contains("Port 2200"));
+    }
+
+    #[test]
+    fn args_pin_the_host_key() {
+        let d = tempfile::tempdir().unwrap();
+        let p = paths(d.path());
+        let a = ssh_args(&p, "berth-x", "127.0.0.1", 2201, Some(Path::new("/k/id")));
+        let s = a.join(" ");
+        assert!(
+            s.contains("-p 2201")
+                && s.contains("HostKeyAlias=berth-x")
+                && s.contains("StrictHostKeyChecking=yes")
+        );
+        assert!(!s.contains("StrictHostKeyChecking=no"));
+        assert!(s.ends_with("workspace@127.0.0.1"));
+    }
+}
