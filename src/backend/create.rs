@@ -243,9 +243,11 @@ async fn run_step(
                 ctx.config.bind_address,
             );
             let (view, refused) = (view.clone(), refused.clone());
+            // Debug switch (used by tests): trust only the store and the engine's refusal.
+            let probe = std::env::var_os("BERTH_DEBUG_NO_HOST_PROBE").is_none();
             let p = tokio::task::spawn_blocking(move || {
                 store.reserve_port(&n, &t, range, &view, &refused, |p| {
-                    std::net::TcpListener::bind((bind, p)).is_err()
+                    probe && std::net::TcpListener::bind((bind, p)).is_err()
                 })
             })
             .await

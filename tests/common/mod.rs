@@ -1,0 +1,223 @@
+//! Test harness for tests that drive the real `berth` binary against a real engine.
+//!
+//! Every object a test creates carries `berth.test-run=<run>` and
+//! `berth.test-case=<case>` labels (through berth's `[labels]` config) and is removed
+//! by label when the sandbox is dropped, pass or fail.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// Per-run id: from scripts/test.sh (BERTH_TEST_RUN) or made up for this process.
+pub fn run_id() -> &'static str {
+    static RUN: OnceLock<String> = OnceLock::new();
+    RUN.get_or_init(|| {
+        std::env::var("BERTH_TEST_RUN").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| {
+            let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+            format!("r{}", (t ^ u128::from(std::process::id())) % 1_000_000_000)
+        })
+    })
+}
+
+/// Is an engine reachable? If not: fail under CI or as root, else skip loudly.
+pub fn engine_or_skip(test: &str) -> bool {
+    let ok = Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if ok {
+        return true;
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+    let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    if ci || root || std::env::var("BERTH_REQUIRE_ENGINE").is_ok() {
+        panic!("{test}: no container engine reachable, and this run requires one (CI, root or BERTH_REQUIRE_ENGINE). Run `sudo scripts/test.sh`, which starts dockerd.");
+    }
+    eprintln!("\n!!!!!!!! SKIPPED {test}: no container engine reachable and not root. Engine tests did NOT run. !!!!!!!!\n");
+    false
+}
+
+pub fn docker(args: &[&str]) -> Output {
+    Command::new("docker").args(args).output().expect("docker CLI")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// An isolated berth user: its own HOME, config (port range, labels), state and SSH key.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub case: String,
+    pub range: (u16, u16),
+}
+
+impl Sandbox {
+    /// `None` when the engine is absent and skipping is allowed.
+    pub fn new(case: &str, range: (u16, u16)) -> Option<Self> {
+        Self::with_config(case, range, "")
+    }
+
+    pub fn with_config(case: &str, range: (u16, u16), extra: &str) -> Option<Self> {
+        if !engine_or_skip(case) {
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let case_id = format!("{}-{case}", run_id());
+        let sb = Sandbox { dir, case: case_id, range };
+        std::fs::create_dir_all(sb.config_dir()).unwrap();
+        std::fs::create_dir_all(sb.home().join(".ssh")).unwrap();
+        sb.write_config(extra);
+        let key = sb.home().join(".ssh/id_ed25519");
+        let st = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "berth-test", "-f"])
+            .arg(&key)
+            .status()
+            .expect("ssh-keygen");
+        assert!(st.success());
+        Some(sb)
+    }
+
+    pub fn write_config(&self, extra: &str) {
+        let text = format!(
+            "[ssh]\nport_range = \"{}-{}\"\n\n[labels]\n\"berth.test-run\" = \"{}\"\n\"berth.test-case\" = \"{}\"\n{extra}",
+            self.range.0,
+            self.range.1,
+            run_id(),
+            self.case
+        );
+        std::fs::write(self.config_file(), text).unwrap();
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("config/berth")
+    }
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir().join("config.toml")
+    }
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state/berth")
+    }
+    pub fn key(&self) -> PathBuf {
+        self.home().join(".ssh/id_ed25519")
+    }
+
+    /// A workspace name unique to this run and case.
+    pub fn name(&self, suffix: &str) -> String {
+        let n = format!("t{}-{suffix}", self.case.replace('_', "-"));
+        assert!(n.len() <= 63, "test name too long: {n}");
+        n
+    }
+
+    /// `berth ARGS` as this sandbox's user, with a timeout.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("timeout");
+        c.arg("300").arg(env!("CARGO_BIN_EXE_berth")).args(args);
+        self.env(&mut c);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    pub fn env(&self, c: &mut Command) {
+        c.env("HOME", self.home())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("XDG_STATE_HOME", self.dir.path().join("state"))
+            .env_remove("BERTH_CONFIG")
+            .env("NO_COLOR", "1");
+    }
+
+    pub fn berth(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run berth")
+    }
+
+    /// Runs berth and asserts success, returning stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.berth(args);
+        assert!(o.status.success(), "berth {args:?} failed ({:?}):\nstdout: {}\nstderr: {}", o.status, stdout(&o), stderr(&o));
+        stdout(&o)
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.ok(args);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("berth {args:?}: not JSON ({e}): {out}"))
+    }
+
+    /// `berth create NAME --ssh-key <sandbox key> EXTRA...`.
+    pub fn create(&self, name: &str, extra: &[&str]) -> Output {
+        let key = format!("{}.pub", self.key().display());
+        let mut args = vec!["create", name, "--ssh-key", key.as_str()];
+        args.extend_from_slice(extra);
+        self.berth(&args)
+    }
+
+    pub fn create_ok(&self, name: &str, extra: &[&str]) -> serde_json::Value {
+        let mut e = vec!["--json"];
+        e.extend_from_slice(extra);
+        let o = self.create(name, &e);
+        assert!(o.status.success(), "create {name} failed:\n{}", stderr(&o));
+        serde_json::from_slice(&o.stdout).expect("create --json output")
+    }
+
+    pub fn container_exists(&self, name: &str) -> bool {
+        docker(&["container", "inspect", &format!("workspace-{name}")]).status.success()
+    }
+
+    pub fn volume_exists(&self, name: &str) -> bool {
+        docker(&["volume", "inspect", &format!("workspace-{name}")]).status.success()
+    }
+
+    /// Objects carrying this case's label.
+    pub fn labelled(&self, kind: &str) -> Vec<String> {
+        let filter = format!("label=berth.test-case={}", self.case);
+        let o = match kind {
+            "container" => docker(&["ps", "-aq", "--filter", &filter]),
+            _ => docker(&["volume", "ls", "-q", "--filter", &filter]),
+        };
+        stdout(&o).lines().map(String::from).collect()
+    }
+}
+
+/// Removes every container and volume with `label`.
+pub fn remove_labelled(label: &str) {
+    let filter = format!("label={label}");
+    let ids = stdout(&docker(&["ps", "-aq", "--filter", &filter]));
+    let ids: Vec<&str> = ids.lines().collect();
+    if !ids.is_empty() {
+        let mut a = vec!["rm", "-f"];
+        a.extend(ids);
+        docker(&a);
+    }
+    let vols = stdout(&docker(&["volume", "ls", "-q", "--filter", &filter]));
+    let vols: Vec<&str> = vols.lines().collect();
+    if !vols.is_empty() {
+        let mut a = vec!["volume", "rm", "-f"];
+        a.extend(vols);
+        docker(&a);
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        remove_labelled(&format!("berth.test-case={}", self.case));
+    }
+}
+
+/// Runs `ssh` with the given args (host key checking stays strict).
+pub fn ssh(args: &[&str]) -> Output {
+    Command::new("timeout").arg("60").arg("ssh").args(args).stdin(Stdio::null()).output().expect("ssh")
+}
+
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
