@@ -6,14 +6,32 @@ use common::*;
 #[test]
 #[ignore = "restarts dockerd; scripts/test.sh runs it alone with --ignored"]
 fn data_and_port_survive_a_dockerd_restart() {
-    let Some(sb) = Sandbox::new("dockerd", (2760, 2764)) else { return };
+    let Some(sb) = Sandbox::new("dockerd", (2760, 2764)) else {
+        return;
+    };
     let name = sb.name("a");
     let port = sb.create_ok(&name, &[])["ssh_port"].clone();
-    sb.ok(&["exec", &name, "--", "sh", "-c", "echo survived > ~/data.txt"]);
-    let pinned = std::fs::read_to_string(sb.state_dir().join("known_hosts.d").join(format!("berth-{name}"))).unwrap();
+    sb.ok(&[
+        "exec",
+        &name,
+        "--",
+        "sh",
+        "-c",
+        "echo survived > ~/data.txt",
+    ]);
+    let pinned = std::fs::read_to_string(
+        sb.state_dir()
+            .join("known_hosts.d")
+            .join(format!("berth-{name}")),
+    )
+    .unwrap();
 
     let script = repo_root().join("scripts/engine.sh");
-    let o = std::process::Command::new("bash").arg(&script).arg("restart").output().unwrap();
+    let o = std::process::Command::new("bash")
+        .arg(&script)
+        .arg("restart")
+        .output()
+        .unwrap();
     assert!(o.status.success(), "engine restart failed: {}", stderr(&o));
 
     // The workspace comes back by itself (restart policy), on the same port, with its data.
@@ -31,10 +49,18 @@ fn data_and_port_survive_a_dockerd_restart() {
     assert_eq!(st["state"], "running", "{st}");
     assert_eq!(st["ssh_port"], port);
     sb.ok(&["start", &name]); // waits for sshd
-    assert_eq!(sb.ok(&["exec", &name, "--", "cat", "/home/workspace/data.txt"]), "survived\n");
+    assert_eq!(
+        sb.ok(&["exec", &name, "--", "cat", "/home/workspace/data.txt"]),
+        "survived\n"
+    );
     let o = sb.berth(&["ssh", &name, "--", "cat ~/data.txt"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "survived\n");
-    let again = std::fs::read_to_string(sb.state_dir().join("known_hosts.d").join(format!("berth-{name}"))).unwrap();
+    let again = std::fs::read_to_string(
+        sb.state_dir()
+            .join("known_hosts.d")
+            .join(format!("berth-{name}")),
+    )
+    .unwrap();
     assert_eq!(again, pinned);
 }

@@ -35,7 +35,10 @@ fn every_command_explains_a_missing_engine() {
                 .unwrap();
             let err = stderr(&o);
             assert_ne!(o.status.code(), Some(0), "{args:?}");
-            assert!(err.contains("cannot reach the container engine") && err.contains("DOCKER_HOST"), "{args:?}: {err}");
+            assert!(
+                err.contains("cannot reach the container engine") && err.contains("DOCKER_HOST"),
+                "{args:?}: {err}"
+            );
             assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
         }
     }
@@ -49,18 +52,38 @@ fn every_command_explains_a_missing_engine() {
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["ok"], false);
-    let d = v["checks"].as_array().unwrap().iter().find(|c| c["check"] == "daemon reachable").unwrap();
+    let d = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "daemon reachable")
+        .unwrap();
     assert_eq!(d["status"], "fail");
     assert!(d["fix"].as_str().unwrap().contains("start"));
 }
 
 #[test]
 fn doctor_passes_on_a_healthy_machine() {
-    let Some(sb) = Sandbox::new("doctor", (2765, 2769)) else { return };
+    let Some(sb) = Sandbox::new("doctor", (2765, 2769)) else {
+        return;
+    };
     let v = sb.json(&["doctor", "--json"]);
     assert_eq!(v["ok"], true, "{v:#}");
-    let names: Vec<&str> = v["checks"].as_array().unwrap().iter().map(|c| c["check"].as_str().unwrap()).collect();
-    for want in ["engine installed", "daemon reachable", "permissions", "disk space", "image present", "free ports", "gVisor runtime"] {
+    let names: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    for want in [
+        "engine installed",
+        "daemon reachable",
+        "permissions",
+        "disk space",
+        "image present",
+        "free ports",
+        "gVisor runtime",
+    ] {
         assert!(names.contains(&want), "missing check {want}: {names:?}");
     }
     let human = sb.ok(&["doctor"]);

@@ -13,10 +13,16 @@ use std::sync::OnceLock;
 pub fn run_id() -> &'static str {
     static RUN: OnceLock<String> = OnceLock::new();
     RUN.get_or_init(|| {
-        std::env::var("BERTH_TEST_RUN").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| {
-            let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-            format!("r{}", (t ^ u128::from(std::process::id())) % 1_000_000_000)
-        })
+        std::env::var("BERTH_TEST_RUN")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| {
+                let t = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos();
+                format!("r{}", (t ^ u128::from(std::process::id())) % 1_000_000_000)
+            })
     })
 }
 
@@ -33,7 +39,11 @@ pub fn engine_or_skip(test: &str) -> bool {
         return true;
     }
     let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
-    let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
     if ci || root || std::env::var("BERTH_REQUIRE_ENGINE").is_ok() {
         panic!("{test}: no container engine reachable, and this run requires one (CI, root or BERTH_REQUIRE_ENGINE). Run `sudo scripts/test.sh`, which starts dockerd.");
     }
@@ -42,7 +52,10 @@ pub fn engine_or_skip(test: &str) -> bool {
 }
 
 pub fn docker(args: &[&str]) -> Output {
-    Command::new("docker").args(args).output().expect("docker CLI")
+    Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker CLI")
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -72,7 +85,11 @@ impl Sandbox {
         }
         let dir = tempfile::tempdir().expect("tempdir");
         let case_id = format!("{}-{case}", run_id());
-        let sb = Sandbox { dir, case: case_id, range };
+        let sb = Sandbox {
+            dir,
+            case: case_id,
+            range,
+        };
         std::fs::create_dir_all(sb.config_dir()).unwrap();
         std::fs::create_dir_all(sb.home().join(".ssh")).unwrap();
         sb.write_config(extra);
@@ -144,13 +161,20 @@ impl Sandbox {
     /// Runs berth and asserts success, returning stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let o = self.berth(args);
-        assert!(o.status.success(), "berth {args:?} failed ({:?}):\nstdout: {}\nstderr: {}", o.status, stdout(&o), stderr(&o));
+        assert!(
+            o.status.success(),
+            "berth {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+            o.status,
+            stdout(&o),
+            stderr(&o)
+        );
         stdout(&o)
     }
 
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
         let out = self.ok(args);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("berth {args:?}: not JSON ({e}): {out}"))
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("berth {args:?}: not JSON ({e}): {out}"))
     }
 
     /// `berth create NAME --ssh-key <sandbox key> EXTRA...`.
@@ -170,11 +194,15 @@ impl Sandbox {
     }
 
     pub fn container_exists(&self, name: &str) -> bool {
-        docker(&["container", "inspect", &format!("workspace-{name}")]).status.success()
+        docker(&["container", "inspect", &format!("workspace-{name}")])
+            .status
+            .success()
     }
 
     pub fn volume_exists(&self, name: &str) -> bool {
-        docker(&["volume", "inspect", &format!("workspace-{name}")]).status.success()
+        docker(&["volume", "inspect", &format!("workspace-{name}")])
+            .status
+            .success()
     }
 
     /// Objects carrying this case's label.
@@ -215,7 +243,13 @@ impl Drop for Sandbox {
 
 /// Runs `ssh` with the given args (host key checking stays strict).
 pub fn ssh(args: &[&str]) -> Output {
-    Command::new("timeout").arg("60").arg("ssh").args(args).stdin(Stdio::null()).output().expect("ssh")
+    Command::new("timeout")
+        .arg("60")
+        .arg("ssh")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("ssh")
 }
 
 pub fn repo_root() -> &'static Path {
