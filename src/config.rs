@@ -21,11 +21,30 @@ pub struct Config {
     pub bind_address: IpAddr,
     pub resources: Resources,
     pub labels: BTreeMap<String, String>,
+    /// TUI theme name (a preset or a file in `<config dir>/themes/`).
+    pub theme: String,
+    /// Mouse support in the TUI.
+    pub mouse: bool,
+    /// Lines kept in the logs pane.
+    pub log_lines: usize,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTui {
+    mouse: Option<bool>,
+    log_lines: Option<toml::Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
+    theme: Option<String>,
+    #[serde(default)]
+    tui: RawTui,
+    /// Key bindings: checked by the TUI's keymap, which reports its own errors.
+    #[allow(dead_code)]
+    keys: Option<toml::Value>,
     image: Option<String>,
     runtime: Option<String>,
     profile: Option<String>,
@@ -83,6 +102,9 @@ impl Default for Config {
             bind_address: IpAddr::from([127, 0, 0, 1]),
             resources: Resources::default(),
             labels: BTreeMap::new(),
+            theme: "default".into(),
+            mouse: true,
+            log_lines: 10_000,
         }
     }
 }
@@ -153,6 +175,22 @@ impl Config {
                 ));
             }
             cfg.resources.cpus = Some(v);
+        }
+        if let Some(t) = non_empty(raw.theme) {
+            cfg.theme = t;
+        }
+        if let Some(m) = raw.tui.mouse {
+            cfg.mouse = m;
+        }
+        if let Some(n) = raw.tui.log_lines {
+            let v = *n.get_ref();
+            if !(100..=1_000_000).contains(&v) {
+                return Err(err_at(
+                    n.span().start,
+                    "tui.log_lines: must be between 100 and 1000000".into(),
+                ));
+            }
+            cfg.log_lines = v as usize;
         }
         check_extra_labels(&raw.labels).map_err(|e| err_at(0, format!("labels: {e}")))?;
         cfg.labels = raw.labels;

@@ -8,3 +8,4 @@ pub mod domain;
 pub mod engine;
 pub mod ssh_client;
 pub mod store;
+pub mod tui;

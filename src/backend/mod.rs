@@ -1,8 +1,11 @@
 //! Async orchestration: lifecycle operations run as plans against the engine and the
 //! store, reporting progress as events. The CLI (and later the TUI) only call these.
 pub mod create;
+pub mod follow;
 pub mod lifecycle;
+pub mod service;
 pub mod sshd;
+pub mod watch;
 
 use crate::config::{Config, Paths};
 use crate::engine::Engine;

@@ -205,6 +205,11 @@ async fn dispatch(cli: Cli) -> Result<i32> {
     let (paths, config) = load(&cli)?;
     init_logging(&paths);
     let Some(command) = cli.command else {
+        use std::io::IsTerminal;
+        if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+            crate::tui::app::run(paths, config).await?;
+            return Ok(0);
+        }
         return commands::overview(paths, config).await;
     };
     tracing::info!(?command, "command");

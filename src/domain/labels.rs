@@ -12,6 +12,10 @@ pub const SSH_PORT: &str = "dev.berth.ssh-port";
 pub const VERSION: &str = "dev.berth.version";
 
 pub const ROLE_WORKSPACE: &str = "workspace";
+/// Role of a container that serves a workspace (egress proxy, log forwarder, ...).
+pub const ROLE_SIDECAR: &str = "sidecar";
+/// A sidecar's short name, its source tag in the logs pane.
+pub const SIDECAR: &str = "dev.berth.sidecar";
 
 /// Engine filter that selects every workspace object.
 pub fn workspace_filter() -> String {

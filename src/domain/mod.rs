@@ -1,6 +1,7 @@
 //! Pure domain logic: no async runtime, no engine SDK, no terminal, no filesystem I/O.
 pub mod labels;
 pub mod naming;
+pub mod observe;
 pub mod ports;
 pub mod provision;
 pub mod resources;

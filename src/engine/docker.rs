@@ -5,10 +5,10 @@ use super::{
     LogOptions, Output,
 };
 use crate::domain::labels;
+use crate::domain::observe::{EngineEvent, Sidecar, Stats};
 use crate::domain::workspace::{Workspace, WorkspaceState};
 use async_trait::async_trait;
 use bollard::errors::Error as BErr;
-use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, HostConfig, PortBinding, RestartPolicy,
     RestartPolicyNameEnum, VolumeCreateRequest,
@@ -17,8 +17,6 @@ use bollard::query_parameters as qp;
 use bollard::Docker;
 use futures_util::stream::{BoxStream, StreamExt};
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
-use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 /// Default engine endpoint when DOCKER_HOST is unset.
@@ -68,13 +66,17 @@ impl DockerEngine {
         })
     }
 
+    pub(super) fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
     fn err(&self, e: BErr) -> EngineError {
         map_err(&self.endpoint, e)
     }
 }
 
 /// Turns a bollard error into a sentence-sized domain error.
-fn map_err(endpoint: &str, e: BErr) -> EngineError {
+pub(super) fn map_err(endpoint: &str, e: BErr) -> EngineError {
     let unreachable = |reason: String| {
         if reason.to_lowercase().contains("permission denied") {
             EngineError::PermissionDenied {
@@ -395,7 +397,7 @@ impl Engine for DockerEngine {
         req: ExecRequest,
         out: mpsc::Sender<Output>,
     ) -> EngineResult<ExecOutcome> {
-        exec_impl(self, container, req, out).await
+        super::docker_exec::exec_impl(self, container, req, out).await
     }
 
     fn logs(&self, container: &str, opts: LogOptions) -> BoxStream<'static, EngineResult<Output>> {
@@ -420,6 +422,18 @@ impl Engine for DockerEngine {
                 Err(e) => Err(map_err(&endpoint, e)),
             })
             .boxed()
+    }
+
+    fn events(&self) -> BoxStream<'static, EngineResult<EngineEvent>> {
+        super::docker_watch::events(self)
+    }
+
+    fn stats(&self, container: &str) -> BoxStream<'static, EngineResult<Stats>> {
+        super::docker_watch::stats(self, container)
+    }
+
+    async fn sidecars(&self, name: &str) -> EngineResult<Vec<Sidecar>> {
+        super::docker_watch::sidecars(self, name).await
     }
 
     async fn image_present(&self, image: &str) -> EngineResult<bool> {
@@ -465,169 +479,4 @@ impl Engine for DockerEngine {
         }
         Ok(())
     }
-}
-
-/// Shell snippet that kills a process and all its descendants (procps' pgrep).
-const KILL_TREE: &str = "k(){ for c in $(pgrep -P \"$1\" 2>/dev/null); do k \"$c\"; done; kill -KILL \"$1\" 2>/dev/null; }; \
-                         p=$(cat \"$0\" 2>/dev/null) && [ -n \"$p\" ] && k \"$p\"; rm -f \"$0\"";
-
-async fn exec_impl(
-    eng: &DockerEngine,
-    container: &str,
-    mut req: ExecRequest,
-    out: mpsc::Sender<Output>,
-) -> EngineResult<ExecOutcome> {
-    // With a timeout the command runs under a tiny sh wrapper that records its pid,
-    // so the process tree can be killed from a second exec when time is up.
-    let pidfile = format!("/tmp/.berth-exec-{}-{}", std::process::id(), rand_suffix());
-    let cmd = match req.timeout {
-        Some(_) => {
-            let mut c = vec![
-                "/bin/sh".to_string(),
-                "-c".to_string(),
-                format!("echo $$ > {pidfile}; exec \"$@\""),
-                "berth-exec".to_string(),
-            ];
-            c.extend(req.cmd.iter().cloned());
-            c
-        }
-        None => req.cmd.clone(),
-    };
-    let stdin = req.stdin.take();
-    let opts = CreateExecOptions::<String> {
-        attach_stdin: Some(stdin.is_some()),
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
-        tty: Some(false),
-        env: (!req.env.is_empty()).then(|| req.env.clone()),
-        cmd: Some(cmd),
-        user: req.user.clone(),
-        working_dir: req.workdir.clone(),
-        ..Default::default()
-    };
-    let created = eng
-        .docker
-        .create_exec(container, opts)
-        .await
-        .map_err(|e| eng.err(e))?;
-    let started = eng
-        .docker
-        .start_exec(&created.id, None)
-        .await
-        .map_err(|e| eng.err(e))?;
-    let StartExecResults::Attached {
-        mut output,
-        mut input,
-    } = started
-    else {
-        return Err(EngineError::Api("exec did not attach".into()));
-    };
-    let feeder = stdin.map(|mut src| {
-        tokio::spawn(async move {
-            let _ = tokio::io::copy(&mut src, &mut input).await;
-            let _ = input.shutdown().await;
-        })
-    });
-    let pump = async {
-        while let Some(item) = output.next().await {
-            let chunk = match item.map_err(|e| eng.err(e))? {
-                bollard::container::LogOutput::StdErr { message } => {
-                    Output::Stderr(message.to_vec())
-                }
-                other => Output::Stdout(other.into_bytes().to_vec()),
-            };
-            if out.send(chunk).await.is_err() {
-                break;
-            }
-        }
-        Ok::<(), EngineError>(())
-    };
-    let timed_out = match req.timeout {
-        Some(limit) => match tokio::time::timeout(limit, pump).await {
-            Ok(r) => {
-                r?;
-                false
-            }
-            Err(_) => true,
-        },
-        None => {
-            pump.await?;
-            false
-        }
-    };
-    if let Some(f) = feeder {
-        f.abort();
-    }
-    if timed_out {
-        let kill = CreateExecOptions::<String> {
-            cmd: Some(vec![
-                "/bin/sh".into(),
-                "-c".into(),
-                KILL_TREE.into(),
-                pidfile.clone(),
-            ]),
-            user: req.user.clone(),
-            ..Default::default()
-        };
-        if let Ok(k) = eng.docker.create_exec(container, kill).await {
-            if let Ok(StartExecResults::Attached { mut output, .. }) =
-                eng.docker.start_exec(&k.id, None).await
-            {
-                while output.next().await.is_some() {}
-            }
-        }
-        return Ok(ExecOutcome {
-            exit_code: 124,
-            timed_out: true,
-        });
-    }
-    if req.timeout.is_some() {
-        // Best effort: the wrapper's pid file is no longer needed.
-        let rm = CreateExecOptions::<String> {
-            cmd: Some(vec!["rm".into(), "-f".into(), pidfile]),
-            user: req.user.clone(),
-            ..Default::default()
-        };
-        if let Ok(k) = eng.docker.create_exec(container, rm).await {
-            let _ = eng
-                .docker
-                .start_exec(
-                    &k.id,
-                    Some(bollard::exec::StartExecOptions {
-                        detach: true,
-                        ..Default::default()
-                    }),
-                )
-                .await;
-        }
-    }
-    // The output stream ends a moment before the engine records the exit code.
-    for _ in 0..100 {
-        let info = eng
-            .docker
-            .inspect_exec(&created.id)
-            .await
-            .map_err(|e| eng.err(e))?;
-        if info.running != Some(true) {
-            return Ok(ExecOutcome {
-                exit_code: info.exit_code.unwrap_or(-1),
-                timed_out: false,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Err(EngineError::Api(
-        "the command's output ended but the engine still reports it running".into(),
-    ))
-}
-
-fn rand_suffix() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish()
 }

@@ -1,7 +1,10 @@
 //! The container engine behind a trait that speaks domain types only.
 //! `docker.rs` is the bollard implementation; SDK types never leave it.
 pub mod docker;
+mod docker_exec;
+mod docker_watch;
 
+use crate::domain::observe::{EngineEvent, Sidecar, Stats};
 use crate::domain::resources::Resources;
 use crate::domain::workspace::Workspace;
 use async_trait::async_trait;
@@ -135,6 +138,13 @@ pub trait Engine: Send + Sync {
     ) -> EngineResult<ExecOutcome>;
 
     fn logs(&self, container: &str, opts: LogOptions) -> BoxStream<'static, EngineResult<Output>>;
+
+    /// Container events for berth's objects (workspaces and sidecars), as they happen.
+    fn events(&self) -> BoxStream<'static, EngineResult<EngineEvent>>;
+    /// Resource samples for one container (about one a second).
+    fn stats(&self, container: &str) -> BoxStream<'static, EngineResult<Stats>>;
+    /// The sidecars of workspace `name`.
+    async fn sidecars(&self, name: &str) -> EngineResult<Vec<Sidecar>>;
 
     async fn image_present(&self, image: &str) -> EngineResult<bool>;
     /// Builds `context` (a tar archive) as `tag`; progress lines go to `progress`.

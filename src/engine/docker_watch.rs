@@ -1,0 +1,138 @@
+//! Watching the engine: the events stream, stats, and sidecar discovery.
+use super::docker::{map_err, DockerEngine};
+use super::{Engine, EngineResult};
+use crate::domain::labels;
+use crate::domain::observe::{cpu_percent, EngineEvent, Sidecar, Stats};
+use bollard::models::EventMessageTypeEnum;
+use bollard::query_parameters as qp;
+use futures_util::stream::{BoxStream, StreamExt};
+use std::collections::HashMap;
+
+pub(super) fn events(eng: &DockerEngine) -> BoxStream<'static, EngineResult<EngineEvent>> {
+    let filters = HashMap::from([
+        ("type".to_string(), vec!["container".to_string()]),
+        ("label".to_string(), vec![labels::NAME.to_string()]),
+    ]);
+    let opts = qp::EventsOptions {
+        filters: Some(filters),
+        ..Default::default()
+    };
+    let endpoint = eng.endpoint();
+    eng.docker()
+        .events(Some(opts))
+        .filter_map(move |r| {
+            let out = match r {
+                Err(e) => Some(Err(map_err(&endpoint, e))),
+                Ok(m) if m.typ != Some(EventMessageTypeEnum::CONTAINER) => None,
+                Ok(m) => {
+                    let actor = m.actor.unwrap_or_default();
+                    let attrs = actor.attributes.unwrap_or_default();
+                    attrs.get(labels::NAME).map(|name| {
+                        Ok(EngineEvent {
+                            name: name.clone(),
+                            container: attrs
+                                .get("name")
+                                .cloned()
+                                .unwrap_or_else(|| actor.id.unwrap_or_default()),
+                            action: m.action.unwrap_or_default(),
+                            time: m.time.unwrap_or_default(),
+                        })
+                    })
+                }
+            };
+            std::future::ready(out)
+        })
+        .boxed()
+}
+
+pub(super) fn stats(
+    eng: &DockerEngine,
+    container: &str,
+) -> BoxStream<'static, EngineResult<Stats>> {
+    let endpoint = eng.endpoint();
+    eng.docker()
+        .stats(
+            container,
+            Some(qp::StatsOptions {
+                stream: true,
+                one_shot: false,
+            }),
+        )
+        .map(move |r| {
+            let s = r.map_err(|e| map_err(&endpoint, e))?;
+            let cpu = s.cpu_stats.unwrap_or_default();
+            let pre = s.precpu_stats.unwrap_or_default();
+            let total = |c: &bollard::models::ContainerCpuStats| {
+                c.cpu_usage
+                    .as_ref()
+                    .and_then(|u| u.total_usage)
+                    .unwrap_or(0)
+            };
+            let mem = s.memory_stats.unwrap_or_default();
+            // Like `docker stats`: page cache is not counted as used memory.
+            let cache = mem
+                .stats
+                .as_ref()
+                .and_then(|m| {
+                    m.get("total_inactive_file")
+                        .or(m.get("inactive_file"))
+                        .copied()
+                })
+                .unwrap_or(0);
+            Ok(Stats {
+                cpu_percent: cpu_percent(
+                    total(&cpu),
+                    total(&pre),
+                    cpu.system_cpu_usage.unwrap_or(0),
+                    pre.system_cpu_usage.unwrap_or(0),
+                    cpu.online_cpus.unwrap_or(1),
+                ),
+                mem_bytes: mem.usage.unwrap_or(0).saturating_sub(cache),
+                mem_limit: mem.limit.unwrap_or(0),
+                pids: s.pids_stats.and_then(|p| p.current).unwrap_or(0),
+            })
+        })
+        .boxed()
+}
+
+pub(super) async fn sidecars(eng: &DockerEngine, name: &str) -> EngineResult<Vec<Sidecar>> {
+    let filters = HashMap::from([(
+        "label".to_string(),
+        vec![
+            format!("{}={}", labels::ROLE, labels::ROLE_SIDECAR),
+            format!("{}={name}", labels::NAME),
+        ],
+    )]);
+    let opts = qp::ListContainersOptions {
+        all: true,
+        filters: Some(filters),
+        ..Default::default()
+    };
+    let list = eng
+        .docker()
+        .list_containers(Some(opts))
+        .await
+        .map_err(|e| map_err(&eng.endpoint(), e))?;
+    let mut out: Vec<Sidecar> = list
+        .into_iter()
+        .map(|c| {
+            let container = c
+                .names
+                .unwrap_or_default()
+                .first()
+                .cloned()
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_string();
+            let source = c
+                .labels
+                .unwrap_or_default()
+                .get(labels::SIDECAR)
+                .cloned()
+                .unwrap_or_else(|| container.clone());
+            Sidecar { source, container }
+        })
+        .collect();
+    out.sort_by(|a, b| a.source.cmp(&b.source));
+    Ok(out)
+}

@@ -1,0 +1,628 @@
+//! Keys as data: per-mode bindings, embedded defaults, user `[keys.<mode>]` tables
+//! from the config file merged over them. Bad entries are reported with file and line
+//! and dropped, so the defaults stay usable.
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::BTreeMap;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Mode {
+    /// Applies in `normal` and `logs` unless they bind the key themselves.
+    Global,
+    Normal,
+    Logs,
+    Form,
+    Confirm,
+    Help,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 6] = [
+        Mode::Global,
+        Mode::Normal,
+        Mode::Logs,
+        Mode::Form,
+        Mode::Confirm,
+        Mode::Help,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Global => "global",
+            Mode::Normal => "normal",
+            Mode::Logs => "logs",
+            Mode::Form => "form",
+            Mode::Confirm => "confirm",
+            Mode::Help => "help",
+        }
+    }
+    fn parse(s: &str) -> Option<Mode> {
+        Mode::ALL.into_iter().find(|m| m.name() == s)
+    }
+}
+
+macro_rules! actions {
+    ($($v:ident = $s:literal : $d:literal,)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Action { $($v,)* }
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$v,)*];
+            pub fn name(self) -> &'static str { match self { $(Action::$v => $s,)* } }
+            pub fn describe(self) -> &'static str { match self { $(Action::$v => $d,)* } }
+            pub fn parse(s: &str) -> Option<Action> { match s { $($s => Some(Action::$v),)* _ => None } }
+        }
+    };
+}
+
+actions! {
+    Quit = "quit": "quit berth",
+    Help = "help": "show this help",
+    FocusNext = "focus_next": "focus the next pane",
+    FocusPrev = "focus_prev": "focus the previous pane",
+    ThemeNext = "theme_next": "switch to the next theme",
+    Create = "create": "create a workspace",
+    Up = "up": "move up",
+    Down = "down": "move down",
+    Top = "top": "go to the top",
+    Bottom = "bottom": "go to the bottom",
+    PageUp = "page_up": "page up",
+    PageDown = "page_down": "page down",
+    Filter = "filter": "filter the list",
+    ClearFilter = "clear_filter": "clear the filter",
+    SortNext = "sort_next": "sort by the next column",
+    SortReverse = "sort_reverse": "reverse the sort order",
+    Start = "start": "start the workspace",
+    Stop = "stop": "stop the workspace",
+    Restart = "restart": "restart the workspace",
+    Delete = "delete": "delete the workspace (asks first)",
+    CopySsh = "copy_ssh": "copy the ssh command",
+    Search = "search": "search the logs",
+    SearchNext = "search_next": "next match",
+    SearchPrev = "search_prev": "previous match",
+    ClearSearch = "clear_search": "clear the search and follow again",
+    ToggleTimestamps = "toggle_timestamps": "show or hide timestamps",
+    TogglePause = "toggle_pause": "pause or follow the logs",
+    SaveLogs = "save_logs": "save the logs to a file",
+    Submit = "submit": "create with these settings",
+    NextField = "next_field": "next field",
+    PrevField = "prev_field": "previous field",
+    Cancel = "cancel": "cancel",
+    Confirm = "confirm": "confirm",
+    ToggleKeep = "toggle_keep": "keep or drop the volume",
+    Close = "close": "close",
+}
+
+/// One key with modifiers, e.g. `ctrl-c`, `G`, `pagedown`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Chord {
+    pub code: KeyCodeKey,
+    pub ctrl: bool,
+    pub alt: bool,
+    pub shift: bool,
+}
+
+/// A comparable subset of crossterm's KeyCode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyCodeKey {
+    Char(char),
+    F(u8),
+    Enter,
+    Esc,
+    Tab,
+    BackTab,
+    Backspace,
+    Delete,
+    Insert,
+    Home,
+    End,
+    PageUp,
+    PageDown,
+    Up,
+    Down,
+    Left,
+    Right,
+}
+
+const NAMED: &[(&str, KeyCodeKey)] = &[
+    ("enter", KeyCodeKey::Enter),
+    ("esc", KeyCodeKey::Esc),
+    ("tab", KeyCodeKey::Tab),
+    ("backtab", KeyCodeKey::BackTab),
+    ("backspace", KeyCodeKey::Backspace),
+    ("delete", KeyCodeKey::Delete),
+    ("insert", KeyCodeKey::Insert),
+    ("home", KeyCodeKey::Home),
+    ("end", KeyCodeKey::End),
+    ("pageup", KeyCodeKey::PageUp),
+    ("pagedown", KeyCodeKey::PageDown),
+    ("up", KeyCodeKey::Up),
+    ("down", KeyCodeKey::Down),
+    ("left", KeyCodeKey::Left),
+    ("right", KeyCodeKey::Right),
+    ("space", KeyCodeKey::Char(' ')),
+];
+
+impl Chord {
+    pub fn parse(s: &str) -> Option<Chord> {
+        let mut c = Chord {
+            code: KeyCodeKey::Esc,
+            ctrl: false,
+            alt: false,
+            shift: false,
+        };
+        let mut rest = s;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            if lower.len() > 5 && lower.starts_with("ctrl-") {
+                c.ctrl = true;
+                rest = &rest[5..];
+            } else if lower.len() > 4 && lower.starts_with("alt-") {
+                c.alt = true;
+                rest = &rest[4..];
+            } else if lower.len() > 6 && lower.starts_with("shift-") {
+                c.shift = true;
+                rest = &rest[6..];
+            } else {
+                break;
+            }
+        }
+        let lower = rest.to_ascii_lowercase();
+        c.code = if let Some((_, k)) = NAMED.iter().find(|(n, _)| *n == lower) {
+            *k
+        } else if let Some(n) = lower
+            .strip_prefix('f')
+            .and_then(|n| n.parse::<u8>().ok())
+            .filter(|n| (1..=12).contains(n))
+        {
+            KeyCodeKey::F(n)
+        } else {
+            let mut chars = rest.chars();
+            let ch = chars.next()?;
+            if chars.next().is_some() {
+                return None;
+            }
+            if c.shift && ch.is_ascii_alphabetic() {
+                c.shift = false;
+                KeyCodeKey::Char(ch.to_ascii_uppercase())
+            } else if c.ctrl {
+                KeyCodeKey::Char(ch.to_ascii_lowercase())
+            } else {
+                KeyCodeKey::Char(ch)
+            }
+        };
+        if c.shift && c.code == KeyCodeKey::Tab {
+            c.shift = false;
+            c.code = KeyCodeKey::BackTab;
+        }
+        Some(c)
+    }
+
+    /// The chord a key event is, normalised (shift is part of a typed character).
+    pub fn from_event(k: &KeyEvent) -> Option<Chord> {
+        let code = match k.code {
+            KeyCode::Char(ch) => KeyCodeKey::Char(if k.modifiers.contains(KeyModifiers::CONTROL) {
+                ch.to_ascii_lowercase()
+            } else {
+                ch
+            }),
+            KeyCode::F(n) => KeyCodeKey::F(n),
+            KeyCode::Enter => KeyCodeKey::Enter,
+            KeyCode::Esc => KeyCodeKey::Esc,
+            KeyCode::Tab => KeyCodeKey::Tab,
+            KeyCode::BackTab => KeyCodeKey::BackTab,
+            KeyCode::Backspace => KeyCodeKey::Backspace,
+            KeyCode::Delete => KeyCodeKey::Delete,
+            KeyCode::Insert => KeyCodeKey::Insert,
+            KeyCode::Home => KeyCodeKey::Home,
+            KeyCode::End => KeyCodeKey::End,
+            KeyCode::PageUp => KeyCodeKey::PageUp,
+            KeyCode::PageDown => KeyCodeKey::PageDown,
+            KeyCode::Up => KeyCodeKey::Up,
+            KeyCode::Down => KeyCodeKey::Down,
+            KeyCode::Left => KeyCodeKey::Left,
+            KeyCode::Right => KeyCodeKey::Right,
+            _ => return None,
+        };
+        let is_char = matches!(code, KeyCodeKey::Char(_));
+        Some(Chord {
+            code,
+            ctrl: k.modifiers.contains(KeyModifiers::CONTROL),
+            alt: k.modifiers.contains(KeyModifiers::ALT),
+            shift: k.modifiers.contains(KeyModifiers::SHIFT)
+                && !is_char
+                && code != KeyCodeKey::BackTab,
+        })
+    }
+}
+
+impl fmt::Display for Chord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("ctrl-")?;
+        }
+        if self.alt {
+            f.write_str("alt-")?;
+        }
+        if self.shift {
+            f.write_str("shift-")?;
+        }
+        match self.code {
+            KeyCodeKey::Char(' ') => f.write_str("space"),
+            KeyCodeKey::Char(c) => write!(f, "{c}"),
+            KeyCodeKey::F(n) => write!(f, "f{n}"),
+            other => {
+                let name = NAMED
+                    .iter()
+                    .find(|(_, k)| *k == other)
+                    .map_or("?", |(n, _)| n);
+                f.write_str(name)
+            }
+        }
+    }
+}
+
+const DEFAULTS: &[(Mode, Action, &[&str])] = &[
+    (Mode::Global, Action::Quit, &["q", "ctrl-c"]),
+    (Mode::Global, Action::Help, &["?", "f1"]),
+    (Mode::Global, Action::FocusNext, &["tab"]),
+    (Mode::Global, Action::FocusPrev, &["backtab"]),
+    (Mode::Global, Action::ThemeNext, &["ctrl-t"]),
+    (Mode::Global, Action::Create, &["c"]),
+    (Mode::Global, Action::Up, &["k", "up"]),
+    (Mode::Global, Action::Down, &["j", "down"]),
+    (Mode::Global, Action::Top, &["g", "home"]),
+    (Mode::Global, Action::Bottom, &["G", "end"]),
+    (Mode::Global, Action::PageUp, &["pageup", "ctrl-u"]),
+    (Mode::Global, Action::PageDown, &["pagedown", "ctrl-d"]),
+    (Mode::Normal, Action::Filter, &["/"]),
+    (Mode::Normal, Action::ClearFilter, &["esc"]),
+    (Mode::Normal, Action::SortNext, &["o"]),
+    (Mode::Normal, Action::SortReverse, &["O"]),
+    (Mode::Normal, Action::Start, &["s"]),
+    (Mode::Normal, Action::Stop, &["x"]),
+    (Mode::Normal, Action::Restart, &["r"]),
+    (Mode::Normal, Action::Delete, &["d", "delete"]),
+    (Mode::Normal, Action::CopySsh, &["y"]),
+    (Mode::Logs, Action::Search, &["/"]),
+    (Mode::Logs, Action::SearchNext, &["n"]),
+    (Mode::Logs, Action::SearchPrev, &["N"]),
+    (Mode::Logs, Action::ClearSearch, &["esc"]),
+    (Mode::Logs, Action::ToggleTimestamps, &["t"]),
+    (Mode::Logs, Action::TogglePause, &["p", "space"]),
+    (Mode::Logs, Action::SaveLogs, &["w"]),
+    (Mode::Form, Action::Submit, &["enter", "ctrl-s"]),
+    (Mode::Form, Action::NextField, &["tab", "down"]),
+    (Mode::Form, Action::PrevField, &["backtab", "up"]),
+    (Mode::Form, Action::Cancel, &["esc"]),
+    (Mode::Confirm, Action::Confirm, &["y", "enter"]),
+    (Mode::Confirm, Action::ToggleKeep, &["k", "space"]),
+    (Mode::Confirm, Action::Cancel, &["n", "esc", "q"]),
+    (Mode::Help, Action::Close, &["esc", "q", "?"]),
+    (Mode::Help, Action::Up, &["k", "up"]),
+    (Mode::Help, Action::Down, &["j", "down"]),
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Keymap {
+    /// (mode, action) -> keys, in display order.
+    bindings: BTreeMap<(Mode, Action), Vec<Chord>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: line {line}: {msg}")]
+pub struct KeyError {
+    pub file: String,
+    pub line: usize,
+    pub msg: String,
+}
+
+/// A user's `[keys.<mode>]` entry: action = "key" or ["key", ...], with its line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserBinding {
+    pub mode: String,
+    pub action: String,
+    pub keys: Vec<String>,
+    pub line: usize,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        let mut bindings = BTreeMap::new();
+        for (m, a, keys) in DEFAULTS {
+            let chords = keys.iter().filter_map(|k| Chord::parse(k)).collect();
+            bindings.insert((*m, *a), chords);
+        }
+        Self { bindings }
+    }
+}
+
+/// Which modes see each other's keys (a key may not mean two things there).
+fn shares_keys(a: Mode, b: Mode) -> bool {
+    a == b
+        || matches!(
+            (a, b),
+            (Mode::Global, Mode::Normal | Mode::Logs) | (Mode::Normal | Mode::Logs, Mode::Global)
+        )
+}
+
+impl Keymap {
+    /// Defaults with `user` merged over them; bad entries are returned as errors and skipped.
+    pub fn with_user(user: &[UserBinding], file: &str) -> (Self, Vec<KeyError>) {
+        let mut map = Self::default();
+        let mut errors = Vec::new();
+        for b in user {
+            let err = |msg: String| KeyError {
+                file: file.to_string(),
+                line: b.line,
+                msg,
+            };
+            let Some(mode) = Mode::parse(&b.mode) else {
+                let modes: Vec<&str> = Mode::ALL.iter().map(|m| m.name()).collect();
+                errors.push(err(format!(
+                    "unknown key mode `{}`; modes are {}",
+                    b.mode,
+                    modes.join(", ")
+                )));
+                continue;
+            };
+            let Some(action) = Action::parse(&b.action) else {
+                errors.push(err(format!(
+                    "keys.{}: unknown action `{}`",
+                    b.mode, b.action
+                )));
+                continue;
+            };
+            let mut chords = Vec::new();
+            let mut bad = None;
+            for k in &b.keys {
+                match Chord::parse(k) {
+                    Some(c) => chords.push(c),
+                    None => bad = Some(k.clone()),
+                }
+            }
+            if let Some(k) = bad {
+                errors.push(err(format!("keys.{}.{}: {k:?} is not a key (examples: \"j\", \"ctrl-c\", \"pagedown\", \"f5\")", b.mode, b.action)));
+                continue;
+            }
+            // A key may not mean two things in the same place.
+            let clash = map.bindings.iter().find_map(|((m, a), cs)| {
+                let other = (*m, *a) != (mode, action) && shares_keys(*m, mode);
+                other
+                    .then(|| chords.iter().find(|c| cs.contains(c)).map(|c| (*m, *a, *c)))
+                    .flatten()
+            });
+            if let Some((m, a, c)) = clash {
+                errors.push(err(format!(
+                    "keys.{}.{}: `{c}` is already bound to `{}` in {}; unbind it there first",
+                    b.mode,
+                    b.action,
+                    a.name(),
+                    m.name()
+                )));
+                continue;
+            }
+            map.bindings.insert((mode, action), chords);
+        }
+        (map, errors)
+    }
+
+    /// The action a key means in `mode` (mode first, then global where it applies).
+    pub fn action(&self, mode: Mode, key: &KeyEvent) -> Option<Action> {
+        let chord = Chord::from_event(key)?;
+        let find = |m: Mode| {
+            self.bindings
+                .iter()
+                .find(|((bm, _), cs)| *bm == m && cs.contains(&chord))
+                .map(|((_, a), _)| *a)
+        };
+        find(mode).or_else(|| {
+            matches!(mode, Mode::Normal | Mode::Logs)
+                .then(|| find(Mode::Global))
+                .flatten()
+        })
+    }
+
+    /// Keys bound to `action` in `mode` ("j/down").
+    pub fn keys(&self, mode: Mode, action: Action) -> String {
+        let cs = self
+            .bindings
+            .get(&(mode, action))
+            .or_else(|| self.bindings.get(&(Mode::Global, action)));
+        cs.map(|cs| {
+            cs.iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .unwrap_or_default()
+    }
+
+    /// Every binding of a mode, for the help screen.
+    pub fn entries(&self, mode: Mode) -> Vec<(Action, String)> {
+        self.bindings
+            .iter()
+            .filter(|((m, _), cs)| *m == mode && !cs.is_empty())
+            .map(|((_, a), _)| (*a, self.keys(mode, *a)))
+            .collect()
+    }
+}
+
+/// Reads `[keys.<mode>]` tables from a config file's text (with line numbers).
+pub fn user_bindings(text: &str) -> Vec<UserBinding> {
+    #[derive(serde::Deserialize)]
+    struct Raw {
+        #[serde(default)]
+        keys: BTreeMap<String, BTreeMap<String, toml::Spanned<toml::Value>>>,
+    }
+    let Ok(raw) = toml::from_str::<Raw>(text) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (mode, actions) in raw.keys {
+        for (action, v) in actions {
+            let line = text[..v.span().start.min(text.len())].matches('\n').count() + 1;
+            let keys = match v.get_ref() {
+                toml::Value::String(s) => vec![s.clone()],
+                toml::Value::Array(a) => a
+                    .iter()
+                    .map(|x| x.as_str().map_or_else(|| x.to_string(), String::from))
+                    .collect(),
+                other => vec![other.to_string()],
+            };
+            out.push(UserBinding {
+                mode: mode.clone(),
+                action,
+                keys,
+                line,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyEventKind;
+
+    fn key(code: KeyCode, m: KeyModifiers) -> KeyEvent {
+        KeyEvent {
+            code,
+            modifiers: m,
+            kind: KeyEventKind::Press,
+            state: crossterm::event::KeyEventState::NONE,
+        }
+    }
+
+    #[test]
+    fn chords_parse_and_print() {
+        for s in [
+            "j", "G", "ctrl-c", "alt-x", "pagedown", "f5", "space", "?", "/", "backtab",
+            "shift-up", "enter",
+        ] {
+            let c = Chord::parse(s).unwrap_or_else(|| panic!("{s}"));
+            assert_eq!(c.to_string(), s);
+        }
+        assert_eq!(Chord::parse("shift-g"), Chord::parse("G"));
+        assert_eq!(Chord::parse("shift-tab"), Chord::parse("backtab"));
+        assert_eq!(Chord::parse("Ctrl-C"), Chord::parse("ctrl-c"));
+        for bad in ["", "ctrl-", "jj", "f13", "hyper-x"] {
+            assert_eq!(Chord::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn events_map_to_actions_with_global_fallback() {
+        let km = Keymap::default();
+        assert_eq!(
+            km.action(Mode::Normal, &key(KeyCode::Char('j'), KeyModifiers::NONE)),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            km.action(Mode::Normal, &key(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Action::Bottom)
+        );
+        assert_eq!(
+            km.action(
+                Mode::Normal,
+                &key(KeyCode::Char('c'), KeyModifiers::CONTROL)
+            ),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            km.action(Mode::Logs, &key(KeyCode::Char('/'), KeyModifiers::NONE)),
+            Some(Action::Search)
+        );
+        assert_eq!(
+            km.action(Mode::Normal, &key(KeyCode::Char('/'), KeyModifiers::NONE)),
+            Some(Action::Filter)
+        );
+        // Modal modes do not fall through to global keys.
+        assert_eq!(
+            km.action(Mode::Form, &key(KeyCode::Char('q'), KeyModifiers::NONE)),
+            None
+        );
+        assert_eq!(
+            km.action(Mode::Confirm, &key(KeyCode::Char('y'), KeyModifiers::NONE)),
+            Some(Action::Confirm)
+        );
+    }
+
+    #[test]
+    fn defaults_have_no_conflicts() {
+        let km = Keymap::default();
+        for ((m1, a1), c1) in &km.bindings {
+            for ((m2, a2), c2) in &km.bindings {
+                if (m1, a1) < (m2, a2) && shares_keys(*m1, *m2) {
+                    // Normal/Logs may override a global key on purpose only for different keys.
+                    let same: Vec<_> = c1.iter().filter(|c| c2.contains(c)).collect();
+                    assert!(
+                        same.is_empty(),
+                        "{m1:?}.{a1:?} and {m2:?}.{a2:?} share {same:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn user_bindings_merge_and_errors_keep_defaults() {
+        let text = "[keys.normal]\nstart = \"S\"\nstop = [\"X\", \"ctrl-x\"]\nfly = \"f\"\nrestart = \"j\"\ndelete = \"hyper-d\"\n[keys.nowhere]\nquit = \"z\"\n";
+        let user = user_bindings(text);
+        let (km, errors) = Keymap::with_user(&user, "/c/config.toml");
+        assert_eq!(
+            km.action(Mode::Normal, &key(KeyCode::Char('S'), KeyModifiers::SHIFT)),
+            Some(Action::Start)
+        );
+        assert_eq!(
+            km.action(Mode::Normal, &key(KeyCode::Char('s'), KeyModifiers::NONE)),
+            None
+        );
+        assert_eq!(
+            km.action(
+                Mode::Normal,
+                &key(KeyCode::Char('x'), KeyModifiers::CONTROL)
+            ),
+            Some(Action::Stop)
+        );
+        // Refused entries leave the defaults in place.
+        assert_eq!(
+            km.action(Mode::Normal, &key(KeyCode::Char('r'), KeyModifiers::NONE)),
+            Some(Action::Restart)
+        );
+        assert_eq!(
+            km.action(Mode::Normal, &key(KeyCode::Char('d'), KeyModifiers::NONE)),
+            Some(Action::Delete)
+        );
+        let msgs: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(msgs.len(), 4, "{msgs:#?}");
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("line 4") && m.contains("unknown action `fly`")),
+            "{msgs:#?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("line 5") && m.contains("`j` is already bound to `down`")),
+            "{msgs:#?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("line 6") && m.contains("\"hyper-d\" is not a key")),
+            "{msgs:#?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("line 8") && m.contains("unknown key mode `nowhere`")),
+            "{msgs:#?}"
+        );
+        assert!(msgs.iter().all(|m| m.starts_with("/c/config.toml: line")));
+    }
+
+    #[test]
+    fn help_lists_active_keys() {
+        let (km, _) = Keymap::with_user(&user_bindings("[keys.normal]\nstart = \"S\"\n"), "c");
+        let e = km.entries(Mode::Normal);
+        assert!(e.contains(&(Action::Start, "S".to_string())));
+        assert_eq!(km.keys(Mode::Normal, Action::Down), "j/down");
+    }
+}

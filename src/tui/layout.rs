@@ -1,0 +1,95 @@
+//! Where each pane goes for a terminal size. Pure, so drawing and mouse hit-testing
+//! agree, and narrow terminals collapse panes the same way everywhere.
+use super::state::Focus;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+
+/// At least this wide to show list, status and logs all at once.
+pub const WIDE: u16 = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Areas {
+    pub banner: Option<Rect>,
+    pub list: Rect,
+    pub status: Option<Rect>,
+    pub logs: Option<Rect>,
+    pub jobs: Option<Rect>,
+    pub input: Option<Rect>,
+    pub statusbar: Rect,
+}
+
+pub fn areas(size: Rect, banner: bool, jobs: usize, focus: Focus, input: bool) -> Areas {
+    let mut a = Areas::default();
+    let jobs_h = jobs.min(3) as u16;
+    let v = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(u16::from(banner)),
+            Constraint::Min(3),
+            Constraint::Length(jobs_h),
+            Constraint::Length(u16::from(input)),
+            Constraint::Length(1),
+        ])
+        .split(size);
+    a.banner = banner.then_some(v[0]);
+    a.jobs = (jobs_h > 0).then_some(v[2]);
+    a.input = input.then_some(v[3]);
+    a.statusbar = v[4];
+    let main = v[1];
+    if main.height < 10 {
+        a.list = main;
+        return a;
+    }
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Percentage(45), Constraint::Min(4)])
+        .split(main);
+    if size.width >= WIDE {
+        let top = Layout::default()
+            .direction(Direction::Horizontal)
+            .constraints([Constraint::Percentage(60), Constraint::Percentage(40)])
+            .split(rows[0]);
+        a.list = top[0];
+        a.status = Some(top[1]);
+        a.logs = Some(rows[1]);
+    } else {
+        a.list = rows[0];
+        if focus == Focus::Status {
+            a.status = Some(rows[1]);
+        } else {
+            a.logs = Some(rows[1]);
+        }
+    }
+    a
+}
+
+/// Rows of workspaces that fit in the list pane (borders and header excluded).
+pub fn list_rows(list: Rect) -> usize {
+    usize::from(list.height.saturating_sub(3))
+}
+
+/// Lines of log text that fit in the logs pane.
+pub fn log_rows(logs: Rect) -> usize {
+    usize::from(logs.height.saturating_sub(2))
+}
+
+pub fn contains(r: Rect, col: u16, row: u16) -> bool {
+    col >= r.x && col < r.x + r.width && row >= r.y && row < r.y + r.height
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wide_shows_three_panes_narrow_collapses() {
+        let wide = areas(Rect::new(0, 0, 160, 48), false, 0, Focus::List, false);
+        assert!(wide.status.is_some() && wide.logs.is_some());
+        let narrow = areas(Rect::new(0, 0, 80, 24), false, 0, Focus::List, false);
+        assert!(narrow.status.is_none() && narrow.logs.is_some());
+        let narrow_status = areas(Rect::new(0, 0, 80, 24), false, 0, Focus::Status, false);
+        assert!(narrow_status.status.is_some() && narrow_status.logs.is_none());
+        let tiny = areas(Rect::new(0, 0, 40, 8), true, 2, Focus::List, true);
+        assert!(tiny.banner.is_some() && tiny.logs.is_none());
+        assert_eq!(tiny.statusbar.y, 7);
+    }
+}

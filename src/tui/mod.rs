@@ -1,0 +1,11 @@
+//! The terminal UI. `app` runs the loop; `update` is the pure state machine; `panes`
+//! draw; `keymap` and `theme` are data loaded from config.
+pub mod app;
+pub mod form;
+pub mod keymap;
+pub mod layout;
+pub mod logbuf;
+pub mod panes;
+pub mod state;
+pub mod theme;
+pub mod update;

@@ -1,0 +1,163 @@
+//! One-line bars: the engine banner, running jobs, the input line and the status bar.
+use super::dim;
+use crate::domain::workspace::WorkspaceState;
+use crate::tui::keymap::{Action, Mode};
+use crate::tui::state::{EngineLink, Focus, JobState, LineInput, Overlay, State};
+use crate::tui::theme::Role;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+pub fn banner(f: &mut Frame, r: Rect, s: &State) {
+    if let EngineLink::Down {
+        endpoint,
+        reason,
+        retry_in_secs,
+    } = &s.link
+    {
+        let text = format!(
+            " ENGINE UNREACHABLE at {endpoint}: {reason} · retrying every {retry_in_secs:.1}s · showing the last known state "
+        );
+        f.render_widget(Paragraph::new(text).style(s.theme().banner()), r);
+    }
+}
+
+pub fn jobs(f: &mut Frame, r: Rect, s: &State) {
+    let th = s.theme();
+    let spinner = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"][(s.tick % 10) as usize];
+    let lines: Vec<Line> = s
+        .jobs
+        .iter()
+        .rev()
+        .take(usize::from(r.height))
+        .map(|j| match &j.state {
+            JobState::Running => {
+                let step = j
+                    .step
+                    .as_ref()
+                    .map(|(i, n, d)| format!(" [{i}/{n}] {d}"))
+                    .unwrap_or_default();
+                let out = j
+                    .last_output
+                    .as_ref()
+                    .map(|o| format!(" · {o}"))
+                    .unwrap_or_default();
+                Line::from(vec![
+                    Span::styled(
+                        format!(" {spinner} {} {}", j.action, j.name),
+                        th.fg(Role::Transitional),
+                    ),
+                    Span::raw(step),
+                    Span::styled(out, dim(s)),
+                ])
+            }
+            JobState::Done(m) => Line::styled(format!(" ✔ {m}"), th.fg(Role::Ok)),
+            JobState::Failed(m) => Line::styled(
+                format!(" ✖ {} {} failed: {m}", j.action, j.name),
+                th.fg(Role::Error),
+            ),
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), r);
+}
+
+pub fn input(f: &mut Frame, r: Rect, s: &State) {
+    let label = match s.input {
+        Some(LineInput::Filter) => "filter",
+        Some(LineInput::Search) => "search logs",
+        None => return,
+    };
+    let th = s.theme();
+    let line = Line::from(vec![
+        Span::styled(format!(" {label}: "), th.fg(Role::Accent)),
+        Span::raw(s.input_buf.clone()),
+        Span::styled("█", th.fg(Role::Accent)),
+        Span::styled("  (enter: apply · esc: cancel)", dim(s)),
+    ]);
+    f.render_widget(Paragraph::new(line), r);
+}
+
+fn hints(s: &State) -> Vec<(String, &'static str)> {
+    let k = |m: Mode, a: Action| s.keymap.keys(m, a);
+    let mode = match &s.overlay {
+        Overlay::Form(_) => Mode::Form,
+        Overlay::Confirm { .. } => Mode::Confirm,
+        Overlay::Help { .. } => Mode::Help,
+        Overlay::None if s.focus == Focus::Logs => Mode::Logs,
+        Overlay::None => Mode::Normal,
+    };
+    let list: &[(Mode, Action, &str)] = match mode {
+        Mode::Form => &[
+            (Mode::Form, Action::Submit, "create"),
+            (Mode::Form, Action::NextField, "next"),
+            (Mode::Form, Action::Cancel, "cancel"),
+        ],
+        Mode::Confirm => &[
+            (Mode::Confirm, Action::Confirm, "delete"),
+            (Mode::Confirm, Action::ToggleKeep, "keep volume"),
+            (Mode::Confirm, Action::Cancel, "cancel"),
+        ],
+        Mode::Help => &[(Mode::Help, Action::Close, "close")],
+        Mode::Logs => &[
+            (Mode::Logs, Action::Search, "search"),
+            (Mode::Logs, Action::SearchNext, "next"),
+            (Mode::Logs, Action::TogglePause, "pause"),
+            (Mode::Logs, Action::ToggleTimestamps, "time"),
+            (Mode::Logs, Action::SaveLogs, "save"),
+            (Mode::Global, Action::FocusNext, "focus"),
+            (Mode::Global, Action::Help, "help"),
+        ],
+        _ => &[
+            (Mode::Global, Action::Create, "create"),
+            (Mode::Normal, Action::Start, "start"),
+            (Mode::Normal, Action::Stop, "stop"),
+            (Mode::Normal, Action::Restart, "restart"),
+            (Mode::Normal, Action::Delete, "delete"),
+            (Mode::Normal, Action::CopySsh, "copy ssh"),
+            (Mode::Normal, Action::Filter, "filter"),
+            (Mode::Global, Action::FocusNext, "focus"),
+            (Mode::Global, Action::Help, "help"),
+            (Mode::Global, Action::Quit, "quit"),
+        ],
+    };
+    list.iter()
+        .map(|(m, a, label)| {
+            (
+                k(*m, *a).split('/').next().unwrap_or("").to_string(),
+                *label,
+            )
+        })
+        .collect()
+}
+
+pub fn statusbar(f: &mut Frame, r: Rect, s: &State) {
+    let th = s.theme();
+    let mut spans = vec![];
+    let (text, role) = match &s.link {
+        EngineLink::Up { endpoint } => (format!(" {endpoint} "), Role::Ok),
+        EngineLink::Connecting => (" connecting… ".to_string(), Role::Transitional),
+        EngineLink::Down { .. } => (" engine down ".to_string(), Role::Error),
+    };
+    spans.push(Span::styled(text, th.fg(role)));
+    spans.push(Span::styled(
+        format!(
+            "{} running · {} stopped · {} total ",
+            s.count(WorkspaceState::Running),
+            s.count(WorkspaceState::Stopped),
+            s.workspaces.len()
+        ),
+        dim(s),
+    ));
+    if let Some(n) = &s.notice {
+        spans.push(Span::styled(format!("· {n} "), th.fg(Role::Accent)));
+    } else if let Some(e) = &s.last_error {
+        spans.push(Span::styled(format!("· {e} "), th.fg(Role::Error)));
+    }
+    spans.push(Span::raw("│"));
+    for (key, label) in hints(s) {
+        spans.push(Span::styled(format!(" {key}"), th.fg(Role::Key)));
+        spans.push(Span::styled(format!(" {label}"), dim(s)));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), r);
+}

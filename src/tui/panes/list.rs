@@ -1,0 +1,115 @@
+//! The workspace list: name, state (symbol and colour), SSH port, image, uptime.
+use super::{block, ellipsize, state_mark};
+use crate::domain::workspace::human_duration;
+use crate::tui::layout;
+use crate::tui::state::{Focus, SortKey, State};
+use crate::tui::theme::Role;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::Frame;
+
+pub fn draw(f: &mut Frame, area: Rect, s: &State) {
+    let th = s.theme();
+    let focused = s.focus == Focus::List;
+    let title = if s.filter.is_empty() {
+        format!(" Workspaces ({}) ", s.workspaces.len())
+    } else {
+        format!(
+            " Workspaces ({} of {}, filter: {}) ",
+            s.view.len(),
+            s.workspaces.len(),
+            s.filter
+        )
+    };
+    let b = block(s, title, focused);
+    if s.view.is_empty() {
+        let msg = if s.workspaces.is_empty() {
+            format!(
+                "No workspaces yet. Press {} to create one.",
+                s.keymap.keys(
+                    crate::tui::keymap::Mode::Global,
+                    crate::tui::keymap::Action::Create
+                )
+            )
+        } else {
+            "Nothing matches the filter (esc clears it).".to_string()
+        };
+        f.render_widget(
+            Paragraph::new(Line::styled(msg, super::dim(s))).block(b),
+            area,
+        );
+        return;
+    }
+    let inner_w = area.width.saturating_sub(2) as usize;
+    let arrow = if s.sort_desc { "▼" } else { "▲" };
+    let head = |label: &str, key: SortKey| {
+        let text = if s.sort == key {
+            format!("{label}{arrow}")
+        } else {
+            label.to_string()
+        };
+        Cell::from(text)
+    };
+    let header = Row::new(vec![
+        head("  NAME", SortKey::Name),
+        head("STATE", SortKey::State),
+        head("SSH", SortKey::Port),
+        head("IMAGE", SortKey::Image),
+        head("UPTIME", SortKey::Uptime),
+    ])
+    .style(th.fg(Role::Accent).add_modifier(Modifier::BOLD));
+    let name_w = inner_w.saturating_sub(12 + 6 + 18 + 8 + 4).clamp(8, 40);
+    let image_w = inner_w.saturating_sub(name_w + 12 + 6 + 8 + 4).max(5);
+    let rows_h = layout::list_rows(area);
+    let selected = s.selected_index();
+    let rows: Vec<Row> = s
+        .view
+        .iter()
+        .enumerate()
+        .skip(s.list_offset)
+        .take(rows_h)
+        .map(|(i, idx)| {
+            let w = &s.workspaces[*idx];
+            let (sym, role) = state_mark(w.state);
+            let style = if Some(i) == selected {
+                th.selection()
+            } else {
+                th.base()
+            };
+            let state_style = if Some(i) == selected {
+                style
+            } else {
+                th.fg(role)
+            };
+            let name = ellipsize(&w.name, name_w.saturating_sub(2));
+            Row::new(vec![
+                Cell::from(Line::from(vec![
+                    Span::styled(format!("{sym} "), state_style),
+                    Span::raw(name),
+                ])),
+                Cell::from(Span::styled(w.state.as_str(), state_style)),
+                Cell::from(w.ssh_port.map_or("-".into(), |p| p.to_string())),
+                Cell::from(ellipsize(
+                    w.profile.as_deref().map_or(&w.image, |_| &w.image),
+                    image_w,
+                )),
+                Cell::from(w.uptime_secs(s.now).map_or("-".into(), human_duration)),
+            ])
+            .style(style)
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(name_w as u16),
+        Constraint::Length(11),
+        Constraint::Length(5),
+        Constraint::Length(image_w as u16),
+        Constraint::Length(8),
+    ];
+    let t = Table::new(rows, widths)
+        .header(header)
+        .block(b)
+        .column_spacing(1);
+    f.render_widget(t, area);
+}

@@ -1,0 +1,204 @@
+//! Modal overlays: help (generated from the active keymap), delete confirmation,
+//! the create form, and config problems.
+use super::{centered, dim};
+use crate::tui::form::{CreateForm, Field};
+use crate::tui::keymap::Mode;
+use crate::tui::state::State;
+use crate::tui::theme::Role;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+fn frame_block<'a>(s: &State, title: &str) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(s.theme().border(true))
+        .title(format!(" {title} "))
+        .title_style(s.theme().fg(Role::Title))
+        .style(s.theme().base())
+}
+
+pub fn help(f: &mut Frame, area: Rect, s: &State, scroll: usize) {
+    let th = s.theme();
+    let mut lines = Vec::new();
+    for mode in [
+        Mode::Global,
+        Mode::Normal,
+        Mode::Logs,
+        Mode::Form,
+        Mode::Confirm,
+        Mode::Help,
+    ] {
+        lines.push(Line::styled(
+            format!("{} keys", mode.name()),
+            th.fg(Role::Title).add_modifier(Modifier::BOLD),
+        ));
+        for (action, keys) in s.keymap.entries(mode) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {keys:<20}"), th.fg(Role::Key)),
+                Span::raw(action.describe()),
+            ]));
+        }
+        lines.push(Line::raw(""));
+    }
+    lines.push(Line::styled(
+        "Keys are set in the config file's [keys.<mode>] tables.",
+        dim(s),
+    ));
+    let r = centered(area, 70, area.height.saturating_sub(2));
+    let scroll = scroll.min(lines.len().saturating_sub(1)) as u16;
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .scroll((scroll, 0))
+            .block(frame_block(s, "Help")),
+        r,
+    );
+}
+
+pub fn confirm(f: &mut Frame, area: Rect, s: &State, name: &str, keep_volume: bool) {
+    let th = s.theme();
+    let lost = if keep_volume {
+        Line::styled(
+            format!(
+                "The volume workspace-{name} is KEPT; a later create with this name reuses it."
+            ),
+            th.fg(Role::Ok),
+        )
+    } else {
+        Line::styled(
+            format!(
+                "The volume workspace-{name} is DELETED: everything in /home/workspace is lost."
+            ),
+            th.fg(Role::Error).add_modifier(Modifier::BOLD),
+        )
+    };
+    let k = |a| s.keymap.keys(Mode::Confirm, a);
+    use crate::tui::keymap::Action;
+    let lines = vec![
+        Line::raw(format!("Delete workspace {name}?")),
+        Line::raw(format!(
+            "This removes container workspace-{name} and frees its SSH port."
+        )),
+        lost,
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled(k(Action::Confirm), th.fg(Role::Key)),
+            Span::raw(" delete   "),
+            Span::styled(k(Action::ToggleKeep), th.fg(Role::Key)),
+            Span::raw(if keep_volume {
+                " drop the volume too   "
+            } else {
+                " keep the volume   "
+            }),
+            Span::styled(k(Action::Cancel), th.fg(Role::Key)),
+            Span::raw(" cancel"),
+        ]),
+    ];
+    let r = centered(area, 78, 9);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(frame_block(s, "Delete")),
+        r,
+    );
+}
+
+pub fn form(f: &mut Frame, area: Rect, s: &State, form: &CreateForm) {
+    let th = s.theme();
+    let r = centered(area, 76, 20);
+    f.render_widget(Clear, r);
+    f.render_widget(frame_block(s, "Create workspace"), r);
+    let inner = Rect::new(
+        r.x + 2,
+        r.y + 1,
+        r.width.saturating_sub(4),
+        r.height.saturating_sub(2),
+    );
+    let mut y = inner.y;
+    for (i, (field, ta)) in form.fields.iter().enumerate() {
+        if y + 3 > inner.y + inner.height {
+            break;
+        }
+        let focused = i == form.focus;
+        let err = form
+            .error(*field)
+            .filter(|_| form.submitted || (focused && !form.value(*field).is_empty()));
+        let label_style = if focused {
+            th.fg(Role::Accent).add_modifier(Modifier::BOLD)
+        } else {
+            th.fg(Role::Fg)
+        };
+        f.render_widget(
+            Paragraph::new(Line::styled(field.label(), label_style)),
+            Rect::new(inner.x, y, 12, 1),
+        );
+        let input = Rect::new(inner.x + 12, y, inner.width.saturating_sub(12), 1);
+        let mut ta = ta.clone();
+        ta.set_cursor_line_style(th.base());
+        ta.set_style(if focused {
+            th.fg(Role::Fg).add_modifier(Modifier::UNDERLINED)
+        } else {
+            th.base()
+        });
+        ta.set_placeholder_style(dim(s));
+        if !focused {
+            ta.set_cursor_style(th.base());
+        }
+        f.render_widget(&ta, input);
+        let note = match err {
+            Some(e) => Line::styled(format!("  {e}"), th.fg(Role::Error)),
+            None if *field == Field::Name && form.value(Field::Name).is_empty() => {
+                Line::styled(format!("  {}", field.hint()), dim(s))
+            }
+            None => Line::raw(""),
+        };
+        f.render_widget(
+            Paragraph::new(note),
+            Rect::new(inner.x + 12, y + 1, inner.width.saturating_sub(12), 1),
+        );
+        y += 3;
+    }
+    let k = |a| s.keymap.keys(Mode::Form, a);
+    use crate::tui::keymap::Action;
+    let footer = Line::from(vec![
+        Span::styled(k(Action::Submit), th.fg(Role::Key)),
+        Span::raw(" create  "),
+        Span::styled(k(Action::NextField), th.fg(Role::Key)),
+        Span::raw(" next field  "),
+        Span::styled(k(Action::Cancel), th.fg(Role::Key)),
+        Span::raw(" cancel"),
+    ]);
+    if r.height > 2 {
+        f.render_widget(
+            Paragraph::new(footer),
+            Rect::new(inner.x, r.y + r.height - 2, inner.width, 1),
+        );
+    }
+}
+
+pub fn problems(f: &mut Frame, area: Rect, s: &State) {
+    let th = s.theme();
+    let mut lines: Vec<Line> = vec![Line::styled(
+        "Your settings have problems; berth uses its defaults for these:",
+        th.fg(Role::Warning),
+    )];
+    lines.extend(
+        s.config_problems
+            .iter()
+            .map(|p| Line::raw(format!("• {p}"))),
+    );
+    lines.push(Line::styled("Press any key to continue.", dim(s)));
+    let h = (lines.len() as u16 + 4).min(area.height);
+    let r = centered(area, 90, h);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(frame_block(s, "Configuration")),
+        r,
+    );
+}

@@ -1,0 +1,141 @@
+//! Details of the selected workspace: container, volume, ports, labels, runtime,
+//! limits, live CPU and memory, and its recent engine events.
+use super::{block, dim, state_mark};
+use crate::domain::labels::is_berth_key;
+use crate::domain::resources::format_memory;
+use crate::domain::workspace::human_duration;
+use crate::tui::state::{Focus, State};
+use crate::tui::theme::Role;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+fn mib(b: u64) -> String {
+    if b >= 1 << 30 {
+        format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30))
+    } else {
+        format!("{:.0} MiB", b as f64 / f64::from(1u32 << 20))
+    }
+}
+
+pub fn draw(f: &mut Frame, area: Rect, s: &State) {
+    let th = s.theme();
+    let focused = s.focus == Focus::Status;
+    let Some(w) = s.selected_workspace() else {
+        let p = Paragraph::new(Line::styled(
+            "Select a workspace to see its details.",
+            dim(s),
+        ))
+        .block(block(s, " Status ".into(), focused));
+        f.render_widget(p, area);
+        return;
+    };
+    let key = |k: &str| Span::styled(format!("{k:<10} "), th.fg(Role::Dim));
+    let (sym, role) = state_mark(w.state);
+    let mut lines = vec![
+        Line::from(vec![
+            key("state"),
+            Span::styled(format!("{sym} {}", w.state.as_str()), th.fg(role)),
+        ]),
+        Line::from(vec![
+            key("container"),
+            Span::raw(format!(
+                "{} {}",
+                w.container,
+                &w.container_id[..w.container_id.len().min(12)]
+            )),
+        ]),
+        Line::from(vec![
+            key("volume"),
+            Span::raw(if w.volume.is_empty() {
+                "-".to_string()
+            } else {
+                format!("{} → /home/workspace", w.volume)
+            }),
+        ]),
+        Line::from(vec![
+            key("ssh"),
+            Span::raw(
+                w.ssh_port
+                    .map_or("-".into(), |p| format!("{}:{p} → 2222", s.ssh_host)),
+            ),
+        ]),
+        Line::from(vec![key("image"), Span::raw(w.image.clone())]),
+        Line::from(vec![
+            key("runtime"),
+            Span::raw(w.runtime.clone().unwrap_or_else(|| "runc (default)".into())),
+        ]),
+        Line::from(vec![
+            key("limits"),
+            Span::raw(format!(
+                "memory {} · pids {}",
+                w.memory_limit.map_or("none".into(), format_memory),
+                w.pids_limit.map_or("none".into(), |p| p.to_string())
+            )),
+        ]),
+        Line::from(vec![
+            key("uptime"),
+            Span::raw(w.uptime_secs(s.now).map_or("-".into(), human_duration)),
+        ]),
+    ];
+    match &s.stats {
+        Some((n, st))
+            if n == &w.name && w.state == crate::domain::workspace::WorkspaceState::Running =>
+        {
+            lines.push(Line::from(vec![
+                key("cpu / mem"),
+                Span::styled(
+                    format!(
+                        "{:.1}% · {} / {} · {} pids",
+                        st.cpu_percent,
+                        mib(st.mem_bytes),
+                        mib(st.mem_limit),
+                        st.pids
+                    ),
+                    th.fg(Role::Accent),
+                ),
+            ]));
+        }
+        _ => lines.push(Line::from(vec![
+            key("cpu / mem"),
+            Span::styled("-", dim(s)),
+        ])),
+    }
+    let mut extra: Vec<String> = Vec::new();
+    if let Some(t) = &w.thread {
+        extra.push(format!("thread={t}"));
+    }
+    if let Some(p) = &w.profile {
+        extra.push(format!("profile={p}"));
+    }
+    extra.extend(
+        w.labels
+            .iter()
+            .filter(|(k, _)| !is_berth_key(k))
+            .map(|(k, v)| format!("{k}={v}")),
+    );
+    if !extra.is_empty() {
+        lines.push(Line::from(vec![key("labels"), Span::raw(extra.join(" "))]));
+    }
+    if let Some(evs) = s.events.get(&w.name) {
+        lines.push(Line::styled("recent events", th.fg(Role::Dim)));
+        for (t, action) in evs.iter().rev().take(5) {
+            let ago = if s.now > 0 {
+                format!("{} ago", human_duration(s.now - t))
+            } else {
+                String::new()
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {ago:>10} "), dim(s)),
+                Span::raw(action.clone()),
+            ]));
+        }
+    }
+    let p = Paragraph::new(lines).wrap(Wrap { trim: true }).block(block(
+        s,
+        format!(" {} ", w.name),
+        focused,
+    ));
+    f.render_widget(p, area);
+}

@@ -1,0 +1,227 @@
+//! All UI state, owned by the loop. Background tasks never write it; they send
+//! messages that `update` applies.
+use super::form::CreateForm;
+use super::keymap::Keymap;
+use super::logbuf::LogBuffer;
+use super::theme::Theme;
+use crate::backend::service::Command;
+use crate::backend::Progress;
+use crate::domain::observe::Stats;
+use crate::domain::workspace::{Workspace, WorkspaceState};
+use std::collections::{BTreeMap, VecDeque};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    List,
+    Status,
+    Logs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    State,
+    Port,
+    Image,
+    Uptime,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 5] = [
+        SortKey::Name,
+        SortKey::State,
+        SortKey::Port,
+        SortKey::Image,
+        SortKey::Uptime,
+    ];
+    pub fn next(self) -> Self {
+        let i = Self::ALL.iter().position(|k| *k == self).unwrap_or(0);
+        Self::ALL[(i + 1) % Self::ALL.len()]
+    }
+}
+
+/// A one-line text input (filter, log search).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineInput {
+    Filter,
+    Search,
+}
+
+pub enum Overlay {
+    None,
+    Help { scroll: usize },
+    Confirm { name: String, keep_volume: bool },
+    Form(Box<CreateForm>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobState {
+    Running,
+    Done(String),
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: u64,
+    pub action: String,
+    pub name: String,
+    /// (index, total, description) of the running step.
+    pub step: Option<(usize, usize, String)>,
+    pub last_output: Option<String>,
+    pub state: JobState,
+    /// Tick when it ended (finished jobs fade after a few seconds).
+    pub ended_tick: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineLink {
+    Connecting,
+    Up {
+        endpoint: String,
+    },
+    Down {
+        endpoint: String,
+        reason: String,
+        retry_in_secs: f64,
+    },
+}
+
+/// Something the loop must do for `update` (which never does I/O itself).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Backend(Command),
+    /// Put text on the clipboard (OSC 52).
+    Copy(String),
+    /// Write the logs to a file under the state directory.
+    SaveLogs {
+        name: String,
+        content: String,
+    },
+    Quit,
+}
+
+pub struct State {
+    pub workspaces: Vec<Workspace>,
+    /// Indexes into `workspaces`, filtered and sorted.
+    pub view: Vec<usize>,
+    pub selected: Option<String>,
+    pub list_offset: usize,
+    pub filter: String,
+    pub input: Option<LineInput>,
+    pub input_buf: String,
+    pub sort: SortKey,
+    pub sort_desc: bool,
+    pub focus: Focus,
+    pub overlay: Overlay,
+    pub logs: LogBuffer,
+    pub logs_for: Option<String>,
+    pub show_timestamps: bool,
+    pub stats: Option<(String, Stats)>,
+    /// Recent engine events per workspace: (time, action).
+    pub events: BTreeMap<String, VecDeque<(i64, String)>>,
+    pub jobs: Vec<Job>,
+    pub next_job: u64,
+    pub link: EngineLink,
+    pub last_error: Option<String>,
+    pub notice: Option<String>,
+    pub themes: Vec<Theme>,
+    pub theme: usize,
+    pub keymap: Keymap,
+    /// Problems with the user's keymap or themes, shown until dismissed by a key.
+    pub config_problems: Vec<String>,
+    pub now: i64,
+    pub tick: u64,
+    pub size: (u16, u16),
+    pub mouse: bool,
+    pub quit: bool,
+    /// Address clients use for published ports (for the copied ssh command).
+    pub ssh_host: String,
+    /// Where pinned host keys live (for the copied ssh command).
+    pub known_hosts_dir: String,
+    pub default_image: String,
+}
+
+impl State {
+    pub fn new(themes: Vec<Theme>, theme: usize, keymap: Keymap, log_lines: usize) -> Self {
+        Self {
+            workspaces: Vec::new(),
+            view: Vec::new(),
+            selected: None,
+            list_offset: 0,
+            filter: String::new(),
+            input: None,
+            input_buf: String::new(),
+            sort: SortKey::Name,
+            sort_desc: false,
+            focus: Focus::List,
+            overlay: Overlay::None,
+            logs: LogBuffer::new(log_lines),
+            logs_for: None,
+            show_timestamps: false,
+            stats: None,
+            events: BTreeMap::new(),
+            jobs: Vec::new(),
+            next_job: 1,
+            link: EngineLink::Connecting,
+            last_error: None,
+            notice: None,
+            themes,
+            theme,
+            keymap,
+            config_problems: Vec::new(),
+            now: 0,
+            tick: 0,
+            size: (80, 24),
+            mouse: true,
+            quit: false,
+            ssh_host: "127.0.0.1".into(),
+            known_hosts_dir: String::new(),
+            default_image: String::new(),
+        }
+    }
+
+    pub fn theme(&self) -> &Theme {
+        &self.themes[self.theme.min(self.themes.len().saturating_sub(1))]
+    }
+
+    pub fn selected_workspace(&self) -> Option<&Workspace> {
+        let name = self.selected.as_ref()?;
+        self.workspaces.iter().find(|w| &w.name == name)
+    }
+
+    pub fn selected_index(&self) -> Option<usize> {
+        let name = self.selected.as_ref()?;
+        self.view
+            .iter()
+            .position(|i| &self.workspaces[*i].name == name)
+    }
+
+    pub fn visible(&self) -> impl Iterator<Item = &Workspace> {
+        self.view.iter().map(|i| &self.workspaces[*i])
+    }
+
+    pub fn count(&self, s: WorkspaceState) -> usize {
+        self.workspaces.iter().filter(|w| w.state == s).count()
+    }
+
+    pub fn engine_down(&self) -> bool {
+        matches!(self.link, EngineLink::Down { .. })
+    }
+
+    pub fn job_progress(&mut self, id: u64, p: Progress) {
+        if let Some(j) = self.jobs.iter_mut().find(|j| j.id == id) {
+            match p {
+                Progress::StepStarted {
+                    index,
+                    total,
+                    description,
+                    ..
+                } => j.step = Some((index, total, description)),
+                Progress::StepDone { .. } => {}
+                Progress::Output { line, .. } => j.last_output = Some(line),
+                Progress::Note(n) => j.last_output = Some(n),
+            }
+        }
+    }
+}
