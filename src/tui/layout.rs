@@ -23,7 +23,7 @@ pub fn areas(size: Rect, banner: bool, jobs: usize, focus: Focus, input: bool) -
     let v = Layout::default()
         .direction(Direction::Vertical)
         .constraints([
-            Constraint::Length(u16::from(banner)),
+            Constraint::Length(2 * u16::from(banner)),
             Constraint::Min(3),
             Constraint::Length(jobs_h),
             Constraint::Length(u16::from(input)),
@@ -91,5 +91,6 @@ mod tests {
         let tiny = areas(Rect::new(0, 0, 40, 8), true, 2, Focus::List, true);
         assert!(tiny.banner.is_some() && tiny.logs.is_none());
         assert_eq!(tiny.statusbar.y, 7);
+        assert_eq!(tiny.banner.map(|b| b.height), Some(2));
     }
 }

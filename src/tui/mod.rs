@@ -9,3 +9,5 @@ pub mod panes;
 pub mod state;
 pub mod theme;
 pub mod update;
+#[cfg(test)]
+mod update_tests;

@@ -76,8 +76,10 @@ fn on_backend(s: &mut State, e: Event) -> Vec<Effect> {
             vec![]
         }
         Event::Workspaces(ws) => {
+            let old_index = s.selected_index();
             s.workspaces = ws;
-            refresh_view(s)
+            s.view.clear();
+            rebuild_view(s, old_index)
         }
         Event::Engine(ev) => {
             let q = s.events.entry(ev.name.clone()).or_default();
@@ -164,6 +166,10 @@ fn matches_filter(w: &Workspace, f: &str) -> bool {
 /// still there (else on the row where it was).
 pub fn refresh_view(s: &mut State) -> Vec<Effect> {
     let old_index = s.selected_index();
+    rebuild_view(s, old_index)
+}
+
+fn rebuild_view(s: &mut State, old_index: Option<usize>) -> Vec<Effect> {
     let mut view: Vec<usize> = (0..s.workspaces.len())
         .filter(|i| matches_filter(&s.workspaces[*i], &s.filter))
         .collect();

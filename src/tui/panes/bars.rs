@@ -16,10 +16,14 @@ pub fn banner(f: &mut Frame, r: Rect, s: &State) {
         retry_in_secs,
     } = &s.link
     {
-        let text = format!(
-            " ENGINE UNREACHABLE at {endpoint}: {reason} · retrying every {retry_in_secs:.1}s · showing the last known state "
+        let _ = endpoint;
+        let text = format!(" ⚠ ENGINE DOWN, retrying in {retry_in_secs:.1}s; showing the last known state. {reason}");
+        f.render_widget(
+            Paragraph::new(text)
+                .wrap(ratatui::widgets::Wrap { trim: true })
+                .style(s.theme().banner()),
+            r,
         );
-        f.render_widget(Paragraph::new(text).style(s.theme().banner()), r);
     }
 }
 
@@ -135,9 +139,10 @@ pub fn statusbar(f: &mut Frame, r: Rect, s: &State) {
     let th = s.theme();
     let mut spans = vec![];
     let (text, role) = match &s.link {
-        EngineLink::Up { endpoint } => (format!(" {endpoint} "), Role::Ok),
+        EngineLink::Up { endpoint } if r.width >= 140 => (format!(" ● {endpoint} "), Role::Ok),
+        EngineLink::Up { .. } => (" ● engine ".to_string(), Role::Ok),
         EngineLink::Connecting => (" connecting… ".to_string(), Role::Transitional),
-        EngineLink::Down { .. } => (" engine down ".to_string(), Role::Error),
+        EngineLink::Down { .. } => (" ✖ engine down ".to_string(), Role::Error),
     };
     spans.push(Span::styled(text, th.fg(role)));
     spans.push(Span::styled(

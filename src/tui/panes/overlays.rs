@@ -109,7 +109,7 @@ pub fn confirm(f: &mut Frame, area: Rect, s: &State, name: &str, keep_volume: bo
 
 pub fn form(f: &mut Frame, area: Rect, s: &State, form: &CreateForm) {
     let th = s.theme();
-    let r = centered(area, 76, 20);
+    let r = centered(area, 84, 20);
     f.render_widget(Clear, r);
     f.render_widget(frame_block(s, "Create workspace"), r);
     let inner = Rect::new(

@@ -1,0 +1,317 @@
+//! Snapshot tests of every pane and the whole screen on ratatui's TestBackend:
+//! 80x24 and 160x48, several themes, long names and empty states.
+use berth::backend::service::{Event, JobUpdate, RawLine};
+use berth::backend::Progress;
+use berth::domain::observe::{EngineEvent, Stats};
+use berth::domain::workspace::{Workspace, WorkspaceState};
+use berth::tui::keymap::Keymap;
+use berth::tui::panes;
+use berth::tui::state::State;
+use berth::tui::theme::Theme;
+use berth::tui::update::{update, Msg};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use std::fmt::Write;
+
+fn ws(name: &str, state: WorkspaceState, port: u16) -> Workspace {
+    Workspace {
+        name: name.into(),
+        state,
+        ssh_port: Some(port),
+        image: "berth/workspace:latest".into(),
+        container: format!("workspace-{name}"),
+        container_id: "f1fcba8a9bb2c0ffee".into(),
+        volume: format!("workspace-{name}"),
+        thread: (port % 2 == 0).then(|| "thread-42".to_string()),
+        platform: None,
+        profile: Some("general".into()),
+        created: 1_700_000_000,
+        started_at: (state == WorkspaceState::Running)
+            .then_some(1_700_000_000 + i64::from(port - 2200) * 977),
+        runtime: None,
+        memory_limit: Some(4 << 30),
+        pids_limit: Some(256),
+        labels: [("team".to_string(), "core".to_string())].into(),
+    }
+}
+
+fn state(theme: &str) -> State {
+    let themes: Vec<Theme> = ["default", "light", "high-contrast"]
+        .iter()
+        .filter_map(|n| Theme::preset(n))
+        .collect();
+    let idx = themes.iter().position(|t| t.name == theme).unwrap();
+    let mut s = State::new(themes, idx, Keymap::default(), 1000);
+    s.now = 1_700_100_000;
+    s.known_hosts_dir = "/home/u/.local/state/berth/known_hosts.d".into();
+    s.default_image = "berth/workspace:latest".into();
+    update(
+        &mut s,
+        Msg::Backend(Event::Connected {
+            endpoint: "unix:///var/run/docker.sock".into(),
+        }),
+    );
+    s
+}
+
+fn populated(theme: &str, w: u16, h: u16) -> State {
+    let mut s = state(theme);
+    update(&mut s, Msg::Resize(w, h));
+    update(
+        &mut s,
+        Msg::Backend(Event::Workspaces(vec![
+            ws("api", WorkspaceState::Running, 2200),
+            ws("web-frontend", WorkspaceState::Running, 2201),
+            ws("batch", WorkspaceState::Stopped, 2202),
+            ws("worker-7", WorkspaceState::Restarting, 2203),
+            ws("broken", WorkspaceState::Dead, 2204),
+        ])),
+    );
+    update(
+        &mut s,
+        Msg::Backend(Event::Stats {
+            name: "api".into(),
+            stats: Stats {
+                cpu_percent: 12.5,
+                mem_bytes: 300 << 20,
+                mem_limit: 4 << 30,
+                pids: 7,
+            },
+        }),
+    );
+    for (t, a) in [
+        (1_700_099_000, "create"),
+        (1_700_099_100, "start"),
+        (1_700_099_900, "exec_die"),
+    ] {
+        let ev = EngineEvent {
+            name: "api".into(),
+            container: "workspace-api".into(),
+            action: a.into(),
+            time: t,
+        };
+        update(&mut s, Msg::Backend(Event::Engine(ev)));
+    }
+    let lines = (0..40)
+        .map(|i| RawLine {
+            source: if i % 5 == 0 {
+                "egress".into()
+            } else {
+                "workspace".into()
+            },
+            stderr: i % 3 == 0,
+            ts: Some(format!("2026-11-23T02:{:02}:00.000000000Z", i)),
+            text: if i == 37 {
+                "ERROR: connection refused".into()
+            } else {
+                format!("request {i} served in {}ms", i * 3)
+            },
+        })
+        .collect();
+    update(
+        &mut s,
+        Msg::Backend(Event::Logs {
+            name: "api".into(),
+            lines,
+        }),
+    );
+    s
+}
+
+fn key(s: &mut State, c: KeyCode) {
+    update(s, Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+}
+
+fn chars(s: &mut State, text: &str) {
+    for c in text.chars() {
+        key(s, KeyCode::Char(c));
+    }
+}
+
+fn draw(s: &State) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(s.size.0, s.size.1)).unwrap();
+    t.draw(|f| panes::draw(f, s)).unwrap();
+    t
+}
+
+fn text(s: &State) -> String {
+    let t = draw(s);
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let row: String = (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
+        out.push_str(row.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Text plus, per row, the runs of distinct styles: colours are part of the snapshot.
+fn styled(s: &State) -> String {
+    let t = draw(s);
+    let buf = t.backend().buffer();
+    let mut out = text(s);
+    out.push_str("--- styles (row: start..end fg/bg/modifiers) ---\n");
+    for y in 0..buf.area.height {
+        let mut runs: Vec<(u16, u16, String)> = Vec::new();
+        for x in 0..buf.area.width {
+            let c = &buf[(x, y)];
+            let st = format!("{:?}/{:?}/{:?}", c.fg, c.bg, c.modifier);
+            match runs.last_mut() {
+                Some((_, end, last)) if *last == st => *end = x,
+                _ => runs.push((x, x, st)),
+            }
+        }
+        let _ = write!(out, "{y:02}:");
+        for (a, b, st) in runs {
+            let _ = write!(out, " {a}..{b} {st};");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn whole_screen_80x24_default() {
+    insta::assert_snapshot!(styled(&populated("default", 80, 24)));
+}
+
+#[test]
+fn whole_screen_80x24_light() {
+    insta::assert_snapshot!(styled(&populated("light", 80, 24)));
+}
+
+#[test]
+fn whole_screen_160x48_default() {
+    insta::assert_snapshot!(text(&populated("default", 160, 48)));
+}
+
+#[test]
+fn whole_screen_160x48_high_contrast() {
+    insta::assert_snapshot!(styled(&populated("high-contrast", 160, 48)));
+}
+
+#[test]
+fn no_color_keeps_emphasis_without_colours() {
+    let mut s = populated("default", 80, 24);
+    for t in &mut s.themes {
+        t.no_color = true;
+    }
+    let out = styled(&s);
+    assert!(!out.contains("Rgb("), "NO_COLOR drew a colour");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn empty_states() {
+    let mut s = state("default");
+    update(&mut s, Msg::Resize(80, 24));
+    update(&mut s, Msg::Backend(Event::Workspaces(vec![])));
+    insta::assert_snapshot!("empty_80x24", text(&s));
+    update(&mut s, Msg::Resize(160, 48));
+    insta::assert_snapshot!("empty_160x48", text(&s));
+}
+
+#[test]
+fn long_names_are_cut_not_wrapped() {
+    let mut s = state("default");
+    update(&mut s, Msg::Resize(80, 24));
+    let long = "a-very-long-workspace-name-that-goes-on-and-on-to-sixty-three-c";
+    assert_eq!(long.len(), 63);
+    update(
+        &mut s,
+        Msg::Backend(Event::Workspaces(vec![
+            ws(long, WorkspaceState::Running, 2200),
+            ws("b", WorkspaceState::Stopped, 2201),
+        ])),
+    );
+    insta::assert_snapshot!("long_names_80x24", text(&s));
+    update(&mut s, Msg::Resize(160, 48));
+    insta::assert_snapshot!("long_names_160x48", text(&s));
+}
+
+#[test]
+fn status_pane_when_focused_on_a_narrow_terminal() {
+    let mut s = populated("default", 80, 24);
+    key(&mut s, KeyCode::Tab);
+    insta::assert_snapshot!(text(&s));
+}
+
+#[test]
+fn logs_pane_with_search_and_timestamps() {
+    let mut s = populated("default", 120, 30);
+    key(&mut s, KeyCode::Tab);
+    key(&mut s, KeyCode::Tab);
+    key(&mut s, KeyCode::Char('/'));
+    chars(&mut s, "error");
+    insta::assert_snapshot!("logs_search_typing", text(&s));
+    key(&mut s, KeyCode::Enter);
+    key(&mut s, KeyCode::Char('t'));
+    insta::assert_snapshot!("logs_search_found", styled(&s));
+}
+
+#[test]
+fn create_form_empty_and_with_errors() {
+    let mut s = populated("default", 100, 30);
+    key(&mut s, KeyCode::Char('c'));
+    insta::assert_snapshot!("form_empty", text(&s));
+    chars(&mut s, "Bad_Name");
+    key(&mut s, KeyCode::Enter);
+    insta::assert_snapshot!("form_errors", text(&s));
+}
+
+#[test]
+fn delete_confirmation_names_what_is_lost() {
+    let mut s = populated("default", 100, 30);
+    key(&mut s, KeyCode::Char('d'));
+    insta::assert_snapshot!("confirm_drop_volume", text(&s));
+    key(&mut s, KeyCode::Char('k'));
+    insta::assert_snapshot!("confirm_keep_volume", text(&s));
+}
+
+#[test]
+fn help_is_generated_from_the_keymap() {
+    let mut s = populated("default", 100, 40);
+    key(&mut s, KeyCode::Char('?'));
+    insta::assert_snapshot!(text(&s));
+}
+
+#[test]
+fn engine_down_banner_and_jobs() {
+    let mut s = populated("default", 100, 30);
+    key(&mut s, KeyCode::Char('j'));
+    key(&mut s, KeyCode::Char('x'));
+    let step = Progress::StepStarted {
+        index: 3,
+        total: 7,
+        label: "container".into(),
+        description: "create the container".into(),
+    };
+    update(
+        &mut s,
+        Msg::Backend(Event::Job {
+            job: 1,
+            update: JobUpdate::Progress(step),
+        }),
+    );
+    key(&mut s, KeyCode::Char('r'));
+    update(
+        &mut s,
+        Msg::Backend(Event::Job {
+            job: 2,
+            update: JobUpdate::Failed("the engine said no".into()),
+        }),
+    );
+    update(
+        &mut s,
+        Msg::Backend(Event::Disconnected {
+            endpoint: "unix:///var/run/docker.sock".into(),
+            reason: "cannot reach the container engine at unix:///var/run/docker.sock (connection refused)".into(),
+            retry_in: std::time::Duration::from_secs(2),
+        }),
+    );
+    insta::assert_snapshot!(styled(&s));
+}
