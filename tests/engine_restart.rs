@@ -64,3 +64,65 @@ fn data_and_port_survive_a_dockerd_restart() {
     .unwrap();
     assert_eq!(again, pinned);
 }
+
+#[path = "common/tmux.rs"]
+mod tmux;
+
+#[test]
+#[ignore = "stops dockerd; scripts/test.sh runs it alone with --ignored"]
+fn tui_survives_the_engine_going_away_and_resyncs() {
+    let Some(sb) = Sandbox::new("tuidown", (2795, 2799)) else {
+        return;
+    };
+    let name = sb.name("a");
+    sb.create_ok(&name, &[]);
+    let cmd = format!(
+        "env HOME={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} TERM=xterm-256color {}; echo berth-exit=$?; sleep 300",
+        sb.home().display(),
+        sb.dir.path().join("config").display(),
+        sb.dir.path().join("state").display(),
+        env!("CARGO_BIN_EXE_berth")
+    );
+    let t = tmux::Tmux::start("down", 120, 30, &cmd);
+    t.keys(&["/"]);
+    t.text(&name);
+    t.keys(&["Enter"]);
+    t.wait_for("the workspace listed", 20, |s| {
+        s.contains(&name) && s.contains("running")
+    });
+
+    let script = repo_root().join("scripts/engine.sh");
+    let o = std::process::Command::new("bash")
+        .arg(&script)
+        .arg("kill")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = t.wait_for("the banner", 30, |s| s.contains("ENGINE DOWN"));
+    assert!(
+        s.contains(&name),
+        "the last known list stays on screen:\n{s}"
+    );
+    // Still responsive while the engine is away.
+    t.keys(&["?"]);
+    t.wait_for("help while down", 5, |s| s.contains("global keys"));
+    t.keys(&["Escape"]);
+    // Bring the engine back: the banner goes and the list resyncs from the engine.
+    let o = std::process::Command::new("bash")
+        .arg(&script)
+        .arg("start")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    t.wait_for("the banner gone and the list back", 60, |s| {
+        !s.contains("ENGINE DOWN") && s.contains(&name) && s.contains("running")
+    });
+    // Changes after the reconnect arrive through the events stream again.
+    sb.ok(&["stop", &name]);
+    t.wait_for("the stop seen live", 30, |s| {
+        s.lines()
+            .any(|l| l.contains(&name) && l.contains("stopped"))
+    });
+    t.keys(&["q"]);
+    t.wait_for("a clean exit", 10, |s| s.contains("berth-exit=0"));
+}

@@ -1,0 +1,99 @@
+//! Drives a real terminal: a private tmux server per test (its own socket), keys
+//! in with send-keys, the screen out with capture-pane.
+#![allow(dead_code)]
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Starts `shell_cmd` in a new w x h session on a private server.
+    pub fn start(tag: &str, w: u16, h: u16, shell_cmd: &str) -> Self {
+        let socket = format!("berth-test-{tag}-{}", std::process::id());
+        let t = Tmux { socket };
+        let o = t.raw(&[
+            "new-session",
+            "-d",
+            "-s",
+            "main",
+            "-x",
+            &w.to_string(),
+            "-y",
+            &h.to_string(),
+            shell_cmd,
+        ]);
+        assert!(
+            o.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        t.raw(&["set-option", "-g", "status", "off"]);
+        t
+    }
+
+    fn raw(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux")
+    }
+
+    /// Keys as tmux names them ("Enter", "Tab", "C-c") or literal text with `-l`.
+    pub fn keys(&self, keys: &[&str]) {
+        let mut a = vec!["send-keys", "-t", "main"];
+        a.extend_from_slice(keys);
+        assert!(self.raw(&a).status.success());
+    }
+
+    pub fn text(&self, text: &str) {
+        assert!(self
+            .raw(&["send-keys", "-t", "main", "-l", text])
+            .status
+            .success());
+    }
+
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.raw(&["capture-pane", "-p", "-t", "main"]).stdout).to_string()
+    }
+
+    pub fn resize(&self, w: u16, h: u16) {
+        assert!(self
+            .raw(&[
+                "resize-window",
+                "-t",
+                "main",
+                "-x",
+                &w.to_string(),
+                "-y",
+                &h.to_string()
+            ])
+            .status
+            .success());
+    }
+
+    /// Waits until the screen satisfies `pred`; panics with the screen on timeout.
+    pub fn wait_for(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out after {secs}s waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        // Only our own server, by its private socket.
+        let _ = self.raw(&["kill-server"]);
+    }
+}

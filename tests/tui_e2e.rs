@@ -1,0 +1,166 @@
+//! The real binary in a real terminal (tmux) against the real engine.
+mod common;
+#[path = "common/tmux.rs"]
+mod tmux;
+use common::*;
+use tmux::Tmux;
+
+/// The shell command that runs berth as the sandbox's user, then reports how it exited
+/// and whether the terminal was restored (canonical mode back on).
+fn berth_cmd(sb: &Sandbox) -> String {
+    format!(
+        "env HOME={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} TERM=xterm-256color {} ; echo \"berth-exit=$?\"; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 300",
+        sb.home().display(),
+        sb.dir.path().join("config").display(),
+        sb.dir.path().join("state").display(),
+        env!("CARGO_BIN_EXE_berth")
+    )
+}
+
+fn row_with<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
+    // A list row: inside the list's border, the name after the state symbol.
+    screen
+        .lines()
+        .find(|l| l.starts_with('│') && l.contains(&format!(" {name} ")))
+}
+
+fn filter_to(t: &Tmux, name: &str) {
+    t.keys(&["/"]);
+    t.text(name);
+    t.keys(&["Enter"]);
+}
+
+#[test]
+fn create_stop_delete_through_the_tui() {
+    let Some(sb) = Sandbox::new("tui", (2780, 2789)) else {
+        return;
+    };
+    let name = sb.name("a");
+    let t = Tmux::start("crud", 120, 36, &berth_cmd(&sb));
+    t.wait_for("the TUI", 20, |s| s.contains("Workspaces ("));
+
+    // Create through the form, with inline validation first.
+    t.keys(&["c"]);
+    t.wait_for("the form", 5, |s| s.contains("Create workspace"));
+    t.text("Bad_Name");
+    t.keys(&["Enter"]);
+    t.wait_for("the inline error", 5, |s| {
+        s.contains("must start with a lowercase letter")
+    });
+    for _ in 0..8 {
+        t.keys(&["BSpace"]);
+    }
+    t.text(&name);
+    t.keys(&["Tab", "Tab", "Tab", "Tab"]);
+    t.text("echo provisioned-by-tui > ~/tui.txt");
+    t.keys(&["Enter"]);
+    filter_to(&t, &name);
+    // Progress shows while it runs; the row turns running; the job reports success.
+    t.wait_for("the create job's progress or result", 30, |s| {
+        s.contains(&format!("create {name}")) || s.contains("✔ created")
+    });
+    t.wait_for("the workspace provisioned and running", 90, |s| {
+        s.contains(&format!("✔ created {name}"))
+            && row_with(s, &name).is_some_and(|r| r.contains("running"))
+    });
+    assert_eq!(
+        sb.ok(&["exec", &name, "--", "cat", "/home/workspace/tui.txt"]),
+        "provisioned-by-tui\n"
+    );
+
+    // Stop it.
+    t.keys(&["x"]);
+    t.wait_for("the workspace stopped", 60, |s| {
+        row_with(s, &name).is_some_and(|r| r.contains("stopped"))
+    });
+    assert_eq!(sb.json(&["status", &name, "--json"])["state"], "stopped");
+
+    // Delete through the confirmation, which names what is lost.
+    t.keys(&["d"]);
+    t.wait_for("the confirmation", 5, |s| {
+        s.contains("is DELETED: everything in") && s.contains("is lost")
+    });
+    t.keys(&["y"]);
+    t.wait_for("the workspace gone", 60, |s| {
+        row_with(s, &name).is_none() && s.contains("deleted")
+    });
+    assert!(!sb.container_exists(&name) && !sb.volume_exists(&name));
+
+    // Quit restores the terminal.
+    t.keys(&["q"]);
+    let s = t.wait_for("berth to exit", 10, |s| {
+        s.contains("berth-exit=") && s.contains("icanon")
+    });
+    assert!(s.contains("berth-exit=0"), "{s}");
+    assert!(
+        s.lines().any(|l| l.trim() == "icanon"),
+        "terminal left in raw mode:\n{s}"
+    );
+}
+
+#[test]
+fn logs_pane_shows_workspace_and_sidecar_lines() {
+    let Some(sb) = Sandbox::new("tuilogs", (2790, 2794)) else {
+        return;
+    };
+    let name = sb.name("a");
+    sb.create_ok(&name, &[]);
+    // A sidecar of this workspace (as the sidecar issue will create them).
+    let side = format!("workspace-{name}-proxy");
+    let o = docker(&[
+        "run",
+        "-d",
+        "--name",
+        &side,
+        "--label",
+        &format!("berth.test-case={}", sb.case),
+        "--label",
+        "dev.berth.role=sidecar",
+        "--label",
+        &format!("dev.berth.name={name}"),
+        "--label",
+        "dev.berth.sidecar=proxy",
+        "--entrypoint",
+        "sh",
+        "berth/workspace:latest",
+        "-c",
+        "while true; do echo proxy-says-hi; sleep 1; done",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let t = Tmux::start("logs", 140, 40, &berth_cmd(&sb));
+    t.wait_for("the TUI", 20, |s| s.contains("Workspaces ("));
+    filter_to(&t, &name);
+    t.wait_for("the logs pane following it", 20, |s| {
+        s.contains(&format!("Logs: {name}"))
+    });
+    sb.ok(&[
+        "exec",
+        &name,
+        "--",
+        "sh",
+        "-c",
+        "echo hello-from-the-workspace > /proc/1/fd/1",
+    ]);
+    t.wait_for("the workspace's line", 20, |s| {
+        s.contains("[workspace] hello-from-the-workspace")
+    });
+    t.wait_for("the sidecar's line, tagged", 20, |s| {
+        s.contains("[proxy] proxy-says-hi")
+    });
+    // Search, then timestamps.
+    t.keys(&["Tab", "Tab"]);
+    t.keys(&["/"]);
+    t.text("hello-from");
+    t.keys(&["Enter"]);
+    t.wait_for("search in the title", 5, |s| {
+        s.contains("search: hello-from")
+    });
+    t.keys(&["t"]);
+    t.wait_for("timestamps", 5, |s| {
+        s.lines()
+            .any(|l| l.contains("[workspace] hello-from") && l.contains(":"))
+    });
+    t.keys(&["q"]);
+    t.wait_for("exit", 10, |s| s.contains("berth-exit=0"));
+}
