@@ -23,7 +23,7 @@ fn ws(name: &str, state: WorkspaceState, port: u16) -> Workspace {
         container: format!("workspace-{name}"),
         container_id: "f1fcba8a9bb2c0ffee".into(),
         volume: format!("workspace-{name}"),
-        thread: (port % 2 == 0).then(|| "thread-42".to_string()),
+        thread: port.is_multiple_of(2).then(|| "thread-42".to_string()),
         platform: None,
         profile: Some("general".into()),
         created: 1_700_000_000,
