@@ -161,6 +161,19 @@ fn logs_pane_shows_workspace_and_sidecar_lines() {
         s.lines()
             .any(|l| l.contains("[workspace] hello-from") && l.contains(":"))
     });
+    // A 100k-character line and a flood of lines do not freeze the UI.
+    t.keys(&["Escape"]);
+    sb.ok(&["exec", &name, "--", "sh", "-c", "head -c 100000 /dev/zero | tr '\\0' x > /proc/1/fd/1; echo > /proc/1/fd/1; seq 1 200000 > /proc/1/fd/1; echo flood-done > /proc/1/fd/1"]);
+    t.wait_for("the end of the flood", 60, |s| {
+        s.contains("[workspace] flood-done")
+    });
+    let started = std::time::Instant::now();
+    t.keys(&["?"]);
+    t.wait_for("help right after the flood", 10, |s| {
+        s.contains("global keys")
+    });
+    assert!(started.elapsed().as_secs() < 10);
+    t.keys(&["Escape"]);
     t.keys(&["q"]);
     t.wait_for("exit", 10, |s| s.contains("berth-exit=0"));
 }
