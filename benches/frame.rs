@@ -13,7 +13,7 @@ use ratatui::Terminal;
 use std::time::Instant;
 
 fn ws(i: usize) -> Workspace {
-    let state = if i % 3 == 0 {
+    let state = if i.is_multiple_of(3) {
         WorkspaceState::Stopped
     } else {
         WorkspaceState::Running
