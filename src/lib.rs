@@ -7,5 +7,6 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod ssh_client;
+pub mod shell;
 pub mod store;
 pub mod tui;

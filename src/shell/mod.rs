@@ -1,0 +1,15 @@
+//! The embedded terminal: key/mouse/paste encoding, the screen model, and PTY
+//! sessions (ssh to the workspace's port in a local PTY).
+//!
+//! Transport: `ssh -tt` through the workspace's published port, inside a PTY made by
+//! portable-pty. Chosen over the engine's exec API because it gives real PTY
+//! semantics end to end (window-change on resize, signals, the shell's exit
+//! status, disconnect when the workspace stops), uses the pinned host key like
+//! `berth ssh`, needs no docker CLI, and avoids bollard's TTY-stream decoder, which
+//! takes a chunk starting with 0x00-0x02 for a multiplexed header.
+pub mod keys;
+pub mod session;
+pub mod term;
+
+#[cfg(test)]
+mod term_tests;

@@ -1,0 +1,142 @@
+//! Screen tests: byte streams replayed into the terminal model.
+use super::keys::MouseMode;
+use super::term::Term;
+
+#[test]
+fn text_colours_and_cursor() {
+    let mut t = Term::new(5, 20);
+    t.feed(b"hello \x1b[31mred\x1b[0m \x1b[38;5;208mx\x1b[38;2;1;2;3my\r\nline2");
+    assert_eq!(t.contents(), "hello red xy\nline2");
+    let s = t.screen();
+    assert_eq!(s.cell(0, 6).unwrap().fgcolor(), vt100::Color::Idx(1));
+    assert_eq!(s.cell(0, 10).unwrap().fgcolor(), vt100::Color::Idx(208));
+    assert_eq!(s.cell(0, 11).unwrap().fgcolor(), vt100::Color::Rgb(1, 2, 3));
+    assert_eq!(s.cursor_position(), (1, 5));
+}
+
+#[test]
+fn alternate_screen_and_back() {
+    let mut t = Term::new(5, 20);
+    t.feed(b"shell prompt$ ");
+    t.feed(b"\x1b[?1049h\x1b[H\x1b[2Jfull screen app");
+    assert!(t.screen().alternate_screen());
+    assert_eq!(t.contents(), "full screen app");
+    t.feed(b"\x1b[?1049l");
+    assert!(!t.screen().alternate_screen());
+    assert_eq!(t.contents(), "shell prompt$ ");
+}
+
+#[test]
+fn answers_cursor_position_and_device_attribute_queries() {
+    let mut t = Term::new(24, 80);
+    assert_eq!(t.feed(b"\x1b[5;10H\x1b[6n"), b"\x1b[5;10R");
+    assert_eq!(t.feed(b"\x1b[c"), b"\x1b[?62;22c");
+    assert_eq!(t.feed(b"\x1b[0c"), b"\x1b[?62;22c");
+    assert_eq!(t.feed(b"\x1b[>c"), b"\x1b[>1;10;0c");
+    assert_eq!(t.feed(b"\x1b[5n"), b"\x1b[0n");
+    assert!(t.feed(b"\x1b]11;?\x07").starts_with(b"\x1b]11;rgb:"));
+    // Several queries in one chunk: each answered at its own cursor position.
+    assert_eq!(t.feed(b"\x1b[1;1H\x1b[6n\x1b[2;3H\x1b[6n"), b"\x1b[1;1R\x1b[2;3R");
+}
+
+#[test]
+fn wide_characters_take_two_cells() {
+    let mut t = Term::new(3, 10);
+    t.feed("界a".as_bytes());
+    assert!(t.screen().cell(0, 0).unwrap().is_wide());
+    assert_eq!(t.screen().cell(0, 2).unwrap().contents(), "a");
+    assert_eq!(t.screen().cursor_position(), (0, 3));
+}
+
+#[test]
+fn modes_follow_the_program() {
+    let mut t = Term::new(5, 20);
+    assert!(!t.modes().application_cursor);
+    t.feed(b"\x1b[?1h\x1b[?2004h\x1b[?1000h\x1b[?1006h");
+    let m = t.modes();
+    assert!(m.application_cursor && m.bracketed_paste && m.sgr_mouse);
+    assert_eq!(m.mouse, MouseMode::PressRelease);
+    t.feed(b"\x1b[?1l\x1b[?2004l\x1b[?1000l");
+    assert_eq!(t.modes().mouse, MouseMode::Off);
+}
+
+#[test]
+fn resize_keeps_content_and_scrollback_pages() {
+    let mut t = Term::new(5, 20);
+    for i in 0..30 {
+        t.feed(format!("line {i}\r\n").as_bytes());
+    }
+    t.resize(10, 40);
+    assert_eq!(t.size(), (10, 40));
+    t.set_scrollback(10);
+    assert_eq!(t.scrollback(), 10);
+    let back = t.contents();
+    assert!(back.contains("line 16") && !back.contains("line 29"), "{back}");
+    t.set_scrollback(0);
+    assert!(t.contents().contains("line 29"));
+}
+
+#[test]
+fn title_and_bell() {
+    let mut t = Term::new(5, 20);
+    t.feed(b"\x1b]2;vim - notes.txt\x07\x07");
+    assert_eq!(t.title(), Some("vim - notes.txt"));
+    assert!(t.take_bell());
+    assert!(!t.take_bell());
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// The screen as text, with the cursor marked, for snapshots.
+fn screen_text(t: &Term) -> String {
+    let (r, c) = t.screen().cursor_position();
+    let (rows, cols) = t.size();
+    let mut out = format!("{rows}x{cols} cursor {r},{c} alt={}\n", t.screen().alternate_screen());
+    for (i, line) in t.screen().rows(0, cols).enumerate() {
+        out.push_str(&format!("{i:02}|{}\n", line.trim_end()));
+    }
+    out
+}
+
+#[test]
+fn replay_vim_typing_resize_and_quit() {
+    let typed = fixture("vim.bin.typed");
+    let resized = fixture("vim.bin.resized");
+    let all = fixture("vim.bin");
+    let mut t = Term::new(24, 80);
+    let replies = t.feed(&typed);
+    assert!(t.screen().alternate_screen());
+    assert!(t.contents().contains("typed in vim"));
+    insta::assert_snapshot!("vim_typed_24x80", screen_text(&t));
+    // vim asked for the cursor position (twice) and the terminal version: all answered.
+    let replies = String::from_utf8_lossy(&replies).to_string();
+    assert_eq!(replies.matches('R').count(), 2, "{replies:?}");
+    assert!(replies.contains("\x1b[>1;10;0c"), "{replies:?}");
+    t.resize(30, 100);
+    t.feed(&resized[typed.len()..]);
+    insta::assert_snapshot!("vim_resized_30x100", screen_text(&t));
+    t.feed(&all[resized.len()..]);
+    assert!(!t.screen().alternate_screen(), "vim left the alternate screen on :q!");
+    assert!(!t.contents().contains("typed in vim"));
+}
+
+#[test]
+fn replay_colours_and_wide_characters() {
+    let mut t = Term::new(10, 60);
+    t.feed(&fixture("colors.bin"));
+    let s = t.screen();
+    let find = |needle: &str| {
+        let row = t.contents().lines().position(|l| l.contains(needle)).unwrap() as u16;
+        let col = t.contents().lines().nth(row as usize).unwrap().find(needle).unwrap() as u16;
+        s.cell(row, col).unwrap().clone()
+    };
+    let red = find("bold red");
+    assert_eq!(red.fgcolor(), vt100::Color::Idx(1));
+    assert!(red.bold());
+    assert_eq!(find("green256").fgcolor(), vt100::Color::Idx(118));
+    assert_eq!(find("truecolor").fgcolor(), vt100::Color::Rgb(255, 128, 0));
+    assert!(find("reverse").inverse());
+    insta::assert_snapshot!("colours_10x60", screen_text(&t));
+}
