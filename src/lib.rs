@@ -6,7 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod engine;
-pub mod ssh_client;
 pub mod shell;
+pub mod ssh_client;
 pub mod store;
 pub mod tui;

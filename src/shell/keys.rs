@@ -161,7 +161,14 @@ pub fn encode_mouse(ev: &MouseEvent, col: u16, row: u16, modes: InputModes) -> O
     // Legacy encoding: releases are button 3; coordinates capped at 223.
     let code = if release { 3 + (code & !3) } else { code };
     let clamp = |v: u16| (v.min(223) + 32) as u8;
-    Some(vec![0x1b, b'[', b'M', (code.min(223) + 32) as u8, clamp(x), clamp(y)])
+    Some(vec![
+        0x1b,
+        b'[',
+        b'M',
+        (code.min(223) + 32) as u8,
+        clamp(x),
+        clamp(y),
+    ])
 }
 
 fn button(b: MouseButton) -> u16 {
@@ -221,9 +228,18 @@ mod tests {
     fn arrows_follow_cursor_mode_and_modifiers() {
         assert_eq!(k(KeyCode::Up, N), b"\x1b[A");
         assert_eq!(k(KeyCode::Left, N), b"\x1b[D");
-        let app = InputModes { application_cursor: true, ..Default::default() };
-        assert_eq!(encode_key(&KeyEvent::new(KeyCode::Up, N), app).unwrap(), b"\x1bOA");
-        assert_eq!(encode_key(&KeyEvent::new(KeyCode::Home, N), app).unwrap(), b"\x1bOH");
+        let app = InputModes {
+            application_cursor: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            encode_key(&KeyEvent::new(KeyCode::Up, N), app).unwrap(),
+            b"\x1bOA"
+        );
+        assert_eq!(
+            encode_key(&KeyEvent::new(KeyCode::Home, N), app).unwrap(),
+            b"\x1bOH"
+        );
         assert_eq!(k(KeyCode::Right, C), b"\x1b[1;5C");
         assert_eq!(k(KeyCode::Up, S), b"\x1b[1;2A");
         assert_eq!(k(KeyCode::Down, A | S), b"\x1b[1;4B");
@@ -242,31 +258,74 @@ mod tests {
         assert_eq!(k(KeyCode::F(5), N), b"\x1b[15~");
         assert_eq!(k(KeyCode::F(10), N), b"\x1b[21~");
         assert_eq!(k(KeyCode::F(12), C), b"\x1b[24;5~");
-        assert_eq!(encode_key(&KeyEvent::new(KeyCode::CapsLock, N), InputModes::default()), None);
+        assert_eq!(
+            encode_key(&KeyEvent::new(KeyCode::CapsLock, N), InputModes::default()),
+            None
+        );
     }
 
     #[test]
     fn paste_is_bracketed_only_when_asked() {
         assert_eq!(encode_paste("a\nb", InputModes::default()), b"a\rb");
-        let br = InputModes { bracketed_paste: true, ..Default::default() };
+        let br = InputModes {
+            bracketed_paste: true,
+            ..Default::default()
+        };
         assert_eq!(encode_paste("ls\n", br), b"\x1b[200~ls\r\x1b[201~");
         assert_eq!(encode_paste("x\x1b[201~rm", br), b"\x1b[200~xrm\x1b[201~");
     }
 
     #[test]
     fn mouse_only_when_the_program_asks() {
-        let ev = |kind| MouseEvent { kind, column: 0, row: 0, modifiers: N };
+        let ev = |kind| MouseEvent {
+            kind,
+            column: 0,
+            row: 0,
+            modifiers: N,
+        };
         let off = InputModes::default();
-        assert_eq!(encode_mouse(&ev(MouseEventKind::Down(MouseButton::Left)), 4, 2, off), None);
-        let sgr = InputModes { mouse: MouseMode::PressRelease, sgr_mouse: true, ..Default::default() };
-        assert_eq!(encode_mouse(&ev(MouseEventKind::Down(MouseButton::Left)), 4, 2, sgr).unwrap(), b"\x1b[<0;5;3M");
-        assert_eq!(encode_mouse(&ev(MouseEventKind::Up(MouseButton::Left)), 4, 2, sgr).unwrap(), b"\x1b[<0;5;3m");
-        assert_eq!(encode_mouse(&ev(MouseEventKind::ScrollUp), 0, 0, sgr).unwrap(), b"\x1b[<64;1;1M");
+        assert_eq!(
+            encode_mouse(&ev(MouseEventKind::Down(MouseButton::Left)), 4, 2, off),
+            None
+        );
+        let sgr = InputModes {
+            mouse: MouseMode::PressRelease,
+            sgr_mouse: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            encode_mouse(&ev(MouseEventKind::Down(MouseButton::Left)), 4, 2, sgr).unwrap(),
+            b"\x1b[<0;5;3M"
+        );
+        assert_eq!(
+            encode_mouse(&ev(MouseEventKind::Up(MouseButton::Left)), 4, 2, sgr).unwrap(),
+            b"\x1b[<0;5;3m"
+        );
+        assert_eq!(
+            encode_mouse(&ev(MouseEventKind::ScrollUp), 0, 0, sgr).unwrap(),
+            b"\x1b[<64;1;1M"
+        );
         assert_eq!(encode_mouse(&ev(MouseEventKind::Moved), 0, 0, sgr), None);
-        let x10 = InputModes { mouse: MouseMode::Press, ..Default::default() };
-        assert_eq!(encode_mouse(&ev(MouseEventKind::Down(MouseButton::Right)), 0, 0, x10).unwrap(), [0x1b, b'[', b'M', 34, 33, 33]);
-        assert_eq!(encode_mouse(&ev(MouseEventKind::Up(MouseButton::Right)), 0, 0, x10), None);
-        let any = InputModes { mouse: MouseMode::AnyMotion, sgr_mouse: true, ..Default::default() };
-        assert_eq!(encode_mouse(&ev(MouseEventKind::Moved), 1, 1, any).unwrap(), b"\x1b[<35;2;2M");
+        let x10 = InputModes {
+            mouse: MouseMode::Press,
+            ..Default::default()
+        };
+        assert_eq!(
+            encode_mouse(&ev(MouseEventKind::Down(MouseButton::Right)), 0, 0, x10).unwrap(),
+            [0x1b, b'[', b'M', 34, 33, 33]
+        );
+        assert_eq!(
+            encode_mouse(&ev(MouseEventKind::Up(MouseButton::Right)), 0, 0, x10),
+            None
+        );
+        let any = InputModes {
+            mouse: MouseMode::AnyMotion,
+            sgr_mouse: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            encode_mouse(&ev(MouseEventKind::Moved), 1, 1, any).unwrap(),
+            b"\x1b[<35;2;2M"
+        );
     }
 }

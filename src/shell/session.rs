@@ -34,7 +34,12 @@ pub trait PtySession: Send {
 }
 
 pub trait PtySystem: Send + Sync {
-    fn spawn(&self, id: u64, spec: &SessionSpec, events: mpsc::Sender<(u64, SessionEvent)>) -> Result<Box<dyn PtySession>>;
+    fn spawn(
+        &self,
+        id: u64,
+        spec: &SessionSpec,
+        events: mpsc::Sender<(u64, SessionEvent)>,
+    ) -> Result<Box<dyn PtySession>>;
 }
 
 pub struct NativePty;
@@ -46,9 +51,19 @@ struct NativeSession {
 }
 
 impl PtySystem for NativePty {
-    fn spawn(&self, id: u64, spec: &SessionSpec, events: mpsc::Sender<(u64, SessionEvent)>) -> Result<Box<dyn PtySession>> {
+    fn spawn(
+        &self,
+        id: u64,
+        spec: &SessionSpec,
+        events: mpsc::Sender<(u64, SessionEvent)>,
+    ) -> Result<Box<dyn PtySession>> {
         let pty = native_pty_system();
-        let size = PtySize { rows: spec.rows.max(1), cols: spec.cols.max(1), pixel_width: 0, pixel_height: 0 };
+        let size = PtySize {
+            rows: spec.rows.max(1),
+            cols: spec.cols.max(1),
+            pixel_width: 0,
+            pixel_height: 0,
+        };
         let pair = pty.openpty(size).context("cannot open a PTY")?;
         let (program, args) = spec.argv.split_first().context("empty command")?;
         let mut cmd = CommandBuilder::new(program);
@@ -56,35 +71,56 @@ impl PtySystem for NativePty {
         for (k, v) in &spec.env {
             cmd.env(k, v);
         }
-        let mut child = pair.slave.spawn_command(cmd).with_context(|| format!("cannot start {program}"))?;
+        let mut child = pair
+            .slave
+            .spawn_command(cmd)
+            .with_context(|| format!("cannot start {program}"))?;
         drop(pair.slave);
         let killer = child.clone_killer();
-        let mut reader = pair.master.try_clone_reader().context("cannot read the PTY")?;
+        let mut reader = pair
+            .master
+            .try_clone_reader()
+            .context("cannot read the PTY")?;
         let mut writer = pair.master.take_writer().context("cannot write the PTY")?;
-        std::thread::Builder::new().name(format!("pty-read-{id}")).spawn(move || {
-            let mut buf = vec![0u8; CHUNK];
-            loop {
-                match reader.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if events.blocking_send((id, SessionEvent::Output(buf[..n].to_vec()))).is_err() {
-                            break;
+        std::thread::Builder::new()
+            .name(format!("pty-read-{id}"))
+            .spawn(move || {
+                let mut buf = vec![0u8; CHUNK];
+                loop {
+                    match reader.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if events
+                                .blocking_send((id, SessionEvent::Output(buf[..n].to_vec())))
+                                .is_err()
+                            {
+                                break;
+                            }
                         }
                     }
                 }
-            }
-            let code = child.wait().ok().map(|s| s.exit_code() as i32);
-            let _ = events.blocking_send((id, SessionEvent::Exited(code)));
-        })?;
+                let code = child.wait().ok().map(|s| s.exit_code() as i32);
+                let _ = events.blocking_send((id, SessionEvent::Exited(code)));
+            })?;
         let (input, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-        std::thread::Builder::new().name(format!("pty-write-{id}")).spawn(move || {
-            while let Ok(bytes) = rx.recv() {
-                if writer.write_all(&bytes).and_then(|_| writer.flush()).is_err() {
-                    break;
+        std::thread::Builder::new()
+            .name(format!("pty-write-{id}"))
+            .spawn(move || {
+                while let Ok(bytes) = rx.recv() {
+                    if writer
+                        .write_all(&bytes)
+                        .and_then(|_| writer.flush())
+                        .is_err()
+                    {
+                        break;
+                    }
                 }
-            }
-        })?;
-        Ok(Box::new(NativeSession { master: pair.master, input, killer }))
+            })?;
+        Ok(Box::new(NativeSession {
+            master: pair.master,
+            input,
+            killer,
+        }))
     }
 }
 
@@ -94,7 +130,12 @@ impl PtySession for NativeSession {
     }
 
     fn resize(&mut self, rows: u16, cols: u16) {
-        let _ = self.master.resize(PtySize { rows: rows.max(1), cols: cols.max(1), pixel_width: 0, pixel_height: 0 });
+        let _ = self.master.resize(PtySize {
+            rows: rows.max(1),
+            cols: cols.max(1),
+            pixel_width: 0,
+            pixel_height: 0,
+        });
     }
 
     fn kill(&mut self) {
@@ -115,9 +156,14 @@ mod tests {
     async fn collect(rx: &mut mpsc::Receiver<(u64, SessionEvent)>) -> (String, Option<i32>) {
         let mut out = Vec::new();
         loop {
-            match tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv()).await.expect("pty timed out") {
+            match tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+                .await
+                .expect("pty timed out")
+            {
                 Some((7, SessionEvent::Output(b))) => out.extend(b),
-                Some((7, SessionEvent::Exited(code))) => return (String::from_utf8_lossy(&out).to_string(), code),
+                Some((7, SessionEvent::Exited(code))) => {
+                    return (String::from_utf8_lossy(&out).to_string(), code)
+                }
                 other => panic!("unexpected {other:?}"),
             }
         }
@@ -127,7 +173,11 @@ mod tests {
     async fn runs_in_a_real_pty_with_size_input_and_exit_status() {
         let (tx, mut rx) = mpsc::channel(16);
         let spec = SessionSpec {
-            argv: vec!["/bin/sh".into(), "-c".into(), "stty size; read x; echo got:$x; exit 7".into()],
+            argv: vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                "stty size; read x; echo got:$x; exit 7".into(),
+            ],
             env: vec![("TERM".into(), "xterm-256color".into())],
             rows: 33,
             cols: 101,

@@ -22,21 +22,36 @@ impl vt100::Callbacks for Replies {
     }
 
     fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
-        self.title = Some(String::from_utf8_lossy(title).chars().filter(|c| !c.is_control()).take(80).collect());
+        self.title = Some(
+            String::from_utf8_lossy(title)
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(80)
+                .collect(),
+        );
     }
 
-    fn unhandled_csi(&mut self, screen: &mut vt100::Screen, i1: Option<u8>, _i2: Option<u8>, params: &[&[u16]], c: char) {
+    fn unhandled_csi(
+        &mut self,
+        screen: &mut vt100::Screen,
+        i1: Option<u8>,
+        _i2: Option<u8>,
+        params: &[&[u16]],
+        c: char,
+    ) {
         let first = params.first().and_then(|p| p.first()).copied().unwrap_or(0);
         match (i1, c, first) {
             // DSR: status, cursor position (1-based).
             (None, 'n', 5) => self.out.extend_from_slice(b"\x1b[0n"),
             (None, 'n', 6) => {
                 let (r, col) = screen.cursor_position();
-                self.out.extend_from_slice(format!("\x1b[{};{}R", r + 1, col + 1).as_bytes());
+                self.out
+                    .extend_from_slice(format!("\x1b[{};{}R", r + 1, col + 1).as_bytes());
             }
             (Some(b'?'), 'n', 6) => {
                 let (r, col) = screen.cursor_position();
-                self.out.extend_from_slice(format!("\x1b[?{};{}R", r + 1, col + 1).as_bytes());
+                self.out
+                    .extend_from_slice(format!("\x1b[?{};{}R", r + 1, col + 1).as_bytes());
             }
             // Primary DA: a VT220-class terminal with ANSI colour.
             (None, 'c', 0) => self.out.extend_from_slice(b"\x1b[?62;22c"),
@@ -48,8 +63,12 @@ impl vt100::Callbacks for Replies {
 
     fn unhandled_osc(&mut self, _: &mut vt100::Screen, params: &[&[u8]]) {
         match params {
-            [b"10", b"?"] => self.out.extend_from_slice(format!("\x1b]10;{}\x1b\\", self.fg).as_bytes()),
-            [b"11", b"?"] => self.out.extend_from_slice(format!("\x1b]11;{}\x1b\\", self.bg).as_bytes()),
+            [b"10", b"?"] => self
+                .out
+                .extend_from_slice(format!("\x1b]10;{}\x1b\\", self.fg).as_bytes()),
+            [b"11", b"?"] => self
+                .out
+                .extend_from_slice(format!("\x1b]11;{}\x1b\\", self.bg).as_bytes()),
             _ => {}
         }
     }
@@ -61,8 +80,19 @@ pub struct Term {
 
 impl Term {
     pub fn new(rows: u16, cols: u16) -> Self {
-        let replies = Replies { fg: "rgb:c0c0/caca/f5f5".into(), bg: "rgb:1a1a/1b1b/2626".into(), ..Default::default() };
-        Self { parser: vt100::Parser::new_with_callbacks(rows.max(1), cols.max(1), SCROLLBACK, replies) }
+        let replies = Replies {
+            fg: "rgb:c0c0/caca/f5f5".into(),
+            bg: "rgb:1a1a/1b1b/2626".into(),
+            ..Default::default()
+        };
+        Self {
+            parser: vt100::Parser::new_with_callbacks(
+                rows.max(1),
+                cols.max(1),
+                SCROLLBACK,
+                replies,
+            ),
+        }
     }
 
     /// Processes output; returns what the terminal answers (to write back to the program).

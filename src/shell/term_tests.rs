@@ -36,7 +36,10 @@ fn answers_cursor_position_and_device_attribute_queries() {
     assert_eq!(t.feed(b"\x1b[5n"), b"\x1b[0n");
     assert!(t.feed(b"\x1b]11;?\x07").starts_with(b"\x1b]11;rgb:"));
     // Several queries in one chunk: each answered at its own cursor position.
-    assert_eq!(t.feed(b"\x1b[1;1H\x1b[6n\x1b[2;3H\x1b[6n"), b"\x1b[1;1R\x1b[2;3R");
+    assert_eq!(
+        t.feed(b"\x1b[1;1H\x1b[6n\x1b[2;3H\x1b[6n"),
+        b"\x1b[1;1R\x1b[2;3R"
+    );
 }
 
 #[test]
@@ -71,7 +74,10 @@ fn resize_keeps_content_and_scrollback_pages() {
     t.set_scrollback(10);
     assert_eq!(t.scrollback(), 10);
     let back = t.contents();
-    assert!(back.contains("line 16") && !back.contains("line 29"), "{back}");
+    assert!(
+        back.contains("line 16") && !back.contains("line 29"),
+        "{back}"
+    );
     t.set_scrollback(0);
     assert!(t.contents().contains("line 29"));
 }
@@ -86,14 +92,21 @@ fn title_and_bell() {
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 /// The screen as text, with the cursor marked, for snapshots.
 fn screen_text(t: &Term) -> String {
     let (r, c) = t.screen().cursor_position();
     let (rows, cols) = t.size();
-    let mut out = format!("{rows}x{cols} cursor {r},{c} alt={}\n", t.screen().alternate_screen());
+    let mut out = format!(
+        "{rows}x{cols} cursor {r},{c} alt={}\n",
+        t.screen().alternate_screen()
+    );
     for (i, line) in t.screen().rows(0, cols).enumerate() {
         out.push_str(&format!("{i:02}|{}\n", line.trim_end()));
     }
@@ -118,7 +131,10 @@ fn replay_vim_typing_resize_and_quit() {
     t.feed(&resized[typed.len()..]);
     insta::assert_snapshot!("vim_resized_30x100", screen_text(&t));
     t.feed(&all[resized.len()..]);
-    assert!(!t.screen().alternate_screen(), "vim left the alternate screen on :q!");
+    assert!(
+        !t.screen().alternate_screen(),
+        "vim left the alternate screen on :q!"
+    );
     assert!(!t.contents().contains("typed in vim"));
 }
 
@@ -128,8 +144,18 @@ fn replay_colours_and_wide_characters() {
     t.feed(&fixture("colors.bin"));
     let s = t.screen();
     let find = |needle: &str| {
-        let row = t.contents().lines().position(|l| l.contains(needle)).unwrap() as u16;
-        let col = t.contents().lines().nth(row as usize).unwrap().find(needle).unwrap() as u16;
+        let row = t
+            .contents()
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap() as u16;
+        let col = t
+            .contents()
+            .lines()
+            .nth(row as usize)
+            .unwrap()
+            .find(needle)
+            .unwrap() as u16;
         s.cell(row, col).unwrap().clone()
     };
     let red = find("bold red");
