@@ -1,9 +1,9 @@
 //! Keys as data: per-mode bindings, embedded defaults, user `[keys.<mode>]` tables
 //! from the config file merged over them. Bad entries are reported with file and line
 //! and dropped, so the defaults stay usable.
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+pub use super::chord::{Chord, KeyCodeKey};
+use crossterm::event::KeyEvent;
 use std::collections::BTreeMap;
-use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Mode {
@@ -89,175 +89,6 @@ actions! {
     Confirm = "confirm": "confirm",
     ToggleKeep = "toggle_keep": "keep or drop the volume",
     Close = "close": "close",
-}
-
-/// One key with modifiers, e.g. `ctrl-c`, `G`, `pagedown`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Chord {
-    pub code: KeyCodeKey,
-    pub ctrl: bool,
-    pub alt: bool,
-    pub shift: bool,
-}
-
-/// A comparable subset of crossterm's KeyCode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum KeyCodeKey {
-    Char(char),
-    F(u8),
-    Enter,
-    Esc,
-    Tab,
-    BackTab,
-    Backspace,
-    Delete,
-    Insert,
-    Home,
-    End,
-    PageUp,
-    PageDown,
-    Up,
-    Down,
-    Left,
-    Right,
-}
-
-const NAMED: &[(&str, KeyCodeKey)] = &[
-    ("enter", KeyCodeKey::Enter),
-    ("esc", KeyCodeKey::Esc),
-    ("tab", KeyCodeKey::Tab),
-    ("backtab", KeyCodeKey::BackTab),
-    ("backspace", KeyCodeKey::Backspace),
-    ("delete", KeyCodeKey::Delete),
-    ("insert", KeyCodeKey::Insert),
-    ("home", KeyCodeKey::Home),
-    ("end", KeyCodeKey::End),
-    ("pageup", KeyCodeKey::PageUp),
-    ("pagedown", KeyCodeKey::PageDown),
-    ("up", KeyCodeKey::Up),
-    ("down", KeyCodeKey::Down),
-    ("left", KeyCodeKey::Left),
-    ("right", KeyCodeKey::Right),
-    ("space", KeyCodeKey::Char(' ')),
-];
-
-impl Chord {
-    pub fn parse(s: &str) -> Option<Chord> {
-        let mut c = Chord {
-            code: KeyCodeKey::Esc,
-            ctrl: false,
-            alt: false,
-            shift: false,
-        };
-        let mut rest = s;
-        loop {
-            let lower = rest.to_ascii_lowercase();
-            if lower.len() > 5 && lower.starts_with("ctrl-") {
-                c.ctrl = true;
-                rest = &rest[5..];
-            } else if lower.len() > 4 && lower.starts_with("alt-") {
-                c.alt = true;
-                rest = &rest[4..];
-            } else if lower.len() > 6 && lower.starts_with("shift-") {
-                c.shift = true;
-                rest = &rest[6..];
-            } else {
-                break;
-            }
-        }
-        let lower = rest.to_ascii_lowercase();
-        c.code = if let Some((_, k)) = NAMED.iter().find(|(n, _)| *n == lower) {
-            *k
-        } else if let Some(n) = lower
-            .strip_prefix('f')
-            .and_then(|n| n.parse::<u8>().ok())
-            .filter(|n| (1..=12).contains(n))
-        {
-            KeyCodeKey::F(n)
-        } else {
-            let mut chars = rest.chars();
-            let ch = chars.next()?;
-            if chars.next().is_some() {
-                return None;
-            }
-            if c.shift && ch.is_ascii_alphabetic() {
-                c.shift = false;
-                KeyCodeKey::Char(ch.to_ascii_uppercase())
-            } else if c.ctrl {
-                KeyCodeKey::Char(ch.to_ascii_lowercase())
-            } else {
-                KeyCodeKey::Char(ch)
-            }
-        };
-        if c.shift && c.code == KeyCodeKey::Tab {
-            c.shift = false;
-            c.code = KeyCodeKey::BackTab;
-        }
-        Some(c)
-    }
-
-    /// The chord a key event is, normalised (shift is part of a typed character).
-    pub fn from_event(k: &KeyEvent) -> Option<Chord> {
-        let code = match k.code {
-            KeyCode::Char(ch) => KeyCodeKey::Char(if k.modifiers.contains(KeyModifiers::CONTROL) {
-                ch.to_ascii_lowercase()
-            } else {
-                ch
-            }),
-            KeyCode::F(n) => KeyCodeKey::F(n),
-            KeyCode::Enter => KeyCodeKey::Enter,
-            KeyCode::Esc => KeyCodeKey::Esc,
-            KeyCode::Tab => KeyCodeKey::Tab,
-            KeyCode::BackTab => KeyCodeKey::BackTab,
-            KeyCode::Backspace => KeyCodeKey::Backspace,
-            KeyCode::Delete => KeyCodeKey::Delete,
-            KeyCode::Insert => KeyCodeKey::Insert,
-            KeyCode::Home => KeyCodeKey::Home,
-            KeyCode::End => KeyCodeKey::End,
-            KeyCode::PageUp => KeyCodeKey::PageUp,
-            KeyCode::PageDown => KeyCodeKey::PageDown,
-            KeyCode::Up => KeyCodeKey::Up,
-            KeyCode::Down => KeyCodeKey::Down,
-            KeyCode::Left => KeyCodeKey::Left,
-            KeyCode::Right => KeyCodeKey::Right,
-            _ => return None,
-        };
-        let is_char = matches!(code, KeyCodeKey::Char(_));
-        Some(Chord {
-            code,
-            ctrl: k.modifiers.contains(KeyModifiers::CONTROL),
-            alt: k.modifiers.contains(KeyModifiers::ALT),
-            shift: k.modifiers.contains(KeyModifiers::SHIFT)
-                && !is_char
-                && code != KeyCodeKey::BackTab,
-        })
-    }
-}
-
-impl fmt::Display for Chord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.ctrl {
-            f.write_str("ctrl-")?;
-        }
-        if self.alt {
-            f.write_str("alt-")?;
-        }
-        if self.shift {
-            f.write_str("shift-")?;
-        }
-        match self.code {
-            KeyCodeKey::Char(' ') => f.write_str("space"),
-            KeyCodeKey::Char(c) => write!(f, "{c}"),
-            KeyCodeKey::F(n) => write!(f, "f{n}"),
-            other => {
-                let name = NAMED
-                    .iter()
-                    .find(|(_, k)| *k == other)
-                    .map_or("?", |(n, _)| n);
-                f.write_str(name)
-            }
-        }
-    }
 }
 
 const DEFAULTS: &[(Mode, Action, &[&str])] = &[
@@ -482,7 +313,7 @@ pub fn user_bindings(text: &str) -> Vec<UserBinding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crossterm::event::KeyEventKind;
+    use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
 
     fn key(code: KeyCode, m: KeyModifiers) -> KeyEvent {
         KeyEvent {
@@ -490,23 +321,6 @@ mod tests {
             modifiers: m,
             kind: KeyEventKind::Press,
             state: crossterm::event::KeyEventState::NONE,
-        }
-    }
-
-    #[test]
-    fn chords_parse_and_print() {
-        for s in [
-            "j", "G", "ctrl-c", "alt-x", "pagedown", "f5", "space", "?", "/", "backtab",
-            "shift-up", "enter",
-        ] {
-            let c = Chord::parse(s).unwrap_or_else(|| panic!("{s}"));
-            assert_eq!(c.to_string(), s);
-        }
-        assert_eq!(Chord::parse("shift-g"), Chord::parse("G"));
-        assert_eq!(Chord::parse("shift-tab"), Chord::parse("backtab"));
-        assert_eq!(Chord::parse("Ctrl-C"), Chord::parse("ctrl-c"));
-        for bad in ["", "ctrl-", "jj", "f13", "hyper-x"] {
-            assert_eq!(Chord::parse(bad), None, "{bad}");
         }
     }
 

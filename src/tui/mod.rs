@@ -1,6 +1,7 @@
 //! The terminal UI. `app` runs the loop; `update` is the pure state machine; `panes`
 //! draw; `keymap` and `theme` are data loaded from config.
 pub mod app;
+pub mod chord;
 pub mod form;
 pub mod keymap;
 pub mod layout;
@@ -9,5 +10,6 @@ pub mod panes;
 pub mod state;
 pub mod theme;
 pub mod update;
+mod update_input;
 #[cfg(test)]
 mod update_tests;

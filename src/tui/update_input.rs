@@ -1,0 +1,375 @@
+//! Keys, mouse and paste: what the user does, turned into state changes and effects.
+use super::form::CreateForm;
+use super::keymap::{Action, Mode};
+use super::layout;
+use super::state::{Effect, Focus, LineInput, Overlay, State};
+use super::update::{
+    current_areas, keep_visible, log_height, move_selection, new_job, refresh_view, select,
+    ssh_command,
+};
+use crate::backend::service::Command;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+
+pub(super) fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
+    if !s.config_problems.is_empty() {
+        s.config_problems.clear();
+    }
+    s.notice = None;
+    if let Some(input) = s.input {
+        return on_input_key(s, input, k);
+    }
+    let mode = match &s.overlay {
+        Overlay::Form(_) => Mode::Form,
+        Overlay::Confirm { .. } => Mode::Confirm,
+        Overlay::Help { .. } => Mode::Help,
+        Overlay::None if s.focus == Focus::Logs => Mode::Logs,
+        Overlay::None => Mode::Normal,
+    };
+    let action = s.keymap.action(mode, &k);
+    match mode {
+        Mode::Form => on_form_key(s, action, k),
+        Mode::Confirm => on_confirm(s, action),
+        Mode::Help => {
+            if let Overlay::Help { scroll } = &mut s.overlay {
+                match action {
+                    Some(Action::Close) => s.overlay = Overlay::None,
+                    Some(Action::Up) => *scroll = scroll.saturating_sub(1),
+                    Some(Action::Down) => *scroll += 1,
+                    _ => {}
+                }
+            }
+            vec![]
+        }
+        _ => match action {
+            Some(a) => on_action(s, mode, a),
+            None => vec![],
+        },
+    }
+}
+
+fn on_action(s: &mut State, mode: Mode, a: Action) -> Vec<Effect> {
+    let page = layout::list_rows(current_areas(s).list).max(1) as isize;
+    let logs_h = log_height(s);
+    let in_logs = mode == Mode::Logs;
+    match a {
+        Action::Quit => {
+            s.quit = true;
+            vec![Effect::Quit]
+        }
+        Action::Help => {
+            s.overlay = Overlay::Help { scroll: 0 };
+            vec![]
+        }
+        Action::FocusNext | Action::FocusPrev => {
+            let order = [Focus::List, Focus::Status, Focus::Logs];
+            let i = order.iter().position(|f| *f == s.focus).unwrap_or(0);
+            let step = if a == Action::FocusNext { 1 } else { 2 };
+            s.focus = order[(i + step) % 3];
+            keep_visible(s);
+            vec![]
+        }
+        Action::ThemeNext => {
+            s.theme = (s.theme + 1) % s.themes.len().max(1);
+            s.notice = Some(format!("theme: {}", s.theme().name));
+            vec![]
+        }
+        Action::Create => {
+            let taken = s.workspaces.iter().map(|w| w.name.clone()).collect();
+            s.overlay = Overlay::Form(Box::new(CreateForm::new(taken, &s.default_image)));
+            vec![]
+        }
+        Action::Up if in_logs => {
+            s.logs.scroll_up(1, logs_h);
+            vec![]
+        }
+        Action::Down if in_logs => {
+            s.logs.scroll_down(1);
+            vec![]
+        }
+        Action::PageUp if in_logs => {
+            s.logs.scroll_up(logs_h, logs_h);
+            vec![]
+        }
+        Action::PageDown if in_logs => {
+            s.logs.scroll_down(logs_h);
+            vec![]
+        }
+        Action::Top if in_logs => {
+            s.logs.to_top(logs_h);
+            vec![]
+        }
+        Action::Bottom if in_logs => {
+            s.logs.follow();
+            vec![]
+        }
+        Action::Up => move_selection(s, -1),
+        Action::Down => move_selection(s, 1),
+        Action::PageUp => move_selection(s, -page),
+        Action::PageDown => move_selection(s, page),
+        Action::Top => move_selection(s, isize::MIN / 2),
+        Action::Bottom => move_selection(s, isize::MAX / 2),
+        Action::Filter => {
+            s.input = Some(LineInput::Filter);
+            s.input_buf = s.filter.clone();
+            vec![]
+        }
+        Action::ClearFilter => {
+            s.filter.clear();
+            refresh_view(s)
+        }
+        Action::SortNext => {
+            s.sort = s.sort.next();
+            refresh_view(s)
+        }
+        Action::SortReverse => {
+            s.sort_desc = !s.sort_desc;
+            refresh_view(s)
+        }
+        Action::Start | Action::Stop | Action::Restart | Action::Delete | Action::CopySsh => {
+            let Some(w) = s.selected_workspace().cloned() else {
+                s.notice = Some("no workspace selected".into());
+                return vec![];
+            };
+            let name = w.name.clone();
+            match a {
+                Action::Start => {
+                    let job = new_job(s, "start", &name);
+                    vec![Effect::Backend(Command::Start { job, name })]
+                }
+                Action::Stop => {
+                    let job = new_job(s, "stop", &name);
+                    vec![Effect::Backend(Command::Stop { job, name })]
+                }
+                Action::Restart => {
+                    let job = new_job(s, "restart", &name);
+                    vec![Effect::Backend(Command::Restart { job, name })]
+                }
+                Action::Delete => {
+                    s.overlay = Overlay::Confirm {
+                        name,
+                        keep_volume: false,
+                    };
+                    vec![]
+                }
+                _ => {
+                    let dir = s.known_hosts_dir.clone();
+                    match ssh_command(s, &w, &dir) {
+                        Some(cmd) => {
+                            s.notice = Some(format!("copied: {cmd}"));
+                            vec![Effect::Copy(cmd)]
+                        }
+                        None => {
+                            s.notice = Some(format!("{name} has no SSH port"));
+                            vec![]
+                        }
+                    }
+                }
+            }
+        }
+        Action::Search => {
+            s.input = Some(LineInput::Search);
+            s.input_buf = s.logs.query.clone().unwrap_or_default();
+            vec![]
+        }
+        Action::SearchNext | Action::SearchPrev => {
+            if !s.logs.step_match(a == Action::SearchPrev, logs_h) {
+                s.notice = Some("no more matches".into());
+            }
+            vec![]
+        }
+        Action::ClearSearch => {
+            s.logs.clear_search();
+            s.logs.follow();
+            vec![]
+        }
+        Action::ToggleTimestamps => {
+            s.show_timestamps = !s.show_timestamps;
+            vec![]
+        }
+        Action::TogglePause => {
+            s.logs.toggle_pause();
+            vec![]
+        }
+        Action::SaveLogs => match &s.logs_for {
+            Some(name) => vec![Effect::SaveLogs {
+                name: name.clone(),
+                content: s.logs.export(true),
+            }],
+            None => vec![],
+        },
+        _ => vec![],
+    }
+}
+
+fn on_input_key(s: &mut State, input: LineInput, k: KeyEvent) -> Vec<Effect> {
+    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+    match k.code {
+        KeyCode::Esc => {
+            s.input = None;
+            if input == LineInput::Filter {
+                s.filter.clear();
+                return refresh_view(s);
+            }
+            vec![]
+        }
+        KeyCode::Enter => {
+            s.input = None;
+            if input == LineInput::Search {
+                let q = s.input_buf.clone();
+                let h = log_height(s);
+                if q.is_empty() {
+                    s.logs.clear_search();
+                } else if !s.logs.search(&q, h) {
+                    s.notice = Some(format!("no match for {q:?}"));
+                }
+            }
+            vec![]
+        }
+        KeyCode::Backspace => {
+            s.input_buf.pop();
+            live_filter(s, input)
+        }
+        KeyCode::Char('u') if ctrl => {
+            s.input_buf.clear();
+            live_filter(s, input)
+        }
+        KeyCode::Char('c') if ctrl => {
+            s.input = None;
+            vec![]
+        }
+        KeyCode::Char(c) if !ctrl => {
+            s.input_buf.push(c);
+            live_filter(s, input)
+        }
+        _ => vec![],
+    }
+}
+
+fn live_filter(s: &mut State, input: LineInput) -> Vec<Effect> {
+    if input == LineInput::Filter {
+        s.filter = s.input_buf.clone();
+        return refresh_view(s);
+    }
+    vec![]
+}
+
+fn on_form_key(s: &mut State, action: Option<Action>, k: KeyEvent) -> Vec<Effect> {
+    let Overlay::Form(form) = &mut s.overlay else {
+        return vec![];
+    };
+    match action {
+        Some(Action::Cancel) => {
+            s.overlay = Overlay::None;
+            vec![]
+        }
+        Some(Action::NextField) => {
+            form.next();
+            vec![]
+        }
+        Some(Action::PrevField) => {
+            form.prev();
+            vec![]
+        }
+        Some(Action::Submit) => match form.spec() {
+            Some(spec) => {
+                let name = spec.name.clone();
+                s.overlay = Overlay::None;
+                let job = new_job(s, "create", &name);
+                vec![Effect::Backend(Command::Create { job, spec })]
+            }
+            None => {
+                form.submitted = true;
+                vec![]
+            }
+        },
+        _ => {
+            form.focused_mut().input(k);
+            vec![]
+        }
+    }
+}
+
+fn on_confirm(s: &mut State, action: Option<Action>) -> Vec<Effect> {
+    let Overlay::Confirm { name, keep_volume } = &mut s.overlay else {
+        return vec![];
+    };
+    match action {
+        Some(Action::ToggleKeep) => {
+            *keep_volume = !*keep_volume;
+            vec![]
+        }
+        Some(Action::Cancel) => {
+            s.overlay = Overlay::None;
+            vec![]
+        }
+        Some(Action::Confirm) => {
+            let (name, keep_volume) = (name.clone(), *keep_volume);
+            s.overlay = Overlay::None;
+            let job = new_job(s, "delete", &name);
+            vec![Effect::Backend(Command::Delete {
+                job,
+                name,
+                keep_volume,
+            })]
+        }
+        _ => vec![],
+    }
+}
+
+pub(super) fn on_paste(s: &mut State, text: &str) -> Vec<Effect> {
+    let one_line: String = text.lines().collect::<Vec<_>>().join(" ");
+    if let Some(input) = s.input {
+        s.input_buf.push_str(&one_line);
+        return live_filter(s, input);
+    }
+    if let Overlay::Form(form) = &mut s.overlay {
+        form.focused_mut().insert_str(&one_line);
+    }
+    vec![]
+}
+
+pub(super) fn on_mouse(s: &mut State, m: MouseEvent) -> Vec<Effect> {
+    if !s.mouse || !matches!(s.overlay, Overlay::None) {
+        return vec![];
+    }
+    let a = current_areas(s);
+    let (col, row) = (m.column, m.row);
+    let in_list = layout::contains(a.list, col, row);
+    let in_logs = a.logs.is_some_and(|r| layout::contains(r, col, row));
+    match m.kind {
+        MouseEventKind::Down(MouseButton::Left) if in_list => {
+            s.focus = Focus::List;
+            let first_row = a.list.y + 2;
+            if row >= first_row {
+                let i = s.list_offset + usize::from(row - first_row);
+                if let Some(idx) = s.view.get(i) {
+                    let name = s.workspaces[*idx].name.clone();
+                    return select(s, Some(name));
+                }
+            }
+            vec![]
+        }
+        MouseEventKind::Down(MouseButton::Left) if in_logs => {
+            s.focus = Focus::Logs;
+            vec![]
+        }
+        MouseEventKind::Down(MouseButton::Left)
+            if a.status.is_some_and(|r| layout::contains(r, col, row)) =>
+        {
+            s.focus = Focus::Status;
+            vec![]
+        }
+        MouseEventKind::ScrollUp if in_logs => {
+            let h = log_height(s);
+            s.logs.scroll_up(3, h);
+            vec![]
+        }
+        MouseEventKind::ScrollDown if in_logs => {
+            s.logs.scroll_down(3);
+            vec![]
+        }
+        MouseEventKind::ScrollUp if in_list => move_selection(s, -1),
+        MouseEventKind::ScrollDown if in_list => move_selection(s, 1),
+        _ => vec![],
+    }
+}
