@@ -27,6 +27,8 @@ pub struct Config {
     pub mouse: bool,
     /// Lines kept in the logs pane.
     pub log_lines: usize,
+    /// Command run for an interactive shell (default: bash -l, else sh -l).
+    pub shell: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -34,6 +36,7 @@ pub struct Config {
 struct RawTui {
     mouse: Option<bool>,
     log_lines: Option<toml::Spanned<i64>>,
+    shell: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -105,6 +108,7 @@ impl Default for Config {
             theme: "default".into(),
             mouse: true,
             log_lines: 10_000,
+            shell: None,
         }
     }
 }
@@ -179,6 +183,7 @@ impl Config {
         if let Some(t) = non_empty(raw.theme) {
             cfg.theme = t;
         }
+        cfg.shell = non_empty(raw.tui.shell);
         if let Some(m) = raw.tui.mouse {
             cfg.mouse = m;
         }

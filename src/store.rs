@@ -48,23 +48,25 @@ impl Store {
         let conn = Connection::open(&self.path)
             .with_context(|| format!("cannot open berth's store {}", self.path.display()))?;
         conn.busy_timeout(Duration::from_secs(60))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS port_leases (
-                 port INTEGER PRIMARY KEY,
-                 name TEXT NOT NULL,
-                 token TEXT NOT NULL,
-                 created_at INTEGER NOT NULL);
-             CREATE TABLE IF NOT EXISTS identities (
-                 name TEXT PRIMARY KEY,
-                 identity_file TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS audit (
-                 ts INTEGER NOT NULL,
-                 name TEXT NOT NULL,
-                 action TEXT NOT NULL,
-                 detail TEXT NOT NULL);",
-        )
-        .context("cannot prepare berth's store")?;
+        // Switching to WAL and creating tables take locks that SQLite may refuse at
+        // once (without waiting) while another process is starting up too: retry.
+        let mut attempt = 0;
+        loop {
+            match setup(&conn) {
+                Ok(()) => break,
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if attempt < 500
+                        && matches!(
+                            e.code,
+                            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                        ) =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(e).context("cannot prepare berth's store"),
+            }
+        }
         Ok(conn)
     }
 
@@ -157,6 +159,28 @@ impl Store {
         )?;
         Ok(())
     }
+}
+
+fn setup(conn: &Connection) -> rusqlite::Result<()> {
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS port_leases (
+             port INTEGER PRIMARY KEY,
+             name TEXT NOT NULL,
+             token TEXT NOT NULL,
+             created_at INTEGER NOT NULL);
+         CREATE TABLE IF NOT EXISTS identities (
+             name TEXT PRIMARY KEY,
+             identity_file TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS audit (
+             ts INTEGER NOT NULL,
+             name TEXT NOT NULL,
+             action TEXT NOT NULL,
+             detail TEXT NOT NULL);",
+    )
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ pub mod create;
 pub mod follow;
 pub mod lifecycle;
 pub mod service;
+pub mod shell;
 pub mod sshd;
 pub mod watch;
 

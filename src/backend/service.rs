@@ -40,6 +40,11 @@ pub enum Command {
     },
     /// Follow this workspace's logs and stats (None: stop following).
     Select(Option<String>),
+    /// Work out how to open shell `id` on workspace `name` (pins the host key if needed).
+    PrepareShell {
+        id: u64,
+        name: String,
+    },
 }
 
 /// The create form's values.
@@ -96,6 +101,16 @@ pub enum Event {
     Stats {
         name: String,
         stats: Stats,
+    },
+    /// Run `argv` with `env` in a PTY for shell `id`.
+    ShellReady {
+        id: u64,
+        argv: Vec<String>,
+        env: Vec<(String, String)>,
+    },
+    ShellFailed {
+        id: u64,
+        reason: String,
     },
 }
 
@@ -154,6 +169,19 @@ async fn run(
                         selected = name;
                         restart_follower(&ctx, &selected, &mut follower, &events);
                     }
+                    Command::PrepareShell { id, name } => {
+                        let (ctx, events) = (ctx.clone(), events.clone());
+                        tokio::spawn(async move {
+                            let ev = match ctx {
+                                None => Event::ShellFailed { id, reason: "the container engine is not reachable".into() },
+                                Some(ctx) => match super::shell::prepare(&ctx, &name).await {
+                                    Ok((argv, env)) => Event::ShellReady { id, argv, env },
+                                    Err(e) => Event::ShellFailed { id, reason: format!("{e:#}") },
+                                },
+                            };
+                            let _ = events.send(ev).await;
+                        });
+                    }
                     job => spawn_job(ctx.clone(), job, events.clone()),
                 }
             }
@@ -202,7 +230,7 @@ fn spawn_job(ctx: Option<Ctx>, cmd: Command, events: mpsc::Sender<Event>) {
         | Command::Stop { job, .. }
         | Command::Restart { job, .. }
         | Command::Delete { job, .. } => *job,
-        Command::Select(_) => return,
+        Command::Select(_) | Command::PrepareShell { .. } => return,
     };
     tokio::spawn(async move {
         let update = match ctx {
@@ -285,6 +313,6 @@ async fn run_job(
                 format!("deleted {name}")
             })
         }
-        Command::Select(_) => Ok(String::new()),
+        Command::Select(_) | Command::PrepareShell { .. } => Ok(String::new()),
     }
 }

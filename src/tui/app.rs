@@ -1,15 +1,17 @@
 //! The loop: terminal input, backend events and ticks become messages; `update`
 //! changes state; the screen is redrawn only when something changed, at most
 //! ~60 times a second, so bursts coalesce into one frame.
+use super::effects::Runner;
 use super::keymap::{user_bindings, Keymap};
 use super::panes;
-use super::state::{Effect, State};
+use super::state::State;
 use super::theme;
 use super::update::{update, Msg};
 use crate::backend::service::{self, Backend, Connector};
 use crate::config::{Config, Paths};
 use crate::engine::docker::DockerEngine;
 use crate::engine::Engine;
+use crate::shell::session::{NativePty, SessionEvent};
 use anyhow::Result;
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
@@ -17,12 +19,14 @@ use crossterm::event::{
 };
 use crossterm::execute;
 use futures_util::{FutureExt, StreamExt};
-use std::io::Write;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 const FRAME: Duration = Duration::from_millis(16);
+/// Shell output parsed per loop turn before the screen gets a chance to redraw.
+const SHELL_BATCH: usize = 1 << 20;
 
 /// Builds the initial state from config: themes, keymap, and any problems with them.
 pub fn initial_state(paths: &Paths, config: &Config) -> State {
@@ -78,24 +82,6 @@ fn docker_connector() -> Connector {
     })
 }
 
-fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for c in data.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 fn restore_terminal() {
     let _ = execute!(
         std::io::stdout(),
@@ -142,6 +128,14 @@ async fn event_loop(
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let (notice_tx, mut notices) = mpsc::unbounded_channel::<String>();
+    let (shell_tx, mut shell_rx) = mpsc::channel::<(u64, SessionEvent)>(64);
+    let mut runner = Runner::new(
+        backend.commands.clone(),
+        notice_tx,
+        paths.state_dir.clone(),
+        Box::new(NativePty),
+        shell_tx,
+    );
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
     let mut first_list_frame = false;
@@ -166,29 +160,47 @@ async fn event_loop(
         } else {
             Duration::from_secs(3600)
         };
-        let mut msgs = Vec::new();
+        let mut msgs: VecDeque<Msg> = VecDeque::new();
         tokio::select! {
             ev = input.next() => match ev {
-                Some(Ok(CtEvent::Key(k))) => msgs.push(Msg::Key(k)),
-                Some(Ok(CtEvent::Mouse(m))) => msgs.push(Msg::Mouse(m)),
-                Some(Ok(CtEvent::Paste(p))) => msgs.push(Msg::Paste(p)),
-                Some(Ok(CtEvent::Resize(w, h))) => msgs.push(Msg::Resize(w, h)),
+                Some(Ok(CtEvent::Key(k))) => msgs.push_back(Msg::Key(k)),
+                Some(Ok(CtEvent::Mouse(m))) => msgs.push_back(Msg::Mouse(m)),
+                Some(Ok(CtEvent::Paste(p))) => msgs.push_back(Msg::Paste(p)),
+                Some(Ok(CtEvent::Resize(w, h))) => msgs.push_back(Msg::Resize(w, h)),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
                 None => return Ok(()),
             },
             Some(ev) = backend.events.recv() => {
-                msgs.push(Msg::Backend(ev));
+                msgs.push_back(Msg::Backend(ev));
                 // Coalesce a burst into one frame.
                 while msgs.len() < 512 {
                     match backend.events.try_recv() {
-                        Ok(ev) => msgs.push(Msg::Backend(ev)),
+                        Ok(ev) => msgs.push_back(Msg::Backend(ev)),
                         Err(_) => break,
                     }
                 }
             }
+            Some((id, ev)) = shell_rx.recv() => {
+                // Parse output in batches (up to SHELL_BATCH bytes per frame), so a flood
+                // neither starves input nor redraws per chunk.
+                let mut budget = SHELL_BATCH;
+                let mut next = Some((id, ev));
+                while let Some((id, ev)) = next.take() {
+                    if let SessionEvent::Output(b) = &ev {
+                        budget = budget.saturating_sub(b.len());
+                    }
+                    match (msgs.back_mut(), ev) {
+                        (Some(Msg::Shell { id: last, event: SessionEvent::Output(acc) }), SessionEvent::Output(b)) if *last == id => acc.extend(b),
+                        (_, ev) => msgs.push_back(Msg::Shell { id, event: ev }),
+                    }
+                    if budget > 0 {
+                        next = shell_rx.try_recv().ok();
+                    }
+                }
+            }
             _ = tick.tick() => {
-                msgs.push(Msg::Tick { now: chrono::Utc::now().timestamp() });
+                msgs.push_back(Msg::Tick { now: chrono::Utc::now().timestamp() });
             }
             Some(n) = notices.recv() => {
                 state.notice = Some(n);
@@ -196,7 +208,7 @@ async fn event_loop(
             }
             _ = tokio::time::sleep(wait), if dirty => {}
         }
-        for msg in msgs {
+        while let Some(msg) = msgs.pop_front() {
             let is_tick = matches!(msg, Msg::Tick { .. });
             let effects = update(state, msg);
             // A tick only matters when something on screen moves with time.
@@ -207,49 +219,13 @@ async fn event_loop(
                 dirty = true;
             }
             for e in effects {
-                match e {
-                    Effect::Quit => return Ok(()),
-                    Effect::Backend(cmd) => {
-                        let _ = backend.commands.send(cmd);
-                    }
-                    Effect::Copy(text) => {
-                        let mut out = std::io::stdout();
-                        let _ = write!(out, "\x1b]52;c;{}\x07", base64(text.as_bytes()));
-                        let _ = out.flush();
-                    }
-                    Effect::SaveLogs { name, content } => {
-                        let dir = paths.state_dir.join("logs");
-                        let tx = notice_tx.clone();
-                        tokio::task::spawn_blocking(move || {
-                            let file = dir.join(format!(
-                                "{name}-{}.log",
-                                chrono::Utc::now().format("%Y%m%d-%H%M%S")
-                            ));
-                            let r = std::fs::create_dir_all(&dir)
-                                .and_then(|_| std::fs::write(&file, content));
-                            let _ = tx.send(match r {
-                                Ok(()) => format!("saved logs to {}", file.display()),
-                                Err(e) => format!("cannot save logs to {}: {e}", file.display()),
-                            });
-                        });
-                    }
+                if !runner.run(e, &mut msgs) {
+                    return Ok(());
                 }
             }
         }
         if state.quit {
             return Ok(());
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn base64_encodes() {
-        assert_eq!(super::base64(b""), "");
-        assert_eq!(super::base64(b"f"), "Zg==");
-        assert_eq!(super::base64(b"fo"), "Zm8=");
-        assert_eq!(super::base64(b"foo"), "Zm9v");
-        assert_eq!(super::base64(b"ssh -p 2200"), "c3NoIC1wIDIyMDA=");
     }
 }

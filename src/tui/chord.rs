@@ -111,11 +111,18 @@ impl Chord {
     /// The chord a key event is, normalised (shift is part of a typed character).
     pub fn from_event(k: &KeyEvent) -> Option<Chord> {
         let code = match k.code {
-            KeyCode::Char(ch) => KeyCodeKey::Char(if k.modifiers.contains(KeyModifiers::CONTROL) {
-                ch.to_ascii_lowercase()
-            } else {
-                ch
-            }),
+            // Terminals send ctrl-\\ ctrl-] ctrl-^ ctrl-_ as 0x1c-0x1f, which crossterm
+            // reports as ctrl-4 .. ctrl-7.
+            KeyCode::Char(ch) if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                KeyCodeKey::Char(match ch {
+                    '4' => '\\',
+                    '5' => ']',
+                    '6' => '^',
+                    '7' => '_',
+                    c => c.to_ascii_lowercase(),
+                })
+            }
+            KeyCode::Char(ch) => KeyCodeKey::Char(ch),
             KeyCode::F(n) => KeyCodeKey::F(n),
             KeyCode::Enter => KeyCodeKey::Enter,
             KeyCode::Esc => KeyCodeKey::Esc,
@@ -188,6 +195,9 @@ mod tests {
         assert_eq!(Chord::parse("shift-g"), Chord::parse("G"));
         assert_eq!(Chord::parse("shift-tab"), Chord::parse("backtab"));
         assert_eq!(Chord::parse("Ctrl-C"), Chord::parse("ctrl-c"));
+        // crossterm reports ctrl-] (0x1d) as ctrl-5.
+        let ev = KeyEvent::new(KeyCode::Char('5'), KeyModifiers::CONTROL);
+        assert_eq!(Chord::from_event(&ev), Chord::parse("ctrl-]"));
         for bad in ["", "ctrl-", "jj", "f13", "hyper-x"] {
             assert_eq!(Chord::parse(bad), None, "{bad}");
         }

@@ -14,16 +14,19 @@ pub enum Mode {
     Form,
     Confirm,
     Help,
+    /// A focused shell: every key goes to it except these.
+    Shell,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 6] = [
+    pub const ALL: [Mode; 7] = [
         Mode::Global,
         Mode::Normal,
         Mode::Logs,
         Mode::Form,
         Mode::Confirm,
         Mode::Help,
+        Mode::Shell,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -33,6 +36,7 @@ impl Mode {
             Mode::Form => "form",
             Mode::Confirm => "confirm",
             Mode::Help => "help",
+            Mode::Shell => "shell",
         }
     }
     fn parse(s: &str) -> Option<Mode> {
@@ -89,6 +93,15 @@ actions! {
     Confirm = "confirm": "confirm",
     ToggleKeep = "toggle_keep": "keep or drop the volume",
     Close = "close": "close",
+    OpenShell = "open_shell": "open a shell in the workspace (a new tab)",
+    NextTab = "next_tab": "next tab below the list (logs, shells)",
+    PrevTab = "prev_tab": "previous tab below the list",
+    ShellLeave = "shell_leave": "leave the shell (focus back to the panes)",
+    ShellFullscreen = "shell_fullscreen": "shell full screen and back",
+    ShellScrollUp = "shell_scroll_up": "scroll the shell back",
+    ShellScrollDown = "shell_scroll_down": "scroll the shell forward",
+    ShellReconnect = "shell_reconnect": "reconnect a disconnected shell",
+    ShellClose = "shell_close": "close a disconnected shell's tab",
 }
 
 const DEFAULTS: &[(Mode, Action, &[&str])] = &[
@@ -104,6 +117,9 @@ const DEFAULTS: &[(Mode, Action, &[&str])] = &[
     (Mode::Global, Action::Bottom, &["G", "end"]),
     (Mode::Global, Action::PageUp, &["pageup", "ctrl-u"]),
     (Mode::Global, Action::PageDown, &["pagedown", "ctrl-d"]),
+    (Mode::Global, Action::NextTab, &["]"]),
+    (Mode::Global, Action::PrevTab, &["["]),
+    (Mode::Normal, Action::OpenShell, &["enter"]),
     (Mode::Normal, Action::Filter, &["/"]),
     (Mode::Normal, Action::ClearFilter, &["esc"]),
     (Mode::Normal, Action::SortNext, &["o"]),
@@ -130,6 +146,12 @@ const DEFAULTS: &[(Mode, Action, &[&str])] = &[
     (Mode::Help, Action::Close, &["esc", "q", "?"]),
     (Mode::Help, Action::Up, &["k", "up"]),
     (Mode::Help, Action::Down, &["j", "down"]),
+    (Mode::Shell, Action::ShellLeave, &["ctrl-]"]),
+    (Mode::Shell, Action::ShellFullscreen, &["alt-enter"]),
+    (Mode::Shell, Action::ShellScrollUp, &["shift-pageup"]),
+    (Mode::Shell, Action::ShellScrollDown, &["shift-pagedown"]),
+    (Mode::Shell, Action::ShellReconnect, &["r"]),
+    (Mode::Shell, Action::ShellClose, &["x"]),
 ];
 
 #[derive(Debug, Clone, PartialEq)]

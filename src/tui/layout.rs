@@ -12,12 +12,38 @@ pub struct Areas {
     pub list: Rect,
     pub status: Option<Rect>,
     pub logs: Option<Rect>,
+    /// The tab bar over the bottom pane (when shells are open).
+    pub tabs: Option<Rect>,
+    /// The active shell's pane (border included).
+    pub shell: Option<Rect>,
     pub jobs: Option<Rect>,
     pub input: Option<Rect>,
     pub statusbar: Rect,
 }
 
-pub fn areas(size: Rect, banner: bool, jobs: usize, focus: Focus, input: bool) -> Areas {
+/// What the layout depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flags {
+    pub banner: bool,
+    pub jobs: usize,
+    pub focus: Focus,
+    pub input: bool,
+    /// Shell tabs exist (a tab bar is shown).
+    pub tabs: bool,
+    /// The bottom pane shows a shell rather than logs.
+    pub shell: bool,
+    /// The shell fills everything but the status bar.
+    pub fullscreen: bool,
+}
+
+pub fn areas(size: Rect, f: &Flags) -> Areas {
+    let Flags {
+        banner,
+        jobs,
+        focus,
+        input,
+        ..
+    } = *f;
     let mut a = Areas::default();
     let jobs_h = jobs.min(3) as u16;
     let v = Layout::default()
@@ -35,6 +61,10 @@ pub fn areas(size: Rect, banner: bool, jobs: usize, focus: Focus, input: bool) -
     a.input = input.then_some(v[3]);
     a.statusbar = v[4];
     let main = v[1];
+    if f.fullscreen {
+        a.shell = Some(main);
+        return a;
+    }
     if main.height < 10 {
         a.list = main;
         return a;
@@ -50,16 +80,39 @@ pub fn areas(size: Rect, banner: bool, jobs: usize, focus: Focus, input: bool) -
             .split(rows[0]);
         a.list = top[0];
         a.status = Some(top[1]);
-        a.logs = Some(rows[1]);
+        bottom(&mut a, rows[1], f);
     } else {
         a.list = rows[0];
         if focus == Focus::Status {
             a.status = Some(rows[1]);
         } else {
-            a.logs = Some(rows[1]);
+            bottom(&mut a, rows[1], f);
         }
     }
     a
+}
+
+/// The pane under the list: a tab bar when shells are open, then logs or a shell.
+fn bottom(a: &mut Areas, r: Rect, f: &Flags) {
+    let body = if f.tabs && r.height > 4 {
+        a.tabs = Some(Rect::new(r.x, r.y, r.width, 1));
+        Rect::new(r.x, r.y + 1, r.width, r.height - 1)
+    } else {
+        r
+    };
+    if f.shell {
+        a.shell = Some(body);
+    } else {
+        a.logs = Some(body);
+    }
+}
+
+/// The size (rows, cols) a shell gets inside its pane's border.
+pub fn shell_size(r: Rect) -> (u16, u16) {
+    (
+        r.height.saturating_sub(2).max(1),
+        r.width.saturating_sub(2).max(1),
+    )
 }
 
 /// Rows of workspaces that fit in the list pane (borders and header excluded).
@@ -80,15 +133,49 @@ pub fn contains(r: Rect, col: u16, row: u16) -> bool {
 mod tests {
     use super::*;
 
+    fn flags(banner: bool, jobs: usize, focus: Focus, input: bool) -> Flags {
+        Flags {
+            banner,
+            jobs,
+            focus,
+            input,
+            tabs: false,
+            shell: false,
+            fullscreen: false,
+        }
+    }
+
+    #[test]
+    fn shells_get_a_tab_bar_and_full_screen() {
+        let mut f = flags(false, 0, Focus::Shell, false);
+        f.tabs = true;
+        f.shell = true;
+        let a = areas(Rect::new(0, 0, 120, 40), &f);
+        assert!(a.tabs.is_some() && a.shell.is_some() && a.logs.is_none());
+        f.fullscreen = true;
+        let full = areas(Rect::new(0, 0, 120, 40), &f);
+        assert_eq!(full.shell, Some(Rect::new(0, 0, 120, 39)));
+        assert_eq!(shell_size(full.shell.unwrap()), (37, 118));
+    }
+
     #[test]
     fn wide_shows_three_panes_narrow_collapses() {
-        let wide = areas(Rect::new(0, 0, 160, 48), false, 0, Focus::List, false);
+        let wide = areas(
+            Rect::new(0, 0, 160, 48),
+            &flags(false, 0, Focus::List, false),
+        );
         assert!(wide.status.is_some() && wide.logs.is_some());
-        let narrow = areas(Rect::new(0, 0, 80, 24), false, 0, Focus::List, false);
+        let narrow = areas(
+            Rect::new(0, 0, 80, 24),
+            &flags(false, 0, Focus::List, false),
+        );
         assert!(narrow.status.is_none() && narrow.logs.is_some());
-        let narrow_status = areas(Rect::new(0, 0, 80, 24), false, 0, Focus::Status, false);
+        let narrow_status = areas(
+            Rect::new(0, 0, 80, 24),
+            &flags(false, 0, Focus::Status, false),
+        );
         assert!(narrow_status.status.is_some() && narrow_status.logs.is_none());
-        let tiny = areas(Rect::new(0, 0, 40, 8), true, 2, Focus::List, true);
+        let tiny = areas(Rect::new(0, 0, 40, 8), &flags(true, 2, Focus::List, true));
         assert!(tiny.banner.is_some() && tiny.logs.is_none());
         assert_eq!(tiny.statusbar.y, 7);
         assert_eq!(tiny.banner.map(|b| b.height), Some(2));

@@ -2,14 +2,18 @@
 //! draw; `keymap` and `theme` are data loaded from config.
 pub mod app;
 pub mod chord;
+pub mod effects;
 pub mod form;
 pub mod keymap;
 pub mod layout;
 pub mod logbuf;
 pub mod panes;
+#[cfg(test)]
+mod shell_tests;
 pub mod state;
 pub mod theme;
 pub mod update;
 mod update_input;
+mod update_shell;
 #[cfg(test)]
 mod update_tests;

@@ -15,6 +15,31 @@ pub enum Focus {
     List,
     Status,
     Logs,
+    /// The active shell tab: keys go to the shell.
+    Shell,
+}
+
+/// What the pane below the list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bottom {
+    Logs,
+    Shell(u64),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShellStatus {
+    Connecting,
+    Running,
+    /// The session ended without the shell exiting (workspace stopped, network).
+    Disconnected(String),
+}
+
+/// One shell tab: its screen model and where its session stands.
+pub struct ShellTab {
+    pub id: u64,
+    pub workspace: String,
+    pub term: crate::shell::term::Term,
+    pub status: ShellStatus,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +123,26 @@ pub enum Effect {
         name: String,
         content: String,
     },
+    /// Start a shell session in a PTY.
+    SpawnShell {
+        id: u64,
+        argv: Vec<String>,
+        env: Vec<(String, String)>,
+        rows: u16,
+        cols: u16,
+    },
+    ShellInput {
+        id: u64,
+        bytes: Vec<u8>,
+    },
+    ShellResize {
+        id: u64,
+        rows: u16,
+        cols: u16,
+    },
+    KillShell {
+        id: u64,
+    },
     Quit,
 }
 
@@ -140,6 +185,11 @@ pub struct State {
     /// Where pinned host keys live (for the copied ssh command).
     pub known_hosts_dir: String,
     pub default_image: String,
+    pub shells: Vec<ShellTab>,
+    pub bottom: Bottom,
+    /// The active shell fills the screen.
+    pub fullscreen: bool,
+    pub next_shell: u64,
 }
 
 impl State {
@@ -178,6 +228,41 @@ impl State {
             ssh_host: "127.0.0.1".into(),
             known_hosts_dir: String::new(),
             default_image: String::new(),
+            shells: Vec::new(),
+            bottom: Bottom::Logs,
+            fullscreen: false,
+            next_shell: 1,
+        }
+    }
+
+    pub fn shell(&self, id: u64) -> Option<&ShellTab> {
+        self.shells.iter().find(|t| t.id == id)
+    }
+
+    pub fn shell_mut(&mut self, id: u64) -> Option<&mut ShellTab> {
+        self.shells.iter_mut().find(|t| t.id == id)
+    }
+
+    /// The shell tab shown below the list, if a shell is shown there.
+    pub fn active_shell(&self) -> Option<&ShellTab> {
+        match self.bottom {
+            Bottom::Shell(id) => self.shell(id),
+            Bottom::Logs => None,
+        }
+    }
+
+    /// Layout inputs derived from the state.
+    pub fn layout_flags(&self) -> super::layout::Flags {
+        super::layout::Flags {
+            banner: self.engine_down(),
+            jobs: self.jobs.len(),
+            focus: self.focus,
+            input: self.input.is_some(),
+            tabs: !self.shells.is_empty(),
+            shell: self.active_shell().is_some(),
+            fullscreen: self.fullscreen
+                && self.focus == Focus::Shell
+                && self.active_shell().is_some(),
         }
     }
 

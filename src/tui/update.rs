@@ -21,6 +21,11 @@ pub enum Msg {
         now: i64,
     },
     Backend(Event),
+    /// Output or exit of a shell session.
+    Shell {
+        id: u64,
+        event: crate::shell::session::SessionEvent,
+    },
 }
 
 /// Finished jobs stay visible this many ticks.
@@ -28,7 +33,14 @@ const JOB_LINGER: u64 = 6;
 const EVENTS_KEPT: usize = 20;
 
 pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
+    let mut fx = apply(s, msg);
+    fx.extend(super::update_shell::sync_sizes(s));
+    fx
+}
+
+fn apply(s: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
+        Msg::Shell { id, event } => super::update_shell::on_session(s, id, event),
         Msg::Key(k) if k.kind == KeyEventKind::Press || k.kind == KeyEventKind::Repeat => {
             input::on_key(s, k)
         }
@@ -76,8 +88,12 @@ fn on_backend(s: &mut State, e: Event) -> Vec<Effect> {
             let old_index = s.selected_index();
             s.workspaces = ws;
             s.view.clear();
-            rebuild_view(s, old_index)
+            let mut fx = rebuild_view(s, old_index);
+            fx.extend(super::update_shell::on_workspaces(s));
+            fx
         }
+        Event::ShellReady { id, argv, env } => super::update_shell::ready(s, id, argv, env),
+        Event::ShellFailed { id, reason } => super::update_shell::failed(s, id, reason),
         Event::Engine(ev) => {
             let q = s.events.entry(ev.name.clone()).or_default();
             q.push_back((ev.time, ev.action));
@@ -208,14 +224,7 @@ pub(super) fn select(s: &mut State, name: Option<String>) -> Vec<Effect> {
 }
 
 pub(super) fn current_areas(s: &State) -> layout::Areas {
-    let active_jobs = s.jobs.len();
-    layout::areas(
-        Rect::new(0, 0, s.size.0, s.size.1),
-        s.engine_down(),
-        active_jobs,
-        s.focus,
-        s.input.is_some(),
-    )
+    layout::areas(Rect::new(0, 0, s.size.0, s.size.1), &s.layout_flags())
 }
 
 pub(super) fn keep_visible(s: &mut State) {

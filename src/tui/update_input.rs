@@ -2,11 +2,12 @@
 use super::form::CreateForm;
 use super::keymap::{Action, Mode};
 use super::layout;
-use super::state::{Effect, Focus, LineInput, Overlay, State};
+use super::state::{Bottom, Effect, Focus, LineInput, Overlay, State};
 use super::update::{
     current_areas, keep_visible, log_height, move_selection, new_job, refresh_view, select,
     ssh_command,
 };
+use super::update_shell as shells;
 use crate::backend::service::Command;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
@@ -17,6 +18,9 @@ pub(super) fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
     s.notice = None;
     if let Some(input) = s.input {
         return on_input_key(s, input, k);
+    }
+    if s.focus == Focus::Shell && matches!(s.overlay, Overlay::None) {
+        return shells::on_key(s, k);
     }
     let mode = match &s.overlay {
         Overlay::Form(_) => Mode::Form,
@@ -60,8 +64,21 @@ fn on_action(s: &mut State, mode: Mode, a: Action) -> Vec<Effect> {
             s.overlay = Overlay::Help { scroll: 0 };
             vec![]
         }
+        Action::OpenShell => shells::open(s),
+        Action::NextTab | Action::PrevTab => {
+            shells::cycle_tab(s, if a == Action::NextTab { 1 } else { -1 });
+            vec![]
+        }
         Action::FocusNext | Action::FocusPrev => {
-            let order = [Focus::List, Focus::Status, Focus::Logs];
+            let bottom = if s.bottom == Bottom::Logs {
+                Focus::Logs
+            } else {
+                Focus::Shell
+            };
+            let order = [Focus::List, Focus::Status, bottom];
+            if s.focus == Focus::Logs {
+                s.focus = bottom;
+            }
             let i = order.iter().position(|f| *f == s.focus).unwrap_or(0);
             let step = if a == Action::FocusNext { 1 } else { 2 };
             s.focus = order[(i + step) % 3];
@@ -317,6 +334,9 @@ fn on_confirm(s: &mut State, action: Option<Action>) -> Vec<Effect> {
 }
 
 pub(super) fn on_paste(s: &mut State, text: &str) -> Vec<Effect> {
+    if s.focus == Focus::Shell && s.input.is_none() && matches!(s.overlay, Overlay::None) {
+        return shells::on_paste(s, text);
+    }
     let one_line: String = text.lines().collect::<Vec<_>>().join(" ");
     if let Some(input) = s.input {
         s.input_buf.push_str(&one_line);
@@ -334,6 +354,9 @@ pub(super) fn on_mouse(s: &mut State, m: MouseEvent) -> Vec<Effect> {
     }
     let a = current_areas(s);
     let (col, row) = (m.column, m.row);
+    if a.shell.is_some_and(|r| layout::contains(r, col, row)) {
+        return shells::on_mouse(s, m);
+    }
     let in_list = layout::contains(a.list, col, row);
     let in_logs = a.logs.is_some_and(|r| layout::contains(r, col, row));
     match m.kind {

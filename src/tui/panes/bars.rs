@@ -89,6 +89,7 @@ fn hints(s: &State) -> Vec<(String, &'static str)> {
         Overlay::Confirm { .. } => Mode::Confirm,
         Overlay::Help { .. } => Mode::Help,
         Overlay::None if s.focus == Focus::Logs => Mode::Logs,
+        Overlay::None if s.focus == Focus::Shell => Mode::Shell,
         Overlay::None => Mode::Normal,
     };
     let list: &[(Mode, Action, &str)] = match mode {
@@ -103,6 +104,11 @@ fn hints(s: &State) -> Vec<(String, &'static str)> {
             (Mode::Confirm, Action::Cancel, "cancel"),
         ],
         Mode::Help => &[(Mode::Help, Action::Close, "close")],
+        Mode::Shell => &[
+            (Mode::Shell, Action::ShellLeave, "leave shell"),
+            (Mode::Shell, Action::ShellFullscreen, "full screen"),
+            (Mode::Shell, Action::ShellScrollUp, "scroll back"),
+        ],
         Mode::Logs => &[
             (Mode::Logs, Action::Search, "search"),
             (Mode::Logs, Action::SearchNext, "next"),
@@ -117,6 +123,7 @@ fn hints(s: &State) -> Vec<(String, &'static str)> {
             (Mode::Normal, Action::Start, "start"),
             (Mode::Normal, Action::Stop, "stop"),
             (Mode::Normal, Action::Restart, "restart"),
+            (Mode::Normal, Action::OpenShell, "shell"),
             (Mode::Normal, Action::Delete, "delete"),
             (Mode::Normal, Action::CopySsh, "copy ssh"),
             (Mode::Normal, Action::Filter, "filter"),

@@ -3,6 +3,7 @@ mod bars;
 mod list;
 mod logs;
 mod overlays;
+mod shell;
 mod status;
 
 use super::layout;
@@ -19,13 +20,7 @@ pub fn draw(f: &mut Frame, s: &State) {
     let area = f.area();
     let th = s.theme();
     f.buffer_mut().set_style(area, th.base());
-    let a = layout::areas(
-        area,
-        s.engine_down(),
-        s.jobs.len(),
-        s.focus,
-        s.input.is_some(),
-    );
+    let a = layout::areas(area, &s.layout_flags());
     if let Some(r) = a.banner {
         bars::banner(f, r, s);
     }
@@ -35,6 +30,12 @@ pub fn draw(f: &mut Frame, s: &State) {
     }
     if let Some(r) = a.logs {
         logs::draw(f, r, s);
+    }
+    if let Some(r) = a.tabs {
+        shell::tabs(f, r, s);
+    }
+    if let Some(r) = a.shell {
+        shell::draw(f, r, s);
     }
     if let Some(r) = a.jobs {
         bars::jobs(f, r, s);
