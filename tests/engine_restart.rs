@@ -84,6 +84,7 @@ fn tui_survives_the_engine_going_away_and_resyncs() {
         env!("CARGO_BIN_EXE_berth")
     );
     let t = tmux::Tmux::start("down", 120, 30, &cmd);
+    t.wait_for("the TUI", 20, |s| s.contains("Workspaces ("));
     t.keys(&["/"]);
     t.text(&name);
     t.keys(&["Enter"]);

@@ -315,3 +315,39 @@ fn engine_down_banner_and_jobs() {
     );
     insta::assert_snapshot!(styled(&s));
 }
+
+#[test]
+fn shell_tab_replaying_vim_then_disconnected() {
+    use berth::shell::session::SessionEvent;
+    let mut s = populated("default", 100, 36);
+    key(&mut s, KeyCode::Enter);
+    update(
+        &mut s,
+        Msg::Backend(Event::ShellReady {
+            id: 1,
+            argv: vec!["ssh".into()],
+            env: vec![],
+        }),
+    );
+    let vim = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/vim.bin.typed"
+    ))
+    .unwrap();
+    update(
+        &mut s,
+        Msg::Shell {
+            id: 1,
+            event: SessionEvent::Output(vim),
+        },
+    );
+    insta::assert_snapshot!("shell_vim", text(&s));
+    update(
+        &mut s,
+        Msg::Shell {
+            id: 1,
+            event: SessionEvent::Exited(Some(255)),
+        },
+    );
+    insta::assert_snapshot!("shell_disconnected", text(&s));
+}

@@ -210,7 +210,13 @@ async fn event_loop(
         }
         while let Some(msg) = msgs.pop_front() {
             let is_tick = matches!(msg, Msg::Tick { .. });
+            if let Msg::Key(k) = &msg {
+                tracing::debug!(?k, focus = ?state.focus, "key");
+            }
             let effects = update(state, msg);
+            if !effects.is_empty() {
+                tracing::debug!(?effects, "effects");
+            }
             // A tick only matters when something on screen moves with time.
             if !is_tick
                 || !state.jobs.is_empty()

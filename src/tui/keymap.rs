@@ -289,6 +289,17 @@ impl Keymap {
         .unwrap_or_default()
     }
 
+    /// The first key bound to `action` in `mode` (for compact hints).
+    pub fn first_key(&self, mode: Mode, action: Action) -> String {
+        let cs = self
+            .bindings
+            .get(&(mode, action))
+            .or_else(|| self.bindings.get(&(Mode::Global, action)));
+        cs.and_then(|cs| cs.first())
+            .map(|c| c.to_string())
+            .unwrap_or_default()
+    }
+
     /// Every binding of a mode, for the help screen.
     pub fn entries(&self, mode: Mode) -> Vec<(Action, String)> {
         self.bindings

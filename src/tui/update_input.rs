@@ -220,7 +220,14 @@ fn on_action(s: &mut State, mode: Mode, a: Action) -> Vec<Effect> {
 
 fn on_input_key(s: &mut State, input: LineInput, k: KeyEvent) -> Vec<Effect> {
     let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-    match k.code {
+    // ctrl-j is a newline: terminals in cooked mode turn Enter into it, so a key
+    // typed before berth took the terminal still confirms.
+    let code = if ctrl && k.code == KeyCode::Char('j') {
+        KeyCode::Enter
+    } else {
+        k.code
+    };
+    match code {
         KeyCode::Esc => {
             s.input = None;
             if input == LineInput::Filter {

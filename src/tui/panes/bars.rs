@@ -83,7 +83,6 @@ pub fn input(f: &mut Frame, r: Rect, s: &State) {
 }
 
 fn hints(s: &State) -> Vec<(String, &'static str)> {
-    let k = |m: Mode, a: Action| s.keymap.keys(m, a);
     let mode = match &s.overlay {
         Overlay::Form(_) => Mode::Form,
         Overlay::Confirm { .. } => Mode::Confirm,
@@ -120,12 +119,11 @@ fn hints(s: &State) -> Vec<(String, &'static str)> {
         ],
         _ => &[
             (Mode::Global, Action::Create, "create"),
+            (Mode::Normal, Action::OpenShell, "shell"),
             (Mode::Normal, Action::Start, "start"),
             (Mode::Normal, Action::Stop, "stop"),
             (Mode::Normal, Action::Restart, "restart"),
-            (Mode::Normal, Action::OpenShell, "shell"),
             (Mode::Normal, Action::Delete, "delete"),
-            (Mode::Normal, Action::CopySsh, "copy ssh"),
             (Mode::Normal, Action::Filter, "filter"),
             (Mode::Global, Action::FocusNext, "focus"),
             (Mode::Global, Action::Help, "help"),
@@ -133,12 +131,7 @@ fn hints(s: &State) -> Vec<(String, &'static str)> {
         ],
     };
     list.iter()
-        .map(|(m, a, label)| {
-            (
-                k(*m, *a).split('/').next().unwrap_or("").to_string(),
-                *label,
-            )
-        })
+        .map(|(m, a, label)| (s.keymap.first_key(*m, *a), *label))
         .collect()
 }
 
