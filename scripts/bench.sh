@@ -4,6 +4,7 @@
 #   scripts/bench.sh            everything
 #   scripts/bench.sh create     berth create vs docker run, and 30 concurrent creates
 #   scripts/bench.sh tui        TUI: first frame with 50 workspaces, idle cost over 60 s
+#   scripts/bench.sh shell      shell pane: 20 MB cat and keystroke echo, against tmux + docker exec -it
 # Frame time with 500 workspaces: cargo bench --bench frame
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -90,9 +91,73 @@ bench_tui() {
   echo "baseline 60 s without berth: dockerd CPU $(echo "scale=2; ($d1-$d0)/$hz" | bc)s; containerd CPU $(echo "scale=2; ($c1-$c0)/$hz" | bc)s"
 }
 
+# Polls a tmux pane until its text matches a regex; prints the seconds it took.
+wait_pane() {
+  local sock=$1 target=$2 re=$3 t0 t1
+  t0=$(now)
+  for _ in $(seq 1 6000); do
+    if tmux -L "$sock" capture-pane -p -t "$target" | grep -qE "$re"; then t1=$(now); echo "$t1 - $t0" | bc; return 0; fi
+    sleep 0.005
+  done
+  echo "timeout"; return 1
+}
+
+# Sends one key and measures until it shows in the pane: median of 25 keystrokes.
+echo_latency() {
+  local sock=$1 target=$2 ts=() c
+  for i in $(seq 1 25); do
+    c=$(printf "\\$(printf '%03o' $((97 + i % 26)))")
+    t0=$(now)
+    tmux -L "$sock" send-keys -t "$target" -l "$c"
+    for _ in $(seq 1 2000); do
+      tmux -L "$sock" capture-pane -p -t "$target" | grep -q "echo-test-$i$c" && break
+      tmux -L "$sock" capture-pane -p -t "$target" | grep -qE "echotest[a-z]*$c" && break
+      sleep 0.001
+    done
+    t1=$(now)
+    ts+=("$(echo "($t1 - $t0) * 1000" | bc)")
+    tmux -L "$sock" send-keys -t "$target" BSpace
+    sleep 0.05
+  done
+  printf '%s\n' "${ts[@]}" | median
+}
+
+bench_shell() {
+  echo "== shell pane throughput and echo latency (berth's pane vs a tmux pane running docker exec -it)"
+  "$B" create bench-sh >/dev/null 2>&1
+  "$B" exec bench-sh -- sh -c 'yes "the quick brown fox jumps over the lazy dog 0123456789" | head -c 20971520 > /tmp/20mb.txt'
+  local S="$TMUX_SOCK"
+  # berth: outer tmux 160x48 runs berth; a shell tab on bench-sh.
+  tmux -L "$S" new-session -d -s berth -x 160 -y 48 "exec env HOME=$HOME XDG_CONFIG_HOME=$XDG_CONFIG_HOME XDG_STATE_HOME=$XDG_STATE_HOME TERM=xterm-256color $B"
+  sleep 1
+  tmux -L "$S" send-keys -t berth / ; tmux -L "$S" send-keys -t berth -l bench-sh; tmux -L "$S" send-keys -t berth Enter; sleep 0.5
+  tmux -L "$S" send-keys -t berth Enter
+  wait_pane "$S" berth 'workspace@bench-sh' >/dev/null || { tmux -L "$S" capture-pane -p -t berth; exit 1; }
+  # baseline: a tmux pane of the same size running docker exec -it.
+  tmux -L "$S" new-session -d -s base -x 160 -y 48 "exec docker exec -it -e TERM=xterm-256color workspace-bench-sh bash -l"
+  wait_pane "$S" base 'workspace@bench-sh' >/dev/null
+  for target in berth base; do
+    local runs=()
+    for i in 1 2 3; do
+      tmux -L "$S" send-keys -t "$target" -l "clear; cat /tmp/20mb.txt; echo CAT-DONE-$i"
+      tmux -L "$S" send-keys -t "$target" Enter
+      runs+=("$(wait_pane "$S" "$target" "^[│ ]*CAT-DONE-$i")")
+    done
+    echo "$target: cat 20 MB: ${runs[*]} s (median $(printf '%s\n' "${runs[@]}" | median))"
+    eval "cat_$target=$(printf '%s\n' "${runs[@]}" | median)"
+  done
+  echo "throughput ratio berth/tmux+docker-exec: $(echo "scale=2; $cat_berth / $cat_base" | bc)"
+  for target in berth base; do
+    tmux -L "$S" send-keys -t "$target" -l "clear; echotest"
+    sleep 0.3
+    echo "$target: keystroke echo, median of 25: $(echo_latency "$S" "$target") ms"
+  done
+}
+
 case "$what" in
+  shell) bench_shell ;;
   create) bench_create ;;
   tui) bench_tui ;;
-  all) bench_create; bench_tui; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
-  *) echo "usage: $0 [create|tui|all]" >&2; exit 2 ;;
+  all) bench_create; bench_tui; bench_shell; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
+  *) echo "usage: $0 [create|tui|shell|all]" >&2; exit 2 ;;
 esac

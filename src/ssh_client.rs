@@ -42,7 +42,7 @@ pub fn ssh_args(
     alias: &str,
     host: &str,
     port: u16,
-    identity: Option<&Path>,
+    identities: &[PathBuf],
 ) -> Vec<String> {
     let mut a = vec![
         "-p".to_string(),
@@ -59,13 +59,11 @@ pub fn ssh_args(
         "-o".into(),
         "CheckHostIP=no".into(),
     ];
-    if let Some(id) = identity {
-        a.extend([
-            "-i".into(),
-            id.display().to_string(),
-            "-o".into(),
-            "IdentitiesOnly=yes".into(),
-        ]);
+    for id in identities {
+        a.extend(["-i".into(), id.display().to_string()]);
+    }
+    if !identities.is_empty() {
+        a.extend(["-o".into(), "IdentitiesOnly=yes".into()]);
     }
     a.push(format!("{WORKSPACE_USER}@{host}"));
     a
@@ -77,17 +75,17 @@ pub fn host_block(
     alias: &str,
     host: &str,
     port: u16,
-    identity: Option<&Path>,
+    identities: &[PathBuf],
 ) -> String {
     let mut s = format!(
         "# Written by `berth ssh-config`; rewritten on every run.\nHost {alias}\n  HostName {host}\n  Port {port}\n  User {WORKSPACE_USER}\n  HostKeyAlias {alias}\n  UserKnownHostsFile {}\n  StrictHostKeyChecking yes\n  CheckHostIP no\n",
         known_hosts_file(paths, alias).display()
     );
-    if let Some(id) = identity {
-        s.push_str(&format!(
-            "  IdentityFile {}\n  IdentitiesOnly yes\n",
-            id.display()
-        ));
+    for id in identities {
+        s.push_str(&format!("  IdentityFile {}\n", id.display()));
+    }
+    if !identities.is_empty() {
+        s.push_str("  IdentitiesOnly yes\n");
     }
     s
 }
@@ -215,7 +213,7 @@ mod tests {
         let p = paths(d.path());
         std::fs::create_dir_all(p.home.join(".ssh")).unwrap();
         std::fs::write(p.home.join(".ssh/config"), "Host mine\n  User me\n").unwrap();
-        let b = |a: &str| (a.to_string(), host_block(&p, a, "127.0.0.1", 2200, None));
+        let b = |a: &str| (a.to_string(), host_block(&p, a, "127.0.0.1", 2200, &[]));
         write_ssh_config(&p, &[b("berth-a"), b("berth-b")]).unwrap();
         write_ssh_config(&p, &[b("berth-a")]).unwrap();
         let dir = berth_d(&p);
@@ -231,7 +229,7 @@ mod tests {
     fn args_pin_the_host_key() {
         let d = tempfile::tempdir().unwrap();
         let p = paths(d.path());
-        let a = ssh_args(&p, "berth-x", "127.0.0.1", 2201, Some(Path::new("/k/id")));
+        let a = ssh_args(&p, "berth-x", "127.0.0.1", 2201, &[PathBuf::from("/k/id")]);
         let s = a.join(" ");
         assert!(
             s.contains("-p 2201")

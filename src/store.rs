@@ -131,16 +131,21 @@ impl Store {
         Ok(n as usize)
     }
 
-    pub fn set_identity(&self, name: &str, identity_file: &Path) -> Result<()> {
+    /// The private keys matching the public keys put in a workspace (paths only).
+    pub fn set_identities(&self, name: &str, files: &[PathBuf]) -> Result<()> {
+        let joined: Vec<String> = files
+            .iter()
+            .map(|f| f.to_string_lossy().to_string())
+            .collect();
         self.open()?.execute(
             "INSERT INTO identities (name, identity_file) VALUES (?1, ?2)
              ON CONFLICT(name) DO UPDATE SET identity_file = excluded.identity_file",
-            params![name, identity_file.to_string_lossy()],
+            params![name, joined.join("\n")],
         )?;
         Ok(())
     }
 
-    pub fn identity(&self, name: &str) -> Result<Option<PathBuf>> {
+    pub fn identities(&self, name: &str) -> Result<Vec<PathBuf>> {
         let v: Option<String> = self
             .open()?
             .query_row(
@@ -149,7 +154,13 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?;
-        Ok(v.map(PathBuf::from))
+        Ok(v.map(|s| {
+            s.lines()
+                .filter(|l| !l.is_empty())
+                .map(PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_default())
     }
 
     pub fn audit(&self, name: &str, action: &str, detail: &str) -> Result<()> {
@@ -308,11 +319,15 @@ mod tests {
     #[test]
     fn identities_and_release() {
         let (_d, s) = store();
-        s.set_identity("a", Path::new("/k/id")).unwrap();
-        s.set_identity("a", Path::new("/k/id2")).unwrap();
-        assert_eq!(s.identity("a").unwrap(), Some(PathBuf::from("/k/id2")));
+        s.set_identities("a", &[PathBuf::from("/k/id")]).unwrap();
+        s.set_identities("a", &[PathBuf::from("/k/id2"), PathBuf::from("/k/id3")])
+            .unwrap();
+        assert_eq!(
+            s.identities("a").unwrap(),
+            [PathBuf::from("/k/id2"), PathBuf::from("/k/id3")]
+        );
         s.release_name("a").unwrap();
-        assert_eq!(s.identity("a").unwrap(), None);
+        assert!(s.identities("a").unwrap().is_empty());
         s.audit("a", "create", "ok").unwrap();
     }
 }

@@ -233,3 +233,24 @@ fn ssh_config_makes_plain_ssh_work_and_touches_nothing_else() {
     assert!(dir.join(format!("berth-{a}.conf")).exists());
     assert!(!dir.join(format!("berth-{b}.conf")).exists());
 }
+
+#[test]
+fn keys_from_home_are_offered_by_berth_ssh_whatever_their_names() {
+    let Some(sb) = Sandbox::new("sshhome", (2810, 2814)) else {
+        return;
+    };
+    // A key with a non-default name; HOME differs from the passwd home, so ssh's own
+    // defaults would not find it: berth must offer it itself.
+    std::fs::rename(sb.key(), sb.home().join(".ssh/work_key")).unwrap();
+    std::fs::rename(
+        format!("{}.pub", sb.key().display()),
+        sb.home().join(".ssh/work_key.pub"),
+    )
+    .unwrap();
+    let name = sb.name("a");
+    let o = sb.berth(&["create", &name]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = sb.berth(&["ssh", &name, "--", "echo via-home-key"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "via-home-key\n");
+}

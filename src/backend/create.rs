@@ -20,8 +20,8 @@ pub struct CreateRequest {
     pub spec: WorkspaceSpec,
     /// Public key lines for authorized_keys.
     pub keys: Vec<String>,
-    /// Private key matching `keys`, remembered for `berth ssh` (a path, never content).
-    pub identity: Option<PathBuf>,
+    /// Private keys matching `keys`, remembered for `berth ssh` (paths, never content).
+    pub identities: Vec<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -282,8 +282,8 @@ async fn run_step(
         Step::PinHostKey => {
             sshd::pin_host_key(ctx, name).await?;
             made.pinned = true;
-            if let Some(id) = &req.identity {
-                ctx.store.set_identity(name.as_str(), id)?;
+            if !req.identities.is_empty() {
+                ctx.store.set_identities(name.as_str(), &req.identities)?;
             }
         }
         Step::Clone(url) => {

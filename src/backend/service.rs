@@ -280,7 +280,7 @@ async fn run_job(
             let req = CreateRequest {
                 spec: ws,
                 keys,
-                identity: None,
+                identities: sshd::identity_files(&ctx.paths.home, None),
             };
             Ok(match create(ctx, req, &progress, cancel).await? {
                 CreateOutcome::Created(w) => format!(

@@ -23,7 +23,7 @@ pub async fn prepare(ctx: &Ctx, name: &str) -> Result<(Vec<String>, Vec<(String,
             .await
             .context("cannot pin the workspace's host key")?;
     }
-    let identity = ctx.store.identity(name.as_str())?;
+    let identities = ctx.store.identities(name.as_str())?;
     let host = ssh_client::connect_host(ctx.config.bind_address);
     let mut argv = vec!["ssh".to_string(), "-tt".to_string()];
     for o in [
@@ -39,7 +39,7 @@ pub async fn prepare(ctx: &Ctx, name: &str) -> Result<(Vec<String>, Vec<(String,
         &alias,
         &host,
         port,
-        identity.as_deref(),
+        &identities,
     ));
     argv.push(
         ctx.config

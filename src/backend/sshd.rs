@@ -126,16 +126,32 @@ pub async fn pin_host_key(ctx: &Ctx, name: &WorkspaceName) -> Result<()> {
     Ok(())
 }
 
-/// Reads the host's public keys: `--ssh-key FILE`, else every `~/.ssh/*.pub`.
-pub fn host_public_keys(
+/// The private keys next to the public keys berth installs (`X` for `X.pub`), so
+/// `berth ssh` and shell tabs offer exactly those, whatever ssh's defaults are.
+pub fn identity_files(
     home: &std::path::Path,
     explicit: Option<&std::path::Path>,
-) -> Result<Vec<String>> {
-    let files: Vec<std::path::PathBuf> = match explicit {
+) -> Vec<std::path::PathBuf> {
+    pub_files(home, explicit)
+        .into_iter()
+        .filter_map(|p| {
+            p.to_str()
+                .and_then(|s| s.strip_suffix(".pub"))
+                .map(std::path::PathBuf::from)
+        })
+        .filter(|p| p.is_file())
+        .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
+        .collect()
+}
+
+fn pub_files(
+    home: &std::path::Path,
+    explicit: Option<&std::path::Path>,
+) -> Vec<std::path::PathBuf> {
+    match explicit {
         Some(f) => vec![f.to_path_buf()],
         None => {
-            let dir = home.join(".ssh");
-            let mut v: Vec<_> = std::fs::read_dir(&dir)
+            let mut v: Vec<_> = std::fs::read_dir(home.join(".ssh"))
                 .map(|rd| {
                     rd.filter_map(|e| e.ok().map(|e| e.path()))
                         .filter(|p| p.extension().is_some_and(|x| x == "pub"))
@@ -145,7 +161,15 @@ pub fn host_public_keys(
             v.sort();
             v
         }
-    };
+    }
+}
+
+/// Reads the host's public keys: `--ssh-key FILE`, else every `~/.ssh/*.pub`.
+pub fn host_public_keys(
+    home: &std::path::Path,
+    explicit: Option<&std::path::Path>,
+) -> Result<Vec<String>> {
+    let files = pub_files(home, explicit);
     let mut keys = Vec::new();
     for f in &files {
         let text = std::fs::read_to_string(f)

@@ -47,13 +47,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         } => {
             let name = name(&n)?;
             let keys = sshd::host_public_keys(&ctx.paths.home, ssh_key.as_deref())?;
-            let identity = ssh_key
-                .as_ref()
-                .and_then(|k| k.to_str())
-                .and_then(|k| k.strip_suffix(".pub"))
-                .map(std::path::PathBuf::from)
-                .filter(|p| p.exists())
-                .map(|p| std::fs::canonicalize(&p).unwrap_or(p));
+            let identities = sshd::identity_files(&ctx.paths.home, ssh_key.as_deref());
             let spec = WorkspaceSpec {
                 name,
                 image: image.unwrap_or_else(|| ctx.config.image.clone()),
@@ -76,7 +70,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             let req = CreateRequest {
                 spec,
                 keys,
-                identity,
+                identities,
             };
             let result = create(ctx, req, &|p| view.event(p), cancel_rx).await;
             view.finish();
@@ -266,9 +260,9 @@ async fn ssh(ctx: &Ctx, name: &WorkspaceName, cmd: Vec<String>) -> Result<i32> {
             .await
             .context("cannot pin the workspace's host key")?;
     }
-    let identity = ctx.store.identity(name.as_str())?;
+    let identities = ctx.store.identities(name.as_str())?;
     let host = ssh_client::connect_host(ctx.config.bind_address);
-    let mut args = ssh_client::ssh_args(&ctx.paths, &alias, &host, port, identity.as_deref());
+    let mut args = ssh_client::ssh_args(&ctx.paths, &alias, &host, port, &identities);
     args.extend(cmd);
     let err = std::process::Command::new("ssh").args(&args).exec();
     bail!("cannot run ssh ({err}); install the OpenSSH client (`sudo apt-get install openssh-client`)")
@@ -288,10 +282,10 @@ async fn ssh_config(ctx: &Ctx) -> Result<i32> {
         {
             let _ = sshd::pin_host_key(ctx, &n).await;
         }
-        let identity = ctx.store.identity(n.as_str())?;
+        let identities = ctx.store.identities(n.as_str())?;
         blocks.push((
             alias.clone(),
-            ssh_client::host_block(&ctx.paths, &alias, &host, port, identity.as_deref()),
+            ssh_client::host_block(&ctx.paths, &alias, &host, port, &identities),
         ));
     }
     let files = ssh_client::write_ssh_config(&ctx.paths, &blocks)?;
