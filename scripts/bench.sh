@@ -139,9 +139,9 @@ bench_shell() {
   for target in berth base; do
     local runs=()
     for i in 1 2 3; do
-      tmux -L "$S" send-keys -t "$target" -l "clear; cat /tmp/20mb.txt; echo CAT-DONE-$i"
+      tmux -L "$S" send-keys -t "$target" -l "clear; cat /tmp/20mb.txt; echo; echo CAT-DONE-$i"
       tmux -L "$S" send-keys -t "$target" Enter
-      runs+=("$(wait_pane "$S" "$target" "^[│ ]*CAT-DONE-$i")")
+      runs+=("$(wait_pane "$S" "$target" "(^|│)CAT-DONE-$i" || { tmux -L "$S" capture-pane -p -t "$target" >&2; echo fail; })")
     done
     echo "$target: cat 20 MB: ${runs[*]} s (median $(printf '%s\n' "${runs[@]}" | median))"
     eval "cat_$target=$(printf '%s\n' "${runs[@]}" | median)"

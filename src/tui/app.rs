@@ -210,6 +210,7 @@ async fn event_loop(
         }
         while let Some(msg) = msgs.pop_front() {
             let is_tick = matches!(msg, Msg::Tick { .. });
+            let is_key = matches!(msg, Msg::Key(_));
             if let Msg::Key(k) = &msg {
                 tracing::debug!(?k, focus = ?state.focus, "key");
             }
@@ -217,10 +218,19 @@ async fn event_loop(
             if !effects.is_empty() {
                 tracing::debug!(?effects, "effects");
             }
-            // A tick only matters when something on screen moves with time.
-            if !is_tick
-                || !state.jobs.is_empty()
-                || state.workspaces.iter().any(|w| w.started_at.is_some())
+            // A tick only matters when something on screen moves with time. A key
+            // typed into a shell changes nothing until the shell echoes it, so it does
+            // not spend a frame (that frame would delay drawing the echo).
+            let typed_into_shell = is_key
+                && state.focus == super::state::Focus::Shell
+                && !effects.is_empty()
+                && effects
+                    .iter()
+                    .all(|e| matches!(e, super::state::Effect::ShellInput { .. }));
+            if !typed_into_shell
+                && (!is_tick
+                    || !state.jobs.is_empty()
+                    || state.workspaces.iter().any(|w| w.started_at.is_some()))
             {
                 dirty = true;
             }
