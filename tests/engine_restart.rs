@@ -76,14 +76,7 @@ fn tui_survives_the_engine_going_away_and_resyncs() {
     };
     let name = sb.name("a");
     sb.create_ok(&name, &[]);
-    let cmd = format!(
-        "env HOME={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} TERM=xterm-256color {}; echo berth-exit=$?; sleep 300",
-        sb.home().display(),
-        sb.dir.path().join("config").display(),
-        sb.dir.path().join("state").display(),
-        env!("CARGO_BIN_EXE_berth")
-    );
-    let t = tmux::Tmux::start("down", 120, 30, &cmd);
+    let t = tmux::Tmux::start("down", 120, 30, &sb.tui_command());
     t.wait_for("the TUI", 20, |s| s.contains("Workspaces ("));
     t.keys(&["/"]);
     t.text(&name);

@@ -5,16 +5,6 @@ mod tmux;
 use common::*;
 use tmux::Tmux;
 
-fn berth_cmd(sb: &Sandbox) -> String {
-    format!(
-        "env HOME={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} TERM=xterm-256color {}; echo berth-exit=$?; sleep 300",
-        sb.home().display(),
-        sb.dir.path().join("config").display(),
-        sb.dir.path().join("state").display(),
-        env!("CARGO_BIN_EXE_berth")
-    )
-}
-
 /// The filter is applied and the list shows a running row.
 fn listed_running(screen: &str, name: &str) -> bool {
     screen.contains(&format!("filter: {name})"))
@@ -27,7 +17,7 @@ fn listed_running(screen: &str, name: &str) -> bool {
 /// Starts berth in tmux and filters the list down to `name` (after the first frame,
 /// so the keys reach a terminal already in raw mode).
 fn open_on(sb: &Sandbox, tag: &str, name: &str) -> Tmux {
-    let t = Tmux::start(tag, 120, 36, &berth_cmd(sb));
+    let t = Tmux::start(tag, 120, 36, &sb.tui_command());
     t.wait_for("the TUI", 20, |s| s.contains("Workspaces ("));
     t.keys(&["/"]);
     t.text(name);

@@ -5,18 +5,6 @@ mod tmux;
 use common::*;
 use tmux::Tmux;
 
-/// The shell command that runs berth as the sandbox's user, then reports how it exited
-/// and whether the terminal was restored (canonical mode back on).
-fn berth_cmd(sb: &Sandbox) -> String {
-    format!(
-        "env HOME={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} TERM=xterm-256color {} ; echo \"berth-exit=$?\"; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 300",
-        sb.home().display(),
-        sb.dir.path().join("config").display(),
-        sb.dir.path().join("state").display(),
-        env!("CARGO_BIN_EXE_berth")
-    )
-}
-
 fn row_with<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
     // A list row: inside the list's border, the name after the state symbol.
     screen
@@ -36,7 +24,7 @@ fn create_stop_delete_through_the_tui() {
         return;
     };
     let name = sb.name("a");
-    let t = Tmux::start("crud", 120, 36, &berth_cmd(&sb));
+    let t = Tmux::start("crud", 120, 36, &sb.tui_command());
     t.wait_for("the TUI", 20, |s| s.contains("Workspaces ("));
 
     // Create through the form, with inline validation first.
@@ -128,7 +116,7 @@ fn logs_pane_shows_workspace_and_sidecar_lines() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
 
-    let t = Tmux::start("logs", 140, 40, &berth_cmd(&sb));
+    let t = Tmux::start("logs", 140, 40, &sb.tui_command());
     t.wait_for("the TUI", 20, |s| s.contains("Workspaces ("));
     filter_to(&t, &name);
     t.wait_for("the logs pane following it", 20, |s| {

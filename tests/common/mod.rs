@@ -154,6 +154,18 @@ impl Sandbox {
             .env("NO_COLOR", "1");
     }
 
+    /// A shell command that runs berth's TUI as this sandbox's user in a terminal, then
+    /// prints its exit status and whether canonical mode is back (terminal restored).
+    pub fn tui_command(&self) -> String {
+        format!(
+            "env HOME={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} TERM=xterm-256color {}; echo \"berth-exit=$?\"; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 300",
+            self.home().display(),
+            self.dir.path().join("config").display(),
+            self.dir.path().join("state").display(),
+            env!("CARGO_BIN_EXE_berth")
+        )
+    }
+
     pub fn berth(&self, args: &[&str]) -> Output {
         self.cmd(args).output().expect("run berth")
     }
