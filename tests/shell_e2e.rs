@@ -111,10 +111,11 @@ fn shell_in_a_pane_runs_commands_vi_resizes_and_exits() {
     });
 
     // Binary and control-heavy output does not stall the pane.
-    t.text("head -c 300000 /dev/urandom; printf '\\033c'; echo after-binary");
+    // (ESC removed, so random bytes cannot open a sequence that swallows the reset.)
+    t.text("head -c 300000 /dev/urandom | tr -d '\\033'; printf '\\017\\033c'; echo after-binary");
     t.keys(&["Enter"]);
     t.wait_for("text after binary output", 30, |s| {
-        shell_lines(s).iter().any(|l| l == "after-binary")
+        shell_lines(s).iter().any(|l| l.starts_with("after-binary"))
     });
 
     // Resizing the outer terminal resizes the remote PTY.

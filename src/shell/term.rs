@@ -3,6 +3,9 @@
 //! colours), the window title and the bell. Pure: bytes in, replies out.
 use super::keys::{InputModes, MouseMode};
 
+/// Bytes handed to the parser at once.
+const FEED_CHUNK: usize = 4096;
+
 /// Lines of scrollback kept per shell.
 pub const SCROLLBACK: usize = 5000;
 
@@ -97,7 +100,11 @@ impl Term {
 
     /// Processes output; returns what the terminal answers (to write back to the program).
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
-        self.parser.process(bytes);
+        // Small slices: the parser's scan for the next escape in printable runs costs
+        // time proportional to the slice, so a 1 MB batch without ESC went quadratic.
+        for chunk in bytes.chunks(FEED_CHUNK) {
+            self.parser.process(chunk);
+        }
         std::mem::take(&mut self.parser.callbacks_mut().out)
     }
 

@@ -166,3 +166,32 @@ fn replay_colours_and_wide_characters() {
     assert!(find("reverse").inverse());
     insta::assert_snapshot!("colours_10x60", screen_text(&t));
 }
+
+#[test]
+fn garbage_is_parsed_quickly() {
+    // Pseudo-random bytes (an LCG), ESC included and not.
+    let mut x: u32 = 12345;
+    let mut data: Vec<u8> = (0..300_000)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 16) as u8
+        })
+        .collect();
+    for with_esc in [true, false] {
+        if !with_esc {
+            data.retain(|b| *b != 0x1b);
+        }
+        let mut t = Term::new(40, 120);
+        let started = std::time::Instant::now();
+        // One big batch, as the loop hands over a flood.
+        t.feed(&data);
+        let took = started.elapsed();
+        eprintln!("300 KB garbage (esc: {with_esc}): {took:?}");
+        t.feed(b"\x0f\x1bcafter");
+        assert!(
+            t.contents().starts_with("after"),
+            "{:?}",
+            &t.contents()[..20.min(t.contents().len())]
+        );
+    }
+}
