@@ -82,7 +82,7 @@ fn tui_survives_the_engine_going_away_and_resyncs() {
     t.text(&name);
     t.keys(&["Enter"]);
     t.wait_for("the workspace listed", 20, |s| {
-        s.contains(&name) && s.contains("running")
+        tmux::list_row(s, &name).is_some_and(|r| r.contains("running"))
     });
 
     let script = repo_root().join("scripts/engine.sh");
@@ -109,13 +109,13 @@ fn tui_survives_the_engine_going_away_and_resyncs() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     t.wait_for("the banner gone and the list back", 60, |s| {
-        !s.contains("ENGINE DOWN") && s.contains(&name) && s.contains("running")
+        !s.contains("ENGINE DOWN")
+            && tmux::list_row(s, &name).is_some_and(|r| r.contains("running"))
     });
     // Changes after the reconnect arrive through the events stream again.
     sb.ok(&["stop", &name]);
     t.wait_for("the stop seen live", 30, |s| {
-        s.lines()
-            .any(|l| l.contains(&name) && l.contains("stopped"))
+        tmux::list_row(s, &name).is_some_and(|r| r.contains("stopped"))
     });
     t.keys(&["q"]);
     t.wait_for("a clean exit", 10, |s| s.contains("berth-exit=0"));

@@ -6,10 +6,7 @@ use common::*;
 use tmux::Tmux;
 
 fn row_with<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
-    // A list row: inside the list's border, the name after the state symbol.
-    screen
-        .lines()
-        .find(|l| l.starts_with('│') && l.contains(&format!(" {name} ")))
+    tmux::list_row(screen, name)
 }
 
 fn filter_to(t: &Tmux, name: &str) {

@@ -91,6 +91,18 @@ impl Tmux {
     }
 }
 
+/// The list row of workspace `name` (the list cuts long names with "…", so the
+/// row is found by the name's first characters after a state symbol).
+pub fn list_row<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
+    let prefix: String = name.chars().take(18).collect();
+    screen.lines().find(|l| {
+        let mut cs = l.chars();
+        cs.next() == Some('│')
+            && cs.next().is_some_and(|c| "●○◌‖↻…✖?".contains(c))
+            && l.contains(&format!(" {prefix}"))
+    })
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         // Only our own server, by its private socket.
