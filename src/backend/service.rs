@@ -6,7 +6,7 @@ use super::{follow, lifecycle, sshd, watch, Ctx, Progress};
 use crate::config::{Config, Paths};
 use crate::domain::naming::WorkspaceName;
 use crate::domain::observe::{EngineEvent, Stats};
-use crate::domain::workspace::{Workspace, WorkspaceSpec};
+use crate::domain::workspace::Workspace;
 use crate::engine::Engine;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
@@ -47,15 +47,7 @@ pub enum Command {
     },
 }
 
-/// The create form's values.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct CreateSpec {
-    pub name: String,
-    pub image: Option<String>,
-    pub clone_url: Option<String>,
-    pub thread: Option<String>,
-    pub post_start: Option<String>,
-}
+pub use super::create::CreateSpec;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobUpdate {
@@ -262,20 +254,8 @@ async fn run_job(
     };
     match cmd {
         Command::Create { spec, .. } => {
-            let name = WorkspaceName::parse(&spec.name)?;
             let keys = sshd::host_public_keys(&ctx.paths.home, None)?;
-            let ws = WorkspaceSpec {
-                name,
-                image: spec.image.unwrap_or_else(|| ctx.config.image.clone()),
-                clone_url: spec.clone_url,
-                thread: spec.thread,
-                platform: None,
-                profile: ctx.config.profile.clone(),
-                post_start: spec.post_start.or_else(|| ctx.config.post_start.clone()),
-                resources: ctx.config.resources,
-                runtime: ctx.config.runtime.clone(),
-                extra_labels: ctx.config.labels.clone(),
-            };
+            let ws = super::create::workspace_spec(&ctx.config, spec)?;
             let (_never, cancel) = tokio::sync::watch::channel(false);
             let req = CreateRequest {
                 spec: ws,

@@ -1,11 +1,11 @@
 //! Handlers for the workspace commands.
 use super::output::{self, ProgressView};
 use super::Command;
-use crate::backend::create::{create, CreateOutcome, CreateRequest};
+use crate::backend::create::{create, workspace_spec, CreateOutcome, CreateRequest, CreateSpec};
 use crate::backend::{lifecycle, sshd, Ctx};
 use crate::config::{Config, Paths};
 use crate::domain::naming::WorkspaceName;
-use crate::domain::workspace::{WorkspaceSpec, WorkspaceState};
+use crate::domain::workspace::WorkspaceState;
 use crate::engine::{LogOptions, Output};
 use crate::ssh_client;
 use anyhow::{bail, Context, Result};
@@ -45,21 +45,20 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             platform,
             json,
         } => {
-            let name = name(&n)?;
+            name(&n)?; // refuse a bad name before reading keys
             let keys = sshd::host_public_keys(&ctx.paths.home, ssh_key.as_deref())?;
             let identities = sshd::identity_files(&ctx.paths.home, ssh_key.as_deref());
-            let spec = WorkspaceSpec {
-                name,
-                image: image.unwrap_or_else(|| ctx.config.image.clone()),
-                clone_url: clone,
-                thread,
-                platform,
-                profile: ctx.config.profile.clone(),
-                post_start: post_start.or_else(|| ctx.config.post_start.clone()),
-                resources: ctx.config.resources,
-                runtime: ctx.config.runtime.clone(),
-                extra_labels: ctx.config.labels.clone(),
-            };
+            let spec = workspace_spec(
+                &ctx.config,
+                CreateSpec {
+                    name: n,
+                    image,
+                    clone_url: clone,
+                    thread,
+                    post_start,
+                    platform,
+                },
+            )?;
             let view = ProgressView::new(json);
             let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
             tokio::spawn(async move {
