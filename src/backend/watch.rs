@@ -17,6 +17,20 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(ms.min(5000))
 }
 
+/// Says the engine is away, then waits out the backoff for this attempt.
+async fn down(events: &mpsc::Sender<Event>, endpoint: &str, reason: String, attempt: &mut u32) {
+    let retry_in = backoff(*attempt);
+    *attempt += 1;
+    let _ = events
+        .send(Event::Disconnected {
+            endpoint: endpoint.to_string(),
+            reason,
+            retry_in,
+        })
+        .await;
+    tokio::time::sleep(retry_in).await;
+}
+
 pub async fn run(
     connect: Connector,
     events: mpsc::Sender<Event>,
@@ -28,16 +42,7 @@ pub async fn run(
         let engine = match connect().await {
             Ok(e) => e,
             Err(reason) => {
-                let retry_in = backoff(attempt);
-                attempt += 1;
-                let _ = events
-                    .send(Event::Disconnected {
-                        endpoint: endpoint.clone(),
-                        reason,
-                        retry_in,
-                    })
-                    .await;
-                tokio::time::sleep(retry_in).await;
+                down(&events, &endpoint, reason, &mut attempt).await;
                 continue;
             }
         };
@@ -54,16 +59,7 @@ pub async fn run(
                 let _ = events.send(Event::Workspaces(ws)).await;
             }
             Err(e) => {
-                let retry_in = backoff(attempt);
-                attempt += 1;
-                let _ = events
-                    .send(Event::Disconnected {
-                        endpoint: endpoint.clone(),
-                        reason: e.to_string(),
-                        retry_in,
-                    })
-                    .await;
-                tokio::time::sleep(retry_in).await;
+                down(&events, &endpoint, e.to_string(), &mut attempt).await;
                 continue;
             }
         }
@@ -104,16 +100,8 @@ pub async fn run(
         };
         on_link(None);
         tracing::warn!("engine link lost: {reason}");
-        let retry_in = backoff(0);
-        let _ = events
-            .send(Event::Disconnected {
-                endpoint: endpoint.clone(),
-                reason,
-                retry_in,
-            })
-            .await;
-        tokio::time::sleep(retry_in).await;
-        attempt = 1;
+        attempt = 0;
+        down(&events, &endpoint, reason, &mut attempt).await;
     }
 }
 
