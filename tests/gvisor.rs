@@ -1,0 +1,41 @@
+//! A workspace under gVisor (runtime = "runsc"), SSH through its published port.
+mod common;
+use common::*;
+
+#[test]
+fn workspace_runs_under_gvisor_when_configured() {
+    let Some(sb) = Sandbox::with_config("gvisor", (2815, 2819), "") else {
+        return;
+    };
+    let runtimes = stdout(&docker(&["info", "--format", "{{json .Runtimes}}"]));
+    if !runtimes.contains("\"runsc\"") {
+        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+        assert!(!ci, "runsc is not registered with dockerd; scripts/engine.sh ensure installs and registers it");
+        eprintln!(
+            "\n!!!!!!!! SKIPPED gVisor test: runsc is not registered with this engine !!!!!!!!\n"
+        );
+        return;
+    }
+    // Top-level keys go before the tables of the generated config.
+    let text = std::fs::read_to_string(sb.config_file()).unwrap();
+    std::fs::write(sb.config_file(), format!("runtime = \"runsc\"\n{text}")).unwrap();
+    let name = sb.name("a");
+    let w = sb.create_ok(&name, &["--post-start", "echo under-gvisor > ~/where.txt"]);
+    assert_eq!(w["runtime"], "runsc");
+    let runtime = stdout(&docker(&[
+        "inspect",
+        "-f",
+        "{{.HostConfig.Runtime}}",
+        &format!("workspace-{name}"),
+    ]));
+    assert_eq!(runtime.trim(), "runsc");
+    let o = sb.berth(&["ssh", &name, "--", "dmesg | head -1; cat ~/where.txt"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("gVisor") && out.contains("under-gvisor"),
+        "{out}"
+    );
+    sb.ok(&["delete", &name, "--yes"]);
+    assert!(!sb.container_exists(&name) && !sb.volume_exists(&name));
+}
