@@ -277,6 +277,15 @@ fn help_is_generated_from_the_keymap() {
     let mut s = populated("default", 100, 40);
     key(&mut s, KeyCode::Char('?'));
     insta::assert_snapshot!(text(&s));
+    // Every mode is listed, the shell's reserved chords included (scroll to the end).
+    for _ in 0..80 {
+        key(&mut s, KeyCode::Char('j'));
+    }
+    let end = text(&s);
+    assert!(
+        end.contains("shell keys") && end.contains("ctrl-]") && end.contains("alt-enter"),
+        "{end}"
+    );
 }
 
 #[test]

@@ -23,14 +23,7 @@ fn frame_block<'a>(s: &State, title: &str) -> Block<'a> {
 pub fn help(f: &mut Frame, area: Rect, s: &State, scroll: usize) {
     let th = s.theme();
     let mut lines = Vec::new();
-    for mode in [
-        Mode::Global,
-        Mode::Normal,
-        Mode::Logs,
-        Mode::Form,
-        Mode::Confirm,
-        Mode::Help,
-    ] {
+    for mode in Mode::ALL {
         lines.push(Line::styled(
             format!("{} keys", mode.name()),
             th.fg(Role::Title).add_modifier(Modifier::BOLD),
@@ -48,7 +41,9 @@ pub fn help(f: &mut Frame, area: Rect, s: &State, scroll: usize) {
         dim(s),
     ));
     let r = centered(area, 70, area.height.saturating_sub(2));
-    let scroll = scroll.min(lines.len().saturating_sub(1)) as u16;
+    // The last page stays full: scrolling stops when the end is in view.
+    let inner = usize::from(r.height.saturating_sub(2));
+    let scroll = scroll.min(lines.len().saturating_sub(inner)) as u16;
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines)
