@@ -2,6 +2,35 @@
 mod common;
 use common::*;
 
+/// Plain `ssh` (not berth's) to a workspace with its pinned key, strict checking,
+/// no prompts; `auth` picks how to authenticate.
+fn pinned_ssh(
+    kh: &std::path::Path,
+    name: &str,
+    port: &str,
+    auth: &[&str],
+    user: &str,
+) -> std::process::Output {
+    let known = format!("UserKnownHostsFile={}", kh.display());
+    let alias = format!("HostKeyAlias=berth-{name}");
+    let dest = format!("{user}@127.0.0.1");
+    let mut args = vec![
+        "-p",
+        port,
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        &known,
+        "-o",
+        &alias,
+        "-o",
+        "StrictHostKeyChecking=yes",
+    ];
+    args.extend_from_slice(auth);
+    args.extend([dest.as_str(), "true"]);
+    ssh(&args)
+}
+
 fn known_hosts(sb: &Sandbox, name: &str) -> String {
     std::fs::read_to_string(
         sb.state_dir()
@@ -67,24 +96,18 @@ fn key_login_works_password_is_refused_and_host_key_is_pinned() {
     std::fs::write(&kh, &pinned).unwrap();
 
     // Password (and keyboard-interactive) login is not offered at all.
-    let o = ssh(&[
-        "-p",
+    let o = pinned_ssh(
+        &kh,
+        &name,
         &port,
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "PubkeyAuthentication=no",
-        "-o",
-        "PreferredAuthentications=password,keyboard-interactive",
-        "-o",
-        &format!("UserKnownHostsFile={}", kh.display()),
-        "-o",
-        &format!("HostKeyAlias=berth-{name}"),
-        "-o",
-        "StrictHostKeyChecking=yes",
-        "workspace@127.0.0.1",
-        "true",
-    ]);
+        &[
+            "-o",
+            "PubkeyAuthentication=no",
+            "-o",
+            "PreferredAuthentications=password,keyboard-interactive",
+        ],
+        "workspace",
+    );
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("Permission denied (publickey)"),
@@ -99,44 +122,26 @@ fn key_login_works_password_is_refused_and_host_key_is_pinned() {
         .status()
         .unwrap()
         .success());
-    let o = ssh(&[
-        "-p",
+    let o = pinned_ssh(
+        &kh,
+        &name,
         &port,
-        "-i",
-        stranger.to_str().unwrap(),
-        "-o",
-        "IdentitiesOnly=yes",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        &format!("UserKnownHostsFile={}", kh.display()),
-        "-o",
-        &format!("HostKeyAlias=berth-{name}"),
-        "workspace@127.0.0.1",
-        "true",
-    ]);
+        &["-i", stranger.to_str().unwrap(), "-o", "IdentitiesOnly=yes"],
+        "workspace",
+    );
     assert!(
         !o.status.success() && stderr(&o).contains("Permission denied"),
         "{}",
         stderr(&o)
     );
     // Root login is refused.
-    let o = ssh(&[
-        "-p",
+    let o = pinned_ssh(
+        &kh,
+        &name,
         &port,
-        "-i",
-        sb.key().to_str().unwrap(),
-        "-o",
-        "IdentitiesOnly=yes",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        &format!("UserKnownHostsFile={}", kh.display()),
-        "-o",
-        &format!("HostKeyAlias=berth-{name}"),
-        "root@127.0.0.1",
-        "true",
-    ]);
+        &["-i", sb.key().to_str().unwrap(), "-o", "IdentitiesOnly=yes"],
+        "root",
+    );
     assert!(!o.status.success());
 
     // The host key never changes for this workspace: not on restart, not on stop/start.
