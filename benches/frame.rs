@@ -34,6 +34,7 @@ fn ws(i: usize) -> Workspace {
         runtime: None,
         memory_limit: Some(4 << 30),
         pids_limit: Some(256),
+        auto_restart: true,
         labels: Default::default(),
     }
 }

@@ -299,6 +299,7 @@ async fn run_step(
                 resources: spec.resources,
                 runtime: spec.runtime.clone(),
                 platform: spec.platform.clone(),
+                auto_restart: true,
             };
             ctx.engine.create_container(&cs).await?;
             made.container = Some(name.container());

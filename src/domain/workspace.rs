@@ -98,6 +98,10 @@ pub struct Workspace {
     pub memory_limit: Option<i64>,
     /// Process limit, if any.
     pub pids_limit: Option<i64>,
+    /// The engine restarts it with itself (restart policy `unless-stopped`): set as
+    /// the last provisioning step, so `false` on a berth workspace means its
+    /// provisioning never finished.
+    pub auto_restart: bool,
     pub labels: BTreeMap<String, String>,
 }
 

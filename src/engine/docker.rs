@@ -10,8 +10,8 @@ use crate::domain::workspace::{Workspace, WorkspaceState};
 use async_trait::async_trait;
 use bollard::errors::Error as BErr;
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, HostConfig, PortBinding, RestartPolicy,
-    RestartPolicyNameEnum, VolumeCreateRequest,
+    ContainerCreateBody, ContainerInspectResponse, ContainerUpdateBody, HostConfig, PortBinding,
+    RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters as qp;
 use bollard::Docker;
@@ -167,6 +167,17 @@ fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
             .as_ref()
             .and_then(|h| h.pids_limit)
             .filter(|m| *m > 0),
+        auto_restart: c
+            .host_config
+            .as_ref()
+            .and_then(|h| h.restart_policy.as_ref())
+            .and_then(|p| p.name)
+            .is_some_and(|n| {
+                matches!(
+                    n,
+                    RestartPolicyNameEnum::UNLESS_STOPPED | RestartPolicyNameEnum::ALWAYS
+                )
+            }),
         runtime: c
             .host_config
             .and_then(|h| h.runtime)
@@ -174,6 +185,17 @@ fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
         name,
         labels,
     })
+}
+
+fn restart_policy(auto: bool) -> RestartPolicy {
+    RestartPolicy {
+        name: Some(if auto {
+            RestartPolicyNameEnum::UNLESS_STOPPED
+        } else {
+            RestartPolicyNameEnum::NO
+        }),
+        maximum_retry_count: None,
+    }
 }
 
 fn hash(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
@@ -309,10 +331,7 @@ impl Engine for DockerEngine {
             memory_swap: Some(spec.resources.memory_bytes),
             pids_limit: Some(spec.resources.pids),
             nano_cpus: spec.resources.cpus.map(|c| (c * 1e9) as i64),
-            restart_policy: Some(RestartPolicy {
-                name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
-                maximum_retry_count: None,
-            }),
+            restart_policy: Some(restart_policy(spec.auto_restart)),
             init: Some(true),
             runtime: spec.runtime.clone(),
             ..Default::default()
@@ -389,6 +408,17 @@ impl Engine for DockerEngine {
                 other => Err(other),
             },
         }
+    }
+
+    async fn set_auto_restart(&self, container: &str, on: bool) -> EngineResult<()> {
+        let body = ContainerUpdateBody {
+            restart_policy: Some(restart_policy(on)),
+            ..Default::default()
+        };
+        self.docker
+            .update_container(container, body)
+            .await
+            .map_err(|e| self.err(e))
     }
 
     async fn exec(

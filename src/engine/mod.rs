@@ -72,6 +72,10 @@ pub struct ContainerSpec {
     pub resources: Resources,
     pub runtime: Option<String>,
     pub platform: Option<String>,
+    /// Restart with the engine (`unless-stopped`) rather than never (`no`). A workspace
+    /// is created without it and gets it as the last provisioning step (see
+    /// `domain::provision`), so the engine itself records that provisioning finished.
+    pub auto_restart: bool,
 }
 
 /// A command run inside a container.
@@ -128,6 +132,8 @@ pub trait Engine: Send + Sync {
     async fn stop_container(&self, container: &str, timeout_secs: i64) -> EngineResult<()>;
     async fn restart_container(&self, container: &str, timeout_secs: i64) -> EngineResult<()>;
     async fn remove_container(&self, container: &str) -> EngineResult<()>;
+    /// Switches the container's restart policy between `unless-stopped` (true) and `no`.
+    async fn set_auto_restart(&self, container: &str, on: bool) -> EngineResult<()>;
 
     /// Runs a command; output chunks go to `out` as they arrive.
     async fn exec(
