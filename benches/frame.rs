@@ -35,6 +35,7 @@ fn ws(i: usize) -> Workspace {
         memory_limit: Some(4 << 30),
         pids_limit: Some(256),
         auto_restart: true,
+        provision: berth::domain::provision::Provision::Ready,
         labels: Default::default(),
     }
 }

@@ -2,7 +2,7 @@
 use crate::config::Paths;
 use anyhow::{Context, Result};
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::domain::workspace::WORKSPACE_USER;
 
@@ -32,7 +32,8 @@ pub fn parse_public_key(line: &str) -> Option<(String, String)> {
 /// Writes the pinned host key for `alias` (atomic replace).
 pub fn pin_host_key(paths: &Paths, alias: &str, kind: &str, key: &str) -> Result<PathBuf> {
     let file = known_hosts_file(paths, alias);
-    write_atomic(&file, format!("{alias} {kind} {key}\n").as_bytes(), 0o644)?;
+    crate::private_fs::ensure_dir(&paths.state_dir)?;
+    crate::private_fs::write_private(&file, format!("{alias} {kind} {key}\n").as_bytes())?;
     Ok(file)
 }
 
@@ -107,28 +108,23 @@ pub fn with_include(config: &str, line: &str) -> Option<String> {
     Some(format!("{line}\n{config}"))
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
-    let dir = path.parent().context("path has no parent directory")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        path.file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    {
-        let mut f = std::fs::File::create(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.write_all(bytes)?;
-        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
-    Ok(())
+pub use crate::private_fs::write_atomic;
+
+/// Quotes argv for a POSIX shell, so a copied command runs as built.
+pub fn shell_join(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            let plain = !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+%".contains(c));
+            if plain {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Writes one config file per workspace, removes those of workspaces that are gone,
@@ -172,16 +168,16 @@ pub fn write_ssh_config(paths: &Paths, blocks: &[(String, String)]) -> Result<Ve
 }
 
 /// Removes a deleted workspace's pinned key and ssh config file.
-pub fn forget(paths: &Paths, alias: &str) {
-    let _ = std::fs::remove_file(known_hosts_file(paths, alias));
-    let _ = std::fs::remove_file(berth_d(paths).join(format!("{alias}.conf")));
+pub async fn forget(paths: &Paths, alias: &str) {
+    let _ = tokio::fs::remove_file(known_hosts_file(paths, alias)).await;
+    let _ = tokio::fs::remove_file(berth_d(paths).join(format!("{alias}.conf"))).await;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn paths(d: &Path) -> Paths {
+    fn paths(d: &std::path::Path) -> Paths {
         Paths {
             config_file: d.join("c.toml"),
             state_dir: d.join("state"),
@@ -223,6 +219,17 @@ mod tests {
         assert_eq!(cfg, format!("{}\nHost mine\n  User me\n", include_line(&p)));
         let block = std::fs::read_to_string(dir.join("berth-a.conf")).unwrap();
         assert!(block.contains("StrictHostKeyChecking yes") && block.contains("Port 2200"));
+    }
+
+    #[test]
+    fn shell_join_quotes_what_a_shell_would_split() {
+        let argv: Vec<String> = ["ssh", "-o", "UserKnownHostsFile=/a b/c", "it's"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            shell_join(&argv),
+            "ssh -o 'UserKnownHostsFile=/a b/c' 'it'\\''s'"
+        );
     }
 
     #[test]

@@ -33,6 +33,7 @@ fn ws(name: &str, state: WorkspaceState, port: u16) -> Workspace {
         memory_limit: Some(4 << 30),
         pids_limit: Some(256),
         auto_restart: true,
+        provision: berth::domain::provision::Provision::Ready,
         labels: [("team".to_string(), "core".to_string())].into(),
     }
 }

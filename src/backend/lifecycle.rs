@@ -1,17 +1,23 @@
 //! start / stop / restart / delete / lookups.
-use super::{sshd, Ctx, Progress, ProgressFn, STOP_TIMEOUT_SECS};
+use super::{inventory, sshd, Ctx, Progress, ProgressFn, STOP_TIMEOUT_SECS};
 use crate::domain::naming::WorkspaceName;
 use crate::domain::workspace::{Workspace, WorkspaceState};
 use anyhow::{anyhow, bail, Result};
 
 /// The workspace called `name`, or an error that says how to see what exists.
 pub async fn find(ctx: &Ctx, name: &WorkspaceName) -> Result<Workspace> {
-    ctx.engine
-        .inspect_workspace(&name.container())
-        .await?
-        .ok_or_else(|| {
-            anyhow!("no workspace named {name}; `berth list` shows the workspaces there are")
-        })
+    inventory::find(ctx, name).await?.ok_or_else(|| {
+        anyhow!("no workspace named {name}; `berth list` shows the workspaces there are")
+    })
+}
+
+/// Says so when a workspace's provisioning never finished (it still starts).
+async fn warn_incomplete(w: &Workspace, progress: ProgressFn<'_>) {
+    if let Some(why) = w.provision.explain(&w.name) {
+        progress
+            .report(Progress::Note(format!("workspace {} is {why}", w.name)))
+            .await;
+    }
 }
 
 /// Starts `w` if needed and waits until its sshd answers.
@@ -27,8 +33,14 @@ pub async fn ensure_running(
             "workspace {name} is paused; unpause it with `docker unpause {}`",
             w.container
         ),
+        WorkspaceState::Absent => bail!(
+            "workspace {name} has no container: {}",
+            w.provision.explain(name.as_str()).unwrap_or_default()
+        ),
         _ => {
-            progress(Progress::Note(format!("starting workspace {name}")));
+            progress
+                .report(Progress::Note(format!("starting workspace {name}")))
+                .await;
             ctx.engine.start_container(&w.container).await?;
         }
     }
@@ -41,17 +53,24 @@ pub async fn ensure_running(
 
 pub async fn start(ctx: &Ctx, name: &WorkspaceName, progress: ProgressFn<'_>) -> Result<Workspace> {
     let w = find(ctx, name).await?;
+    warn_incomplete(&w, progress).await;
     let w = ensure_running(ctx, &w, progress).await?;
-    let _ = ctx.store.audit(name.as_str(), "start", "");
+    let _ = ctx.store.audit(name.as_str(), "start", "").await;
     Ok(w)
 }
 
 pub async fn stop(ctx: &Ctx, name: &WorkspaceName) -> Result<Workspace> {
     let w = find(ctx, name).await?;
+    if w.state == WorkspaceState::Absent {
+        bail!(
+            "workspace {name} has no container to stop: {}",
+            w.provision.explain(name.as_str()).unwrap_or_default()
+        );
+    }
     ctx.engine
         .stop_container(&w.container, STOP_TIMEOUT_SECS)
         .await?;
-    let _ = ctx.store.audit(name.as_str(), "stop", "");
+    let _ = ctx.store.audit(name.as_str(), "stop", "").await;
     find(ctx, name).await
 }
 
@@ -61,12 +80,66 @@ pub async fn restart(
     progress: ProgressFn<'_>,
 ) -> Result<Workspace> {
     let w = find(ctx, name).await?;
+    warn_incomplete(&w, progress).await;
+    if w.state == WorkspaceState::Absent {
+        return ensure_running(ctx, &w, progress).await;
+    }
     ctx.engine
         .restart_container(&w.container, STOP_TIMEOUT_SECS)
         .await?;
-    let _ = ctx.store.audit(name.as_str(), "restart", "");
+    let _ = ctx.store.audit(name.as_str(), "restart", "").await;
     let w = find(ctx, name).await?;
     ensure_running(ctx, &w, progress).await
+}
+
+/// What a delete would remove (asked before confirming, and by `delete` itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletePlan {
+    pub container: Option<String>,
+    pub volume_exists: bool,
+    pub keep_volume: bool,
+}
+
+impl DeletePlan {
+    /// Will the home volume (and everything in /home/workspace) be removed?
+    pub fn drops_volume(&self) -> bool {
+        self.volume_exists && !self.keep_volume
+    }
+
+    /// What is lost, for a confirmation question.
+    pub fn describe(&self, name: &WorkspaceName) -> String {
+        let container = self
+            .container
+            .clone()
+            .unwrap_or_else(|| "no container".into());
+        if self.drops_volume() {
+            format!(
+                "container {container} AND volume {}: everything in /home/workspace is lost",
+                name.volume()
+            )
+        } else if self.volume_exists {
+            format!(
+                "container {container} (the volume {} is kept)",
+                name.volume()
+            )
+        } else {
+            format!("container {container}")
+        }
+    }
+}
+
+/// What deleting `name` would remove; an error when there is nothing to delete.
+pub async fn plan_delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> Result<DeletePlan> {
+    let w = ctx.engine.inspect_workspace(&name.container()).await?;
+    let volume_exists = ctx.engine.volume_exists(&name.volume()).await?;
+    if w.is_none() && (!volume_exists || keep_volume) {
+        bail!("no workspace named {name}; `berth list` shows the workspaces there are");
+    }
+    Ok(DeletePlan {
+        container: w.map(|w| w.container),
+        volume_exists,
+        keep_volume,
+    })
 }
 
 /// What a delete removed.
@@ -77,20 +150,16 @@ pub struct Deleted {
     pub volume_kept: bool,
 }
 
-/// Removes the container and (unless `keep_volume`) the home volume, and frees the port.
-/// The caller has already confirmed with the user.
+/// Removes the container and (unless `keep_volume`) the home volume, and forgets the
+/// workspace's leases, records and pinned key. The caller has already confirmed.
 pub async fn delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> Result<Deleted> {
-    let w = ctx.engine.inspect_workspace(&name.container()).await?;
-    let volume_exists = ctx.engine.volume_exists(&name.volume()).await?;
-    if w.is_none() && (!volume_exists || keep_volume) {
-        bail!("no workspace named {name}; `berth list` shows the workspaces there are");
-    }
+    let plan = plan_delete(ctx, name, keep_volume).await?;
     let mut out = Deleted::default();
-    if let Some(w) = w {
-        ctx.engine.remove_container(&w.container).await?;
-        out.container = Some(w.container);
+    if let Some(c) = plan.container {
+        ctx.engine.remove_container(&c).await?;
+        out.container = Some(c);
     }
-    if volume_exists {
+    if plan.volume_exists {
         if keep_volume {
             out.volume_kept = true;
         } else {
@@ -98,12 +167,15 @@ pub async fn delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> Resul
             out.volume = Some(name.volume());
         }
     }
-    ctx.store.release_name(name.as_str())?;
-    crate::ssh_client::forget(&ctx.paths, &name.ssh_alias());
-    let _ = ctx.store.audit(
-        name.as_str(),
-        "delete",
-        if keep_volume { "volume kept" } else { "" },
-    );
+    ctx.store.forget(name.as_str()).await?;
+    crate::ssh_client::forget(&ctx.paths, &name.ssh_alias()).await;
+    let _ = ctx
+        .store
+        .audit(
+            name.as_str(),
+            "delete",
+            if keep_volume { "volume kept" } else { "" },
+        )
+        .await;
     Ok(out)
 }

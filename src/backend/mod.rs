@@ -1,10 +1,14 @@
 //! Async orchestration: lifecycle operations run as plans against the engine and the
 //! store, reporting progress as events. The CLI (and later the TUI) only call these.
 pub mod create;
+mod create_steps;
+mod create_undo;
 pub mod follow;
+pub mod inventory;
+pub mod keys;
 pub mod lifecycle;
 pub mod service;
-pub mod shell;
+pub mod ssh_cmd;
 pub mod sshd;
 pub mod watch;
 
@@ -58,8 +62,22 @@ pub enum Progress {
     Note(String),
 }
 
+/// Receives progress events. Awaited, so a slow receiver slows the operation down
+/// rather than losing its progress (a plain `Fn(Progress)` is one too).
+#[async_trait::async_trait]
+pub trait Report: Send + Sync {
+    async fn report(&self, p: Progress);
+}
+
+#[async_trait::async_trait]
+impl<F: Fn(Progress) + Send + Sync> Report for F {
+    async fn report(&self, p: Progress) {
+        self(p)
+    }
+}
+
 /// Receives progress events.
-pub type ProgressFn<'a> = &'a (dyn Fn(Progress) + Send + Sync);
+pub type ProgressFn<'a> = &'a dyn Report;
 
 /// Seconds the engine waits for a workspace to stop before killing it.
 pub const STOP_TIMEOUT_SECS: i64 = 10;

@@ -2,13 +2,15 @@
 //! connection, runs lifecycle jobs concurrently, and follows the selected
 //! workspace's logs and stats. It never touches UI state; it only sends events.
 use super::create::{create, CreateOutcome, CreateRequest};
-use super::{follow, lifecycle, sshd, watch, Ctx, Progress};
+use super::ssh_cmd::{self, Purpose};
+use super::{follow, keys, lifecycle, watch, Ctx, Progress, Report};
 use crate::config::{Config, Paths};
 use crate::domain::naming::WorkspaceName;
 use crate::domain::observe::{EngineEvent, Stats};
 use crate::domain::workspace::Workspace;
 use crate::engine::Engine;
 use futures_util::future::BoxFuture;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -45,6 +47,12 @@ pub enum Command {
         id: u64,
         name: String,
     },
+    /// The ssh command line for `name`, to copy.
+    SshCommand {
+        name: String,
+    },
+    /// Cancel every running job (creates roll back); each still reports how it ended.
+    CancelJobs,
 }
 
 pub use super::create::CreateSpec;
@@ -104,14 +112,23 @@ pub enum Event {
         id: u64,
         reason: String,
     },
+    /// The ssh command for `name` (shell-quoted), or why there is none.
+    SshCommand {
+        name: String,
+        command: Result<String, String>,
+    },
 }
 
 /// Connects to the engine (called again after it goes away).
 pub type Connector =
     Arc<dyn Fn() -> BoxFuture<'static, Result<Arc<dyn Engine>, String>> + Send + Sync>;
 
+/// Commands queued for the backend; the UI never waits for room (it says the
+/// backend is busy instead), and one person's keys do not fill this.
+pub const COMMAND_QUEUE: usize = 256;
+
 pub struct Backend {
-    pub commands: mpsc::UnboundedSender<Command>,
+    pub commands: mpsc::Sender<Command>,
     pub events: mpsc::Receiver<Event>,
 }
 
@@ -122,7 +139,7 @@ enum Internal {
 
 /// Starts the backend task on the current runtime.
 pub fn spawn(paths: Paths, config: Config, connect: Connector) -> Backend {
-    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
     let (ev_tx, ev_rx) = mpsc::channel(1024);
     tokio::spawn(run(paths, config, connect, cmd_rx, ev_tx));
     Backend {
@@ -135,9 +152,11 @@ async fn run(
     paths: Paths,
     config: Config,
     connect: Connector,
-    mut cmds: mpsc::UnboundedReceiver<Command>,
+    mut cmds: mpsc::Receiver<Command>,
     events: mpsc::Sender<Event>,
 ) {
+    // Link changes from the watcher: one per connect or loss, each waited for by the
+    // watcher's backoff, so this cannot grow without bound.
     let (int_tx, mut int_rx) = mpsc::unbounded_channel();
     let watcher = tokio::spawn(watch::run(
         connect,
@@ -152,7 +171,9 @@ async fn run(
     let mut ctx: Option<Ctx> = None;
     let mut selected: Option<String> = None;
     let mut follower: Option<JoinHandle<()>> = None;
+    let mut jobs: HashMap<u64, (tokio::sync::watch::Sender<bool>, JoinHandle<()>)> = HashMap::new();
     loop {
+        jobs.retain(|_, (_, h)| !h.is_finished());
         tokio::select! {
             cmd = cmds.recv() => {
                 let Some(cmd) = cmd else { break };
@@ -164,17 +185,34 @@ async fn run(
                     Command::PrepareShell { id, name } => {
                         let (ctx, events) = (ctx.clone(), events.clone());
                         tokio::spawn(async move {
-                            let ev = match ctx {
-                                None => Event::ShellFailed { id, reason: "the container engine is not reachable".into() },
-                                Some(ctx) => match super::shell::prepare(&ctx, &name).await {
-                                    Ok((argv, env)) => Event::ShellReady { id, argv, env },
-                                    Err(e) => Event::ShellFailed { id, reason: format!("{e:#}") },
-                                },
+                            let ev = match ssh_for(ctx, &name, Purpose::Tab).await {
+                                Ok(c) => Event::ShellReady { id, argv: c.argv, env: c.env },
+                                Err(reason) => Event::ShellFailed { id, reason },
                             };
                             let _ = events.send(ev).await;
                         });
                     }
-                    job => spawn_job(ctx.clone(), job, events.clone()),
+                    Command::SshCommand { name } => {
+                        let (ctx, events) = (ctx.clone(), events.clone());
+                        tokio::spawn(async move {
+                            let command = ssh_for(ctx, &name, Purpose::Copy)
+                                .await
+                                .map(|c| crate::ssh_client::shell_join(&c.argv));
+                            let _ = events.send(Event::SshCommand { name, command }).await;
+                        });
+                    }
+                    Command::CancelJobs => {
+                        for (cancel, _) in jobs.values() {
+                            let _ = cancel.send(true);
+                        }
+                    }
+                    job => {
+                        if let Some(id) = job_id(&job) {
+                            let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+                            let h = spawn_job(ctx.clone(), job, events.clone(), cancel_rx);
+                            jobs.insert(id, (cancel_tx, h));
+                        }
+                    }
                 }
             }
             Some(i) = int_rx.recv() => {
@@ -197,6 +235,51 @@ async fn run(
     }
 }
 
+async fn ssh_for(
+    ctx: Option<Ctx>,
+    name: &str,
+    purpose: Purpose,
+) -> Result<ssh_cmd::SshCommand, String> {
+    let ctx = ctx.ok_or_else(|| "the container engine is not reachable".to_string())?;
+    let name = WorkspaceName::parse(name).map_err(|e| e.to_string())?;
+    ssh_cmd::build(&ctx, &name, purpose)
+        .await
+        .map_err(|e| format!("{e:#}"))
+}
+
+fn job_id(cmd: &Command) -> Option<u64> {
+    match cmd {
+        Command::Create { job, .. }
+        | Command::Start { job, .. }
+        | Command::Stop { job, .. }
+        | Command::Restart { job, .. }
+        | Command::Delete { job, .. } => Some(*job),
+        Command::Select(_)
+        | Command::PrepareShell { .. }
+        | Command::SshCommand { .. }
+        | Command::CancelJobs => None,
+    }
+}
+
+/// Sends a job's progress to the UI, waiting for room rather than dropping any.
+struct JobProgress {
+    job: u64,
+    events: mpsc::Sender<Event>,
+}
+
+#[async_trait::async_trait]
+impl Report for JobProgress {
+    async fn report(&self, p: Progress) {
+        let _ = self
+            .events
+            .send(Event::Job {
+                job: self.job,
+                update: JobUpdate::Progress(p),
+            })
+            .await;
+    }
+}
+
 fn restart_follower(
     ctx: &Option<Ctx>,
     selected: &Option<String>,
@@ -215,28 +298,26 @@ fn restart_follower(
     }
 }
 
-fn spawn_job(ctx: Option<Ctx>, cmd: Command, events: mpsc::Sender<Event>) {
-    let job = match &cmd {
-        Command::Create { job, .. }
-        | Command::Start { job, .. }
-        | Command::Stop { job, .. }
-        | Command::Restart { job, .. }
-        | Command::Delete { job, .. } => *job,
-        Command::Select(_) | Command::PrepareShell { .. } => return,
-    };
+fn spawn_job(
+    ctx: Option<Ctx>,
+    cmd: Command,
+    events: mpsc::Sender<Event>,
+    cancel: tokio::sync::watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let job = job_id(&cmd).unwrap_or_default();
     tokio::spawn(async move {
         let update = match ctx {
             None => JobUpdate::Failed(
                 "the container engine is not reachable yet; try again when the banner is gone"
                     .into(),
             ),
-            Some(ctx) => match run_job(&ctx, cmd, job, &events).await {
+            Some(ctx) => match run_job(&ctx, cmd, job, &events, cancel).await {
                 Ok(msg) => JobUpdate::Done(msg),
                 Err(e) => JobUpdate::Failed(format!("{e:#}")),
             },
         };
         let _ = events.send(Event::Job { job, update }).await;
-    });
+    })
 }
 
 async fn run_job(
@@ -244,23 +325,20 @@ async fn run_job(
     cmd: Command,
     job: u64,
     events: &mpsc::Sender<Event>,
+    mut cancel: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<String> {
-    let tx = events.clone();
-    let progress = move |p: Progress| {
-        let _ = tx.try_send(Event::Job {
-            job,
-            update: JobUpdate::Progress(p),
-        });
+    let progress = JobProgress {
+        job,
+        events: events.clone(),
     };
     match cmd {
         Command::Create { spec, .. } => {
-            let keys = sshd::host_public_keys(&ctx.paths.home, None)?;
+            let keys = keys::for_create(&ctx.paths, None).await?;
             let ws = super::create::workspace_spec(&ctx.config, spec)?;
-            let (_never, cancel) = tokio::sync::watch::channel(false);
             let req = CreateRequest {
                 spec: ws,
-                keys,
-                identities: sshd::identity_files(&ctx.paths.home, None),
+                keys: keys.keys,
+                identities: keys.identities,
             };
             Ok(match create(ctx, req, &progress, cancel).await? {
                 CreateOutcome::Created(w) => format!(
@@ -271,17 +349,30 @@ async fn run_job(
                 CreateOutcome::Reused(w) => format!("reused {} for its thread", w.name),
             })
         }
+        // Waiting for sshd can take a while: a cancel ends the wait (the container
+        // keeps running). Stop and delete are short and finish.
         Command::Start { name, .. } => {
-            let w = lifecycle::start(ctx, &WorkspaceName::parse(&name)?, &progress).await?;
-            Ok(format!("started {}", w.name))
+            let n = WorkspaceName::parse(&name)?;
+            tokio::select! {
+            r = lifecycle::start(ctx, &n, &progress) => {
+                Ok(format!("started {}", r?.name))
+            }
+            _ = cancel.wait_for(|c| *c) => anyhow::bail!("cancelled while waiting for {name} to answer"),
+            }
+        }
+        Command::Restart { name, .. } => {
+            let n = WorkspaceName::parse(&name)?;
+            tokio::select! {
+            r = lifecycle::restart(ctx, &n, &progress) => {
+                r?;
+                Ok(format!("restarted {name}"))
+            }
+            _ = cancel.wait_for(|c| *c) => anyhow::bail!("cancelled while waiting for {name} to answer"),
+            }
         }
         Command::Stop { name, .. } => {
             lifecycle::stop(ctx, &WorkspaceName::parse(&name)?).await?;
             Ok(format!("stopped {name}"))
-        }
-        Command::Restart { name, .. } => {
-            lifecycle::restart(ctx, &WorkspaceName::parse(&name)?, &progress).await?;
-            Ok(format!("restarted {name}"))
         }
         Command::Delete {
             name, keep_volume, ..
@@ -293,6 +384,9 @@ async fn run_job(
                 format!("deleted {name}")
             })
         }
-        Command::Select(_) | Command::PrepareShell { .. } => Ok(String::new()),
+        Command::Select(_)
+        | Command::PrepareShell { .. }
+        | Command::SshCommand { .. }
+        | Command::CancelJobs => Ok(String::new()),
     }
 }

@@ -2,10 +2,10 @@
 use super::output::{self, ProgressView};
 use super::Command;
 use crate::backend::create::{create, workspace_spec, CreateOutcome, CreateRequest, CreateSpec};
-use crate::backend::{lifecycle, sshd, Ctx};
+use crate::backend::ssh_cmd::{self, Purpose};
+use crate::backend::{inventory, keys, lifecycle, Ctx};
 use crate::config::{Config, Paths};
 use crate::domain::naming::WorkspaceName;
-use crate::domain::workspace::WorkspaceState;
 use crate::engine::{LogOptions, Output};
 use crate::ssh_client;
 use anyhow::{bail, Context, Result};
@@ -24,7 +24,7 @@ fn print_json(v: &serde_json::Value) -> Result<()> {
 /// `berth` with no subcommand: what exists and what to do next.
 pub async fn overview(paths: Paths, config: Config) -> Result<i32> {
     let ctx = super::connect(paths, config).await?;
-    let ws = ctx.engine.list_workspaces().await?;
+    let ws = inventory::list(&ctx).await?;
     if ws.is_empty() {
         println!("No workspaces yet. Create one with `berth create NAME`; `berth --help` lists every command.");
     } else {
@@ -46,8 +46,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             json,
         } => {
             name(&n)?; // refuse a bad name before reading keys
-            let keys = sshd::host_public_keys(&ctx.paths.home, ssh_key.as_deref())?;
-            let identities = sshd::identity_files(&ctx.paths.home, ssh_key.as_deref());
+            let keys = keys::for_create(&ctx.paths, ssh_key).await?;
             let spec = workspace_spec(
                 &ctx.config,
                 CreateSpec {
@@ -68,8 +67,8 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             });
             let req = CreateRequest {
                 spec,
-                keys,
-                identities,
+                keys: keys.keys,
+                identities: keys.identities,
             };
             let result = create(ctx, req, &|p| view.event(p), cancel_rx).await;
             view.finish();
@@ -95,7 +94,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             Ok(0)
         }
         Command::List { json } => {
-            let ws = ctx.engine.list_workspaces().await?;
+            let ws = inventory::list(ctx).await?;
             if json {
                 print_json(&serde_json::Value::Array(
                     ws.iter().map(output::workspace_json).collect(),
@@ -192,38 +191,24 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
 }
 
 async fn delete(ctx: &Ctx, name: &WorkspaceName, yes: bool, keep_volume: bool) -> Result<i32> {
-    let exists = ctx
-        .engine
-        .inspect_workspace(&name.container())
-        .await?
-        .is_some();
-    let volume = ctx.engine.volume_exists(&name.volume()).await?;
-    if !exists && (!volume || keep_volume) {
-        bail!("no workspace named {name}; `berth list` shows the workspaces there are");
-    }
+    let plan = lifecycle::plan_delete(ctx, name, keep_volume).await?;
     if !yes {
-        let what = if keep_volume || !volume {
-            format!(
-                "container {} (the volume {} is kept)",
-                name.container(),
-                name.volume()
-            )
-        } else {
-            format!(
-                "container {} AND volume {}: everything in /home/workspace is lost",
-                name.container(),
-                name.volume()
-            )
-        };
-        eprint!("Delete workspace {name}? This removes {what}. Type 'yes' to confirm: ");
+        eprint!(
+            "Delete workspace {name}? This removes {}. Type 'yes' to confirm: ",
+            plan.describe(name)
+        );
         std::io::stderr().flush()?;
-        let mut answer = String::new();
-        let read = std::io::stdin().lock().read_line(&mut answer).unwrap_or(0);
-        if read == 0 {
+        let answer = tokio::task::spawn_blocking(|| {
+            let mut answer = String::new();
+            let read = std::io::stdin().lock().read_line(&mut answer).unwrap_or(0);
+            (read, answer)
+        })
+        .await?;
+        if answer.0 == 0 {
             eprintln!();
             bail!("no confirmation (standard input is closed); nothing was deleted. Pass --yes to delete without asking");
         }
-        if !matches!(answer.trim(), "y" | "yes") {
+        if !matches!(answer.1.trim(), "y" | "yes") {
             eprintln!("Nothing was deleted.");
             return Ok(1);
         }
@@ -245,30 +230,18 @@ async fn delete(ctx: &Ctx, name: &WorkspaceName, yes: bool, keep_volume: bool) -
 
 async fn ssh(ctx: &Ctx, name: &WorkspaceName, cmd: Vec<String>) -> Result<i32> {
     use std::os::unix::process::CommandExt;
-    let w = lifecycle::find(ctx, name).await?;
-    if w.state != WorkspaceState::Running {
-        bail!(
-            "workspace {name} is {}; start it with `berth start {name}`",
-            w.state.as_str()
-        );
-    }
-    let port = w.ssh_port.context("the workspace has no SSH port label")?;
-    let alias = name.ssh_alias();
-    if !ssh_client::known_hosts_file(&ctx.paths, &alias).exists() {
-        sshd::pin_host_key(ctx, name)
-            .await
-            .context("cannot pin the workspace's host key")?;
-    }
-    let identities = ctx.store.identities(name.as_str())?;
-    let host = ssh_client::connect_host(ctx.config.bind_address);
-    let mut args = ssh_client::ssh_args(&ctx.paths, &alias, &host, port, &identities);
-    args.extend(cmd);
-    let err = std::process::Command::new("ssh").args(&args).exec();
+    let c = ssh_cmd::build(ctx, name, Purpose::Ssh { cmd }).await?;
+    let (program, args) = c.argv.split_first().context("empty ssh command")?;
+    // Replaces this process: nothing async is left to run.
+    let err = std::process::Command::new(program)
+        .args(args)
+        .envs(c.env)
+        .exec();
     bail!("cannot run ssh ({err}); install the OpenSSH client (`sudo apt-get install openssh-client`)")
 }
 
 async fn ssh_config(ctx: &Ctx) -> Result<i32> {
-    let ws = ctx.engine.list_workspaces().await?;
+    let ws = inventory::list(ctx).await?;
     let host = ssh_client::connect_host(ctx.config.bind_address);
     let mut blocks = Vec::new();
     for w in &ws {
@@ -276,18 +249,21 @@ async fn ssh_config(ctx: &Ctx) -> Result<i32> {
             continue;
         };
         let alias = n.ssh_alias();
-        if !ssh_client::known_hosts_file(&ctx.paths, &alias).exists()
-            && w.state == WorkspaceState::Running
+        let pinned = ssh_client::known_hosts_file(&ctx.paths, &alias);
+        if !tokio::fs::try_exists(&pinned).await.unwrap_or(false)
+            && w.state == crate::domain::workspace::WorkspaceState::Running
         {
-            let _ = sshd::pin_host_key(ctx, &n).await;
+            let _ = crate::backend::sshd::pin_host_key(ctx, &n).await;
         }
-        let identities = ctx.store.identities(n.as_str())?;
+        let identities = keys::identities(ctx, n.as_str()).await?;
         blocks.push((
             alias.clone(),
             ssh_client::host_block(&ctx.paths, &alias, &host, port, &identities),
         ));
     }
-    let files = ssh_client::write_ssh_config(&ctx.paths, &blocks)?;
+    let paths = ctx.paths.clone();
+    let files = tokio::task::spawn_blocking(move || ssh_client::write_ssh_config(&paths, &blocks))
+        .await??;
     println!(
         "Wrote {} file(s) in {} and included them from {}. Use `ssh berth-NAME`.",
         files.len(),

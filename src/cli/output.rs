@@ -1,5 +1,6 @@
 //! Rendering for the terminal: progress, tables, workspace details.
 use crate::backend::Progress;
+use crate::domain::provision::Provision;
 use crate::domain::resources::format_memory;
 use crate::domain::workspace::{human_duration, Workspace};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -116,7 +117,10 @@ pub fn table(ws: &[Workspace]) -> String {
         .map(|w| {
             [
                 w.name.clone(),
-                w.state.as_str().to_string(),
+                match &w.provision {
+                    Provision::Ready => w.state.as_str().to_string(),
+                    p => format!("{} at {}", p.word(), p.step_text()),
+                },
                 w.ssh_port.map_or("-".into(), |p| p.to_string()),
                 w.image.clone(),
                 w.uptime_secs(now()).map_or("-".into(), human_duration),
@@ -146,11 +150,15 @@ pub fn table(ws: &[Workspace]) -> String {
     out
 }
 
-/// JSON for one workspace (stable field names: scripts depend on them).
+/// JSON for one workspace (stable field names: scripts depend on them). `state` is
+/// "incomplete" or "provisioning" until provisioning finished (never "running" for
+/// a half-made workspace); the engine's own word is `container_state`.
 pub fn workspace_json(w: &Workspace) -> serde_json::Value {
     serde_json::json!({
         "name": w.name,
-        "state": w.state.as_str(),
+        "state": w.status_word(),
+        "container_state": w.state.as_str(),
+        "provision": w.provision,
         "ssh_port": w.ssh_port,
         "image": w.image,
         "container": w.container,
@@ -174,7 +182,11 @@ pub fn details(w: &Workspace) -> String {
     let mut s = String::new();
     let mut kv = |k: &str, v: String| s.push_str(&format!("{k:<10} {v}\n"));
     kv("name", w.name.clone());
-    kv("state", w.state.as_str().into());
+    kv("state", w.status_word().into());
+    if let Some(why) = w.provision.explain(&w.name) {
+        kv("provision", why);
+        kv("engine", format!("container {}", w.state.as_str()));
+    }
     kv("ssh port", w.ssh_port.map_or("-".into(), |p| p.to_string()));
     kv("image", w.image.clone());
     kv("created", ago(w.created));

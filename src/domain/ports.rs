@@ -26,10 +26,11 @@ pub enum PortError {
     Reversed { start: u16, end: u16 },
     #[error("port range {start}-{end} starts below 1024; use unprivileged ports")]
     Privileged { start: u16, end: u16 },
-    #[error("no free SSH port left in {range} ({used} taken by workspaces, {busy} held by other programs); widen `ssh.port_range` in the config file or delete unused workspaces")]
+    #[error("no free SSH port left in {range} ({used} used by workspaces, {reserved} reserved by creates in progress, {busy} held by other programs); widen `ssh.port_range` in the config file or delete unused workspaces")]
     Exhausted {
         range: PortRange,
         used: usize,
+        reserved: usize,
         busy: usize,
     },
 }
@@ -79,16 +80,31 @@ impl FromStr for PortRange {
     }
 }
 
-/// The lowest port in `range` that no workspace holds (`taken`) and that `host_busy`
-/// does not report as held by another program on the host.
+/// Ports already spoken for, by who holds them (so a refusal can say so).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Taken {
+    /// Recorded on existing workspaces (the engine's labels).
+    pub workspaces: BTreeSet<u16>,
+    /// Leased by creates still in progress, or refused by the engine moments ago.
+    pub reserved: BTreeSet<u16>,
+}
+
+impl Taken {
+    pub fn contains(&self, port: u16) -> bool {
+        self.workspaces.contains(&port) || self.reserved.contains(&port)
+    }
+}
+
+/// The lowest port in `range` that is not `taken` and that `host_busy` does not
+/// report as held by another program on the host.
 pub fn lowest_free(
     range: PortRange,
-    taken: &BTreeSet<u16>,
+    taken: &Taken,
     mut host_busy: impl FnMut(u16) -> bool,
 ) -> Result<u16, PortError> {
     let mut busy = 0;
     for port in range.iter() {
-        if taken.contains(&port) {
+        if taken.contains(port) {
             continue;
         }
         if host_busy(port) {
@@ -97,8 +113,22 @@ pub fn lowest_free(
         }
         return Ok(port);
     }
-    let used = taken.iter().filter(|p| range.contains(**p)).count();
-    Err(PortError::Exhausted { range, used, busy })
+    let used = taken
+        .workspaces
+        .iter()
+        .filter(|p| range.contains(**p))
+        .count();
+    let reserved = taken
+        .reserved
+        .iter()
+        .filter(|p| range.contains(**p) && !taken.workspaces.contains(p))
+        .count();
+    Err(PortError::Exhausted {
+        range,
+        used,
+        reserved,
+        busy,
+    })
 }
 
 /// How many ports of the range are neither taken nor busy.
@@ -153,27 +183,36 @@ mod tests {
     #[test]
     fn picks_lowest_and_skips_taken_and_busy() {
         let r = PortRange::new(2200, 2205).unwrap();
-        let taken: BTreeSet<u16> = [2200, 2202].into();
+        let taken = Taken {
+            workspaces: [2200].into(),
+            reserved: [2202].into(),
+        };
         assert_eq!(lowest_free(r, &taken, |_| false).unwrap(), 2201);
         assert_eq!(lowest_free(r, &taken, |p| p == 2201).unwrap(), 2203);
     }
 
     #[test]
     fn exhausted_names_range_and_setting() {
-        let r = PortRange::new(2300, 2302).unwrap();
-        let taken: BTreeSet<u16> = [2300, 2301].into();
-        let err = lowest_free(r, &taken, |p| p == 2302).unwrap_err();
+        let r = PortRange::new(2300, 2303).unwrap();
+        let taken = Taken {
+            workspaces: [2300, 2301, 9999].into(),
+            reserved: [2301, 2302].into(),
+        };
+        let err = lowest_free(r, &taken, |p| p == 2303).unwrap_err();
         assert_eq!(
             err,
             PortError::Exhausted {
                 range: r,
                 used: 2,
+                reserved: 1,
                 busy: 1
             }
         );
         let msg = err.to_string();
         assert!(
-            msg.contains("2300-2302") && msg.contains("ssh.port_range"),
+            msg.contains("2300-2303")
+                && msg.contains("2 used by workspaces, 1 reserved by creates in progress, 1 held by other programs")
+                && msg.contains("ssh.port_range"),
             "{msg}"
         );
     }
@@ -187,7 +226,8 @@ mod tests {
             busy in proptest::collection::btree_set(1024u16..61000, 0..50),
         ) {
             let range = PortRange::new(start, start + len - 1).unwrap();
-            match lowest_free(range, &taken, |p| busy.contains(&p)) {
+            let t = Taken { workspaces: taken.clone(), reserved: BTreeSet::new() };
+            match lowest_free(range, &t, |p| busy.contains(&p)) {
                 Ok(p) => {
                     prop_assert!(range.contains(p));
                     prop_assert!(!taken.contains(&p) && !busy.contains(&p));
@@ -206,11 +246,11 @@ mod tests {
         #[test]
         fn repeated_allocation_never_repeats_a_port(n in 1usize..60) {
             let range = PortRange::new(2200, 2250).unwrap();
-            let mut taken = BTreeSet::new();
+            let mut taken = Taken::default();
             for _ in 0..n {
                 match lowest_free(range, &taken, |_| false) {
-                    Ok(p) => prop_assert!(taken.insert(p)),
-                    Err(_) => prop_assert_eq!(taken.len(), range.len()),
+                    Ok(p) => prop_assert!(taken.reserved.insert(p)),
+                    Err(_) => prop_assert_eq!(taken.reserved.len(), range.len()),
                 }
             }
         }

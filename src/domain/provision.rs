@@ -1,5 +1,13 @@
-//! A workspace spec turned into an ordered provisioning plan: steps as data.
+//! A workspace spec turned into an ordered provisioning plan: steps as data; and
+//! where a workspace's provisioning stands.
+//!
+//! Crash consistency: a workspace container is created with restart policy `no`
+//! and switched to `unless-stopped` by the last step, [`Step::Commit`]. So the engine
+//! itself records whether provisioning finished: a berth workspace without
+//! auto-restart is incomplete, whatever happened to the process that created it.
+//! The store adds which step it reached and whether its create still runs.
 use super::workspace::WorkspaceSpec;
+use serde::Serialize;
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +30,8 @@ pub enum Step {
     Clone(String),
     /// Run the post-start script with `/bin/sh -lc`.
     PostStart(String),
+    /// Mark the workspace complete (restart policy `unless-stopped`).
+    Commit,
 }
 
 impl Step {
@@ -37,6 +47,7 @@ impl Step {
             Step::PinHostKey => "host key",
             Step::Clone(_) => "clone",
             Step::PostStart(_) => "post-start",
+            Step::Commit => "commit",
         }
     }
 }
@@ -53,6 +64,7 @@ impl fmt::Display for Step {
             Step::PinHostKey => f.write_str("pin the SSH host key"),
             Step::Clone(url) => write!(f, "clone {url}"),
             Step::PostStart(_) => f.write_str("run the post-start script"),
+            Step::Commit => f.write_str("mark the workspace ready"),
         }
     }
 }
@@ -74,7 +86,119 @@ pub fn plan(spec: &WorkspaceSpec) -> Vec<Step> {
     if let Some(cmd) = spec.post_start.as_ref().filter(|c| !c.trim().is_empty()) {
         steps.push(Step::PostStart(cmd.clone()));
     }
+    steps.push(Step::Commit);
     steps
+}
+
+/// Where a workspace's provisioning stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum Provision {
+    /// Provisioning finished.
+    Ready,
+    /// A create is working on it right now (process `pid`).
+    Provisioning {
+        step: String,
+        index: usize,
+        total: usize,
+        pid: u32,
+    },
+    /// Its create ended before finishing (killed, crashed, power cut). `step` is the
+    /// step it had reached, when known.
+    Incomplete {
+        step: Option<String>,
+        index: usize,
+        total: usize,
+    },
+}
+
+/// What the store knows about a create of this workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    pub step: String,
+    pub index: usize,
+    pub total: usize,
+    pub pid: u32,
+    /// The creating process still runs.
+    pub alive: bool,
+}
+
+impl Provision {
+    /// From the engine alone: finished iff the container restarts with the engine.
+    pub fn from_engine(auto_restart: bool) -> Self {
+        if auto_restart {
+            Provision::Ready
+        } else {
+            Provision::Incomplete {
+                step: None,
+                index: 0,
+                total: 0,
+            }
+        }
+    }
+
+    /// The engine's word, refined by the store's record (never trusted over it).
+    pub fn with_record(self, record: Option<&Progress>) -> Self {
+        match (self, record) {
+            (Provision::Ready, _) => Provision::Ready,
+            (_, Some(r)) if r.alive => Provision::Provisioning {
+                step: r.step.clone(),
+                index: r.index,
+                total: r.total,
+                pid: r.pid,
+            },
+            (_, Some(r)) => Provision::Incomplete {
+                step: (!r.step.is_empty()).then(|| r.step.clone()),
+                index: r.index,
+                total: r.total,
+            },
+            (p, None) => p,
+        }
+    }
+
+    pub fn is_ready(&self) -> bool {
+        matches!(self, Provision::Ready)
+    }
+
+    /// One word for tables: "ready", "provisioning", "incomplete".
+    pub fn word(&self) -> &'static str {
+        match self {
+            Provision::Ready => "ready",
+            Provision::Provisioning { .. } => "provisioning",
+            Provision::Incomplete { .. } => "incomplete",
+        }
+    }
+
+    /// "post-start (9/10)" or "an unknown step".
+    pub fn step_text(&self) -> String {
+        match self {
+            Provision::Ready => String::new(),
+            Provision::Provisioning {
+                step, index, total, ..
+            } => format!("{step} ({index}/{total})"),
+            Provision::Incomplete {
+                step: Some(step),
+                index,
+                total,
+            } => format!("{step} ({index}/{total})"),
+            Provision::Incomplete { step: None, .. } => "an unknown step".into(),
+        }
+    }
+
+    /// A sentence for status views: what happened and what to do.
+    pub fn explain(&self, name: &str) -> Option<String> {
+        match self {
+            Provision::Ready => None,
+            Provision::Provisioning { pid, .. } => Some(format!(
+                "being created by berth process {pid}, at step {}",
+                self.step_text()
+            )),
+            Provision::Incomplete { .. } => Some(format!(
+                "incomplete: its create stopped at {} and never finished. `berth create {name}` starts it over; `berth delete {name}` removes it",
+                self.step_text()
+            )),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -99,10 +223,11 @@ mod tests {
     }
 
     #[test]
-    fn base_plan_reaches_ssh_before_optional_steps() {
+    fn base_plan_reaches_ssh_before_optional_steps_and_commits_last() {
         let p = plan(&spec(None, None));
         assert_eq!(p.first(), Some(&Step::Volume));
-        assert_eq!(p.last(), Some(&Step::PinHostKey));
+        assert_eq!(p.last(), Some(&Step::Commit));
+        assert_eq!(p[p.len() - 2], Step::PinHostKey);
         let pos = |s: &Step| p.iter().position(|x| x == s).unwrap();
         assert!(pos(&Step::Port) < pos(&Step::Container));
         assert!(pos(&Step::Start) < pos(&Step::Keys));
@@ -112,8 +237,44 @@ mod tests {
     fn clone_then_post_start() {
         let p = plan(&spec(Some("git://x/r"), Some("make")));
         let n = p.len();
-        assert_eq!(p[n - 2], Step::Clone("git://x/r".into()));
-        assert_eq!(p[n - 1], Step::PostStart("make".into()));
-        assert_eq!(plan(&spec(Some("  "), Some(""))).len(), 7);
+        assert_eq!(p[n - 3], Step::Clone("git://x/r".into()));
+        assert_eq!(p[n - 2], Step::PostStart("make".into()));
+        assert_eq!(p[n - 1], Step::Commit);
+        assert_eq!(plan(&spec(Some("  "), Some(""))).len(), 8);
+    }
+
+    fn progress(step: &str, alive: bool) -> Progress {
+        Progress {
+            step: step.into(),
+            index: 9,
+            total: 10,
+            pid: 77,
+            alive,
+        }
+    }
+
+    #[test]
+    fn the_engine_decides_readiness_and_the_record_names_the_step() {
+        // Ready on the engine's word, whatever a stale record says.
+        assert!(Provision::from_engine(true)
+            .with_record(Some(&progress("post-start", false)))
+            .is_ready());
+        let p = Provision::from_engine(false).with_record(Some(&progress("post-start", false)));
+        assert_eq!(p.word(), "incomplete");
+        assert_eq!(p.step_text(), "post-start (9/10)");
+        let why = p.explain("api").unwrap();
+        assert!(
+            why.contains("post-start") && why.contains("berth create api"),
+            "{why}"
+        );
+        let live = Provision::from_engine(false).with_record(Some(&progress("clone", true)));
+        assert_eq!(live.word(), "provisioning");
+        assert!(live.explain("api").unwrap().contains("process 77"));
+        // No record (another store, or lost): incomplete at an unknown step.
+        let unknown = Provision::from_engine(false).with_record(None);
+        assert_eq!(unknown.step_text(), "an unknown step");
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["status"], "incomplete");
+        assert_eq!(json["step"], "post-start");
     }
 }

@@ -1,5 +1,6 @@
 //! Domain types for workspaces: what the user asks for and what exists.
 use super::naming::WorkspaceName;
+use super::provision::Provision;
 use super::resources::Resources;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -43,6 +44,8 @@ pub enum WorkspaceState {
     Stopped,
     Removing,
     Dead,
+    /// No container: only what an interrupted create left (its volume).
+    Absent,
     Unknown,
 }
 
@@ -70,6 +73,7 @@ impl WorkspaceState {
             Self::Stopped => "stopped",
             Self::Removing => "removing",
             Self::Dead => "dead",
+            Self::Absent => "absent",
             Self::Unknown => "unknown",
         }
     }
@@ -102,10 +106,21 @@ pub struct Workspace {
     /// the last provisioning step, so `false` on a berth workspace means its
     /// provisioning never finished.
     pub auto_restart: bool,
+    /// Whether provisioning finished (engine and store together; see `provision`).
+    pub provision: Provision,
     pub labels: BTreeMap<String, String>,
 }
 
 impl Workspace {
+    /// The word lists and JSON show: the engine's state, unless provisioning has not
+    /// finished, which is never shown as healthy.
+    pub fn status_word(&self) -> &'static str {
+        match self.provision {
+            Provision::Ready => self.state.as_str(),
+            _ => self.provision.word(),
+        }
+    }
+
     /// Seconds since the current run started, for running workspaces.
     pub fn uptime_secs(&self, now: i64) -> Option<i64> {
         match self.state {

@@ -6,6 +6,7 @@ use super::{
 };
 use crate::domain::labels;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
+use crate::domain::provision::Provision;
 use crate::domain::workspace::{Workspace, WorkspaceState};
 use async_trait::async_trait;
 use bollard::errors::Error as BErr;
@@ -141,6 +142,17 @@ fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
         .find(|m| m.destination.as_deref() == Some(crate::domain::workspace::WORKSPACE_HOME))
         .and_then(|m| m.name)
         .unwrap_or_default();
+    let auto_restart = c
+        .host_config
+        .as_ref()
+        .and_then(|h| h.restart_policy.as_ref())
+        .and_then(|p| p.name)
+        .is_some_and(|n| {
+            matches!(
+                n,
+                RestartPolicyNameEnum::UNLESS_STOPPED | RestartPolicyNameEnum::ALWAYS
+            )
+        });
     Some(Workspace {
         state: WorkspaceState::from_engine(&status),
         ssh_port: labels::ssh_port(&labels),
@@ -167,17 +179,8 @@ fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
             .as_ref()
             .and_then(|h| h.pids_limit)
             .filter(|m| *m > 0),
-        auto_restart: c
-            .host_config
-            .as_ref()
-            .and_then(|h| h.restart_policy.as_ref())
-            .and_then(|p| p.name)
-            .is_some_and(|n| {
-                matches!(
-                    n,
-                    RestartPolicyNameEnum::UNLESS_STOPPED | RestartPolicyNameEnum::ALWAYS
-                )
-            }),
+        auto_restart,
+        provision: Provision::from_engine(auto_restart),
         runtime: c
             .host_config
             .and_then(|h| h.runtime)

@@ -1,7 +1,7 @@
 //! The loop: terminal input, backend events and ticks become messages; `update`
 //! changes state; the screen is redrawn only when something changed, at most
 //! ~60 times a second, so bursts coalesce into one frame.
-use super::effects::Runner;
+use super::effects::{Done, Runner};
 use super::keymap::{user_bindings, Keymap};
 use super::panes;
 use super::state::State;
@@ -127,13 +127,13 @@ async fn event_loop(
 ) -> Result<()> {
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let (notice_tx, mut notices) = mpsc::unbounded_channel::<String>();
+    let (done_tx, mut done_rx) = mpsc::channel::<Done>(32);
     let (shell_tx, mut shell_rx) = mpsc::channel::<(u64, SessionEvent)>(64);
     let mut runner = Runner::new(
         backend.commands.clone(),
-        notice_tx,
+        done_tx,
         paths.state_dir.clone(),
-        Box::new(NativePty),
+        Arc::new(NativePty),
         shell_tx,
     );
     let mut dirty = true;
@@ -202,21 +202,20 @@ async fn event_loop(
             _ = tick.tick() => {
                 msgs.push_back(Msg::Tick { now: chrono::Utc::now().timestamp() });
             }
-            Some(n) = notices.recv() => {
-                state.notice = Some(n);
-                dirty = true;
-            }
+            Some(d) = done_rx.recv() => match d {
+                Done::Msg(m) => msgs.push_back(m),
+                Done::Spawned(id, session) => runner.adopt(id, session),
+            },
             _ = tokio::time::sleep(wait), if dirty => {}
         }
         while let Some(msg) = msgs.pop_front() {
             let is_tick = matches!(msg, Msg::Tick { .. });
             let is_key = matches!(msg, Msg::Key(_));
-            if let Msg::Key(k) = &msg {
-                tracing::debug!(?k, focus = ?state.focus, "key");
-            }
+            // Never log keys or effects' contents: a shell's input can be a password.
             let effects = update(state, msg);
-            if !effects.is_empty() {
-                tracing::debug!(?effects, "effects");
+            if tracing::enabled!(tracing::Level::DEBUG) && !effects.is_empty() {
+                let kinds: Vec<&str> = effects.iter().map(|e| e.kind()).collect();
+                tracing::debug!(?kinds, "effects");
             }
             // A tick only matters when something on screen moves with time. A key
             // typed into a shell changes nothing until the shell echoes it, so it does
@@ -235,8 +234,11 @@ async fn event_loop(
                 dirty = true;
             }
             for e in effects {
-                if !runner.run(e, &mut msgs) {
+                if e == super::state::Effect::Quit {
                     return Ok(());
+                }
+                if let Some(m) = runner.run(e) {
+                    msgs.push_back(m);
                 }
             }
         }

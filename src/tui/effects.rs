@@ -1,22 +1,43 @@
 //! Carries out what `update` asks for: backend commands, the clipboard, files, and
-//! shell sessions in PTYs. All I/O of the UI lives here and in `app`.
+//! shell sessions in PTYs. All I/O of the UI lives here and in `app`. Anything slow
+//! (starting a PTY is a fork/exec, saving logs is a file write) runs on a blocking
+//! thread and comes back as a [`Done`] the loop turns into a message for `update`.
 use super::state::Effect;
 use super::update::Msg;
-use crate::backend::service::{Command, Event};
+use crate::backend::service::Command;
 use crate::shell::session::{PtySession, PtySystem, SessionEvent, SessionSpec};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
+/// Background work finished.
+pub enum Done {
+    /// A message for `update`.
+    Msg(Msg),
+    /// A shell's PTY is up: the runner keeps it.
+    Spawned(u64, Box<dyn PtySession>),
+}
+
+/// A shell session, or one still starting (what arrives meanwhile waits for it).
+enum Slot {
+    Starting {
+        input: Vec<Vec<u8>>,
+        size: Option<(u16, u16)>,
+        killed: bool,
+    },
+    Live(Box<dyn PtySession>),
+}
+
 pub struct Runner {
-    pub commands: mpsc::UnboundedSender<Command>,
-    pub notices: mpsc::UnboundedSender<String>,
-    pub state_dir: PathBuf,
-    pub pty: Box<dyn PtySystem>,
+    commands: mpsc::Sender<Command>,
+    done: mpsc::Sender<Done>,
+    state_dir: PathBuf,
+    pty: Arc<dyn PtySystem>,
     /// Session output and exits come back here (bounded: backpressure on the PTY).
-    pub shell_tx: mpsc::Sender<(u64, SessionEvent)>,
-    sessions: HashMap<u64, Box<dyn PtySession>>,
+    shell_tx: mpsc::Sender<(u64, SessionEvent)>,
+    sessions: HashMap<u64, Slot>,
 }
 
 /// Base64 for OSC 52.
@@ -40,15 +61,15 @@ pub fn base64(data: &[u8]) -> String {
 
 impl Runner {
     pub fn new(
-        commands: mpsc::UnboundedSender<Command>,
-        notices: mpsc::UnboundedSender<String>,
+        commands: mpsc::Sender<Command>,
+        done: mpsc::Sender<Done>,
         state_dir: PathBuf,
-        pty: Box<dyn PtySystem>,
+        pty: Arc<dyn PtySystem>,
         shell_tx: mpsc::Sender<(u64, SessionEvent)>,
     ) -> Self {
         Self {
             commands,
-            notices,
+            done,
             state_dir,
             pty,
             shell_tx,
@@ -56,32 +77,46 @@ impl Runner {
         }
     }
 
-    /// Runs one effect; messages it produces go to `queue`. Returns false to quit.
-    pub fn run(&mut self, e: Effect, queue: &mut VecDeque<Msg>) -> bool {
+    /// Runs one effect. Returns the message to hand `update` at once, if any.
+    /// `Effect::Quit` is the loop's to act on; here it does nothing.
+    pub fn run(&mut self, e: Effect) -> Option<Msg> {
         match e {
-            Effect::Quit => return false,
+            Effect::Quit => {}
             Effect::Backend(cmd) => {
-                let _ = self.commands.send(cmd);
+                if let Err(e) = self.commands.try_send(cmd) {
+                    let cmd = match e {
+                        mpsc::error::TrySendError::Full(c)
+                        | mpsc::error::TrySendError::Closed(c) => c,
+                    };
+                    return Some(Msg::CommandRefused(cmd));
+                }
             }
             Effect::Copy(text) => {
+                // A few bytes to the terminal, like a frame: the UI's own output.
                 let mut out = std::io::stdout();
                 let _ = write!(out, "\x1b]52;c;{}\x07", base64(text.as_bytes()));
                 let _ = out.flush();
             }
             Effect::SaveLogs { name, content } => {
                 let dir = self.state_dir.join("logs");
-                let tx = self.notices.clone();
-                tokio::task::spawn_blocking(move || {
+                let done = self.done.clone();
+                tokio::spawn(async move {
                     let file = dir.join(format!(
                         "{name}-{}.log",
                         chrono::Utc::now().format("%Y%m%d-%H%M%S")
                     ));
-                    let r =
-                        std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&file, content));
-                    let _ = tx.send(match r {
-                        Ok(()) => format!("saved logs to {}", file.display()),
-                        Err(e) => format!("cannot save logs to {}: {e}", file.display()),
-                    });
+                    let f = file.clone();
+                    let r = tokio::task::spawn_blocking(move || {
+                        crate::private_fs::ensure_dir(&dir)?;
+                        crate::private_fs::write_private(&f, content.as_bytes())
+                    })
+                    .await;
+                    let note = match r {
+                        Ok(Ok(())) => format!("saved logs to {}", file.display()),
+                        Ok(Err(e)) => format!("cannot save logs to {}: {e:#}", file.display()),
+                        Err(e) => format!("cannot save logs: {e}"),
+                    };
+                    let _ = done.send(Done::Msg(Msg::Notice(note))).await;
                 });
             }
             Effect::SpawnShell {
@@ -97,47 +132,82 @@ impl Runner {
                     rows,
                     cols,
                 };
-                match self.pty.spawn(id, &spec, self.shell_tx.clone()) {
-                    Ok(s) => {
-                        self.sessions.insert(id, s);
-                    }
-                    Err(e) => {
-                        tracing::warn!("shell {id}: {e:#}");
-                        queue.push_back(Msg::Backend(Event::ShellFailed {
+                self.sessions.insert(
+                    id,
+                    Slot::Starting {
+                        input: Vec::new(),
+                        size: None,
+                        killed: false,
+                    },
+                );
+                let (pty, shell_tx, done) =
+                    (self.pty.clone(), self.shell_tx.clone(), self.done.clone());
+                tokio::spawn(async move {
+                    let r =
+                        tokio::task::spawn_blocking(move || pty.spawn(id, &spec, shell_tx)).await;
+                    let d = match r {
+                        Ok(Ok(session)) => Done::Spawned(id, session),
+                        Ok(Err(e)) => Done::Msg(Msg::ShellSpawnFailed {
                             id,
                             reason: format!("{e:#}"),
-                        }));
+                        }),
+                        Err(e) => Done::Msg(Msg::ShellSpawnFailed {
+                            id,
+                            reason: format!("starting the shell failed: {e}"),
+                        }),
+                    };
+                    let _ = done.send(d).await;
+                });
+            }
+            Effect::ShellInput { id, bytes } => match self.sessions.get_mut(&id) {
+                Some(Slot::Live(s)) => s.write(bytes),
+                Some(Slot::Starting { input, .. }) => input.push(bytes),
+                None => {}
+            },
+            Effect::ShellResize { id, rows, cols } => match self.sessions.get_mut(&id) {
+                Some(Slot::Live(s)) => s.resize(rows, cols),
+                Some(Slot::Starting { size, .. }) => *size = Some((rows, cols)),
+                None => {}
+            },
+            Effect::KillShell { id } => match self.sessions.get_mut(&id) {
+                Some(Slot::Starting { killed, .. }) => *killed = true,
+                Some(Slot::Live(_)) => {
+                    if let Some(Slot::Live(mut s)) = self.sessions.remove(&id) {
+                        s.kill();
                     }
                 }
-            }
-            Effect::ShellInput { id, bytes } => {
-                if let Some(s) = self.sessions.get_mut(&id) {
-                    s.write(bytes);
-                }
-            }
-            Effect::ShellResize { id, rows, cols } => {
-                if let Some(s) = self.sessions.get_mut(&id) {
-                    s.resize(rows, cols);
-                }
-            }
-            Effect::KillShell { id } => {
-                if let Some(mut s) = self.sessions.remove(&id) {
-                    s.kill();
-                }
-            }
+                None => {}
+            },
         }
-        true
+        None
+    }
+
+    /// A PTY started: replay what arrived meanwhile, or end it if its tab is gone.
+    pub fn adopt(&mut self, id: u64, mut session: Box<dyn PtySession>) {
+        match self.sessions.remove(&id) {
+            Some(Slot::Starting {
+                input,
+                size,
+                killed: false,
+            }) => {
+                if let Some((rows, cols)) = size {
+                    session.resize(rows, cols);
+                }
+                for bytes in input {
+                    session.write(bytes);
+                }
+                self.sessions.insert(id, Slot::Live(session));
+            }
+            _ => session.kill(),
+        }
+    }
+
+    /// Shells alive or starting (for tests).
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn base64_encodes() {
-        assert_eq!(super::base64(b""), "");
-        assert_eq!(super::base64(b"f"), "Zg==");
-        assert_eq!(super::base64(b"fo"), "Zm8=");
-        assert_eq!(super::base64(b"foo"), "Zm9v");
-        assert_eq!(super::base64(b"ssh -p 2200"), "c3NoIC1wIDIyMDA=");
-    }
-}
+#[path = "effects_tests.rs"]
+mod tests;

@@ -300,6 +300,16 @@ impl Keymap {
             .unwrap_or_default()
     }
 
+    /// How many lines the help screen has: per mode a title, its keys and a blank
+    /// line, then one closing line (panes::overlays::help draws exactly these).
+    pub fn help_len(&self) -> usize {
+        Mode::ALL
+            .iter()
+            .map(|m| self.entries(*m).len() + 2)
+            .sum::<usize>()
+            + 1
+    }
+
     /// Every binding of a mode, for the help screen.
     pub fn entries(&self, mode: Mode) -> Vec<(Action, String)> {
         self.bindings

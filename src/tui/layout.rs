@@ -107,6 +107,25 @@ fn bottom(a: &mut Areas, r: Rect, f: &Flags) {
     }
 }
 
+/// A rectangle of `w` x `h` centred in `r` (clamped).
+pub fn centered(r: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(r.width);
+    let h = h.min(r.height);
+    Rect::new(r.x + (r.width - w) / 2, r.y + (r.height - h) / 2, w, h)
+}
+
+/// Where the help screen goes on a terminal of `size` (width, height).
+pub fn help_area(size: (u16, u16)) -> Rect {
+    let area = Rect::new(0, 0, size.0, size.1);
+    centered(area, 70, area.height.saturating_sub(2))
+}
+
+/// The furthest the help can scroll: its last page stays full.
+pub fn help_max_scroll(lines: usize, size: (u16, u16)) -> usize {
+    let inner = usize::from(help_area(size).height.saturating_sub(2));
+    lines.saturating_sub(inner)
+}
+
 /// The size (rows, cols) a shell gets inside its pane's border.
 pub fn shell_size(r: Rect) -> (u16, u16) {
     (

@@ -74,9 +74,19 @@ pub enum LineInput {
 
 pub enum Overlay {
     None,
-    Help { scroll: usize },
-    Confirm { name: String, keep_volume: bool },
+    Help {
+        scroll: usize,
+    },
+    Confirm {
+        name: String,
+        keep_volume: bool,
+    },
     Form(Box<CreateForm>),
+    /// `q` while jobs run: asks first; once confirmed (`waiting`), the jobs are
+    /// cancelled and berth quits when every one of them has ended (rolled back).
+    Quit {
+        waiting: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -113,6 +123,7 @@ pub enum EngineLink {
 }
 
 /// Something the loop must do for `update` (which never does I/O itself).
+/// Its Debug output may hold what a user typed into a shell: log `kind()` instead.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Backend(Command),
@@ -192,7 +203,45 @@ pub struct State {
     pub next_shell: u64,
 }
 
+impl Effect {
+    /// What kind of effect, without its content (safe to log).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Effect::Backend(_) => "backend command",
+            Effect::Copy(_) => "copy",
+            Effect::SaveLogs { .. } => "save logs",
+            Effect::SpawnShell { .. } => "spawn shell",
+            Effect::ShellInput { .. } => "shell input",
+            Effect::ShellResize { .. } => "shell resize",
+            Effect::KillShell { .. } => "kill shell",
+            Effect::Quit => "quit",
+        }
+    }
+}
+
 impl State {
+    /// Which keymap mode applies to a key right now (None: a line input or a
+    /// focused shell takes keys itself).
+    pub fn key_mode(&self) -> super::keymap::Mode {
+        use super::keymap::Mode;
+        match &self.overlay {
+            Overlay::Form(_) => Mode::Form,
+            Overlay::Confirm { .. } | Overlay::Quit { .. } => Mode::Confirm,
+            Overlay::Help { .. } => Mode::Help,
+            Overlay::None if self.focus == Focus::Logs => Mode::Logs,
+            Overlay::None if self.focus == Focus::Shell => Mode::Shell,
+            Overlay::None => Mode::Normal,
+        }
+    }
+
+    /// Jobs still running.
+    pub fn running_jobs(&self) -> usize {
+        self.jobs
+            .iter()
+            .filter(|j| j.state == JobState::Running)
+            .count()
+    }
+
     pub fn new(themes: Vec<Theme>, theme: usize, keymap: Keymap, log_lines: usize) -> Self {
         Self {
             workspaces: Vec::new(),

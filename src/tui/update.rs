@@ -2,7 +2,7 @@
 //! I/O, so it is tested directly.
 use super::layout;
 use super::logbuf::Stream;
-use super::state::{Effect, EngineLink, Job, JobState, SortKey, State};
+use super::state::{Effect, EngineLink, Job, JobState, Overlay, SortKey, State};
 use super::update_input as input;
 use crate::backend::service::{Command, Event, JobUpdate};
 use crate::domain::workspace::Workspace;
@@ -26,6 +26,15 @@ pub enum Msg {
         id: u64,
         event: crate::shell::session::SessionEvent,
     },
+    /// A shell's PTY could not be started.
+    ShellSpawnFailed {
+        id: u64,
+        reason: String,
+    },
+    /// The backend's queue was full: this command was not sent.
+    CommandRefused(Command),
+    /// Something worth a line in the status bar (e.g. where logs were saved).
+    Notice(String),
 }
 
 /// Finished jobs stay visible this many ticks.
@@ -50,6 +59,10 @@ fn apply(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Resize(w, h) => {
             s.size = (w, h);
             keep_visible(s);
+            let max = layout::help_max_scroll(s.keymap.help_len(), s.size);
+            if let Overlay::Help { scroll } = &mut s.overlay {
+                *scroll = (*scroll).min(max);
+            }
             vec![]
         }
         Msg::Tick { now } => {
@@ -63,7 +76,55 @@ fn apply(s: &mut State, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::Backend(e) => on_backend(s, e),
+        Msg::ShellSpawnFailed { id, reason } => super::update_shell::failed(s, id, reason),
+        Msg::CommandRefused(cmd) => {
+            let why = "berth's backend is busy; try again in a moment".to_string();
+            match cmd {
+                Command::Create { job, .. }
+                | Command::Start { job, .. }
+                | Command::Stop { job, .. }
+                | Command::Restart { job, .. }
+                | Command::Delete { job, .. } => end_job(s, job, JobUpdate::Failed(why)),
+                Command::PrepareShell { id, .. } => super::update_shell::failed(s, id, why),
+                _ => {
+                    s.notice = Some(why);
+                    vec![]
+                }
+            }
+        }
+        Msg::Notice(n) => {
+            s.notice = Some(n);
+            vec![]
+        }
     }
+}
+
+/// A job ended (or made progress); when quitting waits for jobs, the last one to
+/// end lets berth quit.
+fn end_job(s: &mut State, job: u64, update: JobUpdate) -> Vec<Effect> {
+    match update {
+        JobUpdate::Progress(p) => s.job_progress(job, p),
+        JobUpdate::Done(msg) => {
+            let tick = s.tick;
+            if let Some(j) = s.jobs.iter_mut().find(|j| j.id == job) {
+                j.state = JobState::Done(msg);
+                j.ended_tick = Some(tick);
+            }
+        }
+        JobUpdate::Failed(msg) => {
+            let tick = s.tick;
+            if let Some(j) = s.jobs.iter_mut().find(|j| j.id == job) {
+                s.last_error = Some(format!("{} {}: {msg}", j.action, j.name));
+                j.state = JobState::Failed(msg);
+                j.ended_tick = Some(tick + 4);
+            }
+        }
+    }
+    if matches!(s.overlay, Overlay::Quit { waiting: true }) && s.running_jobs() == 0 {
+        s.quit = true;
+        return vec![Effect::Quit];
+    }
+    vec![]
 }
 
 fn on_backend(s: &mut State, e: Event) -> Vec<Effect> {
@@ -102,27 +163,17 @@ fn on_backend(s: &mut State, e: Event) -> Vec<Effect> {
             }
             vec![]
         }
-        Event::Job { job, update } => {
-            match update {
-                JobUpdate::Progress(p) => s.job_progress(job, p),
-                JobUpdate::Done(msg) => {
-                    let tick = s.tick;
-                    if let Some(j) = s.jobs.iter_mut().find(|j| j.id == job) {
-                        j.state = JobState::Done(msg);
-                        j.ended_tick = Some(tick);
-                    }
-                }
-                JobUpdate::Failed(msg) => {
-                    let tick = s.tick;
-                    if let Some(j) = s.jobs.iter_mut().find(|j| j.id == job) {
-                        s.last_error = Some(format!("{} {}: {msg}", j.action, j.name));
-                        j.state = JobState::Failed(msg);
-                        j.ended_tick = Some(tick + 4);
-                    }
-                }
+        Event::Job { job, update } => end_job(s, job, update),
+        Event::SshCommand { name, command } => match command {
+            Ok(cmd) => {
+                s.notice = Some(format!("copied: {cmd}"));
+                vec![Effect::Copy(cmd)]
             }
-            vec![]
-        }
+            Err(why) => {
+                s.notice = Some(format!("no ssh command for {name}: {why}"));
+                vec![]
+            }
+        },
         Event::LogsReset { name } => {
             if s.logs_for.as_deref() == Some(&name) {
                 s.logs.clear();
@@ -154,7 +205,7 @@ fn on_backend(s: &mut State, e: Event) -> Vec<Effect> {
 fn cmp_ws(a: &Workspace, b: &Workspace, key: SortKey, now: i64) -> Ordering {
     let by = match key {
         SortKey::Name => Ordering::Equal,
-        SortKey::State => a.state.as_str().cmp(b.state.as_str()),
+        SortKey::State => a.status_word().cmp(b.status_word()),
         SortKey::Port => a.ssh_port.cmp(&b.ssh_port),
         SortKey::Image => a.image.cmp(&b.image),
         SortKey::Uptime => a.uptime_secs(now).cmp(&b.uptime_secs(now)),
@@ -170,6 +221,7 @@ fn matches_filter(w: &Workspace, f: &str) -> bool {
     w.name.contains(&f)
         || w.image.to_lowercase().contains(&f)
         || w.state.as_str().contains(&f)
+        || w.status_word().contains(&f)
         || w.thread
             .as_deref()
             .is_some_and(|t| t.to_lowercase().contains(&f))
@@ -268,14 +320,4 @@ pub(super) fn new_job(s: &mut State, action: &str, name: &str) -> u64 {
         ended_tick: None,
     });
     id
-}
-
-/// The ssh command for a workspace, with its pinned host key.
-pub fn ssh_command(s: &State, w: &Workspace, known_hosts_dir: &str) -> Option<String> {
-    let port = w.ssh_port?;
-    let alias = format!("berth-{}", w.name);
-    Some(format!(
-        "ssh -p {port} -o HostKeyAlias={alias} -o UserKnownHostsFile={known_hosts_dir}/{alias} -o StrictHostKeyChecking=yes workspace@{}",
-        s.ssh_host
-    ))
 }

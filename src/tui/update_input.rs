@@ -5,40 +5,40 @@ use super::layout;
 use super::state::{Bottom, Effect, Focus, LineInput, Overlay, State};
 use super::update::{
     current_areas, keep_visible, log_height, move_selection, new_job, refresh_view, select,
-    ssh_command,
 };
 use super::update_shell as shells;
 use crate::backend::service::Command;
+use crate::domain::provision::Provision;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
 pub(super) fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
-    if !s.config_problems.is_empty() {
+    if !s.config_problems.is_empty() && matches!(s.overlay, Overlay::None) {
+        // "Press any key": the key dismisses the problems and does nothing else.
         s.config_problems.clear();
+        return vec![];
     }
     s.notice = None;
     if let Some(input) = s.input {
         return on_input_key(s, input, k);
     }
+    if let Overlay::Quit { waiting } = s.overlay {
+        return on_quit_key(s, waiting, k);
+    }
     if s.focus == Focus::Shell && matches!(s.overlay, Overlay::None) {
         return shells::on_key(s, k);
     }
-    let mode = match &s.overlay {
-        Overlay::Form(_) => Mode::Form,
-        Overlay::Confirm { .. } => Mode::Confirm,
-        Overlay::Help { .. } => Mode::Help,
-        Overlay::None if s.focus == Focus::Logs => Mode::Logs,
-        Overlay::None => Mode::Normal,
-    };
+    let mode = s.key_mode();
     let action = s.keymap.action(mode, &k);
     match mode {
         Mode::Form => on_form_key(s, action, k),
         Mode::Confirm => on_confirm(s, action),
         Mode::Help => {
+            let max = layout::help_max_scroll(s.keymap.help_len(), s.size);
             if let Overlay::Help { scroll } = &mut s.overlay {
                 match action {
                     Some(Action::Close) => s.overlay = Overlay::None,
                     Some(Action::Up) => *scroll = scroll.saturating_sub(1),
-                    Some(Action::Down) => *scroll += 1,
+                    Some(Action::Down) => *scroll = (*scroll + 1).min(max),
                     _ => {}
                 }
             }
@@ -56,6 +56,10 @@ fn on_action(s: &mut State, mode: Mode, a: Action) -> Vec<Effect> {
     let logs_h = log_height(s);
     let in_logs = mode == Mode::Logs;
     match a {
+        Action::Quit if s.running_jobs() > 0 => {
+            s.overlay = Overlay::Quit { waiting: false };
+            vec![]
+        }
         Action::Quit => {
             s.quit = true;
             vec![Effect::Quit]
@@ -91,7 +95,13 @@ fn on_action(s: &mut State, mode: Mode, a: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Create => {
-            let taken = s.workspaces.iter().map(|w| w.name.clone()).collect();
+            // An incomplete workspace's name may be created again (it starts over).
+            let taken = s
+                .workspaces
+                .iter()
+                .filter(|w| !matches!(w.provision, Provision::Incomplete { .. }))
+                .map(|w| w.name.clone())
+                .collect();
             s.overlay = Overlay::Form(Box::new(CreateForm::new(taken, &s.default_image)));
             vec![]
         }
@@ -168,19 +178,7 @@ fn on_action(s: &mut State, mode: Mode, a: Action) -> Vec<Effect> {
                     };
                     vec![]
                 }
-                _ => {
-                    let dir = s.known_hosts_dir.clone();
-                    match ssh_command(s, &w, &dir) {
-                        Some(cmd) => {
-                            s.notice = Some(format!("copied: {cmd}"));
-                            vec![Effect::Copy(cmd)]
-                        }
-                        None => {
-                            s.notice = Some(format!("{name} has no SSH port"));
-                            vec![]
-                        }
-                    }
-                }
+                _ => vec![Effect::Backend(Command::SshCommand { name })],
             }
         }
         Action::Search => {
@@ -310,6 +308,35 @@ fn on_form_key(s: &mut State, action: Option<Action>, k: KeyEvent) -> Vec<Effect
             form.focused_mut().input(k);
             vec![]
         }
+    }
+}
+
+/// The quit question, and then the wait for cancelled jobs to end. While waiting,
+/// ctrl-c quits at once (what is still being created is left incomplete, shown as
+/// such, and `berth create` starts it over).
+fn on_quit_key(s: &mut State, waiting: bool, k: KeyEvent) -> Vec<Effect> {
+    let force = k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c');
+    if waiting {
+        if force {
+            s.quit = true;
+            return vec![Effect::Quit];
+        }
+        return vec![];
+    }
+    match s.keymap.action(Mode::Confirm, &k) {
+        Some(Action::Confirm) => {
+            if s.running_jobs() == 0 {
+                s.quit = true;
+                return vec![Effect::Quit];
+            }
+            s.overlay = Overlay::Quit { waiting: true };
+            vec![Effect::Backend(Command::CancelJobs)]
+        }
+        Some(Action::Cancel) => {
+            s.overlay = Overlay::None;
+            vec![]
+        }
+        _ => vec![],
     }
 }
 

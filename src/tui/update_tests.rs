@@ -27,6 +27,7 @@ pub fn ws(name: &str, state: WorkspaceState, port: u16) -> Workspace {
         memory_limit: Some(4 << 30),
         pids_limit: Some(256),
         auto_restart: true,
+        provision: crate::domain::provision::Provision::Ready,
         labels: Default::default(),
     }
 }
@@ -451,16 +452,26 @@ fn help_mouse_copy_and_quit() {
         Some("c"),
         "mouse off: clicks ignored"
     );
+    // The backend builds the command (the same builder as `berth ssh`).
     let fx = update(&mut s, key('y'));
-    let [Effect::Copy(cmd)] = fx.as_slice() else {
-        panic!("{fx:?}")
-    };
-    assert!(
-        cmd.starts_with("ssh -p 2202 ")
-            && cmd.contains("HostKeyAlias=berth-c")
-            && cmd.ends_with("workspace@127.0.0.1"),
-        "{cmd}"
+    assert_eq!(
+        fx,
+        vec![Effect::Backend(Command::SshCommand { name: "c".into() })]
     );
+    let cmd = "ssh -p 2202 -o HostKeyAlias=berth-c workspace@127.0.0.1".to_string();
+    let fx = update(
+        &mut s,
+        Msg::Backend(Event::SshCommand {
+            name: "c".into(),
+            command: Ok(cmd.clone()),
+        }),
+    );
+    assert_eq!(fx, vec![Effect::Copy(cmd)]);
+    assert!(s
+        .notice
+        .as_deref()
+        .unwrap()
+        .starts_with("copied: ssh -p 2202"));
     assert_eq!(update(&mut s, key('q')), vec![Effect::Quit]);
     assert!(s.quit);
 }

@@ -98,7 +98,7 @@ pub fn list_row<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
     screen.lines().find(|l| {
         let mut cs = l.chars();
         cs.next() == Some('│')
-            && cs.next().is_some_and(|c| "●○◌‖↻…✖?".contains(c))
+            && cs.next().is_some_and(|c| "●○◌‖↻…✖⚠?".contains(c))
             && l.contains(&format!(" {prefix}"))
     })
 }

@@ -2,7 +2,7 @@
 use super::dim;
 use crate::domain::workspace::WorkspaceState;
 use crate::tui::keymap::{Action, Mode};
-use crate::tui::state::{EngineLink, Focus, JobState, LineInput, Overlay, State};
+use crate::tui::state::{EngineLink, JobState, LineInput, Overlay, State};
 use crate::tui::theme::Role;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -83,15 +83,11 @@ pub fn input(f: &mut Frame, r: Rect, s: &State) {
 }
 
 fn hints(s: &State) -> Vec<(String, &'static str)> {
-    let mode = match &s.overlay {
-        Overlay::Form(_) => Mode::Form,
-        Overlay::Confirm { .. } => Mode::Confirm,
-        Overlay::Help { .. } => Mode::Help,
-        Overlay::None if s.focus == Focus::Logs => Mode::Logs,
-        Overlay::None if s.focus == Focus::Shell => Mode::Shell,
-        Overlay::None => Mode::Normal,
-    };
-    let list: &[(Mode, Action, &str)] = match mode {
+    let list: &[(Mode, Action, &str)] = match s.key_mode() {
+        Mode::Confirm if matches!(s.overlay, Overlay::Quit { .. }) => &[
+            (Mode::Confirm, Action::Confirm, "quit"),
+            (Mode::Confirm, Action::Cancel, "keep working"),
+        ],
         Mode::Form => &[
             (Mode::Form, Action::Submit, "create"),
             (Mode::Form, Action::NextField, "next"),

@@ -60,8 +60,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         head("UPTIME", SortKey::Uptime),
     ])
     .style(th.fg(Role::Accent).add_modifier(Modifier::BOLD));
-    let name_w = inner_w.saturating_sub(12 + 6 + 18 + 8 + 4).clamp(8, 40);
-    let image_w = inner_w.saturating_sub(name_w + 12 + 6 + 8 + 4).max(5);
+    let name_w = inner_w.saturating_sub(13 + 6 + 18 + 8 + 4).clamp(8, 40);
+    let image_w = inner_w.saturating_sub(name_w + 13 + 6 + 8 + 4).max(5);
     let rows_h = layout::list_rows(area);
     let selected = s.selected_index();
     let rows: Vec<Row> = s
@@ -72,7 +72,11 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         .take(rows_h)
         .map(|(i, idx)| {
             let w = &s.workspaces[*idx];
-            let (sym, role) = state_mark(w.state);
+            let (sym, role) = if w.provision.is_ready() {
+                state_mark(w.state)
+            } else {
+                ("⚠", Role::Warning)
+            };
             let style = if Some(i) == selected {
                 th.selection()
             } else {
@@ -89,7 +93,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
                     Span::styled(format!("{sym} "), state_style),
                     Span::raw(name),
                 ])),
-                Cell::from(Span::styled(w.state.as_str(), state_style)),
+                Cell::from(Span::styled(w.status_word(), state_style)),
                 Cell::from(w.ssh_port.map_or("-".into(), |p| p.to_string())),
                 Cell::from(ellipsize(
                     w.profile.as_deref().map_or(&w.image, |_| &w.image),
@@ -102,7 +106,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         .collect();
     let widths = [
         Constraint::Length(name_w as u16),
-        Constraint::Length(11),
+        Constraint::Length(12),
         Constraint::Length(5),
         Constraint::Length(image_w as u16),
         Constraint::Length(8),

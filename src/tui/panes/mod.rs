@@ -10,7 +10,6 @@ use super::layout;
 use super::state::{Overlay, State};
 use super::theme::Role;
 use crate::domain::workspace::WorkspaceState;
-use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::widgets::{Block, Borders};
 use ratatui::Frame;
@@ -53,6 +52,7 @@ pub fn draw(f: &mut Frame, s: &State) {
         Overlay::Help { scroll } => overlays::help(f, area, s, *scroll),
         Overlay::Confirm { name, keep_volume } => overlays::confirm(f, area, s, name, *keep_volume),
         Overlay::Form(form) => overlays::form(f, area, s, form),
+        Overlay::Quit { waiting } => overlays::quit(f, area, s, *waiting),
     }
 }
 
@@ -76,16 +76,12 @@ pub(super) fn state_mark(st: WorkspaceState) -> (&'static str, Role) {
         WorkspaceState::Restarting => ("↻", Role::Transitional),
         WorkspaceState::Removing => ("…", Role::Transitional),
         WorkspaceState::Dead => ("✖", Role::Error),
+        WorkspaceState::Absent => ("⚠", Role::Warning),
         WorkspaceState::Unknown => ("?", Role::Warning),
     }
 }
 
-/// A rectangle of `w` x `h` centred in `r` (clamped).
-pub(super) fn centered(r: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(r.width);
-    let h = h.min(r.height);
-    Rect::new(r.x + (r.width - w) / 2, r.y + (r.height - h) / 2, w, h)
-}
+pub(super) use super::layout::centered;
 
 /// Cuts text to `max` display cells, ending in "…" when cut.
 pub(super) fn ellipsize(text: &str, max: usize) -> String {

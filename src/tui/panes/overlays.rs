@@ -1,6 +1,7 @@
 //! Modal overlays: help (generated from the active keymap), delete confirmation,
 //! the create form, and config problems.
 use super::{centered, dim};
+use crate::domain::workspace::WORKSPACE_HOME;
 use crate::tui::form::{CreateForm, Field};
 use crate::tui::keymap::Mode;
 use crate::tui::state::State;
@@ -40,15 +41,63 @@ pub fn help(f: &mut Frame, area: Rect, s: &State, scroll: usize) {
         "Keys are set in the config file's [keys.<mode>] tables.",
         dim(s),
     ));
-    let r = centered(area, 70, area.height.saturating_sub(2));
-    // The last page stays full: scrolling stops when the end is in view.
-    let inner = usize::from(r.height.saturating_sub(2));
-    let scroll = scroll.min(lines.len().saturating_sub(inner)) as u16;
+    let r = crate::tui::layout::help_area((area.width, area.height));
+    // `update` keeps the scroll in range; this only guards a frame drawn mid-resize.
+    let scroll = scroll.min(crate::tui::layout::help_max_scroll(
+        lines.len(),
+        (area.width, area.height),
+    )) as u16;
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines)
             .scroll((scroll, 0))
             .block(frame_block(s, "Help")),
+        r,
+    );
+}
+
+pub fn quit(f: &mut Frame, area: Rect, s: &State, waiting: bool) {
+    let th = s.theme();
+    let n = s.running_jobs();
+    let k = |a| s.keymap.keys(Mode::Confirm, a);
+    use crate::tui::keymap::Action;
+    let lines = if waiting {
+        vec![
+            Line::raw(format!(
+                "Cancelling {n} job(s) and waiting for them to roll back…"
+            )),
+            Line::raw("berth quits when they have ended."),
+            Line::raw(""),
+            Line::styled(
+                "ctrl-c quits now: a workspace still being created is left incomplete (shown as such; `berth create` starts it over).",
+                dim(s),
+            ),
+        ]
+    } else {
+        let names: Vec<String> = s
+            .jobs
+            .iter()
+            .filter(|j| j.state == crate::tui::state::JobState::Running)
+            .map(|j| format!("{} {}", j.action, j.name))
+            .collect();
+        vec![
+            Line::raw(format!("{n} job(s) still running: {}.", names.join(", "))),
+            Line::raw("Quit anyway? Running jobs are cancelled; creates roll back first."),
+            Line::raw(""),
+            Line::from(vec![
+                Span::styled(k(Action::Confirm), th.fg(Role::Key)),
+                Span::raw(" cancel them and quit   "),
+                Span::styled(k(Action::Cancel), th.fg(Role::Key)),
+                Span::raw(" keep working"),
+            ]),
+        ]
+    };
+    let r = centered(area, 78, 8);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(frame_block(s, "Quit")),
         r,
     );
 }
@@ -65,7 +114,7 @@ pub fn confirm(f: &mut Frame, area: Rect, s: &State, name: &str, keep_volume: bo
     } else {
         Line::styled(
             format!(
-                "The volume workspace-{name} is DELETED: everything in /home/workspace is lost."
+                "The volume workspace-{name} is DELETED: everything in {WORKSPACE_HOME} is lost."
             ),
             th.fg(Role::Error).add_modifier(Modifier::BOLD),
         )

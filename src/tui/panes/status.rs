@@ -3,7 +3,7 @@
 use super::{block, dim, state_mark};
 use crate::domain::labels::is_berth_key;
 use crate::domain::resources::format_memory;
-use crate::domain::workspace::human_duration;
+use crate::domain::workspace::{human_duration, SSHD_CONTAINER_PORT, WORKSPACE_HOME};
 use crate::tui::state::{Focus, State};
 use crate::tui::theme::Role;
 use ratatui::layout::Rect;
@@ -33,11 +33,17 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
     };
     let key = |k: &str| Span::styled(format!("{k:<10} "), th.fg(Role::Dim));
     let (sym, role) = state_mark(w.state);
-    let mut lines = vec![
-        Line::from(vec![
-            key("state"),
-            Span::styled(format!("{sym} {}", w.state.as_str()), th.fg(role)),
-        ]),
+    let mut lines = vec![Line::from(vec![
+        key("state"),
+        Span::styled(format!("{sym} {}", w.state.as_str()), th.fg(role)),
+    ])];
+    if let Some(why) = w.provision.explain(&w.name) {
+        lines.push(Line::from(vec![
+            key("provision"),
+            Span::styled(format!("⚠ {why}"), th.fg(Role::Warning)),
+        ]));
+    }
+    lines.extend([
         Line::from(vec![
             key("container"),
             Span::raw(format!(
@@ -51,15 +57,14 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
             Span::raw(if w.volume.is_empty() {
                 "-".to_string()
             } else {
-                format!("{} → /home/workspace", w.volume)
+                format!("{} → {WORKSPACE_HOME}", w.volume)
             }),
         ]),
         Line::from(vec![
             key("ssh"),
-            Span::raw(
-                w.ssh_port
-                    .map_or("-".into(), |p| format!("{}:{p} → 2222", s.ssh_host)),
-            ),
+            Span::raw(w.ssh_port.map_or("-".into(), |p| {
+                format!("{}:{p} → {SSHD_CONTAINER_PORT}", s.ssh_host)
+            })),
         ]),
         Line::from(vec![key("image"), Span::raw(w.image.clone())]),
         Line::from(vec![
@@ -78,7 +83,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
             key("uptime"),
             Span::raw(w.uptime_secs(s.now).map_or("-".into(), human_duration)),
         ]),
-    ];
+    ]);
     match &s.stats {
         Some((n, st))
             if n == &w.name && w.state == crate::domain::workspace::WorkspaceState::Running =>

@@ -1,0 +1,263 @@
+//! The steps of a create, one at a time, remembering what each made so a failure
+//! removes exactly that (and never a volume it found already there).
+use super::create::CreateRequest;
+use super::{sshd, Ctx, Progress, ProgressFn};
+use crate::domain::labels::workspace_labels;
+use crate::domain::provision::Step;
+use crate::domain::workspace::{REPO_DIR, SSHD_CONTAINER_PORT, WORKSPACE_HOME, WORKSPACE_USER};
+use crate::engine::{ContainerSpec, EngineError, ExecRequest, Output};
+use crate::store::LeaseRequest;
+use anyhow::{anyhow, bail, Result};
+use std::collections::BTreeSet;
+use tokio::sync::mpsc;
+
+/// What this create made so far.
+#[derive(Default)]
+pub struct Made {
+    pub volume: Option<String>,
+    pub lease: bool,
+    pub container: Option<String>,
+    pub pinned: bool,
+}
+
+/// A create's working state across steps.
+pub struct StepState {
+    /// Identifies this create in the store (its record and its lease).
+    pub token: String,
+    pub port: u16,
+    /// Ports the engine refused (taken meanwhile), skipped from then on.
+    pub refused: BTreeSet<u16>,
+    /// Ports on existing workspaces when the create began.
+    pub workspace_ports: BTreeSet<u16>,
+    pub made: Made,
+}
+
+pub enum StepError {
+    PortRefused(String),
+    Fatal(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for StepError {
+    fn from(e: E) -> Self {
+        StepError::Fatal(e.into())
+    }
+}
+
+impl StepState {
+    pub fn new(token: String, workspace_ports: BTreeSet<u16>) -> Self {
+        Self {
+            token,
+            port: 0,
+            refused: BTreeSet::new(),
+            workspace_ports,
+            made: Made::default(),
+        }
+    }
+
+    /// Removes the container and frees the lease (before trying another port).
+    pub async fn undo_container_and_lease(&mut self, ctx: &Ctx) {
+        if let Some(c) = self.made.container.take() {
+            let _ = ctx.engine.remove_container(&c).await;
+        }
+        if std::mem::take(&mut self.made.lease) {
+            let _ = ctx.store.release_lease(&self.token).await;
+        }
+    }
+}
+
+pub async fn run_step(
+    ctx: &Ctx,
+    req: &CreateRequest,
+    step: &Step,
+    st: &mut StepState,
+    progress: ProgressFn<'_>,
+) -> Result<(), StepError> {
+    let spec = &req.spec;
+    let name = &spec.name;
+    let version = env!("CARGO_PKG_VERSION");
+    match step {
+        Step::Volume => {
+            let volume = name.volume();
+            if ctx.engine.volume_exists(&volume).await? {
+                progress
+                    .report(Progress::Note(format!(
+                        "reusing the existing volume {volume} (its data is kept)"
+                    )))
+                    .await;
+            } else {
+                // Recorded before it exists, so a kill right after still knows it is ours.
+                ctx.store
+                    .provision_made_volume(name.as_str(), &st.token, true)
+                    .await?;
+                let labels = workspace_labels(spec, None, version);
+                if ctx.engine.create_volume(&volume, &labels).await? {
+                    st.made.volume = Some(volume);
+                } else {
+                    ctx.store
+                        .provision_made_volume(name.as_str(), &st.token, false)
+                        .await?;
+                }
+            }
+        }
+        Step::Port => {
+            // Debug switch (used by tests): trust only the store and the engine's refusal.
+            let probe = std::env::var_os("BERTH_DEBUG_NO_HOST_PROBE")
+                .is_none()
+                .then_some(ctx.config.bind_address);
+            let lease = LeaseRequest {
+                name: name.to_string(),
+                token: st.token.clone(),
+                range: ctx.config.port_range,
+                workspaces: st.workspace_ports.clone(),
+                skip: st.refused.clone(),
+                probe,
+            };
+            st.port = ctx.store.reserve_port(lease).await?;
+            st.made.lease = true;
+        }
+        Step::Container => {
+            let cs = ContainerSpec {
+                container: name.container(),
+                hostname: name.to_string(),
+                image: spec.image.clone(),
+                labels: workspace_labels(spec, Some(st.port), version),
+                volume: name.volume(),
+                mount_point: WORKSPACE_HOME.into(),
+                ssh_container_port: SSHD_CONTAINER_PORT,
+                ssh_host_port: st.port,
+                bind_address: ctx.config.bind_address,
+                resources: spec.resources,
+                runtime: spec.runtime.clone(),
+                platform: spec.platform.clone(),
+                // Until the commit step: an unfinished workspace is not restarted.
+                auto_restart: false,
+            };
+            ctx.engine.create_container(&cs).await?;
+            st.made.container = Some(name.container());
+        }
+        Step::Start => match ctx.engine.start_container(&name.container()).await {
+            Err(EngineError::PortTaken(m)) => return Err(StepError::PortRefused(m)),
+            r => r?,
+        },
+        Step::Keys => sshd::install_keys(ctx, name, &req.keys).await?,
+        Step::Ssh => sshd::wait_for_ssh(ctx, name, st.port).await?,
+        Step::PinHostKey => {
+            sshd::pin_host_key(ctx, name).await?;
+            st.made.pinned = true;
+            if !req.identities.is_empty() {
+                ctx.store
+                    .set_identities(name.as_str(), &req.identities)
+                    .await?;
+            }
+        }
+        Step::Clone(url) => {
+            let script = format!(
+                "if [ -e {REPO_DIR}/.git ]; then echo 'repo already cloned in {REPO_DIR}; leaving it as it is'; \
+                 else exec git clone --progress -- \"$0\" {REPO_DIR}; fi"
+            );
+            let cmd = vec!["/bin/sh".into(), "-c".into(), script, url.clone()];
+            let env = vec!["GIT_TERMINAL_PROMPT=0".into()];
+            run_streamed(
+                ctx,
+                name.container(),
+                cmd,
+                env,
+                WORKSPACE_HOME,
+                "clone",
+                progress,
+            )
+            .await?;
+        }
+        Step::PostStart(script) => {
+            let workdir = if spec.clone_url.is_some() {
+                REPO_DIR
+            } else {
+                WORKSPACE_HOME
+            };
+            let cmd = vec!["/bin/sh".into(), "-lc".into(), script.clone()];
+            run_streamed(
+                ctx,
+                name.container(),
+                cmd,
+                vec![],
+                workdir,
+                "post-start",
+                progress,
+            )
+            .await?;
+        }
+        Step::Commit => ctx.engine.set_auto_restart(&name.container(), true).await?,
+    }
+    Ok(())
+}
+
+/// Runs a command as the workspace user, streaming its output lines as progress;
+/// a non-zero exit is an error carrying the last lines.
+async fn run_streamed(
+    ctx: &Ctx,
+    container: String,
+    cmd: Vec<String>,
+    env: Vec<String>,
+    workdir: &str,
+    label: &str,
+    progress: ProgressFn<'_>,
+) -> Result<()> {
+    let (tx, mut rx) = mpsc::channel(64);
+    let req = ExecRequest {
+        cmd,
+        env,
+        workdir: Some(workdir.into()),
+        user: Some(WORKSPACE_USER.into()),
+        ..Default::default()
+    };
+    let engine = ctx.engine.clone();
+    let run = tokio::spawn(async move { engine.exec(&container, req, tx).await });
+    // Aborted if this create is cancelled (the future holding it is dropped).
+    let mut run = AbortOnDrop(run);
+    let mut tail: std::collections::VecDeque<String> = Default::default();
+    let mut partial = Vec::new();
+    while let Some(chunk) = rx.recv().await {
+        let (Output::Stdout(b) | Output::Stderr(b)) = chunk;
+        partial.extend(b);
+        while let Some(pos) = partial.iter().position(|c| *c == b'\n' || *c == b'\r') {
+            let line: Vec<u8> = partial.drain(..=pos).collect();
+            let line = String::from_utf8_lossy(&line).trim_end().to_string();
+            if line.is_empty() {
+                continue;
+            }
+            progress
+                .report(Progress::Output {
+                    label: label.into(),
+                    line: line.clone(),
+                })
+                .await;
+            tail.push_back(line);
+            if tail.len() > 10 {
+                tail.pop_front();
+            }
+        }
+    }
+    if !partial.is_empty() {
+        tail.push_back(String::from_utf8_lossy(&partial).trim_end().to_string());
+    }
+    let outcome = (&mut run.0)
+        .await
+        .map_err(|e| anyhow!("{label} task failed: {e}"))??;
+    if outcome.exit_code != 0 {
+        let tail: Vec<String> = tail.into_iter().collect();
+        bail!(
+            "{label} exited with status {}; last output:\n{}",
+            outcome.exit_code,
+            tail.join("\n")
+        );
+    }
+    Ok(())
+}
+
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -1,0 +1,105 @@
+//! Undoing a create: the rollback of a failed one, and cleaning up after one that
+//! was interrupted (killed, crashed) before a new create of the same name starts.
+use super::create_steps::StepState;
+use super::{Ctx, Progress, ProgressFn};
+use crate::domain::naming::WorkspaceName;
+use crate::domain::workspace::WorkspaceSpec;
+use crate::store::ProvisionRecord;
+use anyhow::{bail, Result};
+
+/// Removes what this create made (never a volume it found already there) and frees
+/// its lease. Returns the sentence that ends the error message.
+pub async fn rollback(ctx: &Ctx, spec: &WorkspaceSpec, mut st: StepState) -> String {
+    let mut removed = Vec::new();
+    let mut problems = Vec::new();
+    if let Some(c) = st.made.container.take() {
+        match ctx.engine.remove_container(&c).await {
+            Ok(()) => removed.push(format!("container {c}")),
+            Err(e) => problems.push(format!("container {c}: {e}")),
+        }
+    }
+    st.undo_container_and_lease(ctx).await;
+    if let Some(v) = st.made.volume.take() {
+        match ctx.engine.remove_volume(&v).await {
+            Ok(()) => removed.push(format!("volume {v}")),
+            Err(e) => problems.push(format!("volume {v}: {e}")),
+        }
+    }
+    if st.made.pinned {
+        crate::ssh_client::forget(&ctx.paths, &spec.name.ssh_alias()).await;
+    }
+    let mut s = String::new();
+    if !removed.is_empty() {
+        s.push_str(&format!(
+            ". Removed what it had created: {}",
+            removed.join(", ")
+        ));
+    } else {
+        s.push_str(". Nothing was left behind");
+    }
+    if !problems.is_empty() {
+        s.push_str(&format!(
+            ". Could not remove: {} (remove by hand with `berth delete {}`)",
+            problems.join("; "),
+            spec.name
+        ));
+    }
+    s
+}
+
+/// Cleans up what an interrupted create of `name` left, as its own rollback would
+/// have: its container (never a finished one), the volume only if that create made
+/// it (per its record), and the pinned host key. Its lease is already free (its
+/// process ended). Says what it did.
+pub async fn start_over(
+    ctx: &Ctx,
+    name: &WorkspaceName,
+    previous: Option<&ProvisionRecord>,
+    progress: ProgressFn<'_>,
+) -> Result<()> {
+    let step = previous.map_or("an unknown step".to_string(), |r| {
+        format!("step {} ({}/{})", r.step, r.index, r.total)
+    });
+    progress
+        .report(Progress::Note(format!(
+            "an earlier create of {name} stopped at {step} and never finished; removing what it made and starting over"
+        )))
+        .await;
+    let mut removed = Vec::new();
+    if let Some(w) = ctx.engine.inspect_workspace(&name.container()).await? {
+        if w.auto_restart {
+            bail!("workspace {name} exists and is complete; use `berth start {name}` or pick another name");
+        }
+        ctx.engine.remove_container(&w.container).await?;
+        removed.push(format!("container {}", w.container));
+    }
+    let volume = name.volume();
+    match previous {
+        Some(r) if r.made_volume => {
+            if ctx.engine.volume_exists(&volume).await? {
+                ctx.engine.remove_volume(&volume).await?;
+                removed.push(format!("volume {volume}"));
+            }
+        }
+        _ => {
+            if ctx.engine.volume_exists(&volume).await? {
+                progress
+                    .report(Progress::Note(format!(
+                        "keeping volume {volume}: it was there before that create (its data is kept)"
+                    )))
+                    .await;
+            }
+        }
+    }
+    crate::ssh_client::forget(&ctx.paths, &name.ssh_alias()).await;
+    if !removed.is_empty() {
+        progress
+            .report(Progress::Note(format!("removed {}", removed.join(", "))))
+            .await;
+    }
+    let _ = ctx
+        .store
+        .audit(name.as_str(), "create-restarted", &format!("was at {step}"))
+        .await;
+    Ok(())
+}

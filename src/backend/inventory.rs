@@ -1,0 +1,191 @@
+//! What exists: the engine's labelled list, with each workspace's provisioning
+//! state filled in from the store's records. The engine decides what exists and
+//! whether provisioning finished; the store only names the step and says whether
+//! the create still runs. What an interrupted create left without a container (its
+//! volume) is listed too, so nothing half-made stays hidden.
+use super::Ctx;
+use crate::domain::naming::WorkspaceName;
+use crate::domain::provision::{Progress, Provision};
+use crate::domain::workspace::{Workspace, WorkspaceState};
+use crate::engine::Engine;
+use crate::store::{ProvisionRecord, Store};
+use anyhow::Result;
+use std::collections::BTreeMap;
+
+/// Every workspace, sorted by name.
+pub async fn list(ctx: &Ctx) -> Result<Vec<Workspace>> {
+    list_with(ctx.engine.as_ref(), &ctx.store).await
+}
+
+/// `list` for callers that hold an engine and a store but no `Ctx` (the TUI's watcher).
+pub async fn list_with(engine: &dyn Engine, store: &Store) -> Result<Vec<Workspace>> {
+    let ws = engine.list_workspaces().await?;
+    let records = records(store).await;
+    let mut leftovers = Vec::new();
+    for (r, alive) in &records {
+        if !alive && !ws.iter().any(|w| w.name == r.name) {
+            if let Ok(n) = WorkspaceName::parse(&r.name) {
+                if engine.volume_exists(&n.volume()).await? {
+                    leftovers.push(n);
+                }
+            }
+        }
+    }
+    Ok(merge(ws, &records, &leftovers))
+}
+
+/// One workspace by name, if it exists (a container, or an interrupted create's volume).
+pub async fn find(ctx: &Ctx, name: &WorkspaceName) -> Result<Option<Workspace>> {
+    let w = ctx.engine.inspect_workspace(&name.container()).await?;
+    let records: Vec<_> = records(&ctx.store)
+        .await
+        .into_iter()
+        .filter(|(r, _)| r.name == name.as_str())
+        .collect();
+    let leftover = match (&w, records.first()) {
+        (None, Some((_, false))) if ctx.engine.volume_exists(&name.volume()).await? => {
+            vec![name.clone()]
+        }
+        _ => vec![],
+    };
+    Ok(merge(w.into_iter().collect(), &records, &leftover)
+        .into_iter()
+        .next())
+}
+
+/// The store's records; a store that cannot be read leaves the engine's word alone.
+async fn records(store: &Store) -> Vec<(ProvisionRecord, bool)> {
+    match store.provisioning().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!("cannot read provisioning records: {e:#}");
+            Vec::new()
+        }
+    }
+}
+
+fn progress(r: &ProvisionRecord, alive: bool) -> Progress {
+    Progress {
+        step: r.step.clone(),
+        index: r.index,
+        total: r.total,
+        pid: r.creator.pid,
+        alive,
+    }
+}
+
+/// Pure: the engine's workspaces with their provisioning state, plus a row for each
+/// interrupted create that left only a volume (`leftovers`).
+pub fn merge(
+    mut ws: Vec<Workspace>,
+    records: &[(ProvisionRecord, bool)],
+    leftovers: &[WorkspaceName],
+) -> Vec<Workspace> {
+    let by_name: BTreeMap<&str, Progress> = records
+        .iter()
+        .map(|(r, alive)| (r.name.as_str(), progress(r, *alive)))
+        .collect();
+    for w in &mut ws {
+        w.provision = Provision::from_engine(w.auto_restart).with_record(by_name.get(&*w.name));
+    }
+    for n in leftovers {
+        if ws.iter().any(|w| w.name == n.as_str()) {
+            continue;
+        }
+        let provision = Provision::from_engine(false).with_record(by_name.get(n.as_str()));
+        ws.push(leftover(n, provision));
+    }
+    ws.sort_by(|a, b| a.name.cmp(&b.name));
+    ws
+}
+
+fn leftover(n: &WorkspaceName, provision: Provision) -> Workspace {
+    Workspace {
+        name: n.to_string(),
+        state: WorkspaceState::Absent,
+        ssh_port: None,
+        image: String::new(),
+        container: n.container(),
+        container_id: String::new(),
+        volume: n.volume(),
+        thread: None,
+        platform: None,
+        profile: None,
+        created: 0,
+        started_at: None,
+        runtime: None,
+        memory_limit: None,
+        pids_limit: None,
+        auto_restart: false,
+        provision,
+        labels: Default::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Creator;
+
+    fn ws(name: &str, auto_restart: bool) -> Workspace {
+        let mut w = leftover(&WorkspaceName::parse(name).unwrap(), Provision::Ready);
+        w.state = WorkspaceState::Running;
+        w.auto_restart = auto_restart;
+        w
+    }
+
+    fn record(name: &str, step: &str) -> ProvisionRecord {
+        ProvisionRecord {
+            name: name.into(),
+            token: "t".into(),
+            creator: Creator { pid: 5, start: 1 },
+            step: step.into(),
+            index: 4,
+            total: 8,
+            made_volume: true,
+            started_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn provisioning_state_comes_from_engine_and_record() {
+        let out = merge(
+            vec![
+                ws("done", true),
+                ws("killed", false),
+                ws("busy", false),
+                ws("lost", false),
+            ],
+            &[
+                (record("killed", "start"), false),
+                (record("busy", "clone"), true),
+                (record("done", "post-start"), false),
+            ],
+            &[],
+        );
+        let by = |n: &str| out.iter().find(|w| w.name == n).unwrap();
+        assert!(by("done").provision.is_ready());
+        assert_eq!(by("done").status_word(), "running");
+        assert_eq!(by("killed").status_word(), "incomplete");
+        assert_eq!(by("killed").provision.step_text(), "start (4/8)");
+        assert_eq!(by("busy").status_word(), "provisioning");
+        assert_eq!(by("lost").provision.step_text(), "an unknown step");
+    }
+
+    #[test]
+    fn a_volume_left_by_an_interrupted_create_is_listed() {
+        let n = WorkspaceName::parse("half").unwrap();
+        let out = merge(
+            vec![ws("a", true)],
+            &[(record("half", "ssh port"), false)],
+            std::slice::from_ref(&n),
+        );
+        assert_eq!(out.len(), 2);
+        let w = &out[1];
+        assert_eq!((w.name.as_str(), w.state), ("half", WorkspaceState::Absent));
+        assert_eq!(w.status_word(), "incomplete");
+        assert_eq!(w.provision.step_text(), "ssh port (4/8)");
+        assert_eq!(w.volume, "workspace-half");
+    }
+}

@@ -1,0 +1,169 @@
+//! Which public keys a new workspace authorizes and which private keys berth offers
+//! it: berth's own identity always (see `crate::ssh_identity`), plus the user's keys
+//! (`--ssh-key FILE.pub`, else every `~/.ssh/*.pub`) when there are any.
+use super::Ctx;
+use crate::config::Paths;
+use crate::ssh_client;
+use anyhow::{anyhow, bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+/// Keys for a create.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeySet {
+    /// Public key lines for authorized_keys (berth's first).
+    pub keys: Vec<String>,
+    /// Private key files offered to the workspace (paths only; berth's first).
+    pub identities: Vec<PathBuf>,
+}
+
+/// Reads the keys for a create, making berth's identity if needed (on a blocking thread).
+pub async fn for_create(paths: &Paths, explicit: Option<PathBuf>) -> Result<KeySet> {
+    let paths = paths.clone();
+    tokio::task::spawn_blocking(move || for_create_blocking(&paths, explicit.as_deref()))
+        .await
+        .map_err(|e| anyhow!("reading SSH keys failed: {e}"))?
+}
+
+fn for_create_blocking(paths: &Paths, explicit: Option<&Path>) -> Result<KeySet> {
+    let own = crate::ssh_identity::ensure_blocking(paths)?;
+    let mut set = KeySet {
+        keys: vec![own.public_line.clone()],
+        identities: vec![own.private_key],
+    };
+    for k in user_public_keys(&paths.home, explicit)? {
+        if !set.keys.iter().any(|x| same_key(x, &k)) {
+            set.keys.push(k);
+        }
+    }
+    for id in user_identity_files(&paths.home, explicit) {
+        if !set.identities.contains(&id) {
+            set.identities.push(id);
+        }
+    }
+    Ok(set)
+}
+
+/// The private keys to offer an existing workspace: berth's own, then the ones
+/// recorded when it was created.
+pub async fn identities(ctx: &Ctx, name: &str) -> Result<Vec<PathBuf>> {
+    let own = crate::ssh_identity::key_path(&ctx.paths);
+    let mut ids = Vec::new();
+    if tokio::fs::try_exists(&own).await.unwrap_or(false) {
+        ids.push(own);
+    }
+    for id in ctx.store.identities(name).await? {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Same key material, whatever the comment.
+fn same_key(a: &str, b: &str) -> bool {
+    ssh_client::parse_public_key(a) == ssh_client::parse_public_key(b)
+}
+
+fn pub_files(home: &Path, explicit: Option<&Path>) -> Vec<PathBuf> {
+    match explicit {
+        Some(f) => vec![f.to_path_buf()],
+        None => {
+            let mut v: Vec<_> = std::fs::read_dir(home.join(".ssh"))
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.extension().is_some_and(|x| x == "pub"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            v.sort();
+            v
+        }
+    }
+}
+
+/// The user's public keys: `explicit` (which must be readable), else every
+/// `~/.ssh/*.pub` (none is fine: berth's own identity is enough).
+pub fn user_public_keys(home: &Path, explicit: Option<&Path>) -> Result<Vec<String>> {
+    let mut keys = Vec::new();
+    for f in &pub_files(home, explicit) {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("cannot read SSH public key {}", f.display()))?;
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            if ssh_client::parse_public_key(line).is_none() {
+                bail!("{} is not an SSH public key file (expected a line like `ssh-ed25519 AAAA... comment`)", f.display());
+            }
+            keys.push(line.to_string());
+        }
+    }
+    if keys.is_empty() {
+        if let Some(f) = explicit {
+            bail!("{} holds no SSH public key", f.display());
+        }
+    }
+    Ok(keys)
+}
+
+/// The private keys next to the user's public keys (`X` for `X.pub`).
+pub fn user_identity_files(home: &Path, explicit: Option<&Path>) -> Vec<PathBuf> {
+    pub_files(home, explicit)
+        .into_iter()
+        .filter_map(|p| {
+            p.to_str()
+                .and_then(|s| s.strip_suffix(".pub"))
+                .map(PathBuf::from)
+        })
+        .filter(|p| p.is_file())
+        .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(d: &Path) -> Paths {
+        Paths {
+            config_file: d.join("c.toml"),
+            state_dir: d.join("state/berth"),
+            home: d.join("home"),
+        }
+    }
+
+    #[test]
+    fn with_no_user_key_berths_own_identity_is_used() {
+        let d = tempfile::tempdir().unwrap();
+        let p = paths(d.path());
+        let set = for_create_blocking(&p, None).unwrap();
+        assert_eq!(set.keys.len(), 1);
+        assert_eq!(set.identities, [crate::ssh_identity::key_path(&p)]);
+    }
+
+    #[test]
+    fn the_users_keys_are_authorized_too_and_bad_files_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let p = paths(d.path());
+        let ssh = p.home.join(".ssh");
+        std::fs::create_dir_all(&ssh).unwrap();
+        std::fs::write(ssh.join("a.pub"), "ssh-ed25519 AAAA a\n").unwrap();
+        std::fs::write(ssh.join("a"), "private").unwrap();
+        std::fs::write(ssh.join("b.pub"), "ssh-rsa BBBB b\n").unwrap();
+        let set = for_create_blocking(&p, None).unwrap();
+        assert_eq!(set.keys.len(), 3);
+        assert!(set.keys[1..].contains(&"ssh-ed25519 AAAA a".to_string()));
+        assert_eq!(set.identities.len(), 2);
+        assert!(set.identities[1].ends_with(".ssh/a"));
+        let bad = d.path().join("bad.pub");
+        std::fs::write(&bad, "hello\n").unwrap();
+        let err = for_create_blocking(&p, Some(&bad)).unwrap_err().to_string();
+        assert!(err.contains("not an SSH public key"), "{err}");
+        let missing = d.path().join("missing.pub");
+        let err = for_create_blocking(&p, Some(&missing))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing.pub"), "{err}");
+    }
+}

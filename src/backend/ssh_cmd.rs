@@ -1,0 +1,83 @@
+//! The one place that builds an ssh command line for a workspace: its port, the
+//! pinned host key (pinned now through the engine if it is missing) and the
+//! identities to offer. Used by `berth ssh`, shell tabs in the TUI and the TUI's
+//! "copy the ssh command".
+use super::{inventory, keys, sshd, Ctx};
+use crate::domain::naming::WorkspaceName;
+use crate::domain::workspace::WorkspaceState;
+use crate::ssh_client;
+use anyhow::{anyhow, bail, Context, Result};
+
+/// The workspace user's login shell in a shell tab: bash if present, else sh.
+pub const DEFAULT_REMOTE: &str =
+    "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi";
+
+/// What the command is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purpose {
+    /// `berth ssh NAME [-- CMD...]`.
+    Ssh { cmd: Vec<String> },
+    /// An interactive shell in a TUI tab (`ssh -tt` and the configured remote command).
+    Tab,
+    /// A command line a person can paste.
+    Copy,
+}
+
+/// argv (program first) and extra environment for the ssh process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshCommand {
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+pub async fn build(ctx: &Ctx, name: &WorkspaceName, purpose: Purpose) -> Result<SshCommand> {
+    let w = inventory::find(ctx, name).await?.ok_or_else(|| {
+        anyhow!("no workspace named {name}; `berth list` shows the workspaces there are")
+    })?;
+    if w.state != WorkspaceState::Running {
+        bail!(
+            "workspace {name} is {}; start it with `berth start {name}`",
+            w.status_word()
+        );
+    }
+    let port = w.ssh_port.context("the workspace has no SSH port label")?;
+    let alias = name.ssh_alias();
+    let pinned = ssh_client::known_hosts_file(&ctx.paths, &alias);
+    if !tokio::fs::try_exists(&pinned).await.unwrap_or(false) {
+        sshd::pin_host_key(ctx, name)
+            .await
+            .context("cannot pin the workspace's host key")?;
+    }
+    let identities = keys::identities(ctx, name.as_str()).await?;
+    let host = ssh_client::connect_host(ctx.config.bind_address);
+    let args = ssh_client::ssh_args(&ctx.paths, &alias, &host, port, &identities);
+    let mut argv = vec!["ssh".to_string()];
+    let mut env = Vec::new();
+    match purpose {
+        Purpose::Ssh { cmd } => {
+            argv.extend(args);
+            argv.extend(cmd);
+        }
+        Purpose::Copy => argv.extend(args),
+        Purpose::Tab => {
+            argv.push("-tt".into());
+            for o in [
+                "LogLevel=ERROR",
+                "ServerAliveInterval=10",
+                "ServerAliveCountMax=3",
+                "SetEnv=COLORTERM=truecolor",
+            ] {
+                argv.extend(["-o".to_string(), o.to_string()]);
+            }
+            argv.extend(args);
+            argv.push(
+                ctx.config
+                    .shell
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_REMOTE.to_string()),
+            );
+            env.push(("TERM".into(), "xterm-256color".into()));
+        }
+    }
+    Ok(SshCommand { argv, env })
+}

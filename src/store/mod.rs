@@ -1,0 +1,453 @@
+//! Small embedded store (SQLite) for what labels cannot hold: SSH port leases of
+//! creates in progress, provisioning records, the identity files used for a
+//! workspace, and an audit trail. The engine stays the source of truth; the store is
+//! reconciled with it. Cross-process safety comes from SQLite transactions.
+//!
+//! SQLite is blocking, so one actor thread per `Store` owns the connection and async
+//! callers send it jobs over a bounded channel and await the reply.
+mod leases;
+pub mod process;
+mod provisioning;
+
+pub use leases::LeaseRequest;
+pub use process::Creator;
+pub use provisioning::{Begin, ProvisionRecord};
+
+use anyhow::{anyhow, Context, Result};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Jobs waiting for the store thread; callers wait (backpressure) beyond this.
+const QUEUE: usize = 64;
+
+type Job = Box<dyn FnOnce(&mut Db) + Send>;
+
+/// Handle to the store; cheap to clone, every clone talks to the same thread.
+#[derive(Clone)]
+pub struct Store {
+    path: PathBuf,
+    jobs: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+pub(crate) fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// The connection, opened on first use so an error reaches the caller that needed it.
+struct Db {
+    path: PathBuf,
+    conn: Option<Connection>,
+}
+
+impl Db {
+    fn conn(&mut self) -> Result<&mut Connection> {
+        if self.conn.is_none() {
+            self.conn = Some(open(&self.path)?);
+        }
+        self.conn
+            .as_mut()
+            .ok_or_else(|| anyhow!("berth's store is not open"))
+    }
+}
+
+impl Store {
+    /// Starts the store's thread. The database is opened on the first call.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let (jobs, mut rx) = mpsc::channel::<Job>(QUEUE);
+        let mut db = Db {
+            path: path.clone(),
+            conn: None,
+        };
+        let spawned = std::thread::Builder::new()
+            .name("berth-store".into())
+            .spawn(move || {
+                // Ends when every handle is dropped.
+                while let Some(job) = rx.blocking_recv() {
+                    job(&mut db);
+                }
+            });
+        if let Err(e) = spawned {
+            // Calls will fail with "the store thread is gone"; say why once.
+            tracing::error!("cannot start the store thread: {e}");
+        }
+        Self { path, jobs }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the store's thread with its connection.
+    async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |db: &mut Db| {
+            let _ = tx.send(db.conn().and_then(f));
+        });
+        let gone = || anyhow!("berth's store thread is gone ({})", self.path.display());
+        self.jobs.send(job).await.map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    /// Reserves the lowest free port for a create, under an exclusive transaction.
+    pub async fn reserve_port(&self, req: LeaseRequest) -> Result<u16> {
+        let me = Creator::current();
+        self.call(move |c| leases::reserve(c, &req, me, &|c: &Creator| c.alive()))
+            .await
+    }
+
+    /// Releases a create's lease (it ended: the workspace, if made, holds the port).
+    pub async fn release_lease(&self, token: &str) -> Result<()> {
+        let token = token.to_string();
+        self.call(move |c| leases::release(c, &token)).await
+    }
+
+    /// Claims `name` for a create (see [`Begin`]).
+    pub async fn begin_provisioning(&self, name: &str, token: &str, total: usize) -> Result<Begin> {
+        let (name, token, me) = (name.to_string(), token.to_string(), Creator::current());
+        self.call(move |c| {
+            provisioning::begin(c, &name, &token, total, me, &|c: &Creator| c.alive())
+        })
+        .await
+    }
+
+    pub async fn provision_step(
+        &self,
+        name: &str,
+        token: &str,
+        label: &str,
+        index: usize,
+        total: usize,
+    ) -> Result<()> {
+        let (name, token, label) = (name.to_string(), token.to_string(), label.to_string());
+        self.call(move |c| provisioning::step(c, &name, &token, &label, index, total))
+            .await
+    }
+
+    pub async fn provision_made_volume(&self, name: &str, token: &str, made: bool) -> Result<()> {
+        let (name, token) = (name.to_string(), token.to_string());
+        self.call(move |c| provisioning::made_volume(c, &name, &token, made))
+            .await
+    }
+
+    pub async fn end_provisioning(&self, name: &str, token: &str) -> Result<()> {
+        let (name, token) = (name.to_string(), token.to_string());
+        self.call(move |c| provisioning::end(c, &name, &token))
+            .await
+    }
+
+    /// Every provisioning record, with whether its create still runs.
+    pub async fn provisioning(&self) -> Result<Vec<(ProvisionRecord, bool)>> {
+        self.call(|c| {
+            Ok(provisioning::all(c)?
+                .into_iter()
+                .map(|r| {
+                    let alive = r.creator.alive();
+                    (r, alive)
+                })
+                .collect())
+        })
+        .await
+    }
+
+    /// Forgets everything about a deleted workspace (leases, identities, records).
+    pub async fn forget(&self, name: &str) -> Result<()> {
+        let name = name.to_string();
+        self.call(move |c| {
+            c.execute("DELETE FROM port_leases WHERE name = ?1", params![name])?;
+            c.execute("DELETE FROM identities WHERE name = ?1", params![name])?;
+            c.execute("DELETE FROM provisioning WHERE name = ?1", params![name])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn lease_count(&self) -> Result<usize> {
+        self.call(|c| {
+            let n: i64 = c.query_row("SELECT COUNT(*) FROM port_leases", [], |r| r.get(0))?;
+            Ok(n as usize)
+        })
+        .await
+    }
+
+    /// The private keys matching the public keys put in a workspace (paths only).
+    pub async fn set_identities(&self, name: &str, files: &[PathBuf]) -> Result<()> {
+        let name = name.to_string();
+        let joined: Vec<String> = files
+            .iter()
+            .map(|f| f.to_string_lossy().to_string())
+            .collect();
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO identities (name, identity_file) VALUES (?1, ?2)
+                 ON CONFLICT(name) DO UPDATE SET identity_file = excluded.identity_file",
+                params![name, joined.join("\n")],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn identities(&self, name: &str) -> Result<Vec<PathBuf>> {
+        let name = name.to_string();
+        self.call(move |c| {
+            let v: Option<String> = c
+                .query_row(
+                    "SELECT identity_file FROM identities WHERE name = ?1",
+                    params![name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(v.map(|s| {
+                s.lines()
+                    .filter(|l| !l.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            })
+            .unwrap_or_default())
+        })
+        .await
+    }
+
+    pub async fn audit(&self, name: &str, action: &str, detail: &str) -> Result<()> {
+        let (name, action, detail) = (name.to_string(), action.to_string(), detail.to_string());
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO audit (ts, name, action, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![now(), name, action, detail],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Opens the database, private (0600 in a 0700 directory), and prepares its tables.
+fn open(path: &Path) -> Result<Connection> {
+    if let Some(dir) = path.parent() {
+        crate::private_fs::ensure_dir(dir)
+            .with_context(|| format!("cannot create berth's state directory {}", dir.display()))?;
+    }
+    // SQLite gives its -wal and -shm files the database file's mode, so make that
+    // 0600 before SQLite creates it (and fix files an older berth made 0644).
+    drop(crate::private_fs::open_append(path)?);
+    for suffix in ["-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        crate::private_fs::restrict(Path::new(&p))?;
+    }
+    let conn = Connection::open(path)
+        .with_context(|| format!("cannot open berth's store {}", path.display()))?;
+    conn.busy_timeout(Duration::from_secs(60))?;
+    // Switching to WAL and creating tables take locks that SQLite may refuse at
+    // once (without waiting) while another process is starting up too: retry.
+    // This runs on the store's own thread, so sleeping blocks nobody else.
+    let mut attempt = 0;
+    loop {
+        match setup(&conn) {
+            Ok(()) => break,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if attempt < 500
+                    && matches!(
+                        e.code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    ) =>
+            {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(e).context("cannot prepare berth's store"),
+        }
+    }
+    Ok(conn)
+}
+
+fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
+    let mut st = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+    let names = st.query_map([], |r| r.get::<_, String>(1))?;
+    for n in names {
+        if n? == column {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn setup(conn: &Connection) -> rusqlite::Result<()> {
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS port_leases (
+             port INTEGER PRIMARY KEY,
+             name TEXT NOT NULL,
+             token TEXT NOT NULL,
+             created_at INTEGER NOT NULL);
+         CREATE TABLE IF NOT EXISTS identities (
+             name TEXT PRIMARY KEY,
+             identity_file TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS audit (
+             ts INTEGER NOT NULL,
+             name TEXT NOT NULL,
+             action TEXT NOT NULL,
+             detail TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS provisioning (
+             name TEXT PRIMARY KEY,
+             token TEXT NOT NULL,
+             pid INTEGER NOT NULL,
+             pid_start INTEGER NOT NULL,
+             step TEXT NOT NULL,
+             step_index INTEGER NOT NULL,
+             step_total INTEGER NOT NULL,
+             made_volume INTEGER NOT NULL,
+             started_at INTEGER NOT NULL,
+             updated_at INTEGER NOT NULL);",
+    )?;
+    // Leases of berth 0.1 had no creator; such rows count as ended creates.
+    if !has_column(conn, "port_leases", "pid")? {
+        conn.execute_batch(
+            "BEGIN IMMEDIATE;
+             ALTER TABLE port_leases ADD COLUMN pid INTEGER;
+             ALTER TABLE port_leases ADD COLUMN pid_start INTEGER;
+             COMMIT;",
+        )
+        .or_else(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            // Another process added them meanwhile.
+            if has_column(conn, "port_leases", "pid")? {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::domain::ports::PortRange;
+    use std::collections::BTreeSet;
+
+    /// A fresh database for the SQL modules' tests.
+    pub(crate) fn conn() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        setup(&c).unwrap();
+        c
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let d = tempfile::tempdir().unwrap();
+        let s = Store::new(d.path().join("state/berth.db"));
+        (d, s)
+    }
+
+    fn lease(name: &str, range: PortRange) -> LeaseRequest {
+        LeaseRequest {
+            name: name.into(),
+            token: name.into(),
+            range,
+            workspaces: BTreeSet::new(),
+            skip: BTreeSet::new(),
+            probe: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_store_is_private_and_answers_from_its_thread() {
+        use std::os::unix::fs::PermissionsExt;
+        let (d, s) = store();
+        s.audit("a", "create", "ok").await.unwrap();
+        s.set_identities("a", &[PathBuf::from("/k/id")])
+            .await
+            .unwrap();
+        s.set_identities("a", &[PathBuf::from("/k/id2"), PathBuf::from("/k/id3")])
+            .await
+            .unwrap();
+        assert_eq!(
+            s.identities("a").await.unwrap(),
+            [PathBuf::from("/k/id2"), PathBuf::from("/k/id3")]
+        );
+        s.forget("a").await.unwrap();
+        assert!(s.identities("a").await.unwrap().is_empty());
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&d.path().join("state")), 0o700);
+        for f in ["berth.db", "berth.db-wal", "berth.db-shm"] {
+            let p = d.path().join("state").join(f);
+            if p.exists() {
+                assert_eq!(mode(&p), 0o600, "{f}");
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_reservations_from_many_stores_never_collide() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("state/berth.db");
+        let r = PortRange::new(4000, 4100).unwrap();
+        let mut tasks = Vec::new();
+        for t in 0..8 {
+            // A store each, as separate berth processes would have.
+            let s = Store::new(path.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                for i in 0..10 {
+                    got.push(
+                        s.reserve_port(lease(&format!("w{t}-{i}"), r))
+                            .await
+                            .unwrap(),
+                    );
+                }
+                got
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        let distinct: BTreeSet<u16> = all.iter().copied().collect();
+        assert_eq!((all.len(), distinct.len()), (80, 80));
+        assert_eq!(Store::new(path).lease_count().await.unwrap(), 80);
+    }
+
+    #[tokio::test]
+    async fn an_older_store_without_creators_is_upgraded() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("berth.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE port_leases (port INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                     token TEXT NOT NULL, created_at INTEGER NOT NULL);
+                 INSERT INTO port_leases VALUES (4000, 'old', 'x', 0);",
+            )
+            .unwrap();
+        }
+        let s = Store::new(&path);
+        let r = PortRange::new(4000, 4000).unwrap();
+        // The old lease's create is long gone: its port is free.
+        assert_eq!(s.reserve_port(lease("new", r)).await.unwrap(), 4000);
+        s.release_lease("new").await.unwrap();
+        assert_eq!(s.lease_count().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_unopenable_store_says_where() {
+        let s = Store::new("/proc/no-such-dir/berth.db");
+        let err = format!("{:#}", s.audit("a", "b", "c").await.unwrap_err());
+        assert!(err.contains("/proc/no-such-dir"), "{err}");
+    }
+}
