@@ -362,3 +362,72 @@ fn shell_tab_replaying_vim_then_disconnected() {
     );
     insta::assert_snapshot!("shell_disconnected", text(&s));
 }
+
+#[test]
+fn unfinished_workspaces_are_never_shown_healthy() {
+    use berth::domain::provision::Provision;
+    let mut s = populated("default", 120, 30);
+    let mut killed = ws("half-made", WorkspaceState::Running, 2205);
+    killed.auto_restart = false;
+    killed.provision = Provision::Incomplete {
+        step: Some("post-start".into()),
+        index: 9,
+        total: 10,
+    };
+    let mut busy = ws("in-progress", WorkspaceState::Running, 2206);
+    busy.auto_restart = false;
+    busy.provision = Provision::Provisioning {
+        step: "clone".into(),
+        index: 8,
+        total: 10,
+        pid: 4242,
+    };
+    let mut list = s.workspaces.clone();
+    list.extend([killed, busy]);
+    update(&mut s, Msg::Backend(Event::Workspaces(list)));
+    while s.selected.as_deref() != Some("half-made") {
+        key(&mut s, KeyCode::Char('j'));
+    }
+    let screen = text(&s);
+    insta::assert_snapshot!(screen);
+    let row = |n: &str| screen.lines().find(|l| l.contains(n)).unwrap().to_string();
+    assert!(row("│⚠ half-made").contains("incomplete"), "{screen}");
+    assert!(!row("│⚠ half-made").contains("running"), "{screen}");
+    assert!(row("│⚠ in-progress").contains("provisioning"), "{screen}");
+    assert!(
+        screen.contains("post-start (9/10)"),
+        "the status pane names the step: {screen}"
+    );
+}
+
+#[test]
+fn quit_with_running_jobs_asks_then_waits_for_them() {
+    use berth::backend::service::Command;
+    use berth::tui::state::Effect;
+    let mut s = populated("default", 100, 30);
+    key(&mut s, KeyCode::Char('x'));
+    key(&mut s, KeyCode::Char('q'));
+    assert!(!s.quit, "q with a running job asks first");
+    insta::assert_snapshot!("quit_asks", text(&s));
+    let fx = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE)),
+    );
+    assert_eq!(fx, vec![Effect::Backend(Command::CancelJobs)]);
+    assert!(text(&s).contains("waiting for them to roll back"));
+    // Other keys wait; the job's end lets berth quit.
+    let fx = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)),
+    );
+    assert!(fx.is_empty() && !s.quit);
+    let fx = update(
+        &mut s,
+        Msg::Backend(Event::Job {
+            job: 1,
+            update: JobUpdate::Failed("cancelled".into()),
+        }),
+    );
+    assert_eq!(fx, vec![Effect::Quit]);
+    assert!(s.quit);
+}

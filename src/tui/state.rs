@@ -335,8 +335,12 @@ impl State {
         self.view.iter().map(|i| &self.workspaces[*i])
     }
 
+    /// Finished workspaces in state `s` (unfinished ones are counted apart).
     pub fn count(&self, s: WorkspaceState) -> usize {
-        self.workspaces.iter().filter(|w| w.state == s).count()
+        self.workspaces
+            .iter()
+            .filter(|w| w.state == s && w.provision.is_ready())
+            .count()
     }
 
     pub fn engine_down(&self) -> bool {

@@ -141,13 +141,27 @@ pub fn statusbar(f: &mut Frame, r: Rect, s: &State) {
         EngineLink::Down { .. } => (" ✖ engine down ".to_string(), Role::Error),
     };
     spans.push(Span::styled(text, th.fg(role)));
+    let unfinished = s
+        .workspaces
+        .iter()
+        .filter(|w| !w.provision.is_ready())
+        .count();
     spans.push(Span::styled(
         format!(
-            "{} running · {} stopped · {} total ",
+            "{} running · {} stopped · ",
             s.count(WorkspaceState::Running),
             s.count(WorkspaceState::Stopped),
-            s.workspaces.len()
         ),
+        dim(s),
+    ));
+    if unfinished > 0 {
+        spans.push(Span::styled(
+            format!("⚠ {unfinished} incomplete · "),
+            th.fg(Role::Warning),
+        ));
+    }
+    spans.push(Span::styled(
+        format!("{} total ", s.workspaces.len()),
         dim(s),
     ));
     if let Some(n) = &s.notice {

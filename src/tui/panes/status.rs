@@ -33,10 +33,15 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
     };
     let key = |k: &str| Span::styled(format!("{k:<10} "), th.fg(Role::Dim));
     let (sym, role) = state_mark(w.state);
-    let mut lines = vec![Line::from(vec![
-        key("state"),
-        Span::styled(format!("{sym} {}", w.state.as_str()), th.fg(role)),
-    ])];
+    let state = if w.provision.is_ready() {
+        Span::styled(format!("{sym} {}", w.state.as_str()), th.fg(role))
+    } else {
+        Span::styled(
+            format!("⚠ {} · container {}", w.status_word(), w.state.as_str()),
+            th.fg(Role::Warning),
+        )
+    };
+    let mut lines = vec![Line::from(vec![key("state"), state])];
     if let Some(why) = w.provision.explain(&w.name) {
         lines.push(Line::from(vec![
             key("provision"),
