@@ -74,5 +74,30 @@ pub async fn run(
     } else if outcome.timed_out {
         eprintln!("berth: the command did not finish within its timeout and was killed");
     }
-    Ok(i32::try_from(outcome.exit_code).unwrap_or(1).clamp(0, 255))
+    let code = exit_status(outcome.exit_code);
+    if code.is_none() && !json {
+        eprintln!(
+            "berth: the engine reported no usable exit status ({}); treating it as a failure",
+            outcome.exit_code
+        );
+    }
+    Ok(code.unwrap_or(1))
+}
+
+/// berth's exit status for a command's: 0-255 as they are; anything else (-1 when
+/// the engine could not tell) is not a success.
+pub fn exit_status(code: i64) -> Option<i32> {
+    (0..=255).contains(&code).then_some(code as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unknown_exit_codes_are_failures() {
+        assert_eq!(super::exit_status(0), Some(0));
+        assert_eq!(super::exit_status(3), Some(3));
+        assert_eq!(super::exit_status(255), Some(255));
+        assert_eq!(super::exit_status(-1), None);
+        assert_eq!(super::exit_status(256), None);
+    }
 }

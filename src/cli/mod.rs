@@ -157,6 +157,28 @@ pub enum ImageAction {
     Present,
 }
 
+impl Command {
+    /// The subcommand's name, for logs (never its arguments).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Create { .. } => "create",
+            Command::List { .. } => "list",
+            Command::Status { .. } => "status",
+            Command::Start { .. } => "start",
+            Command::Stop { .. } => "stop",
+            Command::Restart { .. } => "restart",
+            Command::Delete { .. } => "delete",
+            Command::Exec { .. } => "exec",
+            Command::Ssh { .. } => "ssh",
+            Command::SshConfig => "ssh-config",
+            Command::Logs { .. } => "logs",
+            Command::Doctor { .. } => "doctor",
+            Command::Config { .. } => "config",
+            Command::Image { .. } => "image",
+        }
+    }
+}
+
 /// Loads paths and config; errors name the file, line and field.
 pub fn load(cli: &Cli) -> Result<(Paths, Config)> {
     let paths = Paths::discover(cli.config.clone())?;
@@ -171,14 +193,8 @@ pub async fn connect(paths: Paths, config: Config) -> Result<Ctx> {
 }
 
 fn init_logging(paths: &Paths) {
-    let Ok(()) = std::fs::create_dir_all(&paths.state_dir) else {
-        return;
-    };
-    let Ok(file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(paths.log_file())
-    else {
+    // Before the runtime does anything else: a private file in a private directory.
+    let Ok(file) = crate::private_fs::open_append(&paths.log_file()) else {
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
@@ -212,7 +228,8 @@ async fn dispatch(cli: Cli) -> Result<i32> {
         }
         return commands::overview(paths, config).await;
     };
-    tracing::info!(?command, "command");
+    // The command's name only: its arguments can hold secrets (exec -e K=V, scripts).
+    tracing::info!(command = command.name(), "command");
     match command {
         Command::Config {
             action: ConfigAction::Path,

@@ -90,6 +90,10 @@ pub struct ThemeError {
 pub fn parse_color(s: &str) -> Option<Color> {
     let t = s.trim().to_ascii_lowercase();
     if let Some(hex) = t.strip_prefix('#') {
+        // Byte offsets below are only valid for ASCII ("#éa" is 3 bytes of hex).
+        if !hex.is_ascii() {
+            return None;
+        }
         let v = |i: usize, n: usize| u8::from_str_radix(&hex[i..i + n], 16).ok();
         return match hex.len() {
             6 => Some(Color::Rgb(v(0, 2)?, v(2, 2)?, v(4, 2)?)),
@@ -315,6 +319,24 @@ mod tests {
         assert_eq!(parse_color("reset"), Some(Color::Reset));
         assert_eq!(parse_color("#12345"), None);
         assert_eq!(parse_color("chartreuse"), None);
+        assert_eq!(parse_color("#éa"), None);
+        assert_eq!(parse_color("#ééé"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_colour_text_parses_or_is_refused_without_panicking(s in "\\PC{0,12}") {
+            let _ = parse_color(&s);
+            let _ = parse_color(&format!("#{s}"));
+        }
+    }
+
+    #[test]
+    fn a_theme_with_a_non_ascii_colour_is_an_error_not_a_panic() {
+        let base = include_str!("../../themes/default.toml");
+        let bad = base.replace("accent = \"#7aa2f7\"", "accent = \"#éa\"");
+        let e = Theme::parse(&bad, "t.toml").unwrap_err();
+        assert!(e.msg.contains("colors.accent"), "{e}");
     }
 
     #[test]
