@@ -137,6 +137,19 @@ pub enum Command {
     },
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn berth_log_sets_berths_level_and_never_the_libraries() {
+        assert_eq!(super::log_directives(None), "warn,berth=info");
+        assert_eq!(super::log_directives(Some("debug")), "warn,berth=debug");
+        assert_eq!(
+            super::log_directives(Some("bollard=trace")),
+            "warn,berth=info"
+        );
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum ConfigAction {
     /// Print the config file's path.
@@ -197,13 +210,28 @@ fn init_logging(paths: &Paths) {
     let Ok(file) = crate::private_fs::open_append(&paths.log_file()) else {
         return;
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::new(log_directives(
+        std::env::var("BERTH_LOG").ok().as_deref(),
+    ));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::sync::Mutex::new(file))
         .with_ansi(false)
         .try_init();
+}
+
+/// `BERTH_LOG` is a level for berth's own messages (error, warn, info, debug,
+/// trace). Libraries stay at `warn` whatever it says: at debug level the engine
+/// client logs request bodies, which carry exec environments and scripts.
+pub fn log_directives(berth_log: Option<&str>) -> String {
+    let level = berth_log
+        .and_then(|v| {
+            v.trim()
+                .parse::<tracing_subscriber::filter::LevelFilter>()
+                .ok()
+        })
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
+    format!("warn,berth={level}")
 }
 
 /// Runs the parsed command; returns the process exit code.
