@@ -6,10 +6,9 @@ use crate::backend::ssh_cmd::{self, Purpose};
 use crate::backend::{inventory, keys, lifecycle, Ctx};
 use crate::config::{Config, Paths};
 use crate::domain::naming::WorkspaceName;
-use crate::engine::{LogOptions, Output};
+use crate::engine::LogOptions;
 use crate::ssh_client;
 use anyhow::{bail, Context, Result};
-use futures_util::StreamExt;
 use std::io::{BufRead, Write};
 
 fn name(raw: &str) -> Result<WorkspaceName> {
@@ -34,6 +33,7 @@ pub async fn overview(paths: Paths, config: Config) -> Result<i32> {
 }
 
 pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
+    let cmd_name = cmd.name();
     match cmd {
         Command::Create {
             name: n,
@@ -115,38 +115,51 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Start { name: n } => {
-            let view = ProgressView::new(false);
+        Command::Start { name: n, json } => {
+            let view = ProgressView::new(json);
             let w = lifecycle::start(ctx, &name(&n)?, &|p| view.event(p)).await?;
             view.finish();
-            println!(
-                "Workspace {} is running (SSH port {}).",
-                w.name,
-                w.ssh_port.unwrap_or_default()
-            );
+            if json {
+                print_json(&output::workspace_json(&w))?;
+            } else {
+                println!(
+                    "Workspace {} is running (SSH port {}).",
+                    w.name,
+                    w.ssh_port.unwrap_or_default()
+                );
+            }
             Ok(0)
         }
-        Command::Stop { name: n } => {
+        Command::Stop { name: n, json } => {
             let w = lifecycle::stop(ctx, &name(&n)?).await?;
-            println!("Workspace {} is {}.", w.name, w.state.as_str());
+            if json {
+                print_json(&output::workspace_json(&w))?;
+            } else {
+                println!("Workspace {} is {}.", w.name, w.status_word());
+            }
             Ok(0)
         }
-        Command::Restart { name: n } => {
-            let view = ProgressView::new(false);
+        Command::Restart { name: n, json } => {
+            let view = ProgressView::new(json);
             let w = lifecycle::restart(ctx, &name(&n)?, &|p| view.event(p)).await?;
             view.finish();
-            println!(
-                "Workspace {} restarted (SSH port {}).",
-                w.name,
-                w.ssh_port.unwrap_or_default()
-            );
+            if json {
+                print_json(&output::workspace_json(&w))?;
+            } else {
+                println!(
+                    "Workspace {} restarted (SSH port {}).",
+                    w.name,
+                    w.ssh_port.unwrap_or_default()
+                );
+            }
             Ok(0)
         }
         Command::Delete {
             name: n,
             yes,
             keep_volume,
-        } => delete(ctx, &name(&n)?, yes, keep_volume).await,
+            json,
+        } => delete(ctx, &name(&n)?, yes, keep_volume, json).await,
         Command::Exec {
             name: n,
             env,
@@ -156,41 +169,36 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             cmd,
         } => super::exec::run(ctx, &name(&n)?, env, workdir, timeout, json, cmd).await,
         Command::Ssh { name: n, cmd } => ssh(ctx, &name(&n)?, cmd).await,
-        Command::SshConfig => ssh_config(ctx).await,
+        Command::SshConfig { json } => ssh_config(ctx, json).await,
         Command::Logs {
             name: n,
             follow,
             tail,
             timestamps,
+            json,
         } => {
-            let w = lifecycle::find(ctx, &name(&n)?).await?;
-            let mut s = ctx.engine.logs(
-                &w.container,
-                LogOptions {
-                    follow,
-                    tail,
-                    timestamps,
-                },
-            );
-            let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
-            while let Some(chunk) = s.next().await {
-                match chunk? {
-                    Output::Stdout(b) => {
-                        out.write_all(&b)?;
-                        out.flush()?;
-                    }
-                    Output::Stderr(b) => err.write_all(&b)?,
-                }
-            }
-            Ok(0)
+            let opts = LogOptions {
+                follow,
+                tail,
+                timestamps,
+            };
+            super::logs::run(ctx, &name(&n)?, opts, json).await
         }
-        Command::Doctor { .. } | Command::Config { .. } | Command::Image { .. } => {
-            unreachable!("handled in dispatch")
-        }
+        Command::Doctor { .. }
+        | Command::Config { .. }
+        | Command::Image { .. }
+        | Command::Completions { .. }
+        | Command::Man { .. } => bail!("berth {} is not a workspace command", cmd_name),
     }
 }
 
-async fn delete(ctx: &Ctx, name: &WorkspaceName, yes: bool, keep_volume: bool) -> Result<i32> {
+async fn delete(
+    ctx: &Ctx,
+    name: &WorkspaceName,
+    yes: bool,
+    keep_volume: bool,
+    json: bool,
+) -> Result<i32> {
     let plan = lifecycle::plan_delete(ctx, name, keep_volume).await?;
     if !yes {
         eprint!(
@@ -214,6 +222,12 @@ async fn delete(ctx: &Ctx, name: &WorkspaceName, yes: bool, keep_volume: bool) -
         }
     }
     let d = lifecycle::delete(ctx, name, keep_volume).await?;
+    if json {
+        let mut v = serde_json::to_value(&d)?;
+        v["name"] = name.as_str().into();
+        print_json(&v)?;
+        return Ok(0);
+    }
     let mut parts = Vec::new();
     if let Some(c) = d.container {
         parts.push(format!("removed container {c}"));
@@ -240,7 +254,7 @@ async fn ssh(ctx: &Ctx, name: &WorkspaceName, cmd: Vec<String>) -> Result<i32> {
     bail!("cannot run ssh ({err}); install the OpenSSH client (`sudo apt-get install openssh-client`)")
 }
 
-async fn ssh_config(ctx: &Ctx) -> Result<i32> {
+async fn ssh_config(ctx: &Ctx, json: bool) -> Result<i32> {
     let ws = inventory::list(ctx).await?;
     let host = ssh_client::connect_host(ctx.config.bind_address);
     let mut blocks = Vec::new();
@@ -264,6 +278,14 @@ async fn ssh_config(ctx: &Ctx) -> Result<i32> {
     let paths = ctx.paths.clone();
     let files = tokio::task::spawn_blocking(move || ssh_client::write_ssh_config(&paths, &blocks))
         .await??;
+    if json {
+        print_json(&serde_json::json!({
+            "files": files,
+            "directory": ssh_client::berth_d(&ctx.paths),
+            "included_from": ctx.paths.home.join(".ssh/config"),
+        }))?;
+        return Ok(0);
+    }
     println!(
         "Wrote {} file(s) in {} and included them from {}. Use `ssh berth-NAME`.",
         files.len(),

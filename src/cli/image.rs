@@ -40,16 +40,21 @@ pub fn context_tar() -> Result<Vec<u8>> {
 pub async fn run(paths: Paths, config: Config, action: ImageAction) -> Result<i32> {
     let ctx = super::connect(paths, config).await?;
     match action {
-        ImageAction::Present => {
+        ImageAction::Present { json } => {
             let present = ctx.engine.image_present(&ctx.config.image).await?;
-            println!(
-                "{} {}",
-                ctx.config.image,
-                if present { "is present" } else { "is absent" }
-            );
+            if json {
+                let v = serde_json::json!({ "image": ctx.config.image, "present": present });
+                println!("{v}");
+            } else {
+                println!(
+                    "{} {}",
+                    ctx.config.image,
+                    if present { "is present" } else { "is absent" }
+                );
+            }
             Ok(if present { 0 } else { 1 })
         }
-        ImageAction::Build { tag } => {
+        ImageAction::Build { tag, json } => {
             let tag = tag.unwrap_or_else(|| ctx.config.image.clone());
             eprintln!("Building {tag} (Debian bookworm + openssh-server, git, sudo) ...");
             let (tx, mut rx) = mpsc::channel::<String>(64);
@@ -64,7 +69,14 @@ pub async fn run(paths: Paths, config: Config, action: ImageAction) -> Result<i3
             build.await?.with_context(|| {
                 format!("building {tag} failed; the base image debian:bookworm-slim must be present or pullable (`sudo scripts/engine.sh images` makes it without a registry)")
             })?;
-            eprintln!("Built {tag} in {:.0}s.", started.elapsed().as_secs_f64());
+            let secs = started.elapsed().as_secs_f64();
+            eprintln!("Built {tag} in {secs:.0}s.");
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "image": tag, "built": true, "seconds": secs })
+                );
+            }
             Ok(0)
         }
     }

@@ -1,196 +1,21 @@
-//! Command-line interface: clap definitions and thin handlers that call the backend.
+//! Command-line interface: clap definitions (`args`) and thin handlers that call
+//! the backend.
+mod args;
 mod commands;
+mod docs;
 mod doctor;
 mod exec;
 mod image;
+mod logs;
 mod output;
 
 use crate::backend::Ctx;
 use crate::config::{Config, Paths};
 use crate::engine::docker::DockerEngine;
 use anyhow::Result;
-use clap::{Parser, Subcommand};
-use std::path::PathBuf;
 use std::sync::Arc;
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "berth",
-    version,
-    about = "Terminal workspace manager for isolated Docker dev and agent environments"
-)]
-pub struct Cli {
-    /// Config file (default: $XDG_CONFIG_HOME/berth/config.toml).
-    #[arg(long, global = true, env = "BERTH_CONFIG", value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Create a workspace: volume, SSH port, container, keys, clone, post-start.
-    Create {
-        name: String,
-        /// Image to run (default: `image` from the config).
-        #[arg(long)]
-        image: Option<String>,
-        /// Repository to clone into /home/workspace/repo.
-        #[arg(long, value_name = "URL")]
-        clone: Option<String>,
-        /// Thread id: reuse this thread's workspace if it already has one.
-        #[arg(long, value_name = "ID")]
-        thread: Option<String>,
-        /// Script run with `/bin/sh -lc` after provisioning (default: `post_start` from the config).
-        #[arg(long, value_name = "CMD")]
-        post_start: Option<String>,
-        /// Public key to authorize (default: every ~/.ssh/*.pub).
-        #[arg(long, value_name = "FILE")]
-        ssh_key: Option<PathBuf>,
-        /// Image platform, e.g. linux/amd64.
-        #[arg(long)]
-        platform: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// List workspaces.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Show one workspace.
-    Status {
-        name: String,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Start a workspace and wait until its sshd answers.
-    Start { name: String },
-    /// Stop a workspace (its volume and port are kept).
-    Stop { name: String },
-    /// Restart a workspace.
-    Restart { name: String },
-    /// Delete a workspace: its container, its home volume (unless --keep-volume) and its port.
-    Delete {
-        name: String,
-        /// Do not ask for confirmation.
-        #[arg(long, short = 'y')]
-        yes: bool,
-        /// Keep the home volume (a later `create` with the same name reuses it).
-        #[arg(long)]
-        keep_volume: bool,
-    },
-    /// Run a command in a workspace; its exit code becomes berth's.
-    Exec {
-        name: String,
-        /// Environment variable for the command (repeatable).
-        #[arg(long = "env", short = 'e', value_name = "K=V")]
-        env: Vec<String>,
-        /// Working directory inside the workspace.
-        #[arg(long, short = 'w', value_name = "DIR")]
-        workdir: Option<String>,
-        /// Kill the command after this many seconds (exit code 124).
-        #[arg(long, value_name = "SECS")]
-        timeout: Option<f64>,
-        /// Print {returncode, stdout, stderr, timed_out}.
-        #[arg(long)]
-        json: bool,
-        /// The command and its arguments.
-        #[arg(last = true, required = true, value_name = "CMD")]
-        cmd: Vec<String>,
-    },
-    /// Open SSH to a workspace (with its pinned host key), or run CMD over SSH.
-    Ssh {
-        name: String,
-        #[arg(last = true, value_name = "CMD")]
-        cmd: Vec<String>,
-    },
-    /// Write ~/.ssh/berth.d/berth-NAME.conf for every workspace and include them from ~/.ssh/config.
-    SshConfig,
-    /// Show a workspace's logs.
-    Logs {
-        name: String,
-        /// Keep following new output.
-        #[arg(long, short = 'f')]
-        follow: bool,
-        /// Only the last N lines.
-        #[arg(long, value_name = "N")]
-        tail: Option<usize>,
-        /// Prefix lines with the engine's timestamps.
-        #[arg(long, short = 't')]
-        timestamps: bool,
-    },
-    /// Check the engine, permissions, disk, image, ports and runtimes; print fixes.
-    Doctor {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Configuration file.
-    Config {
-        #[command(subcommand)]
-        action: ConfigAction,
-    },
-    /// The workspace image.
-    Image {
-        #[command(subcommand)]
-        action: ImageAction,
-    },
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn berth_log_sets_berths_level_and_never_the_libraries() {
-        assert_eq!(super::log_directives(None), "warn,berth=info");
-        assert_eq!(super::log_directives(Some("debug")), "warn,berth=debug");
-        assert_eq!(
-            super::log_directives(Some("bollard=trace")),
-            "warn,berth=info"
-        );
-    }
-}
-
-#[derive(Subcommand, Debug)]
-pub enum ConfigAction {
-    /// Print the config file's path.
-    Path,
-    /// Print the effective configuration.
-    Show,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum ImageAction {
-    /// Build the workspace image from berth's embedded definition.
-    Build {
-        /// Tag (default: `image` from the config).
-        #[arg(long)]
-        tag: Option<String>,
-    },
-    /// Exit 0 if the configured image is present in the engine, 1 if not.
-    Present,
-}
-
-impl Command {
-    /// The subcommand's name, for logs (never its arguments).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::Create { .. } => "create",
-            Command::List { .. } => "list",
-            Command::Status { .. } => "status",
-            Command::Start { .. } => "start",
-            Command::Stop { .. } => "stop",
-            Command::Restart { .. } => "restart",
-            Command::Delete { .. } => "delete",
-            Command::Exec { .. } => "exec",
-            Command::Ssh { .. } => "ssh",
-            Command::SshConfig => "ssh-config",
-            Command::Logs { .. } => "logs",
-            Command::Doctor { .. } => "doctor",
-            Command::Config { .. } => "config",
-            Command::Image { .. } => "image",
-        }
-    }
-}
+pub use args::{Cli, Command, CompletionShell, ConfigAction, ImageAction, VERSION};
 
 /// Loads paths and config; errors name the file, line and field.
 pub fn load(cli: &Cli) -> Result<(Paths, Config)> {
@@ -246,36 +71,60 @@ pub async fn run(cli: Cli) -> i32 {
 }
 
 async fn dispatch(cli: Cli) -> Result<i32> {
+    use std::io::IsTerminal;
+    if cli.command.is_none() && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        // The TUI runs on the defaults when the file is bad, and shows why.
+        let paths = Paths::discover(cli.config.clone())?;
+        init_logging(&paths);
+        let (config, problem) = Config::load_or_defaults(&paths.config_file);
+        crate::tui::app::run(paths, config, problem).await?;
+        return Ok(0);
+    }
+    // What works without a (valid) config file.
+    match &cli.command {
+        Some(Command::Completions { shell }) => return docs::completions(*shell),
+        Some(Command::Man { command }) => return docs::man(command.as_deref()),
+        Some(Command::Config {
+            action: ConfigAction::Path { json },
+        }) => {
+            let paths = Paths::discover(cli.config.clone())?;
+            return docs::config(
+                &paths,
+                &Config::default(),
+                ConfigAction::Path { json: *json },
+            );
+        }
+        _ => {}
+    }
     let (paths, config) = load(&cli)?;
     init_logging(&paths);
     let Some(command) = cli.command else {
-        use std::io::IsTerminal;
-        if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
-            crate::tui::app::run(paths, config).await?;
-            return Ok(0);
-        }
         return commands::overview(paths, config).await;
     };
     // The command's name only: its arguments can hold secrets (exec -e K=V, scripts).
     tracing::info!(command = command.name(), "command");
     match command {
-        Command::Config {
-            action: ConfigAction::Path,
-        } => {
-            println!("{}", paths.config_file.display());
-            Ok(0)
-        }
-        Command::Config {
-            action: ConfigAction::Show,
-        } => {
-            print!("{}", config.to_toml());
-            Ok(0)
-        }
+        Command::Config { action } => docs::config(&paths, &config, action),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { command } => docs::man(command.as_deref()),
         Command::Doctor { json } => doctor::run(paths, config, json).await,
         Command::Image { action } => image::run(paths, config, action).await,
         other => {
             let ctx = connect(paths, config).await?;
             commands::run(&ctx, other).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn berth_log_sets_berths_level_and_never_the_libraries() {
+        assert_eq!(super::log_directives(None), "warn,berth=info");
+        assert_eq!(super::log_directives(Some("debug")), "warn,berth=debug");
+        assert_eq!(
+            super::log_directives(Some("bollard=trace")),
+            "warn,berth=info"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! changes state; the screen is redrawn only when something changed, at most
 //! ~60 times a second, so bursts coalesce into one frame.
 use super::effects::{Done, Runner};
-use super::keymap::{user_bindings, Keymap};
+use super::keymap::Keymap;
 use super::panes;
 use super::state::State;
 use super::theme;
@@ -54,11 +54,8 @@ pub fn initial_state(paths: &Paths, config: &Config) -> State {
             t
         })
         .collect();
-    let text = std::fs::read_to_string(&paths.config_file).unwrap_or_default();
-    let (keymap, key_errors) = Keymap::with_user(
-        &user_bindings(&text),
-        &paths.config_file.display().to_string(),
-    );
+    let (keymap, key_errors) =
+        Keymap::with_user(&config.keys, &paths.config_file.display().to_string());
     problems.extend(key_errors.iter().map(|e| e.to_string()));
     let mut s = State::new(themes, idx, keymap, config.log_lines);
     s.config_problems = problems;
@@ -92,9 +89,11 @@ fn restore_terminal() {
 }
 
 /// Runs the TUI until the user quits. The terminal is restored on every exit path.
-pub async fn run(paths: Paths, config: Config) -> Result<()> {
+/// `problem`: why the config file was not used (the TUI runs on the defaults).
+pub async fn run(paths: Paths, config: Config, problem: Option<String>) -> Result<()> {
     let started = Instant::now();
     let mut state = initial_state(&paths, &config);
+    state.config_problems.splice(0..0, problem);
     let backend = service::spawn(paths.clone(), config.clone(), docker_connector());
     let mut terminal = ratatui::init();
     let prev = std::panic::take_hook();

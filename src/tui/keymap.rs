@@ -168,14 +168,7 @@ pub struct KeyError {
     pub msg: String,
 }
 
-/// A user's `[keys.<mode>]` entry: action = "key" or ["key", ...], with its line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UserBinding {
-    pub mode: String,
-    pub action: String,
-    pub keys: Vec<String>,
-    pub line: usize,
-}
+pub use crate::config::{user_bindings, UserBinding};
 
 impl Default for Keymap {
     fn default() -> Self {
@@ -310,6 +303,46 @@ impl Keymap {
             + 1
     }
 
+    /// Every binding as `[keys.<mode>]` tables (for `berth config show`); read back
+    /// by [`Keymap::with_user`] it gives this keymap.
+    pub fn to_toml(&self) -> String {
+        let mut out = String::new();
+        for mode in Mode::ALL {
+            let entries: Vec<_> = self
+                .bindings
+                .iter()
+                .filter(|((m, _), _)| *m == mode)
+                .collect();
+            if entries.is_empty() {
+                continue;
+            }
+            out.push_str(&format!("\n[keys.{}]\n", mode.name()));
+            for ((_, a), chords) in entries {
+                let keys: Vec<String> = chords
+                    .iter()
+                    .map(|c| toml::Value::String(c.to_string()).to_string())
+                    .collect();
+                out.push_str(&format!("{} = [{}]\n", a.name(), keys.join(", ")));
+            }
+        }
+        out
+    }
+
+    /// Every binding as JSON: {mode: {action: [keys]}}.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut modes = serde_json::Map::new();
+        for ((m, a), chords) in &self.bindings {
+            let keys: Vec<String> = chords.iter().map(|c| c.to_string()).collect();
+            let entry = modes
+                .entry(m.name().to_string())
+                .or_insert_with(|| serde_json::Value::Object(Default::default()));
+            if let Some(obj) = entry.as_object_mut() {
+                obj.insert(a.name().to_string(), keys.into());
+            }
+        }
+        serde_json::Value::Object(modes)
+    }
+
     /// Every binding of a mode, for the help screen.
     pub fn entries(&self, mode: Mode) -> Vec<(Action, String)> {
         self.bindings
@@ -318,39 +351,6 @@ impl Keymap {
             .map(|((_, a), _)| (*a, self.keys(mode, *a)))
             .collect()
     }
-}
-
-/// Reads `[keys.<mode>]` tables from a config file's text (with line numbers).
-pub fn user_bindings(text: &str) -> Vec<UserBinding> {
-    #[derive(serde::Deserialize)]
-    struct Raw {
-        #[serde(default)]
-        keys: BTreeMap<String, BTreeMap<String, toml::Spanned<toml::Value>>>,
-    }
-    let Ok(raw) = toml::from_str::<Raw>(text) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for (mode, actions) in raw.keys {
-        for (action, v) in actions {
-            let line = text[..v.span().start.min(text.len())].matches('\n').count() + 1;
-            let keys = match v.get_ref() {
-                toml::Value::String(s) => vec![s.clone()],
-                toml::Value::Array(a) => a
-                    .iter()
-                    .map(|x| x.as_str().map_or_else(|| x.to_string(), String::from))
-                    .collect(),
-                other => vec![other.to_string()],
-            };
-            out.push(UserBinding {
-                mode: mode.clone(),
-                action,
-                keys,
-                line,
-            });
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -473,6 +473,19 @@ mod tests {
             "{msgs:#?}"
         );
         assert!(msgs.iter().all(|m| m.starts_with("/c/config.toml: line")));
+    }
+
+    #[test]
+    fn printed_keys_read_back_to_the_same_keymap() {
+        let (km, errors) = Keymap::with_user(
+            &user_bindings("[keys.normal]\nstart = \"S\"\nstop = [\"X\", \"ctrl-x\"]\n"),
+            "c",
+        );
+        assert!(errors.is_empty());
+        let text = km.to_toml();
+        let (again, errors) = Keymap::with_user(&user_bindings(&text), "shown");
+        assert!(errors.is_empty(), "{errors:?}\n{text}");
+        assert_eq!(again, km);
     }
 
     #[test]

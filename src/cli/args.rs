@@ -1,0 +1,229 @@
+//! The command line as clap definitions (also the source of completions and the
+//! man page). Every command that prints data takes `--json`.
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// `berth --version`: the version and the commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("BERTH_COMMIT"),
+    ")"
+);
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "berth",
+    version = VERSION,
+    about = "Terminal workspace manager for isolated Docker dev and agent environments",
+    long_about = "Terminal workspace manager for isolated Docker dev and agent environments.\n\nWith no command on a terminal, berth opens its terminal UI; every action is also a command over the same backend."
+)]
+pub struct Cli {
+    /// Config file (default: $XDG_CONFIG_HOME/berth/config.toml).
+    #[arg(long, global = true, env = "BERTH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a workspace: volume, SSH port, container, keys, clone, post-start.
+    Create {
+        name: String,
+        /// Image to run (default: `image` from the config).
+        #[arg(long)]
+        image: Option<String>,
+        /// Repository to clone into /home/workspace/repo.
+        #[arg(long, value_name = "URL")]
+        clone: Option<String>,
+        /// Thread id: reuse this thread's workspace if it already has one.
+        #[arg(long, value_name = "ID")]
+        thread: Option<String>,
+        /// Script run with `/bin/sh -lc` after provisioning (default: `post_start` from the config).
+        #[arg(long, value_name = "CMD")]
+        post_start: Option<String>,
+        /// Public key to authorize besides berth's own (default: every ~/.ssh/*.pub).
+        #[arg(long, value_name = "FILE")]
+        ssh_key: Option<PathBuf>,
+        /// Image platform, e.g. linux/amd64.
+        #[arg(long)]
+        platform: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List workspaces.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one workspace.
+    Status {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start a workspace and wait until its sshd answers.
+    Start {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a workspace (its volume and port are kept).
+    Stop {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restart a workspace.
+    Restart {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a workspace: its container, its home volume (unless --keep-volume) and its port.
+    Delete {
+        name: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Keep the home volume (a later `create` with the same name reuses it).
+        #[arg(long)]
+        keep_volume: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a command in a workspace; its exit code becomes berth's.
+    Exec {
+        name: String,
+        /// Environment variable for the command (repeatable).
+        #[arg(long = "env", short = 'e', value_name = "K=V")]
+        env: Vec<String>,
+        /// Working directory inside the workspace.
+        #[arg(long, short = 'w', value_name = "DIR")]
+        workdir: Option<String>,
+        /// Kill the command after this many seconds (exit code 124).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<f64>,
+        /// Print {returncode, stdout, stderr, timed_out}.
+        #[arg(long)]
+        json: bool,
+        /// The command and its arguments.
+        #[arg(last = true, required = true, value_name = "CMD")]
+        cmd: Vec<String>,
+    },
+    /// Open SSH to a workspace (with its pinned host key), or run CMD over SSH.
+    Ssh {
+        name: String,
+        #[arg(last = true, value_name = "CMD")]
+        cmd: Vec<String>,
+    },
+    /// Write ~/.ssh/berth.d/berth-NAME.conf for every workspace and include them from ~/.ssh/config.
+    SshConfig {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a workspace's logs.
+    Logs {
+        name: String,
+        /// Keep following new output.
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Only the last N lines.
+        #[arg(long, value_name = "N")]
+        tail: Option<usize>,
+        /// Prefix lines with the engine's timestamps.
+        #[arg(long, short = 't')]
+        timestamps: bool,
+        /// One JSON object per line: {"stream", "ts", "text"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the engine, permissions, disk, image, ports and runtimes; print fixes.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Configuration file.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// The workspace image.
+    Image {
+        #[command(subcommand)]
+        action: ImageAction,
+    },
+    /// Print a shell completion script (e.g. `berth completions bash > /etc/bash_completion.d/berth`).
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Print the man page, roff (e.g. `berth man | man -l -`); `berth man create` for one command.
+    Man {
+        /// A command to document on its own page.
+        command: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigAction {
+    /// Print the config file's path.
+    Path {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print every effective setting (key bindings included), as TOML or JSON.
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImageAction {
+    /// Build the workspace image from berth's embedded definition.
+    Build {
+        /// Tag (default: `image` from the config).
+        #[arg(long)]
+        tag: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Exit 0 if the configured image is present in the engine, 1 if not.
+    Present {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+impl Command {
+    /// The subcommand's name, for logs (never its arguments).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Create { .. } => "create",
+            Command::List { .. } => "list",
+            Command::Status { .. } => "status",
+            Command::Start { .. } => "start",
+            Command::Stop { .. } => "stop",
+            Command::Restart { .. } => "restart",
+            Command::Delete { .. } => "delete",
+            Command::Exec { .. } => "exec",
+            Command::Ssh { .. } => "ssh",
+            Command::SshConfig { .. } => "ssh-config",
+            Command::Logs { .. } => "logs",
+            Command::Doctor { .. } => "doctor",
+            Command::Config { .. } => "config",
+            Command::Image { .. } => "image",
+            Command::Completions { .. } => "completions",
+            Command::Man { .. } => "man",
+        }
+    }
+}

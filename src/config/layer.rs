@@ -1,0 +1,205 @@
+//! One layer of configuration (berth's embedded defaults, then the user's file)
+//! deserialized and applied over the settings below it. A key a layer does not set
+//! keeps the value beneath; a bad value is an error naming the layer's file, line,
+//! column and field.
+use super::{Config, ConfigError};
+use crate::domain::labels::check_extra_labels;
+use crate::domain::resources::parse_memory;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTui {
+    mouse: Option<bool>,
+    log_lines: Option<toml::Spanned<i64>>,
+    shell: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    theme: Option<String>,
+    #[serde(default)]
+    tui: RawTui,
+    /// Key bindings: read with their lines by [`user_bindings`]; the TUI's keymap
+    /// checks them and reports its own errors.
+    #[allow(dead_code)]
+    keys: Option<toml::Value>,
+    image: Option<String>,
+    runtime: Option<String>,
+    profile: Option<String>,
+    post_start: Option<String>,
+    #[serde(default)]
+    ssh: RawSsh,
+    #[serde(default)]
+    resources: RawResources,
+    labels: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSsh {
+    port_range: Option<toml::Spanned<String>>,
+    bind_address: Option<toml::Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawResources {
+    memory: Option<toml::Spanned<String>>,
+    pids: Option<toml::Spanned<i64>>,
+    cpus: Option<toml::Spanned<f64>>,
+}
+
+/// A user's `[keys.<mode>]` entry: action = "key" or ["key", ...], with its line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserBinding {
+    pub mode: String,
+    pub action: String,
+    pub keys: Vec<String>,
+    pub line: usize,
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
+    (line, col)
+}
+
+/// "" means "unset" for optional text settings.
+fn text_setting(v: String) -> Option<String> {
+    Some(v).filter(|v| !v.trim().is_empty())
+}
+
+/// Applies the layer `text` (from `path`, for messages) over `cfg`.
+pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError> {
+    let err_at = |offset: usize, msg: String| {
+        let (line, col) = line_col(text, offset);
+        ConfigError {
+            path: path.to_string(),
+            line,
+            col,
+            msg,
+        }
+    };
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        err_at(offset, e.message().to_string())
+    })?;
+    if let Some(image) = raw.image.and_then(text_setting) {
+        cfg.image = image;
+    }
+    if let Some(r) = raw.runtime {
+        cfg.runtime = text_setting(r);
+    }
+    if let Some(p) = raw.profile.and_then(text_setting) {
+        cfg.profile = p;
+    }
+    if let Some(p) = raw.post_start {
+        cfg.post_start = text_setting(p);
+    }
+    if let Some(r) = raw.ssh.port_range {
+        cfg.port_range = r
+            .get_ref()
+            .parse()
+            .map_err(|e| err_at(r.span().start, format!("ssh.port_range: {e}")))?;
+    }
+    if let Some(a) = raw.ssh.bind_address {
+        cfg.bind_address = a.get_ref().trim().parse().map_err(|_| {
+            err_at(
+                a.span().start,
+                format!(
+                    "ssh.bind_address: {:?} is not an IP address (for example 127.0.0.1 or 0.0.0.0)",
+                    a.get_ref()
+                ),
+            )
+        })?;
+    }
+    if let Some(m) = raw.resources.memory {
+        cfg.resources.memory_bytes = parse_memory(m.get_ref())
+            .map_err(|e| err_at(m.span().start, format!("resources.memory: {e}")))?;
+    }
+    if let Some(p) = raw.resources.pids {
+        if *p.get_ref() < 16 {
+            return Err(err_at(
+                p.span().start,
+                "resources.pids: must be at least 16".into(),
+            ));
+        }
+        cfg.resources.pids = *p.get_ref();
+    }
+    if let Some(c) = raw.resources.cpus {
+        let v = *c.get_ref();
+        if !(v > 0.0 && v <= 1024.0) {
+            return Err(err_at(
+                c.span().start,
+                "resources.cpus: must be a number of cores above 0 (for example 2 or 0.5)".into(),
+            ));
+        }
+        cfg.resources.cpus = Some(v);
+    }
+    if let Some(t) = raw.theme.and_then(text_setting) {
+        cfg.theme = t;
+    }
+    if let Some(sh) = raw.tui.shell {
+        cfg.shell = text_setting(sh);
+    }
+    if let Some(m) = raw.tui.mouse {
+        cfg.mouse = m;
+    }
+    if let Some(n) = raw.tui.log_lines {
+        let v = *n.get_ref();
+        if !(100..=1_000_000).contains(&v) {
+            return Err(err_at(
+                n.span().start,
+                "tui.log_lines: must be between 100 and 1000000".into(),
+            ));
+        }
+        cfg.log_lines = v as usize;
+    }
+    if let Some(labels) = raw.labels {
+        let at = text.find("[labels]").unwrap_or(0);
+        check_extra_labels(&labels).map_err(|e| err_at(at, format!("labels: {e}")))?;
+        cfg.labels.extend(labels);
+    }
+    cfg.keys.extend(user_bindings(text));
+    Ok(())
+}
+
+/// Reads `[keys.<mode>]` tables from a config file's text (with line numbers).
+pub fn user_bindings(text: &str) -> Vec<UserBinding> {
+    #[derive(serde::Deserialize)]
+    struct Raw {
+        #[serde(default)]
+        keys: BTreeMap<String, BTreeMap<String, toml::Spanned<toml::Value>>>,
+    }
+    let Ok(raw) = toml::from_str::<Raw>(text) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (mode, actions) in raw.keys {
+        for (action, v) in actions {
+            let line = text[..v.span().start.min(text.len())].matches('\n').count() + 1;
+            let keys = match v.get_ref() {
+                toml::Value::String(s) => vec![s.clone()],
+                toml::Value::Array(a) => a
+                    .iter()
+                    .map(|x| x.as_str().map_or_else(|| x.to_string(), String::from))
+                    .collect(),
+                other => vec![other.to_string()],
+            };
+            out.push(UserBinding {
+                mode: mode.clone(),
+                action,
+                keys,
+                line,
+            });
+        }
+    }
+    out
+}
