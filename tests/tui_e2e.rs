@@ -162,3 +162,76 @@ fn logs_pane_shows_workspace_and_sidecar_lines() {
     t.keys(&["q"]);
     t.wait_for("exit", 10, |s| s.contains("berth-exit=0"));
 }
+
+#[test]
+fn a_bad_config_is_shown_on_screen_and_the_defaults_run() {
+    let Some(sb) = Sandbox::new("tuicfg", (2950, 2951)) else {
+        return;
+    };
+    let good = std::fs::read_to_string(sb.config_file()).unwrap();
+    std::fs::write(
+        sb.config_file(),
+        format!("{good}\n[resources]\nmemory = \"lots\"\n"),
+    )
+    .unwrap();
+    let t = Tmux::start("tuicfg", 120, 36, &sb.tui_command());
+    let s = t.wait_for("the problem on screen", 20, |s| s.contains("Configuration"));
+    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("config.toml: line") && flat.contains("resources.memory"),
+        "{s}"
+    );
+    assert!(flat.contains("defaults"), "{s}");
+    // The key that dismisses it does nothing else (q would quit).
+    t.keys(&["q"]);
+    t.wait_for("the problem dismissed", 10, |s| {
+        !s.contains("Configuration")
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(t.screen().contains("Workspaces ("), "still running");
+    t.keys(&["q"]);
+    let s = t.wait_for("berth to exit", 10, |s| s.contains("berth-exit="));
+    assert!(s.contains("berth-exit=0"), "{s}");
+}
+
+#[test]
+fn quitting_during_a_create_asks_then_waits_for_its_rollback() {
+    let Some(sb) = Sandbox::new("tuiquit", (2952, 2954)) else {
+        return;
+    };
+    let name = sb.name("a");
+    let t = Tmux::start("tuiquit", 120, 36, &sb.tui_command());
+    t.wait_for("the TUI", 20, |s| s.contains("Workspaces ("));
+    t.keys(&["c"]);
+    t.wait_for("the form", 5, |s| s.contains("Create workspace"));
+    t.text(&name);
+    t.keys(&["Tab", "Tab", "Tab", "Tab"]);
+    t.text("echo slow-post-start; sleep 120");
+    t.keys(&["Enter"]);
+    t.wait_for("the post-start running", 60, |s| {
+        s.contains("slow-post-start")
+    });
+    assert!(sb.container_exists(&name));
+    t.keys(&["q"]);
+    t.wait_for("the question", 5, |s| {
+        s.contains("still running") && s.contains("create")
+    });
+    // n keeps working.
+    t.keys(&["n"]);
+    t.wait_for("the question gone", 5, |s| !s.contains("still running"));
+    t.keys(&["q"]);
+    t.wait_for("the question again", 5, |s| s.contains("still running"));
+    t.keys(&["y"]);
+    let s = t.wait_for("berth to exit after the rollback", 60, |s| {
+        s.contains("berth-exit=")
+    });
+    assert!(s.contains("berth-exit=0"), "{s}");
+    // The create was cancelled and rolled back: nothing is left, nothing incomplete.
+    assert!(!sb.container_exists(&name) && !sb.volume_exists(&name));
+    assert!(sb.labelled("container").is_empty() && sb.labelled("volume").is_empty());
+    let list = sb.json(&["list", "--json"]);
+    assert!(
+        list.as_array().unwrap().iter().all(|w| w["name"] != name),
+        "{list}"
+    );
+}
