@@ -177,14 +177,6 @@ pub async fn forget(paths: &Paths, alias: &str) {
 mod tests {
     use super::*;
 
-    fn paths(d: &std::path::Path) -> Paths {
-        Paths {
-            config_file: d.join("c.toml"),
-            state_dir: d.join("state"),
-            home: d.join("home"),
-        }
-    }
-
     #[test]
     fn include_is_added_once_at_the_top() {
         let line = "Include /h/.ssh/berth.d/*.conf";
@@ -206,7 +198,7 @@ mod tests {
     #[test]
     fn ssh_config_files_are_written_and_pruned_and_config_kept() {
         let d = tempfile::tempdir().unwrap();
-        let p = paths(d.path());
+        let p = Paths::under(d.path());
         std::fs::create_dir_all(p.home.join(".ssh")).unwrap();
         std::fs::write(p.home.join(".ssh/config"), "Host mine\n  User me\n").unwrap();
         let b = |a: &str| (a.to_string(), host_block(&p, a, "127.0.0.1", 2200, &[]));
@@ -235,7 +227,7 @@ mod tests {
     #[test]
     fn args_pin_the_host_key() {
         let d = tempfile::tempdir().unwrap();
-        let p = paths(d.path());
+        let p = Paths::under(d.path());
         let a = ssh_args(&p, "berth-x", "127.0.0.1", 2201, &[PathBuf::from("/k/id")]);
         let s = a.join(" ");
         assert!(

@@ -102,18 +102,10 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    fn paths(d: &Path) -> Paths {
-        Paths {
-            config_file: d.join("c.toml"),
-            state_dir: d.join("state/berth"),
-            home: d.join("home"),
-        }
-    }
-
     #[test]
     fn made_once_private_and_stable() {
         let d = tempfile::tempdir().unwrap();
-        let p = paths(d.path());
+        let p = Paths::under(d.path());
         let a = ensure_blocking(&p).unwrap();
         assert!(
             a.public_line.starts_with("ssh-ed25519 AAAA"),
@@ -132,7 +124,7 @@ mod tests {
     #[test]
     fn racing_processes_agree_on_one_key() {
         let d = tempfile::tempdir().unwrap();
-        let p = paths(d.path());
+        let p = Paths::under(d.path());
         let handles: Vec<_> = (0..6)
             .map(|_| {
                 let p = p.clone();
@@ -147,7 +139,7 @@ mod tests {
     #[test]
     fn ssh_keygen_reads_the_key() {
         let d = tempfile::tempdir().unwrap();
-        let id = ensure_blocking(&paths(d.path())).unwrap();
+        let id = ensure_blocking(&Paths::under(d.path())).unwrap();
         let Ok(out) = std::process::Command::new("ssh-keygen")
             .arg("-y")
             .arg("-f")
@@ -169,7 +161,7 @@ mod tests {
     #[test]
     fn a_corrupt_key_says_what_to_do() {
         let d = tempfile::tempdir().unwrap();
-        let p = paths(d.path());
+        let p = Paths::under(d.path());
         std::fs::create_dir_all(key_path(&p).parent().unwrap()).unwrap();
         std::fs::write(key_path(&p), "nonsense").unwrap();
         let err = ensure_blocking(&p).unwrap_err().to_string();

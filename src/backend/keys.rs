@@ -125,18 +125,10 @@ pub fn user_identity_files(home: &Path, explicit: Option<&Path>) -> Vec<PathBuf>
 mod tests {
     use super::*;
 
-    fn paths(d: &Path) -> Paths {
-        Paths {
-            config_file: d.join("c.toml"),
-            state_dir: d.join("state/berth"),
-            home: d.join("home"),
-        }
-    }
-
     #[test]
     fn with_no_user_key_berths_own_identity_is_used() {
         let d = tempfile::tempdir().unwrap();
-        let p = paths(d.path());
+        let p = Paths::under(d.path());
         let set = for_create_blocking(&p, None).unwrap();
         assert_eq!(set.keys.len(), 1);
         assert_eq!(set.identities, [crate::ssh_identity::key_path(&p)]);
@@ -145,7 +137,7 @@ mod tests {
     #[test]
     fn the_users_keys_are_authorized_too_and_bad_files_are_refused() {
         let d = tempfile::tempdir().unwrap();
-        let p = paths(d.path());
+        let p = Paths::under(d.path());
         let ssh = p.home.join(".ssh");
         std::fs::create_dir_all(&ssh).unwrap();
         std::fs::write(ssh.join("a.pub"), "ssh-ed25519 AAAA a\n").unwrap();

@@ -136,6 +136,16 @@ impl Paths {
         })
     }
 
+    /// Every file under one directory (`config/`, `state/berth/`, `home/`): for
+    /// tests and sandboxes.
+    pub fn under(root: &Path) -> Self {
+        Self {
+            config_file: root.join("config/berth/config.toml"),
+            state_dir: root.join("state/berth"),
+            home: root.join("home"),
+        }
+    }
+
     pub fn known_hosts_dir(&self) -> PathBuf {
         self.state_dir.join("known_hosts.d")
     }
