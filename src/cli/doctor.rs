@@ -43,10 +43,11 @@ fn on_path(bin: &str) -> bool {
 }
 
 /// Free bytes on the filesystem holding `path` (df, so no unsafe statvfs here).
-fn free_bytes(path: &str) -> Option<u64> {
-    let out = std::process::Command::new("df")
+async fn free_bytes(path: &str) -> Option<u64> {
+    let out = tokio::process::Command::new("df")
         .args(["-Pk", path])
         .output()
+        .await
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let kb: u64 = text
@@ -63,7 +64,14 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
     let mut v = Vec::new();
     let endpoint = endpoint_from_env();
     let local = endpoint.starts_with("unix://");
-    let installed = ["dockerd", "docker", "podman"].iter().find(|b| on_path(b));
+    let installed = tokio::task::spawn_blocking(|| {
+        ["dockerd", "docker", "podman"]
+            .into_iter()
+            .find(|b| on_path(b))
+    })
+    .await
+    .ok()
+    .flatten();
     v.push(match (installed, local) {
         (Some(b), _) => check("engine installed", Status::Ok, format!("{b} found"), None),
         (None, false) => check(
@@ -126,10 +134,11 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
         },
         None => None,
     };
-    let disk_path = info
-        .as_ref()
-        .map(|i| i.root_dir.clone())
-        .filter(|d| std::path::Path::new(d).exists());
+    let root_dir = info.as_ref().map(|i| i.root_dir.clone());
+    let disk_path = match root_dir {
+        Some(d) if tokio::fs::try_exists(&d).await.unwrap_or(false) => Some(d),
+        _ => None,
+    };
     let disk_path = disk_path.unwrap_or_else(|| {
         paths
             .state_dir
@@ -138,7 +147,7 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
             .display()
             .to_string()
     });
-    v.push(match free_bytes(&disk_path) {
+    v.push(match free_bytes(&disk_path).await {
         Some(b) if b < 2 << 30 => check(
             "disk space",
             Status::Fail,

@@ -17,9 +17,9 @@ use std::sync::Arc;
 
 pub use args::{Cli, Command, CompletionShell, ConfigAction, ImageAction, VERSION};
 
-/// Loads paths and config; errors name the file, line and field.
-pub fn load(cli: &Cli) -> Result<(Paths, Config)> {
-    let paths = Paths::discover(cli.config.clone())?;
+/// Loads paths and config; errors name the file, line and field. Blocking.
+pub fn load(config_override: Option<std::path::PathBuf>) -> Result<(Paths, Config)> {
+    let paths = Paths::discover(config_override)?;
     let config = Config::load(&paths.config_file)?;
     Ok((paths, config))
 }
@@ -75,8 +75,12 @@ async fn dispatch(cli: Cli) -> Result<i32> {
     if cli.command.is_none() && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
         // The TUI runs on the defaults when the file is bad, and shows why.
         let paths = Paths::discover(cli.config.clone())?;
-        init_logging(&paths);
-        let (config, problem) = Config::load_or_defaults(&paths.config_file);
+        let p = paths.clone();
+        let (config, problem) = tokio::task::spawn_blocking(move || {
+            init_logging(&p);
+            Config::load_or_defaults(&p.config_file)
+        })
+        .await?;
         crate::tui::app::run(paths, config, problem).await?;
         return Ok(0);
     }
@@ -96,8 +100,15 @@ async fn dispatch(cli: Cli) -> Result<i32> {
         }
         _ => {}
     }
-    let (paths, config) = load(&cli)?;
-    init_logging(&paths);
+    let cfg = cli.config.clone();
+    let (paths, config) = tokio::task::spawn_blocking(move || {
+        let loaded = load(cfg);
+        if let Ok((paths, _)) = &loaded {
+            init_logging(paths);
+        }
+        loaded
+    })
+    .await??;
     let Some(command) = cli.command else {
         return commands::overview(paths, config).await;
     };

@@ -45,7 +45,7 @@ impl DockerEngine {
 
     pub async fn connect_to(endpoint: &str) -> EngineResult<Self> {
         if let Some(path) = endpoint.strip_prefix("unix://") {
-            match std::fs::metadata(path) {
+            match tokio::fs::metadata(path).await {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     return Err(EngineError::Unreachable {
                         endpoint: endpoint.to_string(),

@@ -92,7 +92,9 @@ fn restore_terminal() {
 /// `problem`: why the config file was not used (the TUI runs on the defaults).
 pub async fn run(paths: Paths, config: Config, problem: Option<String>) -> Result<()> {
     let started = Instant::now();
-    let mut state = initial_state(&paths, &config);
+    // Reads theme files: off the async threads.
+    let (p, c) = (paths.clone(), config.clone());
+    let mut state = tokio::task::spawn_blocking(move || initial_state(&p, &c)).await?;
     state.config_problems.splice(0..0, problem);
     let backend = service::spawn(paths.clone(), config.clone(), docker_connector());
     let mut terminal = ratatui::init();
