@@ -34,7 +34,6 @@ fn ws(i: usize) -> Workspace {
         runtime: None,
         memory_limit: Some(4 << 30),
         pids_limit: Some(256),
-        auto_restart: true,
         provision: berth::domain::provision::Provision::Ready,
         labels: Default::default(),
     }

@@ -280,3 +280,43 @@ fn a_user_without_ssh_keys_gets_berths_own_identity() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "user-key-ok\n");
 }
+
+#[test]
+fn finished_is_read_from_the_engine_whatever_the_store_knows() {
+    let Some(sb) = Sandbox::new("crash-store", (2927, 2929)) else {
+        return;
+    };
+    let name = sb.name("a");
+    sb.create_ok(&name, &[]);
+    let id = stdout(&docker(&[
+        "inspect",
+        "-f",
+        "{{.Id}}",
+        &format!("workspace-{name}"),
+    ]));
+    let id = id.trim();
+    // A berth with a fresh store (another user, a lost state directory) reads the
+    // marker the create left in the container: finished, running or stopped.
+    std::fs::remove_dir_all(sb.state_dir()).unwrap();
+    assert_eq!(sb.json(&["status", &name, "--json"])["state"], "running");
+    sb.ok(&["stop", &name]);
+    std::fs::remove_dir_all(sb.state_dir()).unwrap();
+    assert_eq!(sb.json(&["status", &name, "--json"])["state"], "stopped");
+    // The marker names its container: another container's id does not count.
+    let marker = stdout(&docker(&[
+        "cp",
+        &format!("workspace-{name}:/etc/berth/provisioned"),
+        "-",
+    ]));
+    assert!(marker.contains(id), "the marker holds the container id");
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "printf 'someone-else\\n' > /tmp/marker-{name} && docker cp /tmp/marker-{name} workspace-{name}:/etc/berth/provisioned; rm -f /tmp/marker-{name}"
+        ))
+        .status()
+        .unwrap();
+    assert!(o.success());
+    std::fs::remove_dir_all(sb.state_dir()).unwrap();
+    assert_eq!(sb.json(&["status", &name, "--json"])["state"], "incomplete");
+}

@@ -22,6 +22,15 @@ fn workspace_runs_under_gvisor_when_configured() {
     let name = sb.name("a");
     let w = sb.create_ok(&name, &["--post-start", "echo under-gvisor > ~/where.txt"]);
     assert_eq!(w["runtime"], "runsc");
+    // Provisioning finished is recorded the same way under gVisor (through the
+    // engine, not the runtime), also for a berth with another store.
+    assert_eq!(w["state"], "running", "{w}");
+    assert_eq!(w["provision"]["status"], "ready", "{w}");
+    sb.ok(&["stop", &name]);
+    std::fs::remove_dir_all(sb.state_dir()).unwrap();
+    let st = sb.json(&["status", &name, "--json"]);
+    assert_eq!(st["provision"]["status"], "ready", "{st}");
+    sb.ok(&["start", &name]);
     let runtime = stdout(&docker(&[
         "inspect",
         "-f",

@@ -32,7 +32,6 @@ fn ws(name: &str, state: WorkspaceState, port: u16) -> Workspace {
         runtime: None,
         memory_limit: Some(4 << 30),
         pids_limit: Some(256),
-        auto_restart: true,
         provision: berth::domain::provision::Provision::Ready,
         labels: [("team".to_string(), "core".to_string())].into(),
     }
@@ -368,14 +367,12 @@ fn unfinished_workspaces_are_never_shown_healthy() {
     use berth::domain::provision::Provision;
     let mut s = populated("default", 120, 30);
     let mut killed = ws("half-made", WorkspaceState::Running, 2205);
-    killed.auto_restart = false;
     killed.provision = Provision::Incomplete {
         step: Some("post-start".into()),
         index: 9,
         total: 10,
     };
     let mut busy = ws("in-progress", WorkspaceState::Running, 2206);
-    busy.auto_restart = false;
     busy.provision = Provision::Provisioning {
         step: "clone".into(),
         index: 8,

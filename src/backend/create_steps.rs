@@ -3,7 +3,7 @@
 use super::create::CreateRequest;
 use super::{sshd, Ctx, Progress, ProgressFn};
 use crate::domain::labels::workspace_labels;
-use crate::domain::provision::Step;
+use crate::domain::provision::{Step, MARKER_PATH};
 use crate::domain::workspace::{REPO_DIR, SSHD_CONTAINER_PORT, WORKSPACE_HOME, WORKSPACE_USER};
 use crate::engine::{ContainerSpec, EngineError, ExecRequest, Output};
 use crate::store::LeaseRequest;
@@ -129,8 +129,6 @@ pub async fn run_step(
                 resources: spec.resources,
                 runtime: spec.runtime.clone(),
                 platform: spec.platform.clone(),
-                // Until the commit step: an unfinished workspace is not restarted.
-                auto_restart: false,
             };
             ctx.engine.create_container(&cs).await?;
             st.made.container = Some(name.container());
@@ -186,7 +184,20 @@ pub async fn run_step(
             )
             .await?;
         }
-        Step::Commit => ctx.engine.set_auto_restart(&name.container(), true).await?,
+        Step::Commit => {
+            let w = ctx
+                .engine
+                .inspect_workspace(&name.container())
+                .await?
+                .ok_or_else(|| anyhow!("the container {} is gone", name.container()))?;
+            let id = w.container_id;
+            let marker = format!("{id}\n");
+            ctx.engine
+                .write_file(&id, MARKER_PATH, marker.as_bytes(), 0o644)
+                .await?;
+            // A cache of a fact that never changes for this id; the marker is the truth.
+            let _ = ctx.store.record_provisioned(vec![id], None).await;
+        }
     }
     Ok(())
 }

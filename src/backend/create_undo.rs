@@ -66,12 +66,14 @@ pub async fn start_over(
         )))
         .await;
     let mut removed = Vec::new();
-    if let Some(w) = ctx.engine.inspect_workspace(&name.container()).await? {
-        if w.auto_restart {
+    if let Some(w) = super::inventory::find(ctx, name).await? {
+        if w.provision.is_ready() {
             bail!("workspace {name} exists and is complete; use `berth start {name}` or pick another name");
         }
-        ctx.engine.remove_container(&w.container).await?;
-        removed.push(format!("container {}", w.container));
+        if w.state != crate::domain::workspace::WorkspaceState::Absent {
+            ctx.engine.remove_container(&w.container).await?;
+            removed.push(format!("container {}", w.container));
+        }
     }
     let volume = name.volume();
     match previous {

@@ -1,16 +1,22 @@
 //! What exists: the engine's labelled list, with each workspace's provisioning
-//! state filled in from the store's records. The engine decides what exists and
-//! whether provisioning finished; the store only names the step and says whether
-//! the create still runs. What an interrupted create left without a container (its
-//! volume) is listed too, so nothing half-made stays hidden.
+//! state filled in. The engine decides what exists and whether provisioning
+//! finished (the marker in the container, see `domain::provision`); the store only
+//! names the step, says whether the create still runs, and remembers containers
+//! already seen finished so their markers are read once. What an interrupted
+//! create left without a container (its volume) is listed too, so nothing
+//! half-made stays hidden.
 use super::Ctx;
 use crate::domain::naming::WorkspaceName;
-use crate::domain::provision::{Progress, Provision};
+use crate::domain::provision::{marker_matches, Progress, Provision, MARKER_PATH};
 use crate::domain::workspace::{Workspace, WorkspaceState};
 use crate::engine::Engine;
 use crate::store::{ProvisionRecord, Store};
 use anyhow::Result;
+use futures_util::StreamExt;
 use std::collections::BTreeMap;
+
+/// Markers read at once when many workspaces are new to this store.
+const MARKER_READS: usize = 8;
 
 /// Every workspace, sorted by name.
 pub async fn list(ctx: &Ctx) -> Result<Vec<Workspace>> {
@@ -19,7 +25,9 @@ pub async fn list(ctx: &Ctx) -> Result<Vec<Workspace>> {
 
 /// `list` for callers that hold an engine and a store but no `Ctx` (the TUI's watcher).
 pub async fn list_with(engine: &dyn Engine, store: &Store) -> Result<Vec<Workspace>> {
-    let ws = engine.list_workspaces().await?;
+    let mut ws = engine.list_workspaces().await?;
+    let alive = ws.iter().map(|w| w.container_id.clone()).collect();
+    check_markers(engine, store, &mut ws, Some(alive)).await?;
     let records = records(store).await;
     let mut leftovers = Vec::new();
     for (r, alive) in &records {
@@ -36,7 +44,14 @@ pub async fn list_with(engine: &dyn Engine, store: &Store) -> Result<Vec<Workspa
 
 /// One workspace by name, if it exists (a container, or an interrupted create's volume).
 pub async fn find(ctx: &Ctx, name: &WorkspaceName) -> Result<Option<Workspace>> {
-    let w = ctx.engine.inspect_workspace(&name.container()).await?;
+    let mut w: Vec<Workspace> = ctx
+        .engine
+        .inspect_workspace(&name.container())
+        .await?
+        .into_iter()
+        .collect();
+    check_markers(ctx.engine.as_ref(), &ctx.store, &mut w, None).await?;
+    let w = w.pop();
     let records: Vec<_> = records(&ctx.store)
         .await
         .into_iter()
@@ -51,6 +66,53 @@ pub async fn find(ctx: &Ctx, name: &WorkspaceName) -> Result<Option<Workspace>> 
     Ok(merge(w.into_iter().collect(), &records, &leftover)
         .into_iter()
         .next())
+}
+
+/// Marks finished the workspaces whose marker holds their container id: from the
+/// store's memory when it has seen them, else read from the engine (and then
+/// remembered). `alive`: every container that exists, to prune the memory.
+async fn check_markers(
+    engine: &dyn Engine,
+    store: &Store,
+    ws: &mut [Workspace],
+    alive: Option<Vec<String>>,
+) -> Result<()> {
+    let known = store.provisioned_ids().await.unwrap_or_else(|e| {
+        tracing::warn!("cannot read finished workspaces from the store: {e:#}");
+        Default::default()
+    });
+    let unknown: Vec<String> = ws
+        .iter()
+        .filter(|w| !w.provision.is_ready() && !known.contains(&w.container_id))
+        .map(|w| w.container_id.clone())
+        .collect();
+    let read: Vec<(String, bool)> = futures_util::stream::iter(unknown)
+        .map(|id| async move {
+            let marked = match engine.read_file(&id, MARKER_PATH, 256).await {
+                Ok(Some(content)) => marker_matches(&content, &id),
+                Ok(None) => false,
+                Err(e) if e.is_not_found() => false,
+                Err(e) => return Err(e),
+            };
+            Ok((id, marked))
+        })
+        .buffer_unordered(MARKER_READS)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, crate::engine::EngineError>>()?;
+    let newly: Vec<String> = read.into_iter().filter(|r| r.1).map(|r| r.0).collect();
+    for w in ws.iter_mut() {
+        if known.contains(&w.container_id) || newly.contains(&w.container_id) {
+            w.provision = Provision::Ready;
+        }
+    }
+    if !newly.is_empty() || alive.is_some() {
+        if let Err(e) = store.record_provisioned(newly, alive).await {
+            tracing::warn!("cannot remember finished workspaces: {e:#}");
+        }
+    }
+    Ok(())
 }
 
 /// The store's records; a store that cannot be read leaves the engine's word alone.
@@ -86,7 +148,7 @@ pub fn merge(
         .map(|(r, alive)| (r.name.as_str(), progress(r, *alive)))
         .collect();
     for w in &mut ws {
-        w.provision = Provision::from_engine(w.auto_restart).with_record(by_name.get(&*w.name));
+        w.provision = w.provision.clone().with_record(by_name.get(&*w.name));
     }
     for n in leftovers {
         if ws.iter().any(|w| w.name == n.as_str()) {
@@ -116,7 +178,6 @@ fn leftover(n: &WorkspaceName, provision: Provision) -> Workspace {
         runtime: None,
         memory_limit: None,
         pids_limit: None,
-        auto_restart: false,
         provision,
         labels: Default::default(),
     }
@@ -127,10 +188,10 @@ mod tests {
     use super::*;
     use crate::store::Creator;
 
-    fn ws(name: &str, auto_restart: bool) -> Workspace {
+    fn ws(name: &str, finished: bool) -> Workspace {
         let mut w = leftover(&WorkspaceName::parse(name).unwrap(), Provision::Ready);
         w.state = WorkspaceState::Running;
-        w.auto_restart = auto_restart;
+        w.provision = Provision::from_engine(finished);
         w
     }
 

@@ -43,15 +43,22 @@ fn for_create_blocking(paths: &Paths, explicit: Option<&Path>) -> Result<KeySet>
     Ok(set)
 }
 
-/// The private keys to offer an existing workspace: berth's own, then the ones
-/// recorded when it was created.
+/// The private keys to offer an existing workspace: berth's own, the ones recorded
+/// when it was created, then the user's current ones (when the record is lost).
 pub async fn identities(ctx: &Ctx, name: &str) -> Result<Vec<PathBuf>> {
-    let own = crate::ssh_identity::key_path(&ctx.paths);
+    let recorded = ctx.store.identities(name).await?;
+    let paths = ctx.paths.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let own = crate::ssh_identity::key_path(&paths);
+        let mut ids: Vec<PathBuf> = own.is_file().then_some(own).into_iter().collect();
+        ids.extend(recorded);
+        ids.extend(user_identity_files(&paths.home, None));
+        ids
+    })
+    .await
+    .map_err(|e| anyhow!("reading SSH keys failed: {e}"))?;
     let mut ids = Vec::new();
-    if tokio::fs::try_exists(&own).await.unwrap_or(false) {
-        ids.push(own);
-    }
-    for id in ctx.store.identities(name).await? {
+    for id in found {
         if !ids.contains(&id) {
             ids.push(id);
         }

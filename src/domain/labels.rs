@@ -10,6 +10,10 @@ pub const PLATFORM: &str = "dev.berth.platform";
 pub const PROFILE: &str = "dev.berth.profile";
 pub const SSH_PORT: &str = "dev.berth.ssh-port";
 pub const VERSION: &str = "dev.berth.version";
+/// How the workspace records that provisioning finished (see `domain::provision`);
+/// absent on workspaces made before berth recorded it.
+pub const PROVISION: &str = "dev.berth.provision";
+pub const PROVISION_MARKER: &str = "marker";
 
 pub const ROLE_WORKSPACE: &str = "workspace";
 /// Role of a container that serves a workspace (egress proxy, log forwarder, ...).
@@ -33,6 +37,7 @@ pub fn workspace_labels(
     l.insert(NAME.into(), spec.name.to_string());
     l.insert(PROFILE.into(), spec.profile.clone());
     l.insert(VERSION.into(), version.into());
+    l.insert(PROVISION.into(), PROVISION_MARKER.into());
     if let Some(t) = &spec.thread {
         l.insert(THREAD.into(), t.clone());
     }

@@ -1,11 +1,13 @@
 //! A workspace spec turned into an ordered provisioning plan: steps as data; and
 //! where a workspace's provisioning stands.
 //!
-//! Crash consistency: a workspace container is created with restart policy `no`
-//! and switched to `unless-stopped` by the last step, [`Step::Commit`]. So the engine
-//! itself records whether provisioning finished: a berth workspace without
-//! auto-restart is incomplete, whatever happened to the process that created it.
-//! The store adds which step it reached and whether its create still runs.
+//! Crash consistency: the last step, [`Step::Commit`], writes [`MARKER_PATH`] into
+//! the container's own filesystem (through the engine, so any runtime works),
+//! holding the container's id. So the engine itself records whether provisioning
+//! finished: a berth workspace without its marker is incomplete, whatever happened
+//! to the process that created it. (The id makes a copied filesystem, such as a
+//! snapshot, not count for a new container.) The store adds which step it reached,
+//! whether its create still runs, and remembers containers already seen finished.
 use super::workspace::WorkspaceSpec;
 use serde::Serialize;
 use std::fmt;
@@ -30,7 +32,7 @@ pub enum Step {
     Clone(String),
     /// Run the post-start script with `/bin/sh -lc`.
     PostStart(String),
-    /// Mark the workspace complete (restart policy `unless-stopped`).
+    /// Mark the workspace complete (the marker file).
     Commit,
 }
 
@@ -90,6 +92,14 @@ pub fn plan(spec: &WorkspaceSpec) -> Vec<Step> {
     steps
 }
 
+/// The file whose content (the container's id) says provisioning finished.
+pub const MARKER_PATH: &str = "/etc/berth/provisioned";
+
+/// Does a marker file's content say that container `id` finished provisioning?
+pub fn marker_matches(content: &[u8], id: &str) -> bool {
+    !id.is_empty() && String::from_utf8_lossy(content).trim() == id
+}
+
 /// Where a workspace's provisioning stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "lowercase")]
@@ -124,9 +134,10 @@ pub struct Progress {
 }
 
 impl Provision {
-    /// From the engine alone: finished iff the container restarts with the engine.
-    pub fn from_engine(auto_restart: bool) -> Self {
-        if auto_restart {
+    /// From the engine alone: `finished` when the container's marker says so (or it
+    /// predates markers).
+    pub fn from_engine(finished: bool) -> Self {
+        if finished {
             Provision::Ready
         } else {
             Provision::Incomplete {
@@ -251,6 +262,13 @@ mod tests {
             pid: 77,
             alive,
         }
+    }
+
+    #[test]
+    fn a_marker_counts_only_for_its_own_container() {
+        assert!(marker_matches(b"abc123\n", "abc123"));
+        assert!(!marker_matches(b"abc123", "def456"));
+        assert!(!marker_matches(b"", ""));
     }
 
     #[test]

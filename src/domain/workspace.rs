@@ -102,10 +102,6 @@ pub struct Workspace {
     pub memory_limit: Option<i64>,
     /// Process limit, if any.
     pub pids_limit: Option<i64>,
-    /// The engine restarts it with itself (restart policy `unless-stopped`): set as
-    /// the last provisioning step, so `false` on a berth workspace means its
-    /// provisioning never finished.
-    pub auto_restart: bool,
     /// Whether provisioning finished (engine and store together; see `provision`).
     pub provision: Provision,
     pub labels: BTreeMap<String, String>,

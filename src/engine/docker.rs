@@ -11,8 +11,8 @@ use crate::domain::workspace::{Workspace, WorkspaceState};
 use async_trait::async_trait;
 use bollard::errors::Error as BErr;
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerUpdateBody, HostConfig, PortBinding,
-    RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
+    ContainerCreateBody, ContainerInspectResponse, HostConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters as qp;
 use bollard::Docker;
@@ -142,17 +142,9 @@ fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
         .find(|m| m.destination.as_deref() == Some(crate::domain::workspace::WORKSPACE_HOME))
         .and_then(|m| m.name)
         .unwrap_or_default();
-    let auto_restart = c
-        .host_config
-        .as_ref()
-        .and_then(|h| h.restart_policy.as_ref())
-        .and_then(|p| p.name)
-        .is_some_and(|n| {
-            matches!(
-                n,
-                RestartPolicyNameEnum::UNLESS_STOPPED | RestartPolicyNameEnum::ALWAYS
-            )
-        });
+    // Workspaces made before berth recorded provisioning count as finished; the
+    // others are finished once their marker is seen (backend::inventory).
+    let legacy = labels.get(labels::PROVISION).is_none();
     Some(Workspace {
         state: WorkspaceState::from_engine(&status),
         ssh_port: labels::ssh_port(&labels),
@@ -179,8 +171,7 @@ fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
             .as_ref()
             .and_then(|h| h.pids_limit)
             .filter(|m| *m > 0),
-        auto_restart,
-        provision: Provision::from_engine(auto_restart),
+        provision: Provision::from_engine(legacy),
         runtime: c
             .host_config
             .and_then(|h| h.runtime)
@@ -188,17 +179,6 @@ fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
         name,
         labels,
     })
-}
-
-fn restart_policy(auto: bool) -> RestartPolicy {
-    RestartPolicy {
-        name: Some(if auto {
-            RestartPolicyNameEnum::UNLESS_STOPPED
-        } else {
-            RestartPolicyNameEnum::NO
-        }),
-        maximum_retry_count: None,
-    }
 }
 
 fn hash(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
@@ -334,7 +314,10 @@ impl Engine for DockerEngine {
             memory_swap: Some(spec.resources.memory_bytes),
             pids_limit: Some(spec.resources.pids),
             nano_cpus: spec.resources.cpus.map(|c| (c * 1e9) as i64),
-            restart_policy: Some(restart_policy(spec.auto_restart)),
+            restart_policy: Some(RestartPolicy {
+                name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+                maximum_retry_count: None,
+            }),
             init: Some(true),
             runtime: spec.runtime.clone(),
             ..Default::default()
@@ -413,15 +396,23 @@ impl Engine for DockerEngine {
         }
     }
 
-    async fn set_auto_restart(&self, container: &str, on: bool) -> EngineResult<()> {
-        let body = ContainerUpdateBody {
-            restart_policy: Some(restart_policy(on)),
-            ..Default::default()
-        };
-        self.docker
-            .update_container(container, body)
-            .await
-            .map_err(|e| self.err(e))
+    async fn write_file(
+        &self,
+        container: &str,
+        path: &str,
+        contents: &[u8],
+        mode: u32,
+    ) -> EngineResult<()> {
+        super::docker_files::write_file(self, container, path, contents, mode).await
+    }
+
+    async fn read_file(
+        &self,
+        container: &str,
+        path: &str,
+        limit: usize,
+    ) -> EngineResult<Option<Vec<u8>>> {
+        super::docker_files::read_file(self, container, path, limit).await
     }
 
     async fn exec(

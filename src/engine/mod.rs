@@ -2,6 +2,7 @@
 //! `docker.rs` is the bollard implementation; SDK types never leave it.
 pub mod docker;
 mod docker_exec;
+mod docker_files;
 mod docker_watch;
 
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
@@ -72,10 +73,6 @@ pub struct ContainerSpec {
     pub resources: Resources,
     pub runtime: Option<String>,
     pub platform: Option<String>,
-    /// Restart with the engine (`unless-stopped`) rather than never (`no`). A workspace
-    /// is created without it and gets it as the last provisioning step (see
-    /// `domain::provision`), so the engine itself records that provisioning finished.
-    pub auto_restart: bool,
 }
 
 /// A command run inside a container.
@@ -132,8 +129,24 @@ pub trait Engine: Send + Sync {
     async fn stop_container(&self, container: &str, timeout_secs: i64) -> EngineResult<()>;
     async fn restart_container(&self, container: &str, timeout_secs: i64) -> EngineResult<()>;
     async fn remove_container(&self, container: &str) -> EngineResult<()>;
-    /// Switches the container's restart policy between `unless-stopped` (true) and `no`.
-    async fn set_auto_restart(&self, container: &str, on: bool) -> EngineResult<()>;
+    /// Writes a small file into the container's filesystem through the engine (not
+    /// through a process inside, so any runtime and a stopped container work).
+    /// It lands in the container's layer on the host's disk: never use it for secrets.
+    async fn write_file(
+        &self,
+        container: &str,
+        path: &str,
+        contents: &[u8],
+        mode: u32,
+    ) -> EngineResult<()>;
+    /// Reads a small file (at most `limit` bytes) from the container's filesystem
+    /// through the engine; `Ok(None)` when it does not exist.
+    async fn read_file(
+        &self,
+        container: &str,
+        path: &str,
+        limit: usize,
+    ) -> EngineResult<Option<Vec<u8>>>;
 
     /// Runs a command; output chunks go to `out` as they arrive.
     async fn exec(

@@ -161,6 +161,50 @@ impl Store {
         .await
     }
 
+    /// Containers already seen finished (their marker read, or written by us).
+    pub async fn provisioned_ids(&self) -> Result<std::collections::HashSet<String>> {
+        self.call(|c| {
+            let mut st = c.prepare("SELECT container_id FROM provisioned")?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    /// Remembers that container `id` finished provisioning (a fact that never
+    /// changes for that id), and forgets containers that no longer exist (`alive`).
+    pub async fn record_provisioned(
+        &self,
+        ids: Vec<String>,
+        alive: Option<Vec<String>>,
+    ) -> Result<()> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            for id in &ids {
+                tx.execute(
+                    "INSERT OR IGNORE INTO provisioned (container_id, at) VALUES (?1, ?2)",
+                    params![id, now()],
+                )?;
+            }
+            if let Some(alive) = alive {
+                let known: Vec<String> = {
+                    let mut st = tx.prepare("SELECT container_id FROM provisioned")?;
+                    let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+                    rows.collect::<rusqlite::Result<_>>()?
+                };
+                for id in known.iter().filter(|k| !alive.contains(k)) {
+                    tx.execute(
+                        "DELETE FROM provisioned WHERE container_id = ?1",
+                        params![id],
+                    )?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Forgets everything about a deleted workspace (leases, identities, records).
     pub async fn forget(&self, name: &str) -> Result<()> {
         let name = name.to_string();
@@ -303,6 +347,9 @@ fn setup(conn: &Connection) -> rusqlite::Result<()> {
              name TEXT NOT NULL,
              action TEXT NOT NULL,
              detail TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS provisioned (
+             container_id TEXT PRIMARY KEY,
+             at INTEGER NOT NULL);
          CREATE TABLE IF NOT EXISTS provisioning (
              name TEXT PRIMARY KEY,
              token TEXT NOT NULL,
@@ -442,6 +489,22 @@ pub(crate) mod tests {
         assert_eq!(s.reserve_port(lease("new", r)).await.unwrap(), 4000);
         s.release_lease("new").await.unwrap();
         assert_eq!(s.lease_count().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn finished_containers_are_remembered_and_pruned() {
+        let (_d, s) = store();
+        s.record_provisioned(vec!["a".into(), "b".into()], None)
+            .await
+            .unwrap();
+        s.record_provisioned(vec!["a".into()], None).await.unwrap();
+        let ids = s.provisioned_ids().await.unwrap();
+        assert_eq!(ids.len(), 2);
+        s.record_provisioned(vec![], Some(vec!["b".into()]))
+            .await
+            .unwrap();
+        let ids = s.provisioned_ids().await.unwrap();
+        assert_eq!(ids.into_iter().collect::<Vec<_>>(), ["b"]);
     }
 
     #[tokio::test]

@@ -26,7 +26,6 @@ pub fn ws(name: &str, state: WorkspaceState, port: u16) -> Workspace {
         runtime: None,
         memory_limit: Some(4 << 30),
         pids_limit: Some(256),
-        auto_restart: true,
         provision: crate::domain::provision::Provision::Ready,
         labels: Default::default(),
     }
