@@ -144,7 +144,7 @@ fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
         .unwrap_or_default();
     // Workspaces made before berth recorded provisioning count as finished; the
     // others are finished once their marker is seen (backend::inventory).
-    let legacy = labels.get(labels::PROVISION).is_none();
+    let legacy = !labels.contains_key(labels::PROVISION);
     Some(Workspace {
         state: WorkspaceState::from_engine(&status),
         ssh_port: labels::ssh_port(&labels),
