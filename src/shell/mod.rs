@@ -17,6 +17,7 @@ pub mod term;
 mod term_cells;
 mod term_events;
 mod term_fixups;
+mod term_handler;
 
 #[cfg(test)]
 mod term_tests;

@@ -9,11 +9,12 @@ use super::screen::{CellView, Cursor};
 use super::term_cells;
 use super::term_events::{xterm_palette, Inbox, Reply};
 use super::term_fixups::{Fixup, Scanner};
+use super::term_handler::{Corrected, Margins};
 use alacritty_terminal::grid::{Dimensions, Scroll};
-use alacritty_terminal::index::{Column, Line};
+use alacritty_terminal::index::Line;
 use alacritty_terminal::term::{Config, Term as Emulator, TermMode};
 use alacritty_terminal::vte::ansi::{
-    CursorShape as AlacrittyShape, CursorStyle, Handler, NamedColor, Processor, Rgb, Timeout,
+    CursorShape as AlacrittyShape, CursorStyle, NamedColor, Processor, Rgb, Timeout,
 };
 use std::time::Duration;
 
@@ -34,11 +35,6 @@ const QUERY_BG: Rgb = Rgb {
     g: 0x1b,
     b: 0x26,
 };
-
-/// Private modes berth handles itself (see `term_fixups`).
-const ALT_47: u16 = 47;
-const ALT_1047: u16 = 1047;
-const SAVE_CURSOR_1048: u16 = 1048;
 
 /// Synchronized output (mode 2026) is not held back: berth already draws at most
 /// one frame per batch of output, and a pure model has no timer to end a stuck update.
@@ -83,6 +79,7 @@ pub struct Term {
     inbox: Inbox,
     parser: Processor<NoSync>,
     scanner: Scanner,
+    margins: Margins,
     title: Option<String>,
     bell: bool,
 }
@@ -104,6 +101,7 @@ impl Term {
             inbox,
             parser: Processor::new(),
             scanner: Scanner::default(),
+            margins: Margins::default(),
             title: None,
             bell: false,
         }
@@ -117,8 +115,12 @@ impl Term {
             let (n, fixup) = self.scanner.scan(rest);
             // Small slices: the parser scans printable runs for the next ESC again
             // after every invalid UTF-8 byte, so a 1 MB batch without ESC went quadratic.
+            let mut handler = Corrected {
+                emu: &mut self.emu,
+                margins: &mut self.margins,
+            };
             for chunk in rest[..n].chunks(FEED_CHUNK) {
-                self.parser.advance(&mut self.emu, chunk);
+                self.parser.advance(&mut handler, chunk);
             }
             self.drain(&mut out);
             if let Some(f) = fixup {
@@ -157,7 +159,7 @@ impl Term {
         }
     }
 
-    /// What berth does after a sequence the emulator ignores or handles differently.
+    /// Answers a query the emulator's parser drops.
     fn apply(&mut self, f: Fixup, out: &mut Vec<u8>) {
         match f {
             Fixup::ExtendedCursorReport => {
@@ -166,38 +168,7 @@ impl Term {
                     format!("\x1b[?{};{}R", p.line.0 + 1, p.column.0 + 1).as_bytes(),
                 );
             }
-            Fixup::Decaln => {
-                // xterm and tmux also reset the margins and home the cursor.
-                self.emu.set_scrolling_region(1, None);
-            }
-            Fixup::PrivateModes { set, modes } => {
-                for m in modes {
-                    match (m, set) {
-                        (ALT_47 | ALT_1047, true) if !self.alternate_screen() => {
-                            self.emu.swap_alt();
-                        }
-                        (ALT_47 | ALT_1047, false) => self.leave_alternate_keeping_cursor(),
-                        (SAVE_CURSOR_1048, true) => self.emu.save_cursor_position(),
-                        (SAVE_CURSOR_1048, false) => self.emu.restore_cursor_position(),
-                        _ => {}
-                    }
-                }
-            }
         }
-    }
-
-    /// Modes 47 and 1047 share the cursor between the screens (unlike 1049, which
-    /// restores the one saved on the way in): it stays where the program left it.
-    fn leave_alternate_keeping_cursor(&mut self) {
-        if !self.alternate_screen() {
-            return;
-        }
-        let point = self.emu.grid().cursor.point;
-        self.emu.swap_alt();
-        let g = self.emu.grid_mut();
-        g.cursor.point.line = Line(point.line.0.min(g.screen_lines() as i32 - 1));
-        g.cursor.point.column = Column(point.column.0.min(g.columns() - 1));
-        g.cursor.input_needs_wrap = false;
     }
 
     /// (rows, cols).
@@ -207,6 +178,8 @@ impl Term {
     }
 
     pub fn resize(&mut self, rows: u16, cols: u16) {
+        // The emulator resets its margins on a resize.
+        self.margins.reset();
         self.emu.resize(size(rows, cols));
     }
 

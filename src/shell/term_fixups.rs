@@ -1,12 +1,7 @@
-//! Finds, in the program's output, the few sequences the emulator (alacritty_terminal)
-//! ignores or handles unlike xterm and tmux, so the terminal model can act right after
+//! Finds, in the program's output, the sequences the emulator's parser drops
+//! before any handler sees them, so the terminal model can answer right after
 //! each one. A small escape-sequence tracker that follows the byte stream across
 //! `feed` calls; it never changes the bytes. Pure.
-
-/// Private modes (`CSI ? Pm h/l`) the emulator ignores.
-const ALT_47: u16 = 47;
-const ALT_1047: u16 = 1047;
-const SAVE_CURSOR_1048: u16 = 1048;
 
 /// Most parameters remembered for one sequence.
 const MAX_PARAMS: usize = 16;
@@ -16,11 +11,6 @@ const MAX_PARAMS: usize = 16;
 pub enum Fixup {
     /// DECXCPR (`CSI ? 6 n`): report the cursor position as `CSI ? row ; col R`.
     ExtendedCursorReport,
-    /// Set (`h`) or reset (`l`) of private modes 47, 1047 or 1048, in order.
-    PrivateModes { set: bool, modes: Vec<u16> },
-    /// DECALN (`ESC # 8`): the emulator fills the screen with E but leaves the
-    /// margins and the cursor where they were.
-    Decaln,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,9 +18,7 @@ enum State {
     #[default]
     Ground,
     Escape,
-    /// After `ESC #`.
-    EscapeHash,
-    /// After an escape intermediate other than `#`: waits for the final byte.
+    /// After an escape intermediate: waits for the final byte.
     EscapeIntermediate,
     Csi,
     /// OSC: ends at BEL or ESC.
@@ -104,20 +92,12 @@ impl Scanner {
                     }
                     b']' => State::Osc,
                     b'P' | b'X' | b'^' | b'_' => State::String,
-                    b'#' => State::EscapeHash,
                     0x20..=0x2f => State::EscapeIntermediate,
                     // C0 controls are executed inside an escape and keep it going.
                     0x00..=0x1f => State::Escape,
                     _ => State::Ground,
                 };
                 None
-            }
-            State::EscapeHash => {
-                if (0x00..=0x1f).contains(&b) {
-                    return None;
-                }
-                self.state = State::Ground;
-                (b == b'8').then_some(Fixup::Decaln)
             }
             State::EscapeIntermediate => {
                 if !(0x00..=0x2f).contains(&b) {
@@ -189,22 +169,7 @@ impl Scanner {
         if self.intermediates || self.marker != Some(b'?') {
             return None;
         }
-        match fin {
-            b'n' if self.params == [6] => Some(Fixup::ExtendedCursorReport),
-            b'h' | b'l' => {
-                let modes: Vec<u16> = self
-                    .params
-                    .iter()
-                    .copied()
-                    .filter(|m| [ALT_47, ALT_1047, SAVE_CURSOR_1048].contains(m))
-                    .collect();
-                (!modes.is_empty()).then_some(Fixup::PrivateModes {
-                    set: fin == b'h',
-                    modes,
-                })
-            }
-            _ => None,
-        }
+        (fin == b'n' && self.params == [6]).then_some(Fixup::ExtendedCursorReport)
     }
 }
 
@@ -234,35 +199,21 @@ mod tests {
     }
 
     #[test]
-    fn finds_the_sequences_and_where_they_end() {
-        let data = b"ab\x1b[?6nc\x1b#8d\x1b[?47h\x1b[?1047;25l";
+    fn finds_the_sequence_and_where_it_ends() {
+        let data = b"ab\x1b[?6nc\x1b#8d\x1b[?6n";
         assert_eq!(
             all(&[data]),
             vec![
                 (7, Fixup::ExtendedCursorReport),
-                (11, Fixup::Decaln),
-                (
-                    18,
-                    Fixup::PrivateModes {
-                        set: true,
-                        modes: vec![47]
-                    }
-                ),
-                (
-                    data.len(),
-                    Fixup::PrivateModes {
-                        set: false,
-                        modes: vec![1047]
-                    }
-                ),
+                (data.len(), Fixup::ExtendedCursorReport),
             ]
         );
     }
 
     #[test]
     fn ignores_lookalikes() {
-        // Plain DSR, another marker, an intermediate, other modes, DECALN's cousins.
-        let data = b"\x1b[6n\x1b[>6n\x1b[?6$n\x1b[?1049h\x1b[?25l\x1b#3\x1b(8\x1b[47h";
+        // Plain DSR, another marker, an intermediate, private modes, escapes.
+        let data = b"\x1b[6n\x1b[>6n\x1b[?6$n\x1b[?6h\x1b[?16n\x1b#6n\x1b(6n";
         assert!(all(&[data]).is_empty());
     }
 
@@ -272,7 +223,6 @@ mod tests {
             all(&[b"x\x1b", b"[?", b"6", b"n"]),
             vec![(6, Fixup::ExtendedCursorReport)]
         );
-        assert_eq!(all(&[b"\x1b#", b"8"]), vec![(3, Fixup::Decaln)]);
     }
 
     #[test]

@@ -244,3 +244,87 @@ fn a_megabyte_burst_without_escape_is_linear() {
         "1 MB took {whole:?}, 256 KB {quarter:?}"
     );
 }
+
+/// The visible rows as text, blanks kept (for exact checks).
+fn rows(t: &Term) -> Vec<String> {
+    (0..t.size().0)
+        .map(|r| {
+            t.row(r)
+                .filter(|c| c.width != Width::Spacer)
+                .map(|c| c.text())
+                .collect()
+        })
+        .collect()
+}
+
+/// What tmux 3.3a, the conformance reference, lacks or gets wrong; berth does as xterm.
+#[test]
+fn xterm_behaviour_where_tmux_differs() {
+    // HPR (CSI a) and VPR (CSI e) move right and down; CHT (CSI I) tabs forward.
+    let mut t = Term::new(4, 20);
+    t.feed(b"a\x1b[3aB\x1b[2eC\r\x1b[2ID");
+    assert_eq!(rows(&t)[0], "a   B               ");
+    assert_eq!(rows(&t)[2], "     C          D   ");
+    // ICH reaching the right edge blanks the rest of the row.
+    let mut t = Term::new(2, 10);
+    t.feed(b"0123456789\x1b[1;8H\x1b[5@");
+    assert_eq!(rows(&t)[0], "0123456   ");
+    // CUB right after the last column: the cursor was on the last column.
+    let mut t = Term::new(2, 10);
+    t.feed(b"0123456789\x1b[DC");
+    assert_eq!(rows(&t)[0], "01234567C9");
+    // Mode 1048 saves and restores the cursor.
+    let mut t = Term::new(4, 10);
+    t.feed(b"\x1b[2;3H\x1b[?1048h\x1b[4;8H\x1b[?1048lX");
+    assert_eq!(rows(&t)[1], "  X       ");
+}
+
+#[test]
+fn sgr_21_is_a_double_underline_and_22_ends_bold() {
+    let mut t = Term::new(2, 10);
+    t.feed(b"\x1b[1ma\x1b[21mb\x1b[22mc\x1b[24md");
+    let a = |col| t.cell(0, col).unwrap().attrs;
+    assert!(a(0).bold && !a(0).underline);
+    assert!(a(1).bold && a(1).underline);
+    assert!(!a(2).bold && a(2).underline);
+    assert!(!a(3).underline);
+}
+
+#[test]
+fn synchronized_output_is_not_held_back() {
+    let mut t = Term::new(2, 20);
+    t.feed(b"\x1b[?2026hinside");
+    assert_eq!(t.contents(), "inside");
+    t.feed(b"\x1b[?2026l");
+    assert_eq!(t.contents(), "inside");
+}
+
+#[test]
+fn cursor_shape_is_carried() {
+    use super::screen::CursorShape;
+    let mut t = Term::new(2, 10);
+    assert_eq!(t.cursor().shape, CursorShape::Default);
+    t.feed(b"\x1b[5 q");
+    assert_eq!(t.cursor().shape, CursorShape::Bar { blinking: true });
+    t.feed(b"\x1b[2 q");
+    assert_eq!(t.cursor().shape, CursorShape::Block { blinking: false });
+    t.feed(b"\x1b[0 q");
+    assert_eq!(t.cursor().shape, CursorShape::Default);
+}
+
+#[test]
+fn decxcpr_and_colour_queries() {
+    let mut t = Term::new(10, 40);
+    assert_eq!(t.feed(b"\x1b[3;7H\x1b[?6n"), b"\x1b[?3;7R");
+    assert_eq!(
+        t.feed(b"\x1b]10;?\x1b\\"),
+        b"\x1b]10;rgb:c0c0/caca/f5f5\x1b\\"
+    );
+    assert_eq!(
+        t.feed(b"\x1b]4;1;?\x07"),
+        b"\x1b]4;1;rgb:cdcd/0000/0000\x07"
+    );
+    // A colour the program set is the one reported.
+    t.feed(b"\x1b]11;rgb:12/34/56\x07");
+    assert_eq!(t.feed(b"\x1b]11;?\x07"), b"\x1b]11;rgb:1212/3434/5656\x07");
+}
