@@ -178,6 +178,9 @@ impl Term {
     }
 
     pub fn resize(&mut self, rows: u16, cols: u16) {
+        if self.size() == (rows.max(1), cols.max(1)) {
+            return;
+        }
         // The emulator resets its margins on a resize.
         self.margins.reset();
         self.emu.resize(size(rows, cols));

@@ -328,3 +328,16 @@ fn decxcpr_and_colour_queries() {
     t.feed(b"\x1b]11;rgb:12/34/56\x07");
     assert_eq!(t.feed(b"\x1b]11;?\x07"), b"\x1b]11;rgb:1212/3434/5656\x07");
 }
+
+#[test]
+fn margins_survive_a_resize_to_the_same_size_and_reset_on_a_real_one() {
+    let mut t = Term::new(6, 10);
+    t.feed(b"\x1b[2;4r\x1b[4;1H\x1b[5A");
+    assert_eq!(t.cursor().row, 1, "CUU stops at the top margin");
+    t.resize(6, 10);
+    t.feed(b"\x1b[4;1H\x1b[5A");
+    assert_eq!(t.cursor().row, 1, "same size: margins kept");
+    t.resize(8, 10);
+    t.feed(b"\x1b[4;1H\x1b[5A");
+    assert_eq!(t.cursor().row, 0, "new size: margins reset");
+}
