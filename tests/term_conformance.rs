@@ -275,3 +275,20 @@ fn a_different_stream_fails_against_tmux() {
     let same = berth_screen(b"plain \x1b[31mred\x1b[0m", 12, 2);
     assert!(diff(&expected, &same, Exclusions::default()).is_empty());
 }
+
+/// The recorded vim session (tests/fixtures/vim.bin.typed, 24x80) too.
+#[test]
+fn recorded_vim_matches_tmux() {
+    if !tmux_or_skip("recorded_vim_matches_tmux") {
+        return;
+    }
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/vim.bin.typed"
+    ))
+    .expect("fixture");
+    let expected = tmux_screen("vim", &bytes, 80, 24);
+    let got = berth_screen(&bytes, 80, 24);
+    assert!(got.text().contains("typed in vim"), "{}", got.text());
+    assert_same("vim.bin.typed", &expected, &got, Exclusions::default());
+}
