@@ -352,6 +352,8 @@ fn shell_tab_replaying_vim_then_disconnected() {
         },
     );
     insta::assert_snapshot!("shell_vim", text(&s));
+    // No glyph marks the cursor: the outer terminal's own cursor sits after "typed in vim".
+    draw(&s).backend_mut().assert_cursor_position((13, 20));
     update(
         &mut s,
         Msg::Shell {

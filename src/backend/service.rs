@@ -160,6 +160,7 @@ async fn run(
     let (int_tx, mut int_rx) = mpsc::unbounded_channel();
     let watcher = tokio::spawn(watch::run(
         connect,
+        crate::store::Store::new(paths.store_file()),
         events.clone(),
         move |up: Option<Arc<dyn Engine>>| {
             let _ = int_tx.send(match up {

@@ -1,8 +1,10 @@
 //! Keeps the UI's view of the engine current: connect, list, then refresh from the
 //! events stream (debounced). When the engine goes away: say so, retry with
 //! backoff, and resync from a fresh list when it is back.
+use super::inventory;
 use super::service::{Connector, Event};
 use crate::engine::Engine;
+use crate::store::Store;
 use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +35,7 @@ async fn down(events: &mpsc::Sender<Event>, endpoint: &str, reason: String, atte
 
 pub async fn run(
     connect: Connector,
+    store: Store,
     events: mpsc::Sender<Event>,
     on_link: impl Fn(Option<Arc<dyn Engine>>) + Send + 'static,
 ) {
@@ -48,7 +51,7 @@ pub async fn run(
         };
         // Subscribe before listing so nothing that happens in between is missed.
         let mut stream = engine.events();
-        match engine.list_workspaces().await {
+        match inventory::list_with(engine.as_ref(), &store).await {
             Ok(ws) => {
                 let _ = events
                     .send(Event::Connected {
@@ -59,7 +62,7 @@ pub async fn run(
                 let _ = events.send(Event::Workspaces(ws)).await;
             }
             Err(e) => {
-                down(&events, &endpoint, e.to_string(), &mut attempt).await;
+                down(&events, &endpoint, format!("{e:#}"), &mut attempt).await;
                 continue;
             }
         }
@@ -88,7 +91,7 @@ pub async fn run(
                     },
                     _ = tokio::time::sleep_until(at) => {
                         refresh_at = None;
-                        match engine.list_workspaces().await {
+                        match inventory::list_with(engine.as_ref(), &store).await {
                             Ok(ws) => {
                                 let _ = events.send(Event::Workspaces(ws)).await;
                             }

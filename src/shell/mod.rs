@@ -7,9 +7,17 @@
 //! status, disconnect when the workspace stops), uses the pinned host key like
 //! `berth ssh`, needs no docker CLI, and avoids bollard's TTY-stream decoder, which
 //! takes a chunk starting with 0x00-0x02 for a multiplexed header.
+//!
+//! Screen model: alacritty_terminal's emulator behind `term::Term`, seen by the rest
+//! of berth only through `screen`'s types.
 pub mod keys;
+pub mod screen;
 pub mod session;
 pub mod term;
+mod term_cells;
+mod term_events;
+mod term_fixups;
+mod term_handler;
 
 #[cfg(test)]
 mod term_tests;

@@ -1,5 +1,6 @@
 //! Screen tests: byte streams replayed into the terminal model.
 use super::keys::MouseMode;
+use super::screen::{Colour, Width};
 use super::term::Term;
 
 #[test]
@@ -7,11 +8,11 @@ fn text_colours_and_cursor() {
     let mut t = Term::new(5, 20);
     t.feed(b"hello \x1b[31mred\x1b[0m \x1b[38;5;208mx\x1b[38;2;1;2;3my\r\nline2");
     assert_eq!(t.contents(), "hello red xy\nline2");
-    let s = t.screen();
-    assert_eq!(s.cell(0, 6).unwrap().fgcolor(), vt100::Color::Idx(1));
-    assert_eq!(s.cell(0, 10).unwrap().fgcolor(), vt100::Color::Idx(208));
-    assert_eq!(s.cell(0, 11).unwrap().fgcolor(), vt100::Color::Rgb(1, 2, 3));
-    assert_eq!(s.cursor_position(), (1, 5));
+    assert_eq!(t.cell(0, 6).unwrap().fg, Colour::Indexed(1));
+    assert_eq!(t.cell(0, 10).unwrap().fg, Colour::Indexed(208));
+    assert_eq!(t.cell(0, 11).unwrap().fg, Colour::Rgb(1, 2, 3));
+    assert_eq!(t.cell(0, 12).unwrap().fg, Colour::Default);
+    assert_eq!((t.cursor().row, t.cursor().col), (1, 5));
 }
 
 #[test]
@@ -19,11 +20,13 @@ fn alternate_screen_and_back() {
     let mut t = Term::new(5, 20);
     t.feed(b"shell prompt$ ");
     t.feed(b"\x1b[?1049h\x1b[H\x1b[2Jfull screen app");
-    assert!(t.screen().alternate_screen());
+    assert!(t.alternate_screen());
     assert_eq!(t.contents(), "full screen app");
     t.feed(b"\x1b[?1049l");
-    assert!(!t.screen().alternate_screen());
-    assert_eq!(t.contents(), "shell prompt$ ");
+    assert!(!t.alternate_screen());
+    // Text without trailing blanks; the cursor is back after the prompt's space.
+    assert_eq!(t.contents(), "shell prompt$");
+    assert_eq!((t.cursor().row, t.cursor().col), (0, 14));
 }
 
 #[test]
@@ -46,9 +49,10 @@ fn answers_cursor_position_and_device_attribute_queries() {
 fn wide_characters_take_two_cells() {
     let mut t = Term::new(3, 10);
     t.feed("界a".as_bytes());
-    assert!(t.screen().cell(0, 0).unwrap().is_wide());
-    assert_eq!(t.screen().cell(0, 2).unwrap().contents(), "a");
-    assert_eq!(t.screen().cursor_position(), (0, 3));
+    assert_eq!(t.cell(0, 0).unwrap().width, Width::Wide);
+    assert_eq!(t.cell(0, 1).unwrap().width, Width::Spacer);
+    assert_eq!(t.cell(0, 2).unwrap().text(), "a");
+    assert_eq!((t.cursor().row, t.cursor().col), (0, 3));
 }
 
 #[test]
@@ -101,13 +105,20 @@ fn fixture(name: &str) -> Vec<u8> {
 
 /// The screen as text, with the cursor marked, for snapshots.
 fn screen_text(t: &Term) -> String {
-    let (r, c) = t.screen().cursor_position();
+    let c = t.cursor();
     let (rows, cols) = t.size();
     let mut out = format!(
-        "{rows}x{cols} cursor {r},{c} alt={}\n",
-        t.screen().alternate_screen()
+        "{rows}x{cols} cursor {},{} alt={}\n",
+        c.row,
+        c.col,
+        t.alternate_screen()
     );
-    for (i, line) in t.screen().rows(0, cols).enumerate() {
+    for i in 0..rows {
+        let line: String = t
+            .row(i)
+            .filter(|c| c.width != Width::Spacer)
+            .map(|c| c.text())
+            .collect();
         out.push_str(&format!("{i:02}|{}\n", line.trim_end()));
     }
     out
@@ -120,7 +131,7 @@ fn replay_vim_typing_resize_and_quit() {
     let all = fixture("vim.bin");
     let mut t = Term::new(24, 80);
     let replies = t.feed(&typed);
-    assert!(t.screen().alternate_screen());
+    assert!(t.alternate_screen());
     assert!(t.contents().contains("typed in vim"));
     insta::assert_snapshot!("vim_typed_24x80", screen_text(&t));
     // vim asked for the cursor position (twice) and the terminal version: all answered.
@@ -132,7 +143,7 @@ fn replay_vim_typing_resize_and_quit() {
     insta::assert_snapshot!("vim_resized_30x100", screen_text(&t));
     t.feed(&all[resized.len()..]);
     assert!(
-        !t.screen().alternate_screen(),
+        !t.alternate_screen(),
         "vim left the alternate screen on :q!"
     );
     assert!(!t.contents().contains("typed in vim"));
@@ -142,7 +153,6 @@ fn replay_vim_typing_resize_and_quit() {
 fn replay_colours_and_wide_characters() {
     let mut t = Term::new(10, 60);
     t.feed(&fixture("colors.bin"));
-    let s = t.screen();
     let find = |needle: &str| {
         let row = t
             .contents()
@@ -156,14 +166,14 @@ fn replay_colours_and_wide_characters() {
             .unwrap()
             .find(needle)
             .unwrap() as u16;
-        s.cell(row, col).unwrap().clone()
+        t.cell(row, col).unwrap()
     };
     let red = find("bold red");
-    assert_eq!(red.fgcolor(), vt100::Color::Idx(1));
-    assert!(red.bold());
-    assert_eq!(find("green256").fgcolor(), vt100::Color::Idx(118));
-    assert_eq!(find("truecolor").fgcolor(), vt100::Color::Rgb(255, 128, 0));
-    assert!(find("reverse").inverse());
+    assert_eq!(red.fg, Colour::Indexed(1));
+    assert!(red.attrs.bold);
+    assert_eq!(find("green256").fg, Colour::Indexed(118));
+    assert_eq!(find("truecolor").fg, Colour::Rgb(255, 128, 0));
+    assert!(find("reverse").attrs.inverse);
     insta::assert_snapshot!("colours_10x60", screen_text(&t));
 }
 
@@ -194,4 +204,140 @@ fn garbage_is_parsed_quickly() {
             &t.contents()[..20.min(t.contents().len())]
         );
     }
+}
+
+/// Pseudo-random bytes without ESC (an LCG): invalid UTF-8 and controls galore.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x: u32 = 777;
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            match (x >> 16) as u8 {
+                0x1b => b'.',
+                b => b,
+            }
+        })
+        .collect()
+}
+
+/// Fastest of three runs of feeding `data` in one batch.
+fn feed_time(data: &[u8]) -> std::time::Duration {
+    (0..3)
+        .map(|_| {
+            let mut t = Term::new(40, 120);
+            let started = std::time::Instant::now();
+            t.feed(data);
+            started.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_megabyte_burst_without_escape_is_linear() {
+    let quarter = feed_time(&noise(256 * 1024));
+    let whole = feed_time(&noise(1024 * 1024));
+    eprintln!("256 KB: {quarter:?}, 1 MB: {whole:?}");
+    // Linear: about 4x. Quadratic would be 16x.
+    assert!(
+        whole < quarter * 8 + std::time::Duration::from_millis(100),
+        "1 MB took {whole:?}, 256 KB {quarter:?}"
+    );
+}
+
+/// The visible rows as text, blanks kept (for exact checks).
+fn rows(t: &Term) -> Vec<String> {
+    (0..t.size().0)
+        .map(|r| {
+            t.row(r)
+                .filter(|c| c.width != Width::Spacer)
+                .map(|c| c.text())
+                .collect()
+        })
+        .collect()
+}
+
+/// What tmux 3.3a, the conformance reference, lacks or gets wrong; berth does as xterm.
+#[test]
+fn xterm_behaviour_where_tmux_differs() {
+    // HPR (CSI a) and VPR (CSI e) move right and down; CHT (CSI I) tabs forward.
+    let mut t = Term::new(4, 20);
+    t.feed(b"a\x1b[3aB\x1b[2eC\r\x1b[2ID");
+    assert_eq!(rows(&t)[0], "a   B               ");
+    assert_eq!(rows(&t)[2], "     C          D   ");
+    // ICH reaching the right edge blanks the rest of the row.
+    let mut t = Term::new(2, 10);
+    t.feed(b"0123456789\x1b[1;8H\x1b[5@");
+    assert_eq!(rows(&t)[0], "0123456   ");
+    // CUB right after the last column: the cursor was on the last column.
+    let mut t = Term::new(2, 10);
+    t.feed(b"0123456789\x1b[DC");
+    assert_eq!(rows(&t)[0], "01234567C9");
+    // Mode 1048 saves and restores the cursor.
+    let mut t = Term::new(4, 10);
+    t.feed(b"\x1b[2;3H\x1b[?1048h\x1b[4;8H\x1b[?1048lX");
+    assert_eq!(rows(&t)[1], "  X       ");
+}
+
+#[test]
+fn sgr_21_is_a_double_underline_and_22_ends_bold() {
+    let mut t = Term::new(2, 10);
+    t.feed(b"\x1b[1ma\x1b[21mb\x1b[22mc\x1b[24md");
+    let a = |col| t.cell(0, col).unwrap().attrs;
+    assert!(a(0).bold && !a(0).underline);
+    assert!(a(1).bold && a(1).underline);
+    assert!(!a(2).bold && a(2).underline);
+    assert!(!a(3).underline);
+}
+
+#[test]
+fn synchronized_output_is_not_held_back() {
+    let mut t = Term::new(2, 20);
+    t.feed(b"\x1b[?2026hinside");
+    assert_eq!(t.contents(), "inside");
+    t.feed(b"\x1b[?2026l");
+    assert_eq!(t.contents(), "inside");
+}
+
+#[test]
+fn cursor_shape_is_carried() {
+    use super::screen::CursorShape;
+    let mut t = Term::new(2, 10);
+    assert_eq!(t.cursor().shape, CursorShape::Default);
+    t.feed(b"\x1b[5 q");
+    assert_eq!(t.cursor().shape, CursorShape::Bar { blinking: true });
+    t.feed(b"\x1b[2 q");
+    assert_eq!(t.cursor().shape, CursorShape::Block { blinking: false });
+    t.feed(b"\x1b[0 q");
+    assert_eq!(t.cursor().shape, CursorShape::Default);
+}
+
+#[test]
+fn decxcpr_and_colour_queries() {
+    let mut t = Term::new(10, 40);
+    assert_eq!(t.feed(b"\x1b[3;7H\x1b[?6n"), b"\x1b[?3;7R");
+    assert_eq!(
+        t.feed(b"\x1b]10;?\x1b\\"),
+        b"\x1b]10;rgb:c0c0/caca/f5f5\x1b\\"
+    );
+    assert_eq!(
+        t.feed(b"\x1b]4;1;?\x07"),
+        b"\x1b]4;1;rgb:cdcd/0000/0000\x07"
+    );
+    // A colour the program set is the one reported.
+    t.feed(b"\x1b]11;rgb:12/34/56\x07");
+    assert_eq!(t.feed(b"\x1b]11;?\x07"), b"\x1b]11;rgb:1212/3434/5656\x07");
+}
+
+#[test]
+fn margins_survive_a_resize_to_the_same_size_and_reset_on_a_real_one() {
+    let mut t = Term::new(6, 10);
+    t.feed(b"\x1b[2;4r\x1b[4;1H\x1b[5A");
+    assert_eq!(t.cursor().row, 1, "CUU stops at the top margin");
+    t.resize(6, 10);
+    t.feed(b"\x1b[4;1H\x1b[5A");
+    assert_eq!(t.cursor().row, 1, "same size: margins kept");
+    t.resize(8, 10);
+    t.feed(b"\x1b[4;1H\x1b[5A");
+    assert_eq!(t.cursor().row, 0, "new size: margins reset");
 }

@@ -60,6 +60,23 @@ impl Tmux {
         String::from_utf8_lossy(&self.raw(&["capture-pane", "-p", "-t", "main"]).stdout).to_string()
     }
 
+    /// The screen with attributes (`capture-pane -e -N`: SGR escapes, trailing cells kept).
+    pub fn screen_with_attributes(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .raw(&["capture-pane", "-p", "-e", "-N", "-t", "main"])
+                .stdout,
+        )
+        .to_string()
+    }
+
+    /// A tmux format for the pane (`display -p`), e.g. "#{cursor_x}".
+    pub fn display(&self, format: &str) -> String {
+        String::from_utf8_lossy(&self.raw(&["display", "-p", "-t", "main", format]).stdout)
+            .trim_end()
+            .to_string()
+    }
+
     pub fn resize(&self, w: u16, h: u16) {
         assert!(self
             .raw(&[

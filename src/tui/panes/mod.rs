@@ -5,6 +5,7 @@ mod logs;
 mod overlays;
 mod shell;
 mod status;
+pub mod term_view;
 
 use super::layout;
 use super::state::{Overlay, State};

@@ -7,7 +7,6 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
-use tui_term::widget::{Cursor, PseudoTerminal};
 
 pub fn tabs(f: &mut Frame, r: Rect, s: &State) {
     let th = s.theme();
@@ -86,12 +85,16 @@ pub fn draw(f: &mut Frame, r: Rect, s: &State) {
         .border_style(th.border(focused))
         .title(title_text)
         .title_style(title_style);
-    let mut cursor = Cursor::default();
-    if !focused || t.term.scrollback() > 0 || t.status != ShellStatus::Running {
-        cursor.hide();
-    }
-    let term = PseudoTerminal::new(t.term.screen())
-        .block(block)
-        .cursor(cursor);
-    f.render_widget(term, r);
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    // The outer terminal's own cursor, only while typing goes to this shell.
+    let show_cursor = focused && t.status == ShellStatus::Running;
+    super::term_view::draw(
+        f,
+        inner,
+        &t.term,
+        th.color(Role::Fg),
+        th.color(Role::Bg),
+        show_cursor,
+    );
 }
