@@ -11,8 +11,10 @@ use crate::backend::service::{self, Backend, Connector};
 use crate::config::{Config, Paths};
 use crate::engine::docker::DockerEngine;
 use crate::engine::Engine;
+use crate::shell::screen::CursorShape;
 use crate::shell::session::{NativePty, SessionEvent};
 use anyhow::Result;
+use crossterm::cursor::SetCursorStyle;
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
     Event as CtEvent, EventStream,
@@ -79,11 +81,25 @@ fn docker_connector() -> Connector {
     })
 }
 
+/// crossterm's command for a shell's cursor shape.
+fn cursor_style(shape: CursorShape) -> SetCursorStyle {
+    match shape {
+        CursorShape::Default => SetCursorStyle::DefaultUserShape,
+        CursorShape::Block { blinking: true } => SetCursorStyle::BlinkingBlock,
+        CursorShape::Block { blinking: false } => SetCursorStyle::SteadyBlock,
+        CursorShape::Underline { blinking: true } => SetCursorStyle::BlinkingUnderScore,
+        CursorShape::Underline { blinking: false } => SetCursorStyle::SteadyUnderScore,
+        CursorShape::Bar { blinking: true } => SetCursorStyle::BlinkingBar,
+        CursorShape::Bar { blinking: false } => SetCursorStyle::SteadyBar,
+    }
+}
+
 fn restore_terminal() {
     let _ = execute!(
         std::io::stdout(),
         DisableMouseCapture,
-        DisableBracketedPaste
+        DisableBracketedPaste,
+        SetCursorStyle::DefaultUserShape
     );
     ratatui::restore();
 }
@@ -103,7 +119,8 @@ pub async fn run(paths: Paths, config: Config, problem: Option<String>) -> Resul
         let _ = execute!(
             std::io::stdout(),
             DisableMouseCapture,
-            DisableBracketedPaste
+            DisableBracketedPaste,
+            SetCursorStyle::DefaultUserShape
         );
         prev(info);
     }));
@@ -140,10 +157,16 @@ async fn event_loop(
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
     let mut first_list_frame = false;
+    let mut shape = CursorShape::Default;
     loop {
         if dirty && last_draw.elapsed() >= FRAME {
             let t0 = Instant::now();
             terminal.draw(|f| panes::draw(f, state))?;
+            // The focused shell's cursor shape (DECSCUSR), carried to the real cursor.
+            if state.cursor_shape() != shape {
+                shape = state.cursor_shape();
+                let _ = execute!(std::io::stdout(), cursor_style(shape));
+            }
             last_draw = Instant::now();
             dirty = false;
             if !first_list_frame && !state.workspaces.is_empty() {

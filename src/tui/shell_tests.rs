@@ -259,3 +259,21 @@ fn several_tabs_and_switching() {
         "switching tabs from the list keeps focus on the list"
     );
 }
+
+#[test]
+fn the_focused_shells_cursor_shape_reaches_the_real_cursor() {
+    use crate::shell::screen::CursorShape;
+    let mut s = opened();
+    assert_eq!(s.cursor_shape(), CursorShape::Default);
+    update(
+        &mut s,
+        Msg::Shell {
+            id: 1,
+            event: SessionEvent::Output(b"\x1b[6 q".to_vec()),
+        },
+    );
+    assert_eq!(s.cursor_shape(), CursorShape::Bar { blinking: false });
+    // Leaving the shell gives the user's own cursor back.
+    update(&mut s, key(KeyCode::Char(']'), KeyModifiers::CONTROL));
+    assert_eq!(s.cursor_shape(), CursorShape::Default);
+}

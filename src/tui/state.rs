@@ -234,6 +234,22 @@ impl State {
         }
     }
 
+    /// The cursor shape the outer terminal should show: the focused shell's
+    /// (DECSCUSR), else the user's own.
+    pub fn cursor_shape(&self) -> crate::shell::screen::CursorShape {
+        match self.active_shell() {
+            Some(t)
+                if self.focus == Focus::Shell
+                    && matches!(self.overlay, Overlay::None)
+                    && t.status == ShellStatus::Running
+                    && t.term.scrollback() == 0 =>
+            {
+                t.term.cursor().shape
+            }
+            _ => Default::default(),
+        }
+    }
+
     /// Jobs still running.
     pub fn running_jobs(&self) -> usize {
         self.jobs
