@@ -328,7 +328,7 @@ fn engine_down_banner_and_jobs() {
 
 #[test]
 fn shell_tab_replaying_vim_then_disconnected() {
-    use berth::shell::session::SessionEvent;
+    use berth::terminal::session::SessionEvent;
     let mut s = populated("default", 100, 36);
     key(&mut s, KeyCode::Enter);
     update(

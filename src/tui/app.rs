@@ -11,8 +11,8 @@ use crate::backend::service::{self, Backend, Connector};
 use crate::config::{Config, Paths};
 use crate::engine::docker::DockerEngine;
 use crate::engine::Engine;
-use crate::shell::screen::CursorShape;
-use crate::shell::session::{NativePty, SessionEvent};
+use crate::terminal::screen::CursorShape;
+use crate::terminal::session::{NativePty, SessionEvent};
 use anyhow::Result;
 use crossterm::cursor::SetCursorStyle;
 use crossterm::event::{

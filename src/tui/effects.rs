@@ -5,7 +5,7 @@
 use super::state::Effect;
 use super::update::Msg;
 use crate::backend::service::Command;
-use crate::shell::session::{PtySession, PtySystem, SessionEvent, SessionSpec};
+use crate::terminal::session::{PtySession, PtySystem, SessionEvent, SessionSpec};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;

@@ -6,7 +6,7 @@ use super::update::{update, Msg};
 use super::update_tests::ws;
 use crate::backend::service::{Command, Event};
 use crate::domain::workspace::WorkspaceState;
-use crate::shell::session::SessionEvent;
+use crate::terminal::session::SessionEvent;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn state(stateof: WorkspaceState) -> State {
@@ -262,7 +262,7 @@ fn several_tabs_and_switching() {
 
 #[test]
 fn the_focused_shells_cursor_shape_reaches_the_real_cursor() {
-    use crate::shell::screen::CursorShape;
+    use crate::terminal::screen::CursorShape;
     let mut s = opened();
     assert_eq!(s.cursor_shape(), CursorShape::Default);
     update(

@@ -38,7 +38,7 @@ pub enum ShellStatus {
 pub struct ShellTab {
     pub id: u64,
     pub workspace: String,
-    pub term: crate::shell::term::Term,
+    pub term: crate::terminal::term::Term,
     pub status: ShellStatus,
 }
 
@@ -236,7 +236,7 @@ impl State {
 
     /// The cursor shape the outer terminal should show: the focused shell's
     /// (DECSCUSR), else the user's own.
-    pub fn cursor_shape(&self) -> crate::shell::screen::CursorShape {
+    pub fn cursor_shape(&self) -> crate::terminal::screen::CursorShape {
         match self.active_shell() {
             Some(t)
                 if self.focus == Focus::Shell

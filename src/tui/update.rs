@@ -24,7 +24,7 @@ pub enum Msg {
     /// Output or exit of a shell session.
     Shell {
         id: u64,
-        event: crate::shell::session::SessionEvent,
+        event: crate::terminal::session::SessionEvent,
     },
     /// A shell's PTY could not be started.
     ShellSpawnFailed {

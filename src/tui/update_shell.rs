@@ -6,9 +6,9 @@ use super::state::{Bottom, Effect, Focus, ShellStatus, ShellTab, State};
 use super::update::current_areas;
 use crate::backend::service::Command;
 use crate::domain::workspace::WorkspaceState;
-use crate::shell::keys::{encode_key, encode_mouse, encode_paste};
-use crate::shell::session::SessionEvent;
-use crate::shell::term::Term;
+use crate::terminal::keys::{encode_key, encode_mouse, encode_paste};
+use crate::terminal::session::SessionEvent;
+use crate::terminal::term::Term;
 use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
 
 /// Exit status ssh uses for "the connection went away".

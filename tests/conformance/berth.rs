@@ -3,7 +3,7 @@
 //! from the buffer.
 #![allow(dead_code)]
 use super::screen::{Cell, Col, Screen};
-use berth::shell::term::Term;
+use berth::terminal::term::Term;
 use berth::tui::panes::term_view;
 use ratatui::backend::{Backend, TestBackend};
 use ratatui::style::{Color, Modifier};

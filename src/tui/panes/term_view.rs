@@ -1,8 +1,8 @@
 //! Draws a shell's screen into the frame: every cell with its character (wide and
 //! combining ones included), colours and attributes, and the outer terminal's own
 //! cursor where the program's cursor is. Reads the model, never changes it.
-use crate::shell::screen::{Attrs, CellView, Colour, Width};
-use crate::shell::term::Term;
+use crate::terminal::screen::{Attrs, CellView, Colour, Width};
+use crate::terminal::term::Term;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
 use ratatui::style::{Color, Modifier, Style};

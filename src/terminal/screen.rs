@@ -1,6 +1,6 @@
 //! What the screen holds, in berth's own terms: a cell's text, colours and
 //! attributes, and the cursor. The terminal model hands these to the pane that
-//! draws them, so nothing outside `src/shell/` sees the emulator's types. Pure.
+//! draws them, so nothing outside `src/terminal/` sees the emulator's types. Pure.
 
 /// A colour as the program asked for it. `Default` is the terminal's own
 /// foreground or background (the theme's, in the pane).
