@@ -1,18 +1,19 @@
 //! bollard implementation of [`Engine`]. Bollard's models are converted to domain
 //! types here and nowhere else.
+pub(super) use super::docker_convert::map_err;
+use super::docker_convert::to_workspace;
 use super::{
     ContainerSpec, Engine, EngineError, EngineInfo, EngineResult, ExecOutcome, ExecRequest,
     LogOptions, Output,
 };
 use crate::domain::labels;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
-use crate::domain::provision::Provision;
-use crate::domain::workspace::{Workspace, WorkspaceState};
+use crate::domain::workspace::Workspace;
 use async_trait::async_trait;
 use bollard::errors::Error as BErr;
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, HostConfig, PortBinding, RestartPolicy,
-    RestartPolicyNameEnum, VolumeCreateRequest,
+    ContainerCreateBody, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    VolumeCreateRequest,
 };
 use bollard::query_parameters as qp;
 use bollard::Docker;
@@ -74,111 +75,6 @@ impl DockerEngine {
     fn err(&self, e: BErr) -> EngineError {
         map_err(&self.endpoint, e)
     }
-}
-
-/// Turns a bollard error into a sentence-sized domain error.
-pub(super) fn map_err(endpoint: &str, e: BErr) -> EngineError {
-    let unreachable = |reason: String| {
-        if reason.to_lowercase().contains("permission denied") {
-            EngineError::PermissionDenied {
-                endpoint: endpoint.to_string(),
-            }
-        } else {
-            EngineError::Unreachable {
-                endpoint: endpoint.to_string(),
-                reason,
-            }
-        }
-    };
-    match e {
-        BErr::DockerResponseServerError {
-            status_code: 404,
-            message,
-        } => EngineError::NotFound { what: message },
-        BErr::DockerResponseServerError {
-            status_code: 409,
-            message,
-        } => EngineError::Conflict(message),
-        BErr::DockerResponseServerError { message, .. }
-            if message.contains("port is already allocated")
-                || message.contains("address already in use") =>
-        {
-            EngineError::PortTaken(message)
-        }
-        BErr::DockerResponseServerError { message, .. } => EngineError::Api(message),
-        BErr::IOError { err } => unreachable(err.to_string()),
-        BErr::SocketNotFoundError(s) => unreachable(format!("socket {s} not found")),
-        BErr::RequestTimeoutError => unreachable("the request timed out".into()),
-        e @ (BErr::HyperLegacyError { .. }
-        | BErr::HyperResponseError { .. }
-        | BErr::HttpClientError { .. }) => {
-            let mut reason = e.to_string();
-            let mut src = std::error::Error::source(&e);
-            while let Some(s) = src {
-                reason = s.to_string();
-                src = s.source();
-            }
-            unreachable(reason)
-        }
-        other => EngineError::Api(other.to_string()),
-    }
-}
-
-fn rfc3339_secs(s: &str) -> Option<i64> {
-    let t = chrono::DateTime::parse_from_rfc3339(s).ok()?.timestamp();
-    (t > 0).then_some(t)
-}
-
-fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
-    let config = c.config.unwrap_or_default();
-    let labels: BTreeMap<String, String> = config.labels.unwrap_or_default().into_iter().collect();
-    let name = labels.get(labels::NAME)?.clone();
-    let state = c.state.unwrap_or_default();
-    let status = state.status.map(|s| s.to_string()).unwrap_or_default();
-    let volume = c
-        .mounts
-        .unwrap_or_default()
-        .into_iter()
-        .find(|m| m.destination.as_deref() == Some(crate::domain::workspace::WORKSPACE_HOME))
-        .and_then(|m| m.name)
-        .unwrap_or_default();
-    // Workspaces made before berth recorded provisioning count as finished; the
-    // others are finished once their marker is seen (backend::inventory).
-    let legacy = !labels.contains_key(labels::PROVISION);
-    Some(Workspace {
-        state: WorkspaceState::from_engine(&status),
-        ssh_port: labels::ssh_port(&labels),
-        image: config.image.unwrap_or_default(),
-        container: c
-            .name
-            .unwrap_or_default()
-            .trim_start_matches('/')
-            .to_string(),
-        container_id: c.id.unwrap_or_default(),
-        volume,
-        thread: labels.get(labels::THREAD).cloned(),
-        platform: labels.get(labels::PLATFORM).cloned(),
-        profile: labels.get(labels::PROFILE).cloned(),
-        created: c.created.as_deref().and_then(rfc3339_secs).unwrap_or(0),
-        started_at: state.started_at.as_deref().and_then(rfc3339_secs),
-        memory_limit: c
-            .host_config
-            .as_ref()
-            .and_then(|h| h.memory)
-            .filter(|m| *m > 0),
-        pids_limit: c
-            .host_config
-            .as_ref()
-            .and_then(|h| h.pids_limit)
-            .filter(|m| *m > 0),
-        provision: Provision::from_engine(legacy),
-        runtime: c
-            .host_config
-            .and_then(|h| h.runtime)
-            .filter(|r| r != "runc"),
-        name,
-        labels,
-    })
 }
 
 fn hash(labels: &BTreeMap<String, String>) -> HashMap<String, String> {

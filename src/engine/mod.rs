@@ -1,6 +1,7 @@
 //! The container engine behind a trait that speaks domain types only.
 //! `docker.rs` is the bollard implementation; SDK types never leave it.
 pub mod docker;
+mod docker_convert;
 mod docker_exec;
 mod docker_files;
 mod docker_watch;
