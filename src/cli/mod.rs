@@ -152,6 +152,9 @@ pub enum ImageAction {
         /// Tag (default: `image` from the config).
         #[arg(long)]
         tag: Option<String>,
+        /// Base image the workspace image is built on.
+        #[arg(long, value_name = "IMG", default_value = image::DEFAULT_BASE)]
+        base: String,
     },
     /// Exit 0 if the configured image is present in the engine, 1 if not.
     Present,
