@@ -160,6 +160,8 @@ ensure() {
   # The docker CLI always (these scripts and the tests use it); dockerd unless an engine answers.
   if ! command -v docker >/dev/null 2>&1 || { ! engine_up && ! command -v dockerd >/dev/null 2>&1; }; then
     apt_install "the container engine" docker.io || exit 1
+    # Under systemd the package starts docker.service itself: this set-up started it.
+    if systemd_managed; then touch "$SYSTEMD_MARK"; fi
   fi
   if ! engine_up && ! is_root; then
     say "$(no_engine_hint "$(cd "$(dirname "$0")" && pwd)/engine.sh ensure")"
