@@ -77,7 +77,7 @@ pub async fn run(paths: Paths, config: Config, action: ImageAction) -> Result<i3
                 eprintln!("  {line}");
             }
             job.await?.with_context(|| {
-                format!("building {tag} failed; its base image {base} must be present or pullable (`sudo scripts/engine.sh images` in berth's checkout makes it without a registry)")
+                format!("building {tag} failed; its base image {base} must be present or pullable (in berth's checkout `sudo scripts/engine.sh images target/release/berth` makes it without a registry)")
             })?;
             eprintln!("Built {tag} in {:.0}s.", started.elapsed().as_secs_f64());
             Ok(0)
