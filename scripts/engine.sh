@@ -98,6 +98,7 @@ kill_dockerd() {
 }
 
 stop() {
+  if { [ -f "$SYSTEMD_MARK" ] && systemd_managed; } || we_started_it; then need_root "stopping dockerd" stop; fi
   if [ -f "$SYSTEMD_MARK" ] && systemd_managed; then
     kill_dockerd
   elif we_started_it; then
@@ -191,6 +192,7 @@ trap remove_rootfs EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# make_base BERTH (BERTH only for the message to someone without root).
 make_base() {
   if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then return 0; fi
   if [ "${BERTH_BASE_PULL:-1}" != 0 ]; then
@@ -198,8 +200,8 @@ make_base() {
     if timeout 60 docker pull "$BASE_IMAGE" >/dev/null 2>&1; then return 0; fi
     say "no registry answers"
   fi
+  need_root "making the base image $BASE_IMAGE with debootstrap" "images $(realpath "$1")"
   say "making $BASE_IMAGE with debootstrap (about a minute)"
-  need_root "making the base image $BASE_IMAGE with debootstrap" "images BERTH"
   need "making the base image" debootstrap:debootstrap || exit 1
   local mirror
   # The first Debian mirror apt itself uses (deb lines or deb822 URIs:), never a commented one.
@@ -232,7 +234,7 @@ images() {
     fi
     exit 1
   fi
-  make_base
+  make_base "$berth"
   if "$berth" image present >/dev/null 2>&1; then return 0; fi
   "$berth" image build --base "$BASE_IMAGE"
 }

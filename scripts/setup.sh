@@ -27,7 +27,7 @@ fi
 
 # Rust comes from rustup (Debian's cargo is too old for berth's dependencies).
 if ! command -v cargo >/dev/null 2>&1; then
-  say "cargo is not installed; install Rust from https://rustup.rs, then run scripts/$caller again"
+  say "cargo is not on PATH; install Rust from https://rustup.rs (under sudo keep your PATH: sudo env \"PATH=\$PATH\" scripts/$caller)"
   exit 1
 fi
 # cc: SQLite is compiled in; ssh: berth ssh and the TUI's shells (ssh-keygen for keys).
