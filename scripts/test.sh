@@ -3,7 +3,8 @@
 # the set-up (scripts/setup.sh test, the same one scripts/run.sh uses) installs what is
 # missing, starts dockerd if none runs and makes the images if absent; then fmt, clippy
 # and every test with the engine required: engine tests never skip here. Last, alone,
-# the dockerd-restart test. dockerd is stopped at the end only if this run started it;
+# the tests that stop dockerd: its restart, then the README commands on a fresh machine
+# (tests/fresh_machine.sh). dockerd is stopped at the end only if this run started it;
 # every object labelled with this run's id is removed, pass or fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,3 +50,5 @@ log "tests (engine required)"
 cargo test --all-targets
 log "dockerd restart test (alone: it restarts the engine)"
 cargo test --test engine_restart -- --ignored --test-threads=1
+log "fresh machine: the README commands with and without a running dockerd (alone: it stops the engine)"
+tests/fresh_machine.sh
