@@ -25,14 +25,16 @@ cleanup() {
   if [ "$set_up" = 1 ] && ! scripts/engine.sh up; then
     scripts/engine.sh start || true
   fi
-  log "removing every container, volume, network and image labelled berth.test-run=$BERTH_TEST_RUN"
-  docker ps -aq --filter "$label" | xargs -r docker rm -f >/dev/null 2>&1 || true
-  docker volume ls -q --filter "$label" | xargs -r docker volume rm -f >/dev/null 2>&1 || true
-  docker network ls -q --filter "$label" | xargs -r docker network rm >/dev/null 2>&1 || true
-  # Children before parents: each pass removes the images no other image builds on.
-  for _ in 1 2 3 4 5; do
-    docker images -aq --filter "$label" 2>/dev/null | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
-  done
+  if scripts/engine.sh up; then
+    log "removing every container, volume, network and image labelled berth.test-run=$BERTH_TEST_RUN"
+    docker ps -aq --filter "$label" | xargs -r docker rm -f >/dev/null 2>&1 || true
+    docker volume ls -q --filter "$label" | xargs -r docker volume rm -f >/dev/null 2>&1 || true
+    docker network ls -q --filter "$label" | xargs -r docker network rm >/dev/null 2>&1 || true
+    # Children before parents: each pass removes the images no other image builds on.
+    for _ in 1 2 3 4 5; do
+      docker images -aq --filter "$label" | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
+    done
+  fi
   if [ "$started_engine" = 1 ]; then log "stopping the dockerd this run started"; scripts/engine.sh stop || true; fi
   exit "$rc"
 }
