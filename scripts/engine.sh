@@ -1,44 +1,123 @@
 #!/usr/bin/env bash
-# Get a Docker engine and berth's images in place, idempotently.
+# Get a Docker engine and berth's images in place, idempotently. Each step installs the
+# Debian packages it needs when run as root; without root it says what to run instead.
 #
-#   scripts/engine.sh ensure          install docker.io if missing, start dockerd if none runs,
-#                                     register gVisor (runsc) if installed
-#   scripts/engine.sh images BERTH    make the Debian base image if absent (pull, else debootstrap +
+#   scripts/engine.sh ensure          install docker.io if missing, register gVisor (runsc) when
+#                                     Debian has it, start dockerd if none answers (through
+#                                     systemd where systemd runs)
+#   scripts/engine.sh images BERTH    make the base image if absent (pull, else debootstrap +
 #                                     docker import), then build the workspace image with BERTH
 #   scripts/engine.sh up              exit 0 if an engine answers
-#   scripts/engine.sh stop            stop dockerd, only if this script started it (by its PID)
+#   scripts/engine.sh stop            stop dockerd, only if this script started it
 #   scripts/engine.sh restart         stop and start dockerd (tests use this; only a dockerd this
 #                                     script started, or one managed by systemd)
 #   scripts/engine.sh kill|start      the two halves of restart, for tests that watch the gap
+#
+# Environment: BERTH_BASE_IMAGE   the base image (default debian:bookworm-slim)
+#              BERTH_BASE_PULL=0  do not try a registry: make the base with debootstrap
+#              BERTH_BASE_LABELS  "k=v k=v": labels put on a base made here
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 PIDFILE=/run/berth-dockerd.pid
+# Present while a docker.service this script started runs (`stop` stops only that).
+SYSTEMD_MARK=/run/berth-dockerd.systemd
+LOCK=/run/berth-engine.lock
 LOG=/var/log/berth-dockerd.log
 BASE_IMAGE=${BERTH_BASE_IMAGE:-debian:bookworm-slim}
 
-say() { echo "engine.sh: $*" >&2; }
-
-engine_up() { timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
-
 need_root() {
-  if [ "$(id -u)" != 0 ]; then
-    say "this step needs root: $*"
+  if ! is_root; then
+    say "$1 needs root; run: sudo $(cd "$(dirname "$0")" && pwd)/engine.sh $2"
     exit 1
   fi
 }
 
-install_engine() {
-  if command -v dockerd >/dev/null 2>&1; then return; fi
-  need_root "install docker.io (apt-get install docker.io)"
-  say "installing docker.io from Debian's packages"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null
+systemd_runs() { [ -d /run/systemd/system ]; }
+systemd_unit() { systemd_runs && systemctl cat docker.service >/dev/null 2>&1; }
+systemd_managed() { systemd_runs && systemctl is-active --quiet docker 2>/dev/null; }
+
+# A live dockerd whose PID this script wrote (a reused PID is not ours).
+we_started_it() {
+  local pid
+  pid=$(cat "$PIDFILE" 2>/dev/null) || return 1
+  [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ]
 }
 
+wait_up() {
+  local _
+  for _ in $(seq 1 120); do
+    if engine_up; then say "dockerd is up"; return 0; fi
+    sleep 0.5
+  done
+  say "dockerd did not answer within 60 s; see ${1:-$LOG}"
+  [ -z "${1:-}" ] && tail -n 20 "$LOG" >&2
+  exit 1
+}
+
+start_dockerd() {
+  if engine_up; then return 0; fi
+  need_root "starting dockerd" ensure
+  if systemd_unit; then
+    say "starting docker.service"
+    systemctl start docker.service
+    touch "$SYSTEMD_MARK"
+    wait_up "journalctl -u docker"
+    return 0
+  fi
+  if we_started_it; then
+    say "dockerd pid $(cat "$PIDFILE") (started earlier) is still starting"
+    wait_up
+    return 0
+  fi
+  say "starting dockerd (log: $LOG)"
+  rm -f "$PIDFILE"
+  # Its own session, so a Ctrl-C in the terminal that ran this never reaches it; no
+  # inherited descriptors (the lock) either.
+  setsid nohup dockerd --pidfile "$PIDFILE" >>"$LOG" 2>&1 </dev/null 9>&- &
+  wait_up
+}
+
+kill_dockerd() {
+  if systemd_managed; then
+    systemctl stop docker.service docker.socket
+    rm -f "$SYSTEMD_MARK"
+  elif we_started_it; then
+    local pid _; pid=$(cat "$PIDFILE")
+    say "stopping dockerd pid $pid"
+    kill "$pid"
+    # dockerd gives running containers 15 s to stop before it exits.
+    for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.5; done
+    say "dockerd pid $pid did not exit within 60 s"
+    exit 1
+  elif engine_up; then
+    say "the running dockerd was not started by this script or systemd; not touching it"
+    exit 1
+  fi
+}
+
+stop() {
+  if { [ -f "$SYSTEMD_MARK" ] && systemd_managed; } || we_started_it; then need_root "stopping dockerd" stop; fi
+  if [ -f "$SYSTEMD_MARK" ] && systemd_managed; then
+    kill_dockerd
+  elif we_started_it; then
+    kill_dockerd
+  fi
+}
+
+# Registers Debian's runsc in /etc/docker/daemon.json; prints "changed" when it wrote it.
 register_gvisor() {
-  # gVisor is optional; register it when Debian's runsc is installable/installed.
-  command -v runsc >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runsc >/dev/null 2>&1 || true
-  command -v runsc >/dev/null 2>&1 || return 0
+  is_root || return 0
+  if ! command -v runsc >/dev/null 2>&1; then
+    # Where Debian has no runsc (after an update), do not ask apt again on every run.
+    if ! apt-cache show runsc >/dev/null 2>&1 && compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+      return 0
+    fi
+    apt_install "gVisor (optional)" runsc \
+      || { say "gVisor (runsc) is not installable here; workspaces run with runc"; return 0; }
+  fi
+  need "registering runsc in /etc/docker/daemon.json" python3:python3 || exit 1
   python3 - "$(command -v runsc)" <<'PY'
 import json, os, sys
 path = "/etc/docker/daemon.json"
@@ -52,101 +131,121 @@ want = {"path": sys.argv[1], "runtimeArgs": ["--network=host"]}
 if rt.get("runsc") != want:
     rt["runsc"] = want
     os.makedirs("/etc/docker", exist_ok=True)
-    with open(path, "w") as f:
+    with open(path + ".tmp", "w") as f:
         json.dump(cfg, f, indent=2)
+    os.replace(path + ".tmp", path)
+    print("changed")
 PY
 }
 
-start_dockerd() {
-  need_root "start dockerd"
-  say "starting dockerd (log: $LOG)"
-  rm -f "$PIDFILE"
-  nohup dockerd --pidfile "$PIDFILE" >>"$LOG" 2>&1 </dev/null &
-  for _ in $(seq 1 60); do
-    if engine_up; then say "dockerd is up"; return 0; fi
+# A running dockerd reads a new runtime on SIGHUP (running containers are not disturbed).
+reload_engine() {
+  if systemd_managed; then
+    systemctl reload docker.service
+  elif we_started_it; then
+    kill -HUP "$(cat "$PIDFILE")"
+  else
+    say "runsc was registered in /etc/docker/daemon.json; reload the running dockerd (kill -HUP its pid) to use it"
+    return 0
+  fi
+  local _
+  for _ in $(seq 1 20); do
+    [[ $(docker info --format '{{json .Runtimes}}' 2>/dev/null || true) == *'"runsc"'* ]] && return 0
     sleep 0.5
   done
-  say "dockerd did not come up in 30 s; see $LOG"
-  tail -n 20 "$LOG" >&2 || true
-  exit 1
-}
-
-we_started_it() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
-
-systemd_managed() {
-  [ -d /run/systemd/system ] && systemctl is-active --quiet docker 2>/dev/null
-}
-
-kill_dockerd() {
-  if systemd_managed; then
-    systemctl stop docker docker.socket
-  elif we_started_it; then
-    local pid; pid=$(cat "$PIDFILE")
-    say "stopping dockerd pid $pid"
-    kill "$pid"
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-  else
-    say "dockerd was not started by this script or systemd; not touching it"
-    exit 1
-  fi
-}
-
-start_again() {
-  if [ -d /run/systemd/system ] && systemctl cat docker >/dev/null 2>&1; then
-    systemctl start docker
-  else
-    start_dockerd
-  fi
+  say "dockerd did not pick up runsc after a reload; see $LOG"
 }
 
 ensure() {
-  install_engine
-  command -v debootstrap >/dev/null 2>&1 || { need_root "install debootstrap"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
-  if [ "$(id -u)" = 0 ]; then register_gvisor; fi
+  if engine_up && ! is_root; then return 0; fi
+  # The docker CLI always (these scripts and the tests use it); dockerd unless an engine answers.
+  if ! command -v docker >/dev/null 2>&1 || { ! engine_up && ! command -v dockerd >/dev/null 2>&1; }; then
+    apt_install "the container engine" docker.io || exit 1
+    # Under systemd the package starts docker.service itself: this set-up started it.
+    if systemd_managed; then touch "$SYSTEMD_MARK"; fi
+  fi
+  if ! engine_up && ! is_root; then
+    say "$(no_engine_hint "$(cd "$(dirname "$0")" && pwd)/engine.sh ensure")"
+    exit 1
+  fi
+  # One set-up at a time (two first runs at once would start two dockerds).
+  exec 9>"$LOCK"
+  flock 9
+  local changed; changed=$(register_gvisor)
   if engine_up; then
-    # Pick up a runtime registered just now without disturbing running containers.
-    if we_started_it; then kill -HUP "$(cat "$PIDFILE")" 2>/dev/null || true; fi
+    if [ "$changed" = changed ]; then reload_engine; fi
     return 0
   fi
   start_dockerd
 }
 
+# Unmounts what a killed debootstrap left mounted under $ROOTFS, then removes it
+# without crossing into another file system.
+ROOTFS=""
+remove_rootfs() {
+  [ -n "$ROOTFS" ] || return 0
+  findmnt -rno TARGET | grep -F "$ROOTFS/" | sort -r | xargs -r -n1 umount -l || true
+  rm -rf --one-file-system "$ROOTFS" || true
+  ROOTFS=""
+}
+trap remove_rootfs EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# make_base BERTH (BERTH only for the message to someone without root).
 make_base() {
   if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then return 0; fi
-  say "base image $BASE_IMAGE absent; trying to pull it"
-  if timeout 60 docker pull "$BASE_IMAGE" >/dev/null 2>&1; then return 0; fi
-  say "no registry reachable; making $BASE_IMAGE with debootstrap (about 30 s)"
-  need_root "debootstrap"
+  if [ "${BERTH_BASE_PULL:-1}" != 0 ]; then
+    say "base image $BASE_IMAGE absent; trying to pull it"
+    if timeout 60 docker pull "$BASE_IMAGE" >/dev/null 2>&1; then return 0; fi
+    say "no registry answers"
+  fi
+  need_root "making the base image $BASE_IMAGE with debootstrap" "images $(realpath "$1")"
+  say "making $BASE_IMAGE with debootstrap (about a minute)"
+  need "making the base image" debootstrap:debootstrap || exit 1
   local mirror
   # The first Debian mirror apt itself uses (deb lines or deb822 URIs:), never a commented one.
   mirror=$(grep -rhE '^[[:space:]]*(deb[[:space:]]|URIs:)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-    | grep -oE 'https?://[^ ]+/debian/?' | grep -v security | head -n1 || true)
+    | grep -oE 'https?://[^[:space:]]+' | grep -E '/debian(/|$)' | grep -v security | head -n1 || true)
   mirror=${mirror:-http://deb.debian.org/debian}
-  local root; root=$(mktemp -d /var/tmp/berth-rootfs.XXXXXX)
-  trap 'rm -rf "$root"' RETURN
-  debootstrap --variant=minbase bookworm "$root" "$mirror" >/var/log/berth-debootstrap.log 2>&1 \
-    || { say "debootstrap failed; see /var/log/berth-debootstrap.log"; exit 1; }
-  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-  tar -C "$root" -c . | docker import \
-    --change 'CMD ["bash"]' --change 'ENV LANG=C.UTF-8' \
+  ROOTFS=$(mktemp -d /var/tmp/berth-rootfs.XXXXXX)
+  if ! debootstrap --variant=minbase bookworm "$ROOTFS" "$mirror" >/var/log/berth-debootstrap.log 2>&1; then
+    say "debootstrap failed; see /var/log/berth-debootstrap.log"
+    tail -n 5 /var/log/berth-debootstrap.log >&2
+    exit 1
+  fi
+  rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/lib/apt/lists/*
+  local changes=(--change 'CMD ["bash"]' --change 'ENV LANG=C.UTF-8' --change 'LABEL dev.berth.role=base')
+  local label
+  for label in ${BERTH_BASE_LABELS:-}; do changes+=(--change "LABEL $label"); done
+  tar -C "$ROOTFS" -c . | docker import "${changes[@]}" \
     -m "berth: debootstrap --variant=minbase bookworm" - "$BASE_IMAGE" >/dev/null
+  remove_rootfs
   say "made $BASE_IMAGE"
 }
 
 images() {
   local berth=${1:?usage: engine.sh images PATH_TO_BERTH}
-  make_base
+  if ! engine_up; then
+    if is_root; then
+      say "no container engine answers; start one first: $(cd "$(dirname "$0")" && pwd)/engine.sh ensure"
+    else
+      say "$(no_engine_hint "$(cd "$(dirname "$0")" && pwd)/engine.sh ensure")"
+    fi
+    exit 1
+  fi
+  make_base "$berth"
   if "$berth" image present >/dev/null 2>&1; then return 0; fi
-  "$berth" image build
+  "$berth" image build --base "$BASE_IMAGE"
 }
 
 case "${1:-}" in
   ensure) ensure ;;
   images) shift; images "$@" ;;
   up) engine_up ;;
-  stop) if we_started_it; then kill_dockerd; fi ;;
-  restart) kill_dockerd; start_again ;;
-  kill) kill_dockerd ;;
-  start) start_again ;;
+  stop) stop ;;
+  restart) need_root "restarting dockerd" restart; kill_dockerd; start_dockerd ;;
+  kill) need_root "stopping dockerd" kill; kill_dockerd ;;
+  start) start_dockerd ;;
   *) echo "usage: $0 ensure|up|images BERTH|stop|restart|kill|start" >&2; exit 2 ;;
 esac

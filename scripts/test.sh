@@ -1,42 +1,48 @@
 #!/usr/bin/env bash
 # berth's whole test suite against a real engine. On a fresh Debian machine, as root,
-# it installs docker.io if missing, starts dockerd if none runs (and stops it again
-# afterwards only if it started it), makes the images if absent, then runs fmt,
-# clippy and every test with the engine required: engine tests never skip here.
+# the set-up (scripts/setup.sh test, the same one scripts/run.sh uses) installs what is
+# missing, starts dockerd if none runs and makes the images if absent; then fmt, clippy
+# and every test with the engine required: engine tests never skip here. Last, alone,
+# the tests that stop dockerd: its restart, then the README commands on a fresh machine
+# (tests/fresh_machine.sh). dockerd is stopped at the end only if this run started it;
+# every object labelled with this run's id is removed, pass or fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export BERTH_TEST_RUN="r$(date +%s)$$"
+BERTH_TEST_RUN="r$(date +%s)$$"
+export BERTH_TEST_RUN
 export BERTH_REQUIRE_ENGINE=1
 export CARGO_TERM_COLOR=never
 log() { echo "== test.sh: $*" >&2; }
 
-started_engine=0
-if ! scripts/engine.sh up; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "test.sh: no container engine answers and this is not root. Run it as root (sudo scripts/test.sh) so it can install and start dockerd." >&2
-    exit 1
-  fi
-  started_engine=1
-fi
-[ "$(id -u)" = 0 ] && scripts/engine.sh ensure
-command -v tmux >/dev/null 2>&1 || { [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null; } || true
-command -v ssh >/dev/null 2>&1 || { [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-client >/dev/null; }
+# Only root can start (and so stop) dockerd; for anyone else the set-up says what to run.
+started_engine=0 set_up=0
+if [ "$(id -u)" = 0 ] && ! scripts/engine.sh up; then started_engine=1; fi
 
 cleanup() {
-  local rc=$?
-  log "removing every container and volume labelled berth.test-run=$BERTH_TEST_RUN"
-  docker ps -aq --filter "label=berth.test-run=$BERTH_TEST_RUN" | xargs -r docker rm -f >/dev/null 2>&1 || true
-  docker volume ls -q --filter "label=berth.test-run=$BERTH_TEST_RUN" | xargs -r docker volume rm -f >/dev/null 2>&1 || true
+  local rc=$? label="label=berth.test-run=$BERTH_TEST_RUN" _
+  # A stage that stops dockerd may have failed while it was down.
+  if [ "$set_up" = 1 ] && ! scripts/engine.sh up; then
+    scripts/engine.sh start || true
+  fi
+  if scripts/engine.sh up; then
+    log "removing every container, volume, network and image labelled berth.test-run=$BERTH_TEST_RUN"
+    docker ps -aq --filter "$label" | xargs -r docker rm -f >/dev/null 2>&1 || true
+    docker volume ls -q --filter "$label" | xargs -r docker volume rm -f >/dev/null 2>&1 || true
+    docker network ls -q --filter "$label" | xargs -r docker network rm >/dev/null 2>&1 || true
+    # Children before parents: each pass removes the images no other image builds on.
+    for _ in 1 2 3 4 5; do
+      docker images -aq --filter "$label" | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
+    done
+  fi
   if [ "$started_engine" = 1 ]; then log "stopping the dockerd this run started"; scripts/engine.sh stop || true; fi
-  exit $rc
+  exit "$rc"
 }
 trap cleanup EXIT
 
-log "building"
-cargo build --all-targets
-log "images"
-scripts/engine.sh images target/debug/berth
+log "set-up"
+scripts/setup.sh test
+set_up=1
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
@@ -47,3 +53,5 @@ log "tests (engine required)"
 cargo test --all-targets
 log "dockerd restart test (alone: it restarts the engine)"
 cargo test --test engine_restart -- --ignored --test-threads=1
+log "fresh machine: the README commands with and without a running dockerd (alone: it stops the engine)"
+tests/fresh_machine.sh

@@ -187,6 +187,9 @@ pub enum ImageAction {
         /// Tag (default: `image` from the config).
         #[arg(long)]
         tag: Option<String>,
+        /// Base image the workspace image is built on.
+        #[arg(long, value_name = "IMG", default_value = super::image::DEFAULT_BASE)]
+        base: String,
         #[arg(long)]
         json: bool,
     },

@@ -1,8 +1,13 @@
 //! `berth image build|present`: the workspace image from berth's embedded definition.
 use super::ImageAction;
 use crate::config::{Config, Paths};
+use crate::domain::labels;
+use crate::engine::ImageBuild;
 use anyhow::{Context, Result};
 use tokio::sync::mpsc;
+
+/// The base image when none is given: the default of the Dockerfile's `ARG BASE`.
+pub const DEFAULT_BASE: &str = "debian:bookworm-slim";
 
 /// The image definition, embedded so an installed berth needs no checkout.
 const FILES: &[(&str, &str, u32)] = &[
@@ -37,6 +42,16 @@ pub fn context_tar() -> Result<Vec<u8>> {
     Ok(b.into_inner()?)
 }
 
+/// What to build: `tag` on `base`, carrying the config's `[labels]` (every object
+/// berth creates carries them) plus the image's role and berth's version.
+pub fn image_build(config: &Config, tag: &str, base: &str) -> ImageBuild {
+    ImageBuild {
+        tag: tag.to_string(),
+        args: [("BASE".to_string(), base.to_string())].into(),
+        labels: labels::image_labels(&config.labels, env!("CARGO_PKG_VERSION")),
+    }
+}
+
 pub async fn run(paths: Paths, config: Config, action: ImageAction) -> Result<i32> {
     let ctx = super::connect(paths, config).await?;
     match action {
@@ -54,27 +69,27 @@ pub async fn run(paths: Paths, config: Config, action: ImageAction) -> Result<i3
             }
             Ok(if present { 0 } else { 1 })
         }
-        ImageAction::Build { tag, json } => {
+        ImageAction::Build { tag, base, json } => {
             let tag = tag.unwrap_or_else(|| ctx.config.image.clone());
-            eprintln!("Building {tag} (Debian bookworm + openssh-server, git, sudo) ...");
+            eprintln!("Building {tag} on {base} (+ openssh-server, git, sudo) ...");
             let (tx, mut rx) = mpsc::channel::<String>(64);
             let engine = ctx.engine.clone();
-            let t = tag.clone();
+            let build = image_build(&ctx.config, &tag, &base);
             let ctx_tar = context_tar()?;
-            let build = tokio::spawn(async move { engine.build_image(ctx_tar, &t, tx).await });
+            let job = tokio::spawn(async move { engine.build_image(ctx_tar, &build, tx).await });
             let started = std::time::Instant::now();
             while let Some(line) = rx.recv().await {
                 eprintln!("  {line}");
             }
-            build.await?.with_context(|| {
-                format!("building {tag} failed; the base image debian:bookworm-slim must be present or pullable (`sudo scripts/engine.sh images` makes it without a registry)")
+            job.await?.with_context(|| {
+                format!("building {tag} failed; its base image {base} must be present or pullable (in berth's checkout `sudo scripts/engine.sh images target/release/berth` makes it without a registry)")
             })?;
             let secs = started.elapsed().as_secs_f64();
             eprintln!("Built {tag} in {secs:.0}s.");
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({ "image": tag, "built": true, "seconds": secs })
+                    serde_json::json!({ "image": tag, "base": base, "built": true, "seconds": secs })
                 );
             }
             Ok(0)
@@ -84,6 +99,26 @@ pub async fn run(paths: Paths, config: Config, action: ImageAction) -> Result<i3
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dockerfile_builds_on_the_base_argument() {
+        let dockerfile = FILES[0].1;
+        assert!(dockerfile.contains(&format!("ARG BASE={DEFAULT_BASE}\n")));
+        assert!(dockerfile.contains("FROM ${BASE}\n"));
+    }
+
+    #[test]
+    fn the_build_carries_base_and_config_labels() {
+        let mut config = Config::default();
+        config.labels.insert("berth.test-run".into(), "r42".into());
+        let b = image_build(&config, "x/ws:latest", "x/debian:bookworm");
+        assert_eq!(b.tag, "x/ws:latest");
+        assert_eq!(b.args["BASE"], "x/debian:bookworm");
+        assert_eq!(b.labels["berth.test-run"], "r42");
+        assert_eq!(b.labels[labels::ROLE], labels::ROLE_IMAGE);
+    }
+
     #[test]
     fn context_holds_the_image_files() {
         let tar = super::context_tar().unwrap();

@@ -16,6 +16,8 @@ pub const PROVISION: &str = "dev.berth.provision";
 pub const PROVISION_MARKER: &str = "marker";
 
 pub const ROLE_WORKSPACE: &str = "workspace";
+/// Role of the workspace image berth builds.
+pub const ROLE_IMAGE: &str = "image";
 /// Role of a container that serves a workspace (egress proxy, log forwarder, ...).
 pub const ROLE_SIDECAR: &str = "sidecar";
 /// A sidecar's short name, its source tag in the logs pane.
@@ -47,6 +49,15 @@ pub fn workspace_labels(
     if let Some(port) = ssh_port {
         l.insert(SSH_PORT.into(), port.to_string());
     }
+    l
+}
+
+/// Labels for the workspace image berth builds: the config's extra labels, its role
+/// and the berth version that built it.
+pub fn image_labels(extra: &BTreeMap<String, String>, version: &str) -> BTreeMap<String, String> {
+    let mut l = extra.clone();
+    l.insert(ROLE.into(), ROLE_IMAGE.into());
+    l.insert(VERSION.into(), version.into());
     l
 }
 
@@ -108,6 +119,16 @@ mod tests {
         assert_eq!(l["team"], "core");
         assert!(!l.contains_key(PLATFORM));
         assert_eq!(ssh_port(&l), Some(2201));
+    }
+
+    #[test]
+    fn image_labels_hold_extra_labels_role_and_version() {
+        let extra = [("berth.test-run".to_string(), "r1".to_string())].into();
+        let l = image_labels(&extra, "0.1.0");
+        assert_eq!(l["berth.test-run"], "r1");
+        assert_eq!(l[ROLE], ROLE_IMAGE);
+        assert_eq!(l[VERSION], "0.1.0");
+        assert_eq!(l.len(), 3);
     }
 
     #[test]

@@ -4,7 +4,7 @@ pub(super) use super::docker_convert::map_err;
 use super::docker_convert::to_workspace;
 use super::{
     ContainerSpec, Engine, EngineError, EngineInfo, EngineResult, ExecOutcome, ExecRequest,
-    LogOptions, Output,
+    ImageBuild, LogOptions, Output,
 };
 use crate::domain::labels;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
@@ -369,16 +369,10 @@ impl Engine for DockerEngine {
     async fn build_image(
         &self,
         context: Vec<u8>,
-        tag: &str,
+        build: &ImageBuild,
         progress: mpsc::Sender<String>,
     ) -> EngineResult<()> {
-        let opts = qp::BuildImageOptions {
-            dockerfile: "Dockerfile".into(),
-            t: Some(tag.to_string()),
-            rm: true,
-            forcerm: true,
-            ..Default::default()
-        };
+        let opts = build_options(build);
         let mut stream =
             self.docker
                 .build_image(opts, None, Some(bollard::body_full(context.into())));
@@ -398,5 +392,47 @@ impl Engine for DockerEngine {
             }
         }
         Ok(())
+    }
+}
+
+/// The engine's build options for `build`: its tag, build arguments and labels;
+/// intermediate containers are removed even when a step fails.
+fn build_options(build: &ImageBuild) -> qp::BuildImageOptions {
+    let map = |m: &BTreeMap<String, String>| {
+        (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    };
+    qp::BuildImageOptions {
+        dockerfile: "Dockerfile".into(),
+        t: Some(build.tag.clone()),
+        rm: true,
+        forcerm: true,
+        buildargs: map(&build.args),
+        labels: map(&build.labels),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_options_carry_tag_args_and_labels() {
+        let build = ImageBuild {
+            tag: "t/ws:1".into(),
+            args: [("BASE".to_string(), "b/debian:x".to_string())].into(),
+            labels: [("k".to_string(), "v".to_string())].into(),
+        };
+        let o = build_options(&build);
+        assert_eq!(o.t.as_deref(), Some("t/ws:1"));
+        assert_eq!(o.buildargs.unwrap()["BASE"], "b/debian:x");
+        assert_eq!(o.labels.unwrap()["k"], "v");
+        assert!(o.rm && o.forcerm);
+        // Nothing to pass: the query parameters are left out.
+        let o = build_options(&ImageBuild {
+            tag: "t".into(),
+            ..Default::default()
+        });
+        assert!(o.buildargs.is_none() && o.labels.is_none());
     }
 }

@@ -99,6 +99,16 @@ pub struct ExecOutcome {
     pub timed_out: bool,
 }
 
+/// An image to build from a tar context holding a Dockerfile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageBuild {
+    pub tag: String,
+    /// Build arguments (the Dockerfile's `ARG`s), e.g. `BASE`.
+    pub args: BTreeMap<String, String>,
+    /// Labels put on the image.
+    pub labels: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct LogOptions {
     pub follow: bool,
@@ -167,11 +177,11 @@ pub trait Engine: Send + Sync {
     async fn sidecars(&self, name: &str) -> EngineResult<Vec<Sidecar>>;
 
     async fn image_present(&self, image: &str) -> EngineResult<bool>;
-    /// Builds `context` (a tar archive) as `tag`; progress lines go to `progress`.
+    /// Builds `context` (a tar archive) as `build.tag`; progress lines go to `progress`.
     async fn build_image(
         &self,
         context: Vec<u8>,
-        tag: &str,
+        build: &ImageBuild,
         progress: mpsc::Sender<String>,
     ) -> EngineResult<()>;
 }

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The set-up both README commands share, idempotent and quick when everything is in place:
+# the tools, a running engine, berth built, the base and the workspace images.
+#
+#   scripts/setup.sh run    for scripts/run.sh: builds target/release/berth
+#   scripts/setup.sh test   for scripts/test.sh: builds every target (debug), tmux for the e2e tests
+#
+# As root it installs and starts what is missing; otherwise it says in one sentence what
+# to run. Everything it prints goes to stderr (stdout stays berth's).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec >&2
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
+mode=${1:-}
+case "$mode" in
+  run) profile=release; caller=run.sh ;;
+  test) profile=debug; caller=test.sh ;;
+  *) echo "usage: scripts/setup.sh run|test" >&2; exit 2 ;;
+esac
+
+if ! is_root && ! engine_up; then
+  say "$(no_engine_hint "$(pwd)/scripts/$caller")"
+  exit 1
+fi
+
+# Rust comes from rustup (Debian's cargo is too old for berth's dependencies).
+if ! command -v cargo >/dev/null 2>&1; then
+  say "cargo is not on PATH; install Rust from https://rustup.rs (under sudo keep your PATH: sudo env \"PATH=\$PATH\" scripts/$caller)"
+  exit 1
+fi
+# cc: SQLite is compiled in; ssh: berth ssh and the TUI's shells (ssh-keygen for keys).
+tools=(cc:gcc ssh:openssh-client ssh-keygen:openssh-client)
+[ "$mode" = test ] && tools+=(tmux:tmux)
+need "building and running berth" "${tools[@]}"
+
+scripts/engine.sh ensure
+
+if [ "$mode" = run ]; then
+  cargo build --release --quiet
+else
+  cargo build --all-targets
+fi
+scripts/engine.sh images "${CARGO_TARGET_DIR:-target}/$profile/berth"
