@@ -141,6 +141,12 @@ pub fn statusbar(f: &mut Frame, r: Rect, s: &State) {
         EngineLink::Down { .. } => (" ✖ engine down ".to_string(), Role::Error),
     };
     spans.push(Span::styled(text, th.fg(role)));
+    // What just happened comes first: the counts and key hints may be cut off.
+    if let Some(n) = &s.notice {
+        spans.push(Span::styled(format!("{n} · "), th.fg(Role::Accent)));
+    } else if let Some(e) = &s.last_error {
+        spans.push(Span::styled(format!("{e} · "), th.fg(Role::Error)));
+    }
     let unfinished = s
         .workspaces
         .iter()
@@ -164,11 +170,6 @@ pub fn statusbar(f: &mut Frame, r: Rect, s: &State) {
         format!("{} total ", s.workspaces.len()),
         dim(s),
     ));
-    if let Some(n) = &s.notice {
-        spans.push(Span::styled(format!("· {n} "), th.fg(Role::Accent)));
-    } else if let Some(e) = &s.last_error {
-        spans.push(Span::styled(format!("· {e} "), th.fg(Role::Error)));
-    }
     spans.push(Span::raw("│"));
     for (key, label) in hints(s) {
         spans.push(Span::styled(format!(" {key}"), th.fg(Role::Key)));
