@@ -25,7 +25,7 @@ pub fn parse_public_key(line: &str) -> Option<(String, String)> {
     let mut parts = line.split_whitespace();
     let kind = parts.next()?;
     let key = parts.next()?;
-    (kind.starts_with("ssh-") || kind.starts_with("ecdsa-"))
+    (kind.starts_with("ssh-") || kind.starts_with("ecdsa-") || kind.starts_with("sk-"))
         .then(|| (kind.to_string(), key.to_string()))
 }
 
@@ -37,58 +37,61 @@ pub fn pin_host_key(paths: &Paths, alias: &str, kind: &str, key: &str) -> Result
     Ok(file)
 }
 
-/// `ssh` arguments (without the program) that reach a workspace with its pinned key.
-pub fn ssh_args(
-    paths: &Paths,
-    alias: &str,
-    host: &str,
-    port: u16,
-    identities: &[PathBuf],
-) -> Vec<String> {
-    let mut a = vec![
-        "-p".to_string(),
-        port.to_string(),
-        "-o".into(),
-        format!("HostKeyAlias={alias}"),
-        "-o".into(),
-        format!(
-            "UserKnownHostsFile={}",
-            known_hosts_file(paths, alias).display()
-        ),
-        "-o".into(),
-        "StrictHostKeyChecking=yes".into(),
-        "-o".into(),
-        "CheckHostIP=no".into(),
-    ];
-    for id in identities {
-        a.extend(["-i".into(), id.display().to_string()]);
-    }
-    if !identities.is_empty() {
-        a.extend(["-o".into(), "IdentitiesOnly=yes".into()]);
-    }
-    a.push(format!("{WORKSPACE_USER}@{host}"));
-    a
+/// How ssh reaches a workspace with its pinned key: the same options for a command
+/// line and for an ssh config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub alias: String,
+    pub host: String,
+    pub port: u16,
+    pub identities: Vec<PathBuf>,
 }
 
-/// One `Host` block for `~/.ssh/berth.d/<alias>.conf`.
-pub fn host_block(
-    paths: &Paths,
-    alias: &str,
-    host: &str,
-    port: u16,
-    identities: &[PathBuf],
-) -> String {
-    let mut s = format!(
-        "# Written by `berth ssh-config`; rewritten on every run.\nHost {alias}\n  HostName {host}\n  Port {port}\n  User {WORKSPACE_USER}\n  HostKeyAlias {alias}\n  UserKnownHostsFile {}\n  StrictHostKeyChecking yes\n  CheckHostIP no\n",
-        known_hosts_file(paths, alias).display()
-    );
-    for id in identities {
-        s.push_str(&format!("  IdentityFile {}\n", id.display()));
+impl Target {
+    /// ssh options as (keyword, value), in ssh_config's spelling.
+    fn options(&self, paths: &Paths) -> Vec<(&'static str, String)> {
+        let mut o = vec![
+            ("HostKeyAlias", self.alias.clone()),
+            (
+                "UserKnownHostsFile",
+                known_hosts_file(paths, &self.alias).display().to_string(),
+            ),
+            ("StrictHostKeyChecking", "yes".into()),
+            ("CheckHostIP", "no".into()),
+        ];
+        if !self.identities.is_empty() {
+            o.push(("IdentitiesOnly", "yes".into()));
+        }
+        o
     }
-    if !identities.is_empty() {
-        s.push_str("  IdentitiesOnly yes\n");
+
+    /// `ssh` arguments (without the program).
+    pub fn args(&self, paths: &Paths) -> Vec<String> {
+        let mut a = vec!["-p".to_string(), self.port.to_string()];
+        for (k, v) in self.options(paths) {
+            a.extend(["-o".to_string(), format!("{k}={v}")]);
+        }
+        for id in &self.identities {
+            a.extend(["-i".into(), id.display().to_string()]);
+        }
+        a.push(format!("{WORKSPACE_USER}@{}", self.host));
+        a
     }
-    s
+
+    /// One `Host` block for `~/.ssh/berth.d/<alias>.conf`.
+    pub fn host_block(&self, paths: &Paths) -> String {
+        let mut s = format!(
+            "# Written by `berth ssh-config`; rewritten on every run.\nHost {}\n  HostName {}\n  Port {}\n  User {WORKSPACE_USER}\n",
+            self.alias, self.host, self.port
+        );
+        for (k, v) in self.options(paths) {
+            s.push_str(&format!("  {k} {v}\n"));
+        }
+        for id in &self.identities {
+            s.push_str(&format!("  IdentityFile {}\n", id.display()));
+        }
+        s
+    }
 }
 
 pub fn berth_d(paths: &Paths) -> PathBuf {
@@ -201,7 +204,15 @@ mod tests {
         let p = Paths::under(d.path());
         std::fs::create_dir_all(p.home.join(".ssh")).unwrap();
         std::fs::write(p.home.join(".ssh/config"), "Host mine\n  User me\n").unwrap();
-        let b = |a: &str| (a.to_string(), host_block(&p, a, "127.0.0.1", 2200, &[]));
+        let b = |a: &str| {
+            let t = Target {
+                alias: a.into(),
+                host: "127.0.0.1".into(),
+                port: 2200,
+                identities: vec![],
+            };
+            (a.to_string(), t.host_block(&p))
+        };
         write_ssh_config(&p, &[b("berth-a"), b("berth-b")]).unwrap();
         write_ssh_config(&p, &[b("berth-a")]).unwrap();
         let dir = berth_d(&p);
@@ -228,8 +239,20 @@ mod tests {
     fn args_pin_the_host_key() {
         let d = tempfile::tempdir().unwrap();
         let p = Paths::under(d.path());
-        let a = ssh_args(&p, "berth-x", "127.0.0.1", 2201, &[PathBuf::from("/k/id")]);
+        let t = Target {
+            alias: "berth-x".into(),
+            host: "127.0.0.1".into(),
+            port: 2201,
+            identities: vec![PathBuf::from("/k/id")],
+        };
+        let a = t.args(&p);
         let s = a.join(" ");
+        // The config file says the same.
+        let block = t.host_block(&p);
+        for (k, v) in t.options(&p) {
+            assert!(s.contains(&format!("-o {k}={v}")) && block.contains(&format!("  {k} {v}\n")));
+        }
+        assert!(block.contains("IdentityFile /k/id"));
         assert!(
             s.contains("-p 2201")
                 && s.contains("HostKeyAlias=berth-x")

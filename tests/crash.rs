@@ -320,3 +320,129 @@ fn finished_is_read_from_the_engine_whatever_the_store_knows() {
     std::fs::remove_dir_all(sb.state_dir()).unwrap();
     assert_eq!(sb.json(&["status", &name, "--json"])["state"], "incomplete");
 }
+
+#[test]
+fn starting_over_keeps_the_volume_and_what_was_written_in_it() {
+    let Some(sb) = Sandbox::new("crash-keep", (2932, 2934)) else {
+        return;
+    };
+    let name = sb.name("a");
+    // A volume kept from an earlier workspace, with data.
+    sb.create_ok(&name, &[]);
+    sb.ok(&[
+        "exec",
+        &name,
+        "--",
+        "sh",
+        "-c",
+        "echo from-before > ~/before.txt",
+    ]);
+    sb.ok(&["delete", &name, "--yes", "--keep-volume"]);
+    kill_create_at(&sb, &name, "post-start");
+    check_incomplete(&sb, &name, "post-start");
+    // Used while incomplete (it runs and answers exec).
+    sb.ok(&[
+        "exec",
+        &name,
+        "--",
+        "sh",
+        "-c",
+        "echo while-incomplete > ~/during.txt",
+    ]);
+    let o = sb.create(&name, &["--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("keeping volume"), "{}", stderr(&o));
+    assert_eq!(
+        sb.ok(&[
+            "exec",
+            &name,
+            "--",
+            "cat",
+            "/home/workspace/before.txt",
+            "/home/workspace/during.txt"
+        ]),
+        "from-before\nwhile-incomplete\n"
+    );
+}
+
+#[test]
+fn killed_after_the_marker_it_is_complete_and_its_port_free() {
+    let Some(sb) = Sandbox::new("crash-finish", (2936, 2937)) else {
+        return;
+    };
+    let name = sb.name("a");
+    kill_create_at(&sb, &name, "finish");
+    // Everything was done: ready, whatever the store's leftover record says.
+    let w = listed(&sb, &name).unwrap();
+    assert_eq!(
+        (w["state"].as_str(), w["provision"]["status"].as_str()),
+        (Some("running"), Some("ready")),
+        "{w}"
+    );
+    let o = sb.create(&sb.name("b"), &["--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let b: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        b["ssh_port"], 2937,
+        "the killed create's lease is free; its workspace holds 2936"
+    );
+    let again = sb.create(&name, &[]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn a_running_create_cannot_be_deleted_or_started_over_under_it() {
+    let Some(sb) = Sandbox::new("crash-live", (2938, 2939)) else {
+        return;
+    };
+    let name = sb.name("a");
+    let key = format!("{}.pub", sb.key().display());
+    let mut cmd = sb.cmd(&["create", &name, "--ssh-key", &key, "--post-start", "true"]);
+    cmd.env("BERTH_DEBUG_STALL_AT", "post-start")
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let stderr_pipe = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr_pipe).lines();
+    loop {
+        let l = lines.next().expect("create ended early").unwrap();
+        if l.contains("berth-debug: stalled") {
+            break;
+        }
+    }
+    let st = sb.json(&["status", &name, "--json"]);
+    assert_eq!(st["state"], "provisioning", "{st}");
+    let o = sb.berth(&["delete", &name, "--yes"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("being created by berth process"),
+        "{}",
+        stderr(&o)
+    );
+    let o = sb.create(&name, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("being created by berth process"),
+        "{}",
+        stderr(&o)
+    );
+    // A berth with another store sees it too, from the creator in the labels.
+    let other = tempfile::tempdir().unwrap();
+    let mut c = sb.cmd(&["status", &name, "--json"]);
+    c.env("XDG_STATE_HOME", other.path());
+    let o = c.output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["state"], "provisioning", "{v}");
+    let berth = pgrep_child(child.id());
+    std::process::Command::new("kill")
+        .args(["-KILL", &berth.to_string()])
+        .status()
+        .unwrap();
+    let _ = child.wait();
+    assert_eq!(sb.json(&["status", &name, "--json"])["state"], "incomplete");
+    sb.ok(&["delete", &name, "--yes"]);
+}

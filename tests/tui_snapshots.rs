@@ -45,7 +45,6 @@ fn state(theme: &str) -> State {
     let idx = themes.iter().position(|t| t.name == theme).unwrap();
     let mut s = State::new(themes, idx, Keymap::default(), 1000);
     s.now = 1_700_100_000;
-    s.known_hosts_dir = "/home/u/.local/state/berth/known_hosts.d".into();
     s.default_image = "berth/workspace:latest".into();
     update(
         &mut s,

@@ -180,15 +180,19 @@ pub async fn create(
         }
         Begin::Started { previous } => previous,
     };
+    let mut reused_leftover = false;
     if previous.is_some() || found.is_some() {
-        if let Err(e) = start_over(ctx, name, previous.as_ref(), progress).await {
-            let _ = ctx.store.end_provisioning(name.as_str(), &token).await;
-            return Err(refuse(format!("{e:#}")));
+        match start_over(ctx, name, previous.as_ref(), progress).await {
+            Ok(kept) => reused_leftover = kept,
+            Err(e) => {
+                // Keep a record (nobody's) so what is left stays listed as incomplete.
+                let _ = ctx.store.abandon_provisioning(name.as_str(), &token).await;
+                return Err(refuse(format!("{e:#}")));
+            }
         }
     }
 
-    let view_ports = existing.iter().filter_map(|w| w.ssh_port).collect();
-    let mut st = StepState::new(token.clone(), view_ports);
+    let mut st = StepState::new(token.clone(), reused_leftover);
     let mut i = 0;
     while i < total {
         let step = &steps[i];
@@ -247,8 +251,16 @@ pub async fn create(
                         format!("the engine refused every port tried: {m}")
                     }
                 };
+                let keep_record = st.reused_leftover;
                 let cleanup = rollback(ctx, spec, st).await;
-                let _ = ctx.store.end_provisioning(name.as_str(), &token).await;
+                let ended = if keep_record {
+                    ctx.store.abandon_provisioning(name.as_str(), &token).await
+                } else {
+                    ctx.store.end_provisioning(name.as_str(), &token).await
+                };
+                if let Err(e) = ended {
+                    tracing::warn!("cannot close the provisioning record of {name}: {e:#}");
+                }
                 let _ = ctx
                     .store
                     .audit(
@@ -268,8 +280,11 @@ pub async fn create(
         }
     }
     // Finished: the workspace's label holds its port from now on.
+    debug_stall("finish").await;
     let _ = ctx.store.release_lease(&token).await;
-    let _ = ctx.store.end_provisioning(name.as_str(), &token).await;
+    if let Err(e) = ctx.store.end_provisioning(name.as_str(), &token).await {
+        tracing::warn!("cannot close the provisioning record of {name}: {e:#}");
+    }
     let _ = ctx
         .store
         .audit(name.as_str(), "create", &format!("port {}", st.port))

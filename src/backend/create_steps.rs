@@ -2,7 +2,7 @@
 //! removes exactly that (and never a volume it found already there).
 use super::create::CreateRequest;
 use super::{sshd, Ctx, Progress, ProgressFn};
-use crate::domain::labels::workspace_labels;
+use crate::domain::labels::{workspace_labels, Maker};
 use crate::domain::provision::{Step, MARKER_PATH};
 use crate::domain::workspace::{REPO_DIR, SSHD_CONTAINER_PORT, WORKSPACE_HOME, WORKSPACE_USER};
 use crate::engine::{ContainerSpec, EngineError, ExecRequest, Output};
@@ -24,11 +24,14 @@ pub struct Made {
 pub struct StepState {
     /// Identifies this create in the store (its record and its lease).
     pub token: String,
+    /// The same token and this process, as labels on what it makes.
+    pub maker: Maker,
+    /// A start-over found the home volume and reuses it: if this create fails too,
+    /// its record stays (abandoned) so the volume stays listed as incomplete.
+    pub reused_leftover: bool,
     pub port: u16,
     /// Ports the engine refused (taken meanwhile), skipped from then on.
     pub refused: BTreeSet<u16>,
-    /// Ports on existing workspaces when the create began.
-    pub workspace_ports: BTreeSet<u16>,
     pub made: Made,
 }
 
@@ -44,12 +47,16 @@ impl<E: Into<anyhow::Error>> From<E> for StepError {
 }
 
 impl StepState {
-    pub fn new(token: String, workspace_ports: BTreeSet<u16>) -> Self {
+    pub fn new(token: String, reused_leftover: bool) -> Self {
         Self {
+            maker: Maker {
+                token: token.clone(),
+                creator: crate::store::Creator::current().label(),
+            },
+            reused_leftover,
             token,
             port: 0,
             refused: BTreeSet::new(),
-            workspace_ports,
             made: Made::default(),
         }
     }
@@ -85,14 +92,16 @@ pub async fn run_step(
                     )))
                     .await;
             } else {
-                // Recorded before it exists, so a kill right after still knows it is ours.
+                // Recorded before it exists, so a kill or a cancel right after still
+                // knows it is ours.
                 ctx.store
                     .provision_made_volume(name.as_str(), &st.token, true)
                     .await?;
-                let labels = workspace_labels(spec, None, version);
-                if ctx.engine.create_volume(&volume, &labels).await? {
-                    st.made.volume = Some(volume);
-                } else {
+                st.made.volume = Some(volume.clone());
+                let labels = workspace_labels(spec, None, version, &st.maker);
+                if !ctx.engine.create_volume(&volume, &labels).await? {
+                    // Someone made it meanwhile: not ours to remove.
+                    st.made.volume = None;
                     ctx.store
                         .provision_made_volume(name.as_str(), &st.token, false)
                         .await?;
@@ -104,11 +113,20 @@ pub async fn run_step(
             let probe = std::env::var_os("BERTH_DEBUG_NO_HOST_PROBE")
                 .is_none()
                 .then_some(ctx.config.bind_address);
+            // Read now, not when the create began: a start-over or another create may
+            // have changed which ports workspaces hold.
+            let workspaces = ctx
+                .engine
+                .list_workspaces()
+                .await?
+                .iter()
+                .filter_map(|w| w.ssh_port)
+                .collect();
             let lease = LeaseRequest {
                 name: name.to_string(),
                 token: st.token.clone(),
                 range: ctx.config.port_range,
-                workspaces: st.workspace_ports.clone(),
+                workspaces,
                 skip: st.refused.clone(),
                 probe,
             };
@@ -120,7 +138,7 @@ pub async fn run_step(
                 container: name.container(),
                 hostname: name.to_string(),
                 image: spec.image.clone(),
-                labels: workspace_labels(spec, Some(st.port), version),
+                labels: workspace_labels(spec, Some(st.port), version, &st.maker),
                 volume: name.volume(),
                 mount_point: WORKSPACE_HOME.into(),
                 ssh_container_port: SSHD_CONTAINER_PORT,
@@ -130,8 +148,9 @@ pub async fn run_step(
                 runtime: spec.runtime.clone(),
                 platform: spec.platform.clone(),
             };
-            ctx.engine.create_container(&cs).await?;
+            // Noted first, so a cancel during the call still removes it.
             st.made.container = Some(name.container());
+            ctx.engine.create_container(&cs).await?;
         }
         Step::Start => match ctx.engine.start_container(&name.container()).await {
             Err(EngineError::PortTaken(m)) => return Err(StepError::PortRefused(m)),

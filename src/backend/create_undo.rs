@@ -47,22 +47,24 @@ pub async fn rollback(ctx: &Ctx, spec: &WorkspaceSpec, mut st: StepState) -> Str
     s
 }
 
-/// Cleans up what an interrupted create of `name` left, as its own rollback would
-/// have: its container (never a finished one), the volume only if that create made
-/// it (per its record), and the pinned host key. Its lease is already free (its
-/// process ended). Says what it did.
+/// Cleans up what an interrupted create of `name` left before a new create starts
+/// over: its container (never a finished one) and the pinned host key. The home
+/// volume is kept and reused, whoever made it: the workspace may have been used
+/// while it was incomplete, and nothing a user wrote is removed without a `delete`.
+/// Its lease is already free (its process ended). Returns whether a volume is
+/// there to reuse; says what it did.
 pub async fn start_over(
     ctx: &Ctx,
     name: &WorkspaceName,
     previous: Option<&ProvisionRecord>,
     progress: ProgressFn<'_>,
-) -> Result<()> {
+) -> Result<bool> {
     let step = previous.map_or("an unknown step".to_string(), |r| {
         format!("step {} ({}/{})", r.step, r.index, r.total)
     });
     progress
         .report(Progress::Note(format!(
-            "an earlier create of {name} stopped at {step} and never finished; removing what it made and starting over"
+            "an earlier create of {name} stopped at {step} and never finished; removing its container and starting over"
         )))
         .await;
     let mut removed = Vec::new();
@@ -76,22 +78,13 @@ pub async fn start_over(
         }
     }
     let volume = name.volume();
-    match previous {
-        Some(r) if r.made_volume => {
-            if ctx.engine.volume_exists(&volume).await? {
-                ctx.engine.remove_volume(&volume).await?;
-                removed.push(format!("volume {volume}"));
-            }
-        }
-        _ => {
-            if ctx.engine.volume_exists(&volume).await? {
-                progress
-                    .report(Progress::Note(format!(
-                        "keeping volume {volume}: it was there before that create (its data is kept)"
-                    )))
-                    .await;
-            }
-        }
+    let kept = ctx.engine.volume_exists(&volume).await?;
+    if kept {
+        progress
+            .report(Progress::Note(format!(
+                "keeping volume {volume} and reusing it (`berth delete {name}` removes it)"
+            )))
+            .await;
     }
     crate::ssh_client::forget(&ctx.paths, &name.ssh_alias()).await;
     if !removed.is_empty() {
@@ -103,5 +96,5 @@ pub async fn start_over(
         .store
         .audit(name.as_str(), "create-restarted", &format!("was at {step}"))
         .await;
-    Ok(())
+    Ok(kept)
 }

@@ -10,6 +10,7 @@ use crate::domain::naming::WorkspaceName;
 use crate::domain::provision::{marker_matches, Progress, Provision, MARKER_PATH};
 use crate::domain::workspace::{Workspace, WorkspaceState};
 use crate::engine::Engine;
+use crate::store::process::Liveness;
 use crate::store::{ProvisionRecord, Store};
 use anyhow::Result;
 use futures_util::StreamExt;
@@ -39,7 +40,8 @@ pub async fn list_with(engine: &dyn Engine, store: &Store) -> Result<Vec<Workspa
             }
         }
     }
-    Ok(merge(ws, &records, &leftovers))
+    let labelled = creators(&ws).await;
+    Ok(merge(ws, &records, &labelled, &leftovers))
 }
 
 /// One workspace by name, if it exists (a container, or an interrupted create's volume).
@@ -63,9 +65,45 @@ pub async fn find(ctx: &Ctx, name: &WorkspaceName) -> Result<Option<Workspace>> 
         }
         _ => vec![],
     };
-    Ok(merge(w.into_iter().collect(), &records, &leftover)
-        .into_iter()
-        .next())
+    let w: Vec<Workspace> = w.into_iter().collect();
+    let labelled = creators(&w).await;
+    Ok(merge(w, &records, &labelled, &leftover).into_iter().next())
+}
+
+/// For unfinished workspaces: whether the create named in their labels still runs
+/// (what a berth with another store, or none, can know). Reads /proc off the async
+/// threads.
+async fn creators(ws: &[Workspace]) -> BTreeMap<String, Progress> {
+    let labelled: Vec<(String, String)> = ws
+        .iter()
+        .filter(|w| !w.provision.is_ready())
+        .filter_map(|w| {
+            let c = w.labels.get(crate::domain::labels::CREATOR)?;
+            Some((w.name.clone(), c.clone()))
+        })
+        .collect();
+    if labelled.is_empty() {
+        return BTreeMap::new();
+    }
+    tokio::task::spawn_blocking(move || {
+        labelled
+            .into_iter()
+            .map(|(name, label)| {
+                let alive = crate::store::Creator::liveness_of_label(&label) == Liveness::Alive;
+                let pid = label.split('/').nth(1).and_then(|p| p.parse().ok());
+                let p = Progress {
+                    step: String::new(),
+                    index: 0,
+                    total: 0,
+                    pid: pid.unwrap_or(0),
+                    alive,
+                };
+                (name, p)
+            })
+            .collect()
+    })
+    .await
+    .unwrap_or_default()
 }
 
 /// Marks finished the workspaces whose marker holds their container id: from the
@@ -91,8 +129,13 @@ async fn check_markers(
             let marked = match engine.read_file(&id, MARKER_PATH, 256).await {
                 Ok(Some(content)) => marker_matches(&content, &id),
                 Ok(None) => false,
-                Err(e) if e.is_not_found() => false,
-                Err(e) => return Err(e),
+                Err(e) if e.is_unreachable() => return Err(e),
+                // A container being removed right now, or another oddity of one
+                // container: it counts as unfinished this time, and the list goes on.
+                Err(e) => {
+                    tracing::debug!("cannot read the marker of {id}: {e}");
+                    false
+                }
             };
             Ok((id, marked))
         })
@@ -136,17 +179,24 @@ fn progress(r: &ProvisionRecord, alive: bool) -> Progress {
     }
 }
 
-/// Pure: the engine's workspaces with their provisioning state, plus a row for each
-/// interrupted create that left only a volume (`leftovers`).
+/// Pure: the engine's workspaces with their provisioning state (from this store's
+/// records, else from the creator in their labels), plus a row for each interrupted
+/// create that left only a volume (`leftovers`).
 pub fn merge(
     mut ws: Vec<Workspace>,
     records: &[(ProvisionRecord, bool)],
+    labelled: &BTreeMap<String, Progress>,
     leftovers: &[WorkspaceName],
 ) -> Vec<Workspace> {
-    let by_name: BTreeMap<&str, Progress> = records
+    let mut by_name: BTreeMap<&str, Progress> = labelled
         .iter()
-        .map(|(r, alive)| (r.name.as_str(), progress(r, *alive)))
+        .map(|(n, p)| (n.as_str(), p.clone()))
         .collect();
+    by_name.extend(
+        records
+            .iter()
+            .map(|(r, alive)| (r.name.as_str(), progress(r, *alive))),
+    );
     for w in &mut ws {
         w.provision = w.provision.clone().with_record(by_name.get(&*w.name));
     }
@@ -223,6 +273,7 @@ mod tests {
                 (record("busy", "clone"), true),
                 (record("done", "post-start"), false),
             ],
+            &BTreeMap::new(),
             &[],
         );
         let by = |n: &str| out.iter().find(|w| w.name == n).unwrap();
@@ -240,6 +291,7 @@ mod tests {
         let out = merge(
             vec![ws("a", true)],
             &[(record("half", "ssh port"), false)],
+            &BTreeMap::new(),
             std::slice::from_ref(&n),
         );
         assert_eq!(out.len(), 2);

@@ -14,6 +14,8 @@ pub struct KeySet {
     pub keys: Vec<String>,
     /// Private key files offered to the workspace (paths only; berth's first).
     pub identities: Vec<PathBuf>,
+    /// Files in ~/.ssh that looked like public keys but were not (skipped).
+    pub notes: Vec<String>,
 }
 
 /// Reads the keys for a create, making berth's identity if needed (on a blocking thread).
@@ -26,11 +28,13 @@ pub async fn for_create(paths: &Paths, explicit: Option<PathBuf>) -> Result<KeyS
 
 fn for_create_blocking(paths: &Paths, explicit: Option<&Path>) -> Result<KeySet> {
     let own = crate::ssh_identity::ensure_blocking(paths)?;
+    let (user_keys, notes) = user_public_keys(&paths.home, explicit)?;
     let mut set = KeySet {
         keys: vec![own.public_line.clone()],
         identities: vec![own.private_key],
+        notes,
     };
-    for k in user_public_keys(&paths.home, explicit)? {
+    for k in user_keys {
         if !set.keys.iter().any(|x| same_key(x, &k)) {
             set.keys.push(k);
         }
@@ -88,30 +92,49 @@ fn pub_files(home: &Path, explicit: Option<&Path>) -> Vec<PathBuf> {
     }
 }
 
-/// The user's public keys: `explicit` (which must be readable), else every
-/// `~/.ssh/*.pub` (none is fine: berth's own identity is enough).
-pub fn user_public_keys(home: &Path, explicit: Option<&Path>) -> Result<Vec<String>> {
+/// The key lines of one public key file, or why it is not one.
+fn read_pub_file(f: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(f)
+        .with_context(|| format!("cannot read SSH public key {}", f.display()))?;
     let mut keys = Vec::new();
-    for f in &pub_files(home, explicit) {
-        let text = std::fs::read_to_string(f)
-            .with_context(|| format!("cannot read SSH public key {}", f.display()))?;
-        for line in text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            if ssh_client::parse_public_key(line).is_none() {
-                bail!("{} is not an SSH public key file (expected a line like `ssh-ed25519 AAAA... comment`)", f.display());
-            }
-            keys.push(line.to_string());
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        // Every type OpenSSH writes, hardware (sk-) keys included.
+        if ssh_key::PublicKey::from_openssh(line).is_err() {
+            bail!(
+                "{} is not an SSH public key file (expected a line like `ssh-ed25519 AAAA... comment`)",
+                f.display()
+            );
         }
+        keys.push(line.to_string());
     }
     if keys.is_empty() {
-        if let Some(f) = explicit {
-            bail!("{} holds no SSH public key", f.display());
-        }
+        bail!("{} holds no SSH public key", f.display());
     }
     Ok(keys)
+}
+
+/// The user's public keys: `explicit` (which must be a key file), else every
+/// `~/.ssh/*.pub` that is one; the others are skipped with a note (none at all is
+/// fine: berth's own identity is enough).
+pub fn user_public_keys(
+    home: &Path,
+    explicit: Option<&Path>,
+) -> Result<(Vec<String>, Vec<String>)> {
+    if let Some(f) = explicit {
+        return Ok((read_pub_file(f)?, Vec::new()));
+    }
+    let (mut keys, mut notes) = (Vec::new(), Vec::new());
+    for f in &pub_files(home, None) {
+        match read_pub_file(f) {
+            Ok(k) => keys.extend(k),
+            Err(e) => notes.push(format!("skipped {e:#}")),
+        }
+    }
+    Ok((keys, notes))
 }
 
 /// The private keys next to the user's public keys (`X` for `X.pub`).
@@ -132,6 +155,10 @@ pub fn user_identity_files(home: &Path, explicit: Option<&Path>) -> Vec<PathBuf>
 mod tests {
     use super::*;
 
+    const A: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJxaPg4J3YgX9DgHjJL9E2Ekp4kQz8Zz0t3Yo6pTr8Tm a";
+    const SK: &str = "sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIE3H4Lz+lPL8qv3EyrVgpSOuS6ti6tG4BPq5VvjZBHRbAAAABHNzaDo= yubikey";
+
     #[test]
     fn with_no_user_key_berths_own_identity_is_used() {
         let d = tempfile::tempdir().unwrap();
@@ -147,18 +174,24 @@ mod tests {
         let p = Paths::under(d.path());
         let ssh = p.home.join(".ssh");
         std::fs::create_dir_all(&ssh).unwrap();
-        std::fs::write(ssh.join("a.pub"), "ssh-ed25519 AAAA a\n").unwrap();
+        std::fs::write(ssh.join("a.pub"), format!("{A}\n")).unwrap();
         std::fs::write(ssh.join("a"), "private").unwrap();
-        std::fs::write(ssh.join("b.pub"), "ssh-rsa BBBB b\n").unwrap();
+        // A hardware key (FIDO, `sk-`) is a key too.
+        std::fs::write(ssh.join("b.pub"), format!("{SK}\n")).unwrap();
         let set = for_create_blocking(&p, None).unwrap();
         assert_eq!(set.keys.len(), 3);
-        assert!(set.keys[1..].contains(&"ssh-ed25519 AAAA a".to_string()));
+        assert!(set.keys[1..].contains(&A.to_string()));
         assert_eq!(set.identities.len(), 2);
         assert!(set.identities[1].ends_with(".ssh/a"));
         let bad = d.path().join("bad.pub");
         std::fs::write(&bad, "hello\n").unwrap();
         let err = for_create_blocking(&p, Some(&bad)).unwrap_err().to_string();
         assert!(err.contains("not an SSH public key"), "{err}");
+        // Found in ~/.ssh, a file that is not a key is skipped with a note.
+        std::fs::write(ssh.join("zz-notes.pub"), "not a key\n").unwrap();
+        let set = for_create_blocking(&p, None).unwrap();
+        assert_eq!(set.keys.len(), 3);
+        assert!(set.notes[0].contains("zz-notes.pub"), "{:?}", set.notes);
         let missing = d.path().join("missing.pub");
         let err = for_create_blocking(&p, Some(&missing))
             .unwrap_err()

@@ -1,7 +1,8 @@
 //! start / stop / restart / delete / lookups.
 use super::{inventory, sshd, Ctx, Progress, ProgressFn, STOP_TIMEOUT_SECS};
 use crate::domain::naming::WorkspaceName;
-use crate::domain::workspace::{Workspace, WorkspaceState};
+use crate::domain::provision::Provision;
+use crate::domain::workspace::{Workspace, WorkspaceState, WORKSPACE_HOME};
 use anyhow::{anyhow, bail, Result};
 
 /// The workspace called `name`, or an error that says how to see what exists.
@@ -114,7 +115,7 @@ impl DeletePlan {
             .unwrap_or_else(|| "no container".into());
         if self.drops_volume() {
             format!(
-                "container {container} AND volume {}: everything in /home/workspace is lost",
+                "container {container} AND volume {}: everything in {WORKSPACE_HOME} is lost",
                 name.volume()
             )
         } else if self.volume_exists {
@@ -128,15 +129,40 @@ impl DeletePlan {
     }
 }
 
-/// What deleting `name` would remove; an error when there is nothing to delete.
+/// What deleting `name` would remove; an error when there is nothing to delete, or
+/// when a create of it is running right now (it would fight the delete).
 pub async fn plan_delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> Result<DeletePlan> {
-    let w = ctx.engine.inspect_workspace(&name.container()).await?;
+    let w = inventory::find(ctx, name).await?;
+    if let Some(Provision::Provisioning { pid, .. }) = w.as_ref().map(|w| &w.provision) {
+        bail!(
+            "workspace {name} is being created by berth process {pid} right now; stop that create (Ctrl-C where it runs, or q in its TUI) or wait for it, then delete"
+        );
+    }
+    let record = ctx
+        .store
+        .provisioning()
+        .await?
+        .into_iter()
+        .find(|(r, _)| r.name == name.as_str());
+    if let Some((r, true)) = &record {
+        bail!(
+            "workspace {name} is being created by berth process {} right now (step {}); stop that create or wait for it, then delete",
+            r.creator.pid,
+            r.step
+        );
+    }
+    let container = w
+        .filter(|w| w.state != WorkspaceState::Absent)
+        .map(|w| w.container);
     let volume_exists = ctx.engine.volume_exists(&name.volume()).await?;
-    if w.is_none() && (!volume_exists || keep_volume) {
+    // A volume an interrupted create left may be kept: the delete then only
+    // forgets that create.
+    let leftover = record.is_some() && volume_exists;
+    if container.is_none() && (!volume_exists || keep_volume) && !leftover {
         bail!("no workspace named {name}; `berth list` shows the workspaces there are");
     }
     Ok(DeletePlan {
-        container: w.map(|w| w.container),
+        container,
         volume_exists,
         keep_volume,
     })

@@ -335,6 +335,9 @@ async fn run_job(
     match cmd {
         Command::Create { spec, .. } => {
             let keys = keys::for_create(&ctx.paths, None).await?;
+            for n in &keys.notes {
+                progress.report(Progress::Note(n.clone())).await;
+            }
             let ws = super::create::workspace_spec(&ctx.config, spec)?;
             let req = CreateRequest {
                 spec: ws,

@@ -2,11 +2,11 @@
 //! pinned host key (pinned now through the engine if it is missing) and the
 //! identities to offer. Used by `berth ssh`, shell tabs in the TUI and the TUI's
 //! "copy the ssh command".
-use super::{inventory, keys, sshd, Ctx};
+use super::{keys, lifecycle, sshd, Ctx};
 use crate::domain::naming::WorkspaceName;
-use crate::domain::workspace::WorkspaceState;
-use crate::ssh_client;
-use anyhow::{anyhow, bail, Context, Result};
+use crate::domain::workspace::{Workspace, WorkspaceState};
+use crate::ssh_client::{self, Target};
+use anyhow::{bail, Context, Result};
 
 /// The workspace user's login shell in a shell tab: bash if present, else sh.
 pub const DEFAULT_REMOTE: &str =
@@ -30,27 +30,36 @@ pub struct SshCommand {
     pub env: Vec<(String, String)>,
 }
 
+/// How ssh reaches workspace `w`: its port, its host key (pinned now through the
+/// engine when missing and it runs) and the identities to offer.
+pub async fn target(ctx: &Ctx, w: &Workspace) -> Result<Target> {
+    let name = WorkspaceName::parse(&w.name)?;
+    let port = w.ssh_port.context("the workspace has no SSH port label")?;
+    let alias = name.ssh_alias();
+    let pinned = ssh_client::known_hosts_file(&ctx.paths, &alias);
+    if w.state == WorkspaceState::Running && !tokio::fs::try_exists(&pinned).await.unwrap_or(false)
+    {
+        sshd::pin_host_key(ctx, &name)
+            .await
+            .context("cannot pin the workspace's host key")?;
+    }
+    Ok(Target {
+        alias,
+        host: ssh_client::connect_host(ctx.config.bind_address),
+        port,
+        identities: keys::identities(ctx, name.as_str()).await?,
+    })
+}
+
 pub async fn build(ctx: &Ctx, name: &WorkspaceName, purpose: Purpose) -> Result<SshCommand> {
-    let w = inventory::find(ctx, name).await?.ok_or_else(|| {
-        anyhow!("no workspace named {name}; `berth list` shows the workspaces there are")
-    })?;
+    let w = lifecycle::find(ctx, name).await?;
     if w.state != WorkspaceState::Running {
         bail!(
             "workspace {name} is {}; start it with `berth start {name}`",
             w.status_word()
         );
     }
-    let port = w.ssh_port.context("the workspace has no SSH port label")?;
-    let alias = name.ssh_alias();
-    let pinned = ssh_client::known_hosts_file(&ctx.paths, &alias);
-    if !tokio::fs::try_exists(&pinned).await.unwrap_or(false) {
-        sshd::pin_host_key(ctx, name)
-            .await
-            .context("cannot pin the workspace's host key")?;
-    }
-    let identities = keys::identities(ctx, name.as_str()).await?;
-    let host = ssh_client::connect_host(ctx.config.bind_address);
-    let args = ssh_client::ssh_args(&ctx.paths, &alias, &host, port, &identities);
+    let args = target(ctx, &w).await?.args(&ctx.paths);
     let mut argv = vec!["ssh".to_string()];
     let mut env = Vec::new();
     match purpose {

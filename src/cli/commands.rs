@@ -47,6 +47,9 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         } => {
             name(&n)?; // refuse a bad name before reading keys
             let keys = keys::for_create(&ctx.paths, ssh_key).await?;
+            for n in &keys.notes {
+                eprintln!("note: {n}");
+            }
             let spec = workspace_spec(
                 &ctx.config,
                 CreateSpec {
@@ -62,7 +65,12 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
             tokio::spawn(async move {
                 if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("\nberth: cancelling: removing what this create made (Ctrl-C again to leave it; it then shows as incomplete)");
                     let _ = cancel_tx.send(true);
+                }
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("berth: left unfinished; `berth create` again starts it over, `berth delete` removes it");
+                    std::process::exit(130);
                 }
             });
             let req = CreateRequest {
@@ -256,24 +264,12 @@ async fn ssh(ctx: &Ctx, name: &WorkspaceName, cmd: Vec<String>) -> Result<i32> {
 
 async fn ssh_config(ctx: &Ctx, json: bool) -> Result<i32> {
     let ws = inventory::list(ctx).await?;
-    let host = ssh_client::connect_host(ctx.config.bind_address);
     let mut blocks = Vec::new();
-    for w in &ws {
-        let (Ok(n), Some(port)) = (WorkspaceName::parse(&w.name), w.ssh_port) else {
-            continue;
-        };
-        let alias = n.ssh_alias();
-        let pinned = ssh_client::known_hosts_file(&ctx.paths, &alias);
-        if !tokio::fs::try_exists(&pinned).await.unwrap_or(false)
-            && w.state == crate::domain::workspace::WorkspaceState::Running
-        {
-            let _ = crate::backend::sshd::pin_host_key(ctx, &n).await;
+    for w in ws.iter().filter(|w| w.ssh_port.is_some()) {
+        match ssh_cmd::target(ctx, w).await {
+            Ok(t) => blocks.push((t.alias.clone(), t.host_block(&ctx.paths))),
+            Err(e) => eprintln!("note: no ssh config for {}: {e:#}", w.name),
         }
-        let identities = keys::identities(ctx, n.as_str()).await?;
-        blocks.push((
-            alias.clone(),
-            ssh_client::host_block(&ctx.paths, &alias, &host, port, &identities),
-        ));
     }
     let paths = ctx.paths.clone();
     let files = tokio::task::spawn_blocking(move || ssh_client::write_ssh_config(&paths, &blocks))

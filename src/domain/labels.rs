@@ -14,6 +14,18 @@ pub const VERSION: &str = "dev.berth.version";
 /// absent on workspaces made before berth recorded it.
 pub const PROVISION: &str = "dev.berth.provision";
 pub const PROVISION_MARKER: &str = "marker";
+/// The create that made an object (a unique token), so it knows what is its own.
+pub const CREATE: &str = "dev.berth.create";
+/// The process of that create (`<boot id>/<pid>/<start>`), so any berth can tell
+/// whether it still runs.
+pub const CREATOR: &str = "dev.berth.creator";
+
+/// Which create made an object, for its labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Maker {
+    pub token: String,
+    pub creator: String,
+}
 
 pub const ROLE_WORKSPACE: &str = "workspace";
 /// Role of the workspace image berth builds.
@@ -33,6 +45,7 @@ pub fn workspace_labels(
     spec: &WorkspaceSpec,
     ssh_port: Option<u16>,
     version: &str,
+    maker: &Maker,
 ) -> BTreeMap<String, String> {
     let mut l = spec.extra_labels.clone();
     l.insert(ROLE.into(), ROLE_WORKSPACE.into());
@@ -40,6 +53,8 @@ pub fn workspace_labels(
     l.insert(PROFILE.into(), spec.profile.clone());
     l.insert(VERSION.into(), version.into());
     l.insert(PROVISION.into(), PROVISION_MARKER.into());
+    l.insert(CREATE.into(), maker.token.clone());
+    l.insert(CREATOR.into(), maker.creator.clone());
     if let Some(t) = &spec.thread {
         l.insert(THREAD.into(), t.clone());
     }
@@ -110,7 +125,15 @@ mod tests {
 
     #[test]
     fn labels_hold_identity_and_spec() {
-        let l = workspace_labels(&spec(), Some(2201), "0.1.0");
+        let maker = Maker {
+            token: "tok".into(),
+            creator: "boot/1/2".into(),
+        };
+        let l = workspace_labels(&spec(), Some(2201), "0.1.0", &maker);
+        assert_eq!(
+            (l[CREATE].as_str(), l[CREATOR].as_str()),
+            ("tok", "boot/1/2")
+        );
         assert_eq!(l[ROLE], "workspace");
         assert_eq!(l[NAME], "api");
         assert_eq!(l[THREAD], "t-1");

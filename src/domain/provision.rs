@@ -186,13 +186,15 @@ impl Provision {
             Provision::Ready => String::new(),
             Provision::Provisioning {
                 step, index, total, ..
-            } => format!("{step} ({index}/{total})"),
+            } if !step.is_empty() => format!("{step} ({index}/{total})"),
             Provision::Incomplete {
                 step: Some(step),
                 index,
                 total,
             } => format!("{step} ({index}/{total})"),
-            Provision::Incomplete { step: None, .. } => "an unknown step".into(),
+            Provision::Provisioning { .. } | Provision::Incomplete { step: None, .. } => {
+                "an unknown step".into()
+            }
         }
     }
 
@@ -205,7 +207,7 @@ impl Provision {
                 self.step_text()
             )),
             Provision::Incomplete { .. } => Some(format!(
-                "incomplete: its create stopped at {} and never finished. `berth create {name}` starts it over; `berth delete {name}` removes it",
+                "incomplete: its create stopped at {} and never finished. `berth create {name}` starts it over (keeping its volume); `berth delete {name}` removes it",
                 self.step_text()
             )),
         }

@@ -161,11 +161,15 @@ impl Engine for DockerEngine {
             labels: Some(hash(labels)),
             ..Default::default()
         };
-        self.docker
+        let v = self
+            .docker
             .create_volume(req)
             .await
             .map_err(|e| self.err(e))?;
-        Ok(true)
+        // The engine answers with the existing volume when one of that name appeared
+        // since the check: ours only if it carries exactly our labels (a create's
+        // labels hold its unique token).
+        Ok(v.labels == hash(labels))
     }
 
     async fn volume_exists(&self, name: &str) -> EngineResult<bool> {

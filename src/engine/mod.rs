@@ -126,7 +126,8 @@ pub trait Engine: Send + Sync {
     /// A workspace by container name; `Ok(None)` when it does not exist.
     async fn inspect_workspace(&self, container: &str) -> EngineResult<Option<Workspace>>;
 
-    /// Creates the volume; `Ok(false)` when it already existed (and was left untouched).
+    /// Creates the volume; `Ok(false)` when it already existed (and was left
+    /// untouched), even if it appeared between a check and the creation.
     async fn create_volume(
         &self,
         name: &str,

@@ -103,7 +103,7 @@ impl Store {
     /// Reserves the lowest free port for a create, under an exclusive transaction.
     pub async fn reserve_port(&self, req: LeaseRequest) -> Result<u16> {
         let me = Creator::current();
-        self.call(move |c| leases::reserve(c, &req, me, &|c: &Creator| c.alive()))
+        self.call(move |c| leases::reserve(c, &req, me, &|c: &Creator| c.maybe_alive()))
             .await
     }
 
@@ -138,6 +138,14 @@ impl Store {
     pub async fn provision_made_volume(&self, name: &str, token: &str, made: bool) -> Result<()> {
         let (name, token) = (name.to_string(), token.to_string());
         self.call(move |c| provisioning::made_volume(c, &name, &token, made))
+            .await
+    }
+
+    /// Keeps the record of a create that ended without finishing but left something
+    /// it did not make (a volume it reused), so `list` still shows it as incomplete.
+    pub async fn abandon_provisioning(&self, name: &str, token: &str) -> Result<()> {
+        let (name, token) = (name.to_string(), token.to_string());
+        self.call(move |c| provisioning::abandon(c, &name, &token))
             .await
     }
 
@@ -179,25 +187,32 @@ impl Store {
         alive: Option<Vec<String>>,
     ) -> Result<()> {
         self.call(move |c| {
+            let known: Vec<String> = {
+                let mut st = c.prepare("SELECT container_id FROM provisioned")?;
+                let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            let add: Vec<&String> = ids.iter().filter(|i| !known.contains(i)).collect();
+            let gone: Vec<&String> = match &alive {
+                Some(alive) => known.iter().filter(|k| !alive.contains(k)).collect(),
+                None => Vec::new(),
+            };
+            // Most lists change nothing: no write transaction for them.
+            if add.is_empty() && gone.is_empty() {
+                return Ok(());
+            }
             let tx = c.transaction()?;
-            for id in &ids {
+            for id in add {
                 tx.execute(
                     "INSERT OR IGNORE INTO provisioned (container_id, at) VALUES (?1, ?2)",
                     params![id, now()],
                 )?;
             }
-            if let Some(alive) = alive {
-                let known: Vec<String> = {
-                    let mut st = tx.prepare("SELECT container_id FROM provisioned")?;
-                    let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-                    rows.collect::<rusqlite::Result<_>>()?
-                };
-                for id in known.iter().filter(|k| !alive.contains(k)) {
-                    tx.execute(
-                        "DELETE FROM provisioned WHERE container_id = ?1",
-                        params![id],
-                    )?;
-                }
+            for id in gone {
+                tx.execute(
+                    "DELETE FROM provisioned WHERE container_id = ?1",
+                    params![id],
+                )?;
             }
             tx.commit()?;
             Ok(())

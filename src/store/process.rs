@@ -4,26 +4,90 @@
 /// A process on this host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Creator {
+    /// 0: nobody (a record left on purpose, see `Store::abandon_provisioning`).
     pub pid: u32,
-    /// Start time in clock ticks since boot (field 22 of /proc/PID/stat).
+    /// Start time in clock ticks since boot (field 22 of /proc/PID/stat); 0 when
+    /// it could not be read.
     pub start: u64,
 }
 
+/// Whether a creator still runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    Alive,
+    Dead,
+    /// Cannot tell (its start time was never known, or it ran on another machine).
+    Unknown,
+}
+
 impl Creator {
-    /// This process.
+    /// This process (read once).
     pub fn current() -> Self {
-        let pid = std::process::id();
-        Self {
-            pid,
-            start: start_time(pid).unwrap_or(0),
-        }
+        static ME: std::sync::OnceLock<Creator> = std::sync::OnceLock::new();
+        *ME.get_or_init(|| {
+            let pid = std::process::id();
+            Creator {
+                pid,
+                start: start_time(pid).unwrap_or(0),
+            }
+        })
     }
 
     /// Is this process still running (same pid, same start time)?
     /// Blocking (reads /proc): call from a blocking thread.
-    pub fn alive(&self) -> bool {
-        self.pid != 0 && start_time(self.pid) == Some(self.start)
+    pub fn liveness(&self) -> Liveness {
+        if self.pid == 0 {
+            return Liveness::Dead;
+        }
+        match (start_time(self.pid), self.start) {
+            (_, 0) => Liveness::Unknown,
+            (Some(t), s) if t == s => Liveness::Alive,
+            _ => Liveness::Dead,
+        }
     }
+
+    /// Known to be running.
+    pub fn alive(&self) -> bool {
+        self.liveness() == Liveness::Alive
+    }
+
+    /// Maybe running: what a lease must assume before it frees a port.
+    pub fn maybe_alive(&self) -> bool {
+        self.liveness() != Liveness::Dead
+    }
+
+    /// `<boot id>/<pid>/<start>`: the creator as a label on what a create makes, so
+    /// a berth with another store can tell whether that create still runs.
+    pub fn label(&self) -> String {
+        format!("{}/{}/{}", boot_id(), self.pid, self.start)
+    }
+
+    /// The liveness of the creator a label names (another boot: unknown).
+    pub fn liveness_of_label(label: &str) -> Liveness {
+        let mut parts = label.split('/');
+        let (Some(boot), Some(pid), Some(start), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Liveness::Unknown;
+        };
+        let (Ok(pid), Ok(start)) = (pid.parse(), start.parse()) else {
+            return Liveness::Unknown;
+        };
+        if boot != boot_id() {
+            return Liveness::Unknown;
+        }
+        Creator { pid, start }.liveness()
+    }
+}
+
+/// This boot of this machine (pids are only comparable within one).
+fn boot_id() -> &'static str {
+    static BOOT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BOOT.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "unknown-boot".into())
+    })
 }
 
 /// Parses the start time out of a /proc/PID/stat line. The command name (field 2)

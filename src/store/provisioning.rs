@@ -109,6 +109,15 @@ pub(super) fn made_volume(conn: &Connection, name: &str, token: &str, made: bool
     Ok(())
 }
 
+pub(super) fn abandon(conn: &Connection, name: &str, token: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE provisioning SET pid = 0, pid_start = 0, updated_at = ?3
+         WHERE name = ?1 AND token = ?2",
+        params![name, token, super::now()],
+    )?;
+    Ok(())
+}
+
 pub(super) fn end(conn: &Connection, name: &str, token: &str) -> Result<()> {
     conn.execute(
         "DELETE FROM provisioning WHERE name = ?1 AND token = ?2",

@@ -46,11 +46,11 @@ async fn the_store_is_private_and_answers_from_its_thread() {
     assert!(s.identities("a").await.unwrap().is_empty());
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&d.path().join("state")), 0o700);
+    // The store's thread keeps its connection open in WAL mode: all three files exist.
     for f in ["berth.db", "berth.db-wal", "berth.db-shm"] {
         let p = d.path().join("state").join(f);
-        if p.exists() {
-            assert_eq!(mode(&p), 0o600, "{f}");
-        }
+        assert!(p.exists(), "{f} missing");
+        assert_eq!(mode(&p), 0o600, "{f}");
     }
 }
 

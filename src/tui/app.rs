@@ -31,10 +31,14 @@ const FRAME: Duration = Duration::from_millis(16);
 const SHELL_BATCH: usize = 1 << 20;
 
 /// Builds the initial state from config: themes, keymap, and any problems with them.
-pub fn initial_state(paths: &Paths, config: &Config) -> State {
+/// `config_error`: why the config file was not used (berth runs on its defaults).
+/// Blocking (reads theme files).
+pub fn initial_state(paths: &Paths, config: &Config, config_error: Option<String>) -> State {
     let config_dir = paths.config_file.parent().map(|d| d.join("themes"));
     let (themes, theme_errors) = theme::available(config_dir.as_deref());
-    let mut problems: Vec<String> = theme_errors.iter().map(|e| e.to_string()).collect();
+    let config_ignored = config_error.is_some();
+    let mut problems: Vec<String> = config_error.into_iter().collect();
+    problems.extend(theme_errors.iter().map(|e| e.to_string()));
     let idx = match themes.iter().position(|t| t.name == config.theme) {
         Some(i) => i,
         None => {
@@ -61,9 +65,9 @@ pub fn initial_state(paths: &Paths, config: &Config) -> State {
     problems.extend(key_errors.iter().map(|e| e.to_string()));
     let mut s = State::new(themes, idx, keymap, config.log_lines);
     s.config_problems = problems;
+    s.config_ignored = config_ignored;
     s.mouse = config.mouse;
     s.ssh_host = crate::ssh_client::connect_host(config.bind_address);
-    s.known_hosts_dir = paths.known_hosts_dir().display().to_string();
     s.default_image = config.image.clone();
     s.now = chrono::Utc::now().timestamp();
     s
@@ -110,8 +114,7 @@ pub async fn run(paths: Paths, config: Config, problem: Option<String>) -> Resul
     let started = Instant::now();
     // Reads theme files: off the async threads.
     let (p, c) = (paths.clone(), config.clone());
-    let mut state = tokio::task::spawn_blocking(move || initial_state(&p, &c)).await?;
-    state.config_problems.splice(0..0, problem);
+    let mut state = tokio::task::spawn_blocking(move || initial_state(&p, &c, problem)).await?;
     let backend = service::spawn(paths.clone(), config.clone(), docker_connector());
     let mut terminal = ratatui::init();
     let prev = std::panic::take_hook();
@@ -229,6 +232,7 @@ async fn event_loop(
             Some(d) = done_rx.recv() => match d {
                 Done::Msg(m) => msgs.push_back(m),
                 Done::Spawned(id, session) => runner.adopt(id, session),
+                Done::SpawnFailed(id, reason) => msgs.push_back(runner.spawn_failed(id, reason)),
             },
             _ = tokio::time::sleep(wait), if dirty => {}
         }

@@ -18,6 +18,8 @@ pub enum Done {
     Msg(Msg),
     /// A shell's PTY is up: the runner keeps it.
     Spawned(u64, Box<dyn PtySession>),
+    /// A shell's PTY could not start: the runner forgets it, `update` says why.
+    SpawnFailed(u64, String),
 }
 
 /// A shell session, or one still starting (what arrives meanwhile waits for it).
@@ -147,14 +149,8 @@ impl Runner {
                         tokio::task::spawn_blocking(move || pty.spawn(id, &spec, shell_tx)).await;
                     let d = match r {
                         Ok(Ok(session)) => Done::Spawned(id, session),
-                        Ok(Err(e)) => Done::Msg(Msg::ShellSpawnFailed {
-                            id,
-                            reason: format!("{e:#}"),
-                        }),
-                        Err(e) => Done::Msg(Msg::ShellSpawnFailed {
-                            id,
-                            reason: format!("starting the shell failed: {e}"),
-                        }),
+                        Ok(Err(e)) => Done::SpawnFailed(id, format!("{e:#}")),
+                        Err(e) => Done::SpawnFailed(id, format!("starting the shell failed: {e}")),
                     };
                     let _ = done.send(d).await;
                 });
@@ -200,6 +196,12 @@ impl Runner {
             }
             _ => session.kill(),
         }
+    }
+
+    /// A PTY that could not start: forget its slot; the message for `update`.
+    pub fn spawn_failed(&mut self, id: u64, reason: String) -> Msg {
+        self.sessions.remove(&id);
+        Msg::ShellSpawnFailed { id, reason }
     }
 
     /// Shells alive or starting (for tests).

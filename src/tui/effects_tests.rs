@@ -169,10 +169,14 @@ async fn a_tab_closed_while_its_pty_starts_ends_the_session() {
 async fn a_pty_that_cannot_start_becomes_a_message() {
     let mut r = rig(true, 4);
     r.runner.run(spawn(3));
-    let Some(Done::Msg(Msg::ShellSpawnFailed { id: 3, reason })) = r.done.recv().await else {
+    let Some(Done::SpawnFailed(3, reason)) = r.done.recv().await else {
         panic!("no failure")
     };
     assert!(reason.contains("cannot start ssh"), "{reason}");
+    assert_eq!(r.runner.session_count(), 1, "starting");
+    let msg = r.runner.spawn_failed(3, reason);
+    assert!(matches!(msg, Msg::ShellSpawnFailed { id: 3, .. }));
+    assert_eq!(r.runner.session_count(), 0, "nothing left behind");
 }
 
 #[tokio::test]

@@ -186,6 +186,8 @@ pub struct State {
     pub keymap: Keymap,
     /// Problems with the user's keymap or themes, shown until dismissed by a key.
     pub config_problems: Vec<String>,
+    /// The config file has an error: berth runs on its defaults (shown all along).
+    pub config_ignored: bool,
     pub now: i64,
     pub tick: u64,
     pub size: (u16, u16),
@@ -193,8 +195,6 @@ pub struct State {
     pub quit: bool,
     /// Address clients use for published ports (for the copied ssh command).
     pub ssh_host: String,
-    /// Where pinned host keys live (for the copied ssh command).
-    pub known_hosts_dir: String,
     pub default_image: String,
     pub shells: Vec<ShellTab>,
     pub bottom: Bottom,
@@ -285,13 +285,13 @@ impl State {
             theme,
             keymap,
             config_problems: Vec::new(),
+            config_ignored: false,
             now: 0,
             tick: 0,
             size: (80, 24),
             mouse: true,
             quit: false,
             ssh_host: "127.0.0.1".into(),
-            known_hosts_dir: String::new(),
             default_image: String::new(),
             shells: Vec::new(),
             bottom: Bottom::Logs,

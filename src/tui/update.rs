@@ -86,6 +86,12 @@ fn apply(s: &mut State, msg: Msg) -> Vec<Effect> {
                 | Command::Restart { job, .. }
                 | Command::Delete { job, .. } => end_job(s, job, JobUpdate::Failed(why)),
                 Command::PrepareShell { id, .. } => super::update_shell::failed(s, id, why),
+                Command::CancelJobs if matches!(s.overlay, Overlay::Quit { waiting: true }) => {
+                    // The jobs were not cancelled: ask again rather than wait forever.
+                    s.overlay = Overlay::Quit { waiting: false };
+                    s.notice = Some(why);
+                    vec![]
+                }
                 _ => {
                     s.notice = Some(why);
                     vec![]

@@ -141,6 +141,12 @@ pub fn statusbar(f: &mut Frame, r: Rect, s: &State) {
         EngineLink::Down { .. } => (" ✖ engine down ".to_string(), Role::Error),
     };
     spans.push(Span::styled(text, th.fg(role)));
+    if s.config_ignored {
+        spans.push(Span::styled(
+            "⚠ config file not used (defaults) · ",
+            th.fg(Role::Warning),
+        ));
+    }
     // What just happened comes first: the counts and key hints may be cut off.
     if let Some(n) = &s.notice {
         spans.push(Span::styled(format!("{n} · "), th.fg(Role::Accent)));

@@ -1,7 +1,8 @@
 //! Modal overlays: help (generated from the active keymap), delete confirmation,
 //! the create form, and config problems.
 use super::{centered, dim};
-use crate::domain::workspace::WORKSPACE_HOME;
+use crate::domain::naming::OBJECT_PREFIX;
+use crate::domain::workspace::{WorkspaceState, WORKSPACE_HOME};
 use crate::tui::form::{CreateForm, Field};
 use crate::tui::keymap::Mode;
 use crate::tui::state::State;
@@ -104,28 +105,33 @@ pub fn quit(f: &mut Frame, area: Rect, s: &State, waiting: bool) {
 
 pub fn confirm(f: &mut Frame, area: Rect, s: &State, name: &str, keep_volume: bool) {
     let th = s.theme();
+    let w = s.workspaces.iter().find(|w| w.name == name);
+    let volume = w.map_or_else(|| format!("{OBJECT_PREFIX}{name}"), |w| w.volume.clone());
     let lost = if keep_volume {
         Line::styled(
-            format!(
-                "The volume workspace-{name} is KEPT; a later create with this name reuses it."
-            ),
+            format!("The volume {volume} is KEPT; a later create with this name reuses it."),
             th.fg(Role::Ok),
         )
     } else {
         Line::styled(
-            format!(
-                "The volume workspace-{name} is DELETED: everything in {WORKSPACE_HOME} is lost."
-            ),
+            format!("The volume {volume} is DELETED: everything in {WORKSPACE_HOME} is lost."),
             th.fg(Role::Error).add_modifier(Modifier::BOLD),
         )
+    };
+    let removes = match w {
+        Some(w) if w.state != WorkspaceState::Absent => {
+            format!(
+                "This removes container {} and frees its SSH port.",
+                w.container
+            )
+        }
+        _ => "It has no container (an interrupted create left only its volume).".to_string(),
     };
     let k = |a| s.keymap.keys(Mode::Confirm, a);
     use crate::tui::keymap::Action;
     let lines = vec![
         Line::raw(format!("Delete workspace {name}?")),
-        Line::raw(format!(
-            "This removes container workspace-{name} and frees its SSH port."
-        )),
+        Line::raw(removes),
         lost,
         Line::raw(""),
         Line::from(vec![
@@ -208,14 +214,22 @@ pub fn form(f: &mut Frame, area: Rect, s: &State, form: &CreateForm) {
     }
     let k = |a| s.keymap.keys(Mode::Form, a);
     use crate::tui::keymap::Action;
-    let footer = Line::from(vec![
-        Span::styled(k(Action::Submit), th.fg(Role::Key)),
-        Span::raw(" create  "),
-        Span::styled(k(Action::NextField), th.fg(Role::Key)),
-        Span::raw(" next field  "),
-        Span::styled(k(Action::Cancel), th.fg(Role::Key)),
-        Span::raw(" cancel"),
-    ]);
+    let footer = if s.config_ignored {
+        // Settings such as the runtime or limits would silently not apply.
+        Line::styled(
+            "⚠ your config file has an error: this create uses berth's defaults",
+            th.fg(Role::Warning),
+        )
+    } else {
+        Line::from(vec![
+            Span::styled(k(Action::Submit), th.fg(Role::Key)),
+            Span::raw(" create  "),
+            Span::styled(k(Action::NextField), th.fg(Role::Key)),
+            Span::raw(" next field  "),
+            Span::styled(k(Action::Cancel), th.fg(Role::Key)),
+            Span::raw(" cancel"),
+        ])
+    };
     if r.height > 2 {
         f.render_widget(
             Paragraph::new(footer),
@@ -227,7 +241,7 @@ pub fn form(f: &mut Frame, area: Rect, s: &State, form: &CreateForm) {
 pub fn problems(f: &mut Frame, area: Rect, s: &State) {
     let th = s.theme();
     let mut lines: Vec<Line> = vec![Line::styled(
-        "Your settings have problems; berth uses its defaults for these:",
+        "Your settings have problems; berth uses its defaults where they are:",
         th.fg(Role::Warning),
     )];
     lines.extend(
