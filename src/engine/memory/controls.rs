@@ -89,12 +89,20 @@ impl MemoryEngine {
 
     /// Appends stdout lines (one per line of `text`) to a container's log.
     pub fn log(&self, container: &str, text: &str) -> EngineResult<()> {
-        self.inner.update(|s| s.append_log(container, false, text))
+        self.inner
+            .update(|s| s.append_log(container, false, text, true))
     }
 
     /// Appends stderr lines to a container's log.
     pub fn log_stderr(&self, container: &str, text: &str) -> EngineResult<()> {
-        self.inner.update(|s| s.append_log(container, true, text))
+        self.inner
+            .update(|s| s.append_log(container, true, text, true))
+    }
+
+    /// Appends stdout whose last line has no newline (a process that died mid-line).
+    pub fn log_unterminated(&self, container: &str, text: &str) -> EngineResult<()> {
+        self.inner
+            .update(|s| s.append_log(container, false, text, false))
     }
 
     /// What the container's stats stream reports while it runs.

@@ -58,6 +58,8 @@ pub(super) struct LogLine {
     pub ts_nanos: i64,
     pub stderr: bool,
     pub text: String,
+    /// False for a last line the process wrote without a newline.
+    pub newline: bool,
 }
 
 pub(super) struct Container {
@@ -254,15 +256,26 @@ impl State {
         Ok(())
     }
 
-    pub fn append_log(&mut self, key: &str, stderr: bool, text: &str) -> Result<(), EngineError> {
+    /// Appends one log line per line of `text` (the last without its newline when
+    /// `text` does not end with one and `terminated` is false).
+    pub fn append_log(
+        &mut self,
+        key: &str,
+        stderr: bool,
+        text: &str,
+        terminated: bool,
+    ) -> Result<(), EngineError> {
         let run = self.find(key).ok_or_else(|| Self::not_found(key))?.run;
+        let last = text.lines().count().saturating_sub(1);
         let lines: Vec<LogLine> = text
             .lines()
-            .map(|l| LogLine {
+            .enumerate()
+            .map(|(i, l)| LogLine {
                 run,
                 ts_nanos: self.clock.now_nanos(),
                 stderr,
                 text: l.to_string(),
+                newline: terminated || i < last || text.ends_with('\n'),
             })
             .collect();
         if let Some(c) = self.find_mut(key) {

@@ -82,14 +82,12 @@ impl LogState {
         };
         let run = self.run;
         while let Some(line) = c.logs.get(self.cursor).filter(|l| l.run <= run) {
+            let end = if line.newline { "\n" } else { "" };
             let text = if self.opts.timestamps {
-                format!(
-                    "{} {}\n",
-                    super::state::rfc3339_nanos(line.ts_nanos),
-                    line.text
-                )
+                let ts = super::state::rfc3339_nanos(line.ts_nanos);
+                format!("{ts} {}{end}", line.text)
             } else {
-                format!("{}\n", line.text)
+                format!("{}{end}", line.text)
             };
             self.pending.push_back(Ok(if line.stderr {
                 Output::Stderr(text.into_bytes())
