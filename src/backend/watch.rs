@@ -2,11 +2,13 @@
 //! events stream (debounced). When the engine goes away: say so, retry with
 //! backoff, and resync from a fresh list when it is back.
 use super::service::{Connector, Event};
-use crate::engine::Engine;
-use futures_util::StreamExt;
+use crate::domain::observe::EngineEvent;
+use crate::engine::{Engine, EngineResult};
+use futures_util::stream::{BoxStream, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// Bursts of events (a 30-workspace create) become one list call.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
@@ -31,77 +33,103 @@ async fn down(events: &mpsc::Sender<Event>, endpoint: &str, reason: String, atte
     tokio::time::sleep(retry_in).await;
 }
 
+/// Runs until nobody listens to `events` any more (the backend is gone).
 pub async fn run(
     connect: Connector,
     events: mpsc::Sender<Event>,
     on_link: impl Fn(Option<Arc<dyn Engine>>) + Send + 'static,
 ) {
-    let endpoint = crate::engine::docker::endpoint_from_env();
+    tokio::select! {
+        _ = events.closed() => {}
+        _ = link(connect, &events, on_link) => {}
+    }
+}
+
+async fn link(
+    connect: Connector,
+    events: &mpsc::Sender<Event>,
+    on_link: impl Fn(Option<Arc<dyn Engine>>) + Send + 'static,
+) {
+    // Until the first connection, the endpoint berth was told to use.
+    let mut endpoint = crate::engine::docker::endpoint_from_env();
     let mut attempt = 0u32;
     loop {
         let engine = match connect().await {
             Ok(e) => e,
             Err(reason) => {
-                down(&events, &endpoint, reason, &mut attempt).await;
+                down(events, &endpoint, reason, &mut attempt).await;
                 continue;
             }
         };
+        endpoint = engine.endpoint();
         // Subscribe before listing so nothing that happens in between is missed.
         let mut stream = engine.events();
         match engine.list_workspaces().await {
             Ok(ws) => {
+                attempt = 0;
                 let _ = events
                     .send(Event::Connected {
-                        endpoint: engine.endpoint(),
+                        endpoint: endpoint.clone(),
                     })
                     .await;
                 on_link(Some(engine.clone()));
                 let _ = events.send(Event::Workspaces(ws)).await;
             }
             Err(e) => {
-                down(&events, &endpoint, e.to_string(), &mut attempt).await;
+                down(events, &endpoint, e.to_string(), &mut attempt).await;
                 continue;
             }
         }
-        let reason = loop {
-            let mut refresh_at: Option<tokio::time::Instant> = None;
-            // Collect a burst, then list once.
-            let next = stream.next().await;
-            match next {
-                Some(Ok(ev)) => {
-                    let changes = ev.changes_state();
-                    let _ = events.send(Event::Engine(ev)).await;
-                    if changes {
-                        refresh_at = Some(tokio::time::Instant::now() + DEBOUNCE);
-                    }
-                }
-                Some(Err(e)) => break e.to_string(),
-                None => break "the engine closed its events stream".to_string(),
-            }
-            while let Some(at) = refresh_at {
-                tokio::select! {
-                    more = stream.next() => match more {
-                        Some(Ok(ev)) => {
-                            let _ = events.send(Event::Engine(ev)).await;
-                        }
-                        Some(Err(_)) | None => break,
-                    },
-                    _ = tokio::time::sleep_until(at) => {
-                        refresh_at = None;
-                        match engine.list_workspaces().await {
-                            Ok(ws) => {
-                                let _ = events.send(Event::Workspaces(ws)).await;
-                            }
-                            Err(e) => tracing::warn!("list after events failed: {e}"),
-                        }
-                    }
-                }
-            }
-        };
+        let reason = follow(engine.as_ref(), &mut stream, events).await;
+        drop(stream);
         on_link(None);
         tracing::warn!("engine link lost: {reason}");
-        attempt = 0;
-        down(&events, &endpoint, reason, &mut attempt).await;
+        down(events, &endpoint, reason, &mut attempt).await;
+    }
+}
+
+/// Forwards engine events and refreshes the list after each burst (debounced),
+/// until the events stream fails; returns why it did.
+async fn follow(
+    engine: &dyn Engine,
+    stream: &mut BoxStream<'static, EngineResult<EngineEvent>>,
+    events: &mpsc::Sender<Event>,
+) -> String {
+    let mut refresh_at: Option<Instant> = None;
+    let mut list_failures = 0u32;
+    loop {
+        let next = match refresh_at {
+            None => stream.next().await,
+            Some(at) => tokio::select! {
+                next = stream.next() => next,
+                _ = tokio::time::sleep_until(at) => {
+                    refresh_at = None;
+                    match engine.list_workspaces().await {
+                        Ok(ws) => {
+                            list_failures = 0;
+                            let _ = events.send(Event::Workspaces(ws)).await;
+                        }
+                        Err(e) => {
+                            // Not lost: tried again, later and later.
+                            tracing::warn!("list after events failed: {e}");
+                            refresh_at = Some(Instant::now() + backoff(list_failures));
+                            list_failures += 1;
+                        }
+                    }
+                    continue;
+                }
+            },
+        };
+        match next {
+            Some(Ok(ev)) => {
+                if ev.changes_state() && refresh_at.is_none() {
+                    refresh_at = Some(Instant::now() + DEBOUNCE);
+                }
+                let _ = events.send(Event::Engine(ev)).await;
+            }
+            Some(Err(e)) => return e.to_string(),
+            None => return "the engine closed its events stream".to_string(),
+        }
     }
 }
 
