@@ -8,6 +8,13 @@ pub mod shell;
 pub mod sshd;
 pub mod watch;
 
+#[cfg(test)]
+mod follow_tests;
+#[cfg(test)]
+mod service_tests;
+#[cfg(test)]
+mod test_support;
+
 use crate::config::{Config, Paths};
 use crate::engine::Engine;
 use crate::store::Store;
