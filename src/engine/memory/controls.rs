@@ -28,7 +28,7 @@ impl MemoryEngine {
                 env!("CARGO_PKG_VERSION").to_string(),
             ),
         ]);
-        self.add_running(&container, labels, Some(ssh_port));
+        self.add_running(&container, labels, Some(ssh_port), true);
         container
     }
 
@@ -41,15 +41,25 @@ impl MemoryEngine {
             (labels::NAME.to_string(), workspace.to_string()),
             (labels::SIDECAR.to_string(), kind.to_string()),
         ]);
-        self.add_running(&container, labels, None);
+        self.add_running(&container, labels, None, false);
         container
     }
 
-    fn add_running(&self, container: &str, labels: BTreeMap<String, String>, port: Option<u16>) {
+    /// A running container (replacing one of the same name), with a home volume of
+    /// the same name when `volume`.
+    fn add_running(
+        &self,
+        container: &str,
+        labels: BTreeMap<String, String>,
+        port: Option<u16>,
+        volume: bool,
+    ) {
         self.inner.update(|s| {
             let id = s.new_id();
             let created = s.clock.now_secs();
-            s.volumes.insert(container.to_string(), labels.clone());
+            if volume {
+                s.volumes.insert(container.to_string(), labels.clone());
+            }
             s.containers.insert(
                 container.to_string(),
                 Container {
@@ -59,7 +69,11 @@ impl MemoryEngine {
                     labels,
                     state: WorkspaceState::Created,
                     host_port: port,
-                    volume: container.to_string(),
+                    volume: if volume {
+                        container.to_string()
+                    } else {
+                        String::new()
+                    },
                     auto_restart: true,
                     created,
                     started_at: None,
