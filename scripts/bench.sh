@@ -209,7 +209,7 @@ window() {
     # shellcheck disable=SC2010 # fd links are numbers; their targets name the sockets
     socks=$(ls -l "/proc/$pid/fd" | grep -c socket || true)
   fi
-  eval "R_${key}_cpu=$(echo "scale=2; $own + $ind" | bc) R_${key}_rss=$rss R_${key}_socks=$socks R_${key}_eng=$eng"
+  eval "R_${key}_cpu=$(echo "scale=2; $own + $ind" | bc) R_${key}_raw=$(echo "scale=2; $own + $eng" | bc) R_${key}_rss=$rss R_${key}_socks=$socks R_${key}_eng=$eng"
   printf '%-40s own CPU %6ss  engine CPU %6ss (%s s above idle)  own+induced %5s%% of a core  RSS %6s kB  sockets %3s%s\n' \
     "$what:" "$own" "$eng" "$ind" "$(pct "$own + $ind")" "$rss" "$socks" "$note"
 }
@@ -258,7 +258,8 @@ bench_walk() {
       eval "c=\$R_${k}_${ph}_cpu"
       printf '%-7s %-7s CPU %5s%%  RSS %6s kB  sockets %3s' "$k" "$ph" "$(pct "$c")" "$(eval echo "\$R_${k}_${ph}_rss")" "$(eval echo "\$R_${k}_${ph}_socks")"
       if [[ " ${keys[*]} " == *" oxker "* ]] && [ "$k" != oxker ]; then
-        printf '   vs oxker: CPU %sx' "$(ratio "$c" "$(eval echo "\$R_oxker_${ph}_cpu")")"
+        printf '   vs oxker: CPU %sx (counting all engine CPU: %sx)' "$(ratio "$c" "$(eval echo "\$R_oxker_${ph}_cpu")")" \
+          "$(ratio "$(eval echo "\$R_${k}_${ph}_raw")" "$(eval echo "\$R_oxker_${ph}_raw")")"
       fi
       echo
     done
