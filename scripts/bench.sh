@@ -5,6 +5,9 @@
 #   scripts/bench.sh create     berth create vs docker run, and 30 concurrent creates
 #   scripts/bench.sh tui        TUI: first frame with 50 workspaces, idle cost over 60 s
 #   scripts/bench.sh shell      shell pane: 20 MB cat and keystroke echo, against tmux + docker exec -it
+#   scripts/bench.sh walk       TUI idle cost right after launch and after walking 50 rows down and up,
+#                               against oxker (OXKER=/path/to/oxker) and optionally an older berth
+#                               (BERTH_BEFORE=/path/to/berth), all in the same run
 # Frame time with 500 workspaces: cargo bench --bench frame
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +27,7 @@ TMUX_SOCK="berth-bench-$$"
 
 cleanup() {
   tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
+  if [ -n "${EVPID:-}" ]; then kill "$EVPID" 2>/dev/null || true; fi
   docker ps -aq --filter "label=$LABEL" | xargs -r docker rm -f >/dev/null 2>&1 || true
   docker volume ls -q --filter "label=$LABEL" | xargs -r docker volume rm -f >/dev/null 2>&1 || true
   rm -rf "$WORK"
@@ -62,12 +66,17 @@ bench_create() {
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-bench_tui() {
-  echo "== TUI with 50 workspaces"
+# Creates 50 workspaces named $1NN (10 at a time), labelled with this run's label.
+make_50() {
   for w in 0 1 2 3 4; do
-    for i in $(seq 0 9); do "$B" create "bench-t$w$i" >/dev/null 2>&1 & done
+    for i in $(seq 0 9); do "$B" create "$1$w$i" >/dev/null 2>&1 & done
     wait
   done
+}
+
+bench_tui() {
+  echo "== TUI with 50 workspaces"
+  make_50 bench-t
   echo "$("$B" list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') workspaces present"
   local hz; hz=$(getconf CLK_TCK)
   rm -f "$XDG_STATE_HOME/berth/berth.log"
@@ -154,10 +163,114 @@ bench_shell() {
   done
 }
 
+# Sum of CPU ticks (user + system, all threads) of the given pids (missing ones count 0).
+ticks_of() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(cpu_ticks "$p"))); done; echo "$t"; }
+secs() { printf '%.2f' "$(echo "scale=2; $1 / $(getconf CLK_TCK)" | bc)"; }
+pct() { printf '%.1f' "$(echo "scale=3; ($1) * 100 / $WINDOW" | bc)"; }
+
+# The engine's share: dockerd, containerd and the shims of this run's containers.
+engine_pids() {
+  pgrep -xo dockerd; pgrep -xo containerd || true
+  docker ps -q --no-trunc --filter "label=$LABEL" | while read -r id; do pgrep -f -- "-id $id" || true; done
+}
+
+# Other people's use of the engine during a window (their tests, builds) would be
+# counted as induced CPU: every engine event is logged, and a window that saw
+# events of objects without this run's label is measured again (up to TRIES).
+watch_events() {
+  EVLOG=$WORK/events.log
+  docker events --format '{{.TimeNano}} {{index .Actor.Attributes "berth.bench-run"}} {{.Type}} {{.Action}}' > "$EVLOG" 2>/dev/null &
+  EVPID=$!
+}
+foreign_events() { awk -v a="$1" -v b="$2" -v run="$RUN" '$1 >= a && $1 <= b && $2 != run' "$EVLOG" | wc -l; }
+
+# Measures WINDOW seconds: the TUI's own CPU (pid, or none), the engine's CPU, the
+# TUI's RSS and sockets. Sets R_<key>_* for the summary; prints one line.
+window() {
+  local key=$1 what=$2 pid=$3 e0 e1 o0=0 o1=0 t0 t1 own eng ind rss=0 socks=0 foreign try note=""
+  local -a eps; mapfile -t eps < <(engine_pids)
+  for try in $(seq 1 "$TRIES"); do
+    t0=$(date +%s%N)
+    if [ -n "$pid" ]; then o0=$(cpu_ticks "$pid"); fi
+    e0=$(ticks_of "${eps[@]}")
+    sleep "$WINDOW"
+    if [ -n "$pid" ]; then o1=$(cpu_ticks "$pid"); fi
+    e1=$(ticks_of "${eps[@]}")
+    t1=$(date +%s%N)
+    foreign=$(foreign_events "$t0" "$t1")
+    if [ "$foreign" = 0 ]; then note=""; break; fi
+    note="  [disturbed: $foreign engine events from others]"
+    if [ "$try" -lt "$TRIES" ]; then echo "  ($what: $foreign engine events from others in the window; measuring again)"; fi
+  done
+  own=$(secs $((o1 - o0))); eng=$(secs $((e1 - e0)))
+  ind=$(printf '%.2f' "$(echo "e=$eng - ${BASE:-0}; if (e < 0) e=0; e" | bc)")
+  if [ -n "$pid" ]; then
+    rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+    # shellcheck disable=SC2010 # fd links are numbers; their targets name the sockets
+    socks=$(ls -l "/proc/$pid/fd" | grep -c socket || true)
+  fi
+  eval "R_${key}_cpu=$(echo "scale=2; $own + $ind" | bc) R_${key}_raw=$(echo "scale=2; $own + $eng" | bc) R_${key}_rss=$rss R_${key}_socks=$socks R_${key}_eng=$eng"
+  printf '%-40s own CPU %6ss  engine CPU %6ss (%s s above idle)  own+induced %5s%% of a core  RSS %6s kB  sockets %3s%s\n' \
+    "$what:" "$own" "$eng" "$ind" "$(pct "$own + $ind")" "$rss" "$socks" "$note"
+}
+
+# Runs one TUI in tmux: launch, settle, measure; walk every row down and back up; measure.
+walk_one() {
+  local key=$1 label=$2 cmd=$3 rows=$4 pid i
+  tmux -L "$TMUX_SOCK" new-session -d -s walk -x 160 -y 48 "exec env HOME=$HOME XDG_CONFIG_HOME=$XDG_CONFIG_HOME XDG_STATE_HOME=$XDG_STATE_HOME TERM=xterm-256color $cmd"
+  pid=$(tmux -L "$TMUX_SOCK" display -p -t walk '#{pane_pid}')
+  wait_pane "$TMUX_SOCK" walk 'bench-w00' >/dev/null || { echo "$label did not show the workspaces:"; tmux -L "$TMUX_SOCK" capture-pane -p -t walk; exit 1; }
+  sleep 5
+  window "${key}_launch" "$label, after launch" "$pid"
+  for i in $(seq 2 "$rows"); do tmux -L "$TMUX_SOCK" send-keys -t walk j; sleep 0.25; done
+  for i in $(seq 2 "$rows"); do tmux -L "$TMUX_SOCK" send-keys -t walk k; sleep 0.25; done
+  sleep 5
+  window "${key}_walked" "$label, after the walk" "$pid"
+  tmux -L "$TMUX_SOCK" kill-session -t walk
+  sleep 3
+}
+
+ratio() { if [ "$(echo "$2 > 0" | bc)" = 1 ]; then printf '%.2f' "$(echo "scale=3; $1 / $2" | bc)"; else echo "n/a"; fi; }
+
+bench_walk() {
+  WINDOW=${WINDOW:-60} TRIES=${TRIES:-5}
+  echo "== idle cost after walking the list: 50 workspaces, ${WINDOW} s windows"
+  if [ -z "${OXKER:-}" ] || [ ! -x "$OXKER" ]; then
+    echo "!!! OXKER is not set to an oxker binary: oxker is NOT measured. Build oxker (github.com/mrjackwills/oxker, latest release tag) with cargo outside this checkout and run OXKER=/path/to/oxker $0 walk" >&2
+  fi
+  [ -n "${BERTH_BEFORE:-}" ] || echo "(BERTH_BEFORE unset: only this checkout's berth is measured)"
+  make_50 bench-w
+  local n; n=$(docker ps -aq | wc -l)
+  echo "$("$B" list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') workspaces; $n containers in the engine (oxker lists them all)"
+  watch_events
+  window base "engine idle, no TUI" ""
+  # shellcheck disable=SC2154 # set by window
+  BASE=$R_base_eng
+  echo "(the engine's idle CPU, ${BASE} s, is subtracted below as 'above idle')"
+  local keys=()
+  if [ -n "${BERTH_BEFORE:-}" ]; then walk_one before "berth before ($(basename "$(dirname "$(dirname "$(dirname "$BERTH_BEFORE")")")"))" "$BERTH_BEFORE" 50; keys+=(before); fi
+  walk_one after "berth (this checkout)" "$B" 50; keys+=(after)
+  if [ -n "${OXKER:-}" ] && [ -x "$OXKER" ]; then walk_one oxker "oxker $("$OXKER" --version 2>/dev/null | awk '{print $NF}')" "$OXKER" "$n"; keys+=(oxker); fi
+  echo "== summary (CPU = own + engine above idle, as % of a core over ${WINDOW} s)"
+  local k ph c
+  for k in "${keys[@]}"; do
+    for ph in launch walked; do
+      eval "c=\$R_${k}_${ph}_cpu"
+      printf '%-7s %-7s CPU %5s%%  RSS %6s kB  sockets %3s' "$k" "$ph" "$(pct "$c")" "$(eval echo "\$R_${k}_${ph}_rss")" "$(eval echo "\$R_${k}_${ph}_socks")"
+      if [[ " ${keys[*]} " == *" oxker "* ]] && [ "$k" != oxker ]; then
+        printf '   vs oxker: CPU %sx (counting all engine CPU: %sx)' "$(ratio "$c" "$(eval echo "\$R_oxker_${ph}_cpu")")" \
+          "$(ratio "$(eval echo "\$R_${k}_${ph}_raw")" "$(eval echo "\$R_oxker_${ph}_raw")")"
+      fi
+      echo
+    done
+  done
+}
+
 case "$what" in
   shell) bench_shell ;;
   create) bench_create ;;
   tui) bench_tui ;;
+  walk) bench_walk ;;
   all) bench_create; bench_tui; bench_shell; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
-  *) echo "usage: $0 [create|tui|shell|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [create|tui|shell|walk|all]" >&2; exit 2 ;;
 esac

@@ -1,50 +1,68 @@
 //! Follows one workspace: its logs and its sidecars' (tagged by source, batched),
 //! and its stats while it runs. Opens with the last lines only, never the whole
-//! history, and resumes after the container restarts.
+//! history, and resumes after the container restarts (woken by the engine's
+//! events, not by polling) without repeating lines.
+//!
+//! Everything a follower starts lives in a `JoinSet` owned by its future: aborting
+//! the follower's task, or dropping the future, ends every stream it opened.
 use super::service::{Event, RawLine};
+use super::watch::backoff;
 use crate::domain::naming::WorkspaceName;
-use crate::engine::{Engine, LogOptions, Output};
+use crate::domain::workspace::WorkspaceState;
+use crate::engine::{Engine, EngineError, LogOptions, Output};
 use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 /// Lines fetched when following starts.
 pub const INITIAL_TAIL: usize = 500;
+/// Lines fetched again when a source resumes (those already shown are skipped).
+const RESUME_TAIL: usize = 200;
+/// A source's streams open at most this often, whatever the engine does.
+const MIN_REOPEN: Duration = Duration::from_secs(1);
 /// Batching window: a flood becomes a few events per frame, not one per line.
 const BATCH: Duration = Duration::from_millis(40);
 const BATCH_MAX: usize = 2000;
 
 pub async fn run(engine: Arc<dyn Engine>, name: String, events: mpsc::Sender<Event>) {
-    let _ = events.send(Event::LogsReset { name: name.clone() }).await;
+    if events
+        .send(Event::LogsReset { name: name.clone() })
+        .await
+        .is_err()
+    {
+        return;
+    }
     let Ok(ws) = WorkspaceName::parse(&name) else {
         return;
     };
     let mut sources = vec![("workspace".to_string(), ws.container())];
-    if let Ok(sidecars) = engine.sidecars(&name).await {
-        sources.extend(sidecars.into_iter().map(|s| (s.source, s.container)));
+    match engine.sidecars(&name).await {
+        Ok(sidecars) => sources.extend(sidecars.into_iter().map(|s| (s.source, s.container))),
+        Err(e) => tracing::warn!("cannot list the sidecars of {name}: {e}"),
     }
+    // Bounded: a source waits while the UI catches up.
     let (line_tx, line_rx) = mpsc::channel::<RawLine>(4096);
-    let mut tasks = Vec::new();
+    // Dropped with this future (return, abort or drop): its tasks are aborted then.
+    let mut tasks = JoinSet::new();
     for (source, container) in sources {
-        tasks.push(tokio::spawn(follow_source(
+        tasks.spawn(follow_source(
             engine.clone(),
             source,
             container,
             line_tx.clone(),
-        )));
+        ));
     }
     drop(line_tx);
-    tasks.push(tokio::spawn(follow_stats(
-        engine.clone(),
+    tasks.spawn(follow_stats(
+        engine,
         name.clone(),
         ws.container(),
         events.clone(),
-    )));
+    ));
     batch(name, line_rx, events).await;
-    for t in tasks {
-        t.abort();
-    }
 }
 
 /// Splits "2024-01-01T00:00:00.000000000Z text" into (timestamp, text).
@@ -59,68 +77,162 @@ pub fn split_timestamp(line: &str) -> (Option<String>, String) {
     }
 }
 
+/// Turns a source's output into lines. The engine sends each line (or each piece
+/// of a long line it split) with its own timestamp; a line is complete at its
+/// newline. After a resume, pieces up to the last one shown are skipped.
+struct LineSplitter {
+    source: String,
+    /// A line begun but not finished, per stream (stdout, stderr): timestamp, text.
+    partial: [Option<(Option<String>, String)>; 2],
+    /// Timestamp of the last piece taken.
+    last_ts: Option<String>,
+    /// While resuming: pieces at or before this timestamp were shown already.
+    skip_until: Option<String>,
+}
+
+impl LineSplitter {
+    fn new(source: String) -> Self {
+        Self {
+            source,
+            partial: [None, None],
+            last_ts: None,
+            skip_until: None,
+        }
+    }
+
+    /// Starts a new stream of the same source.
+    fn resume(&mut self) {
+        self.skip_until = self.last_ts.clone();
+    }
+
+    fn push(&mut self, chunk: Output, out: &mut Vec<RawLine>) {
+        let (idx, bytes) = match chunk {
+            Output::Stdout(b) => (0, b),
+            Output::Stderr(b) => (1, b),
+        };
+        for piece in bytes.split_inclusive(|b| *b == b'\n') {
+            let complete = piece.last() == Some(&b'\n');
+            let body = if complete {
+                &piece[..piece.len() - 1]
+            } else {
+                piece
+            };
+            let (ts, text) = split_timestamp(&String::from_utf8_lossy(body));
+            if let Some(t) = &ts {
+                if self.skip_until.as_ref().is_some_and(|s| t <= s) {
+                    continue;
+                }
+                self.skip_until = None;
+                self.last_ts = Some(t.clone());
+            }
+            match &mut self.partial[idx] {
+                Some((_, acc)) => acc.push_str(&text),
+                slot @ None => *slot = Some((ts, text)),
+            }
+            if complete {
+                self.flush(idx, out);
+            }
+        }
+    }
+
+    /// Emits what is left (the stream ended in the middle of a line).
+    fn finish(&mut self, out: &mut Vec<RawLine>) {
+        self.flush(0, out);
+        self.flush(1, out);
+    }
+
+    fn flush(&mut self, idx: usize, out: &mut Vec<RawLine>) {
+        if let Some((ts, text)) = self.partial[idx].take() {
+            out.push(RawLine {
+                source: self.source.clone(),
+                stderr: idx == 1,
+                ts,
+                text,
+            });
+        }
+    }
+}
+
 async fn follow_source(
     engine: Arc<dyn Engine>,
     source: String,
     container: String,
     tx: mpsc::Sender<RawLine>,
 ) {
-    let mut last_ts: Option<String> = None;
+    let mut lines = LineSplitter::new(source);
+    let mut failures = 0u32;
+    let mut tail = INITIAL_TAIL;
     loop {
-        // Only new lines after a restart: skip what was already shown.
-        let tail = if last_ts.is_some() {
-            Some(200)
-        } else {
-            Some(INITIAL_TAIL)
-        };
+        let opened = Instant::now();
         let mut stream = engine.logs(
             &container,
             LogOptions {
                 follow: true,
-                tail,
+                tail: Some(tail),
                 timestamps: true,
             },
         );
-        let mut partial: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
-        while let Some(chunk) = stream.next().await {
-            let Ok(chunk) = chunk else { break };
-            let (idx, bytes) = match chunk {
-                Output::Stdout(b) => (0, b),
-                Output::Stderr(b) => (1, b),
-            };
-            partial[idx].extend_from_slice(&bytes);
-            while let Some(pos) = partial[idx].iter().position(|b| *b == b'\n') {
-                let raw: Vec<u8> = partial[idx].drain(..=pos).collect();
-                let text = String::from_utf8_lossy(&raw[..raw.len() - 1]).to_string();
-                let (ts, text) = split_timestamp(&text);
-                if let (Some(t), Some(last)) = (&ts, &last_ts) {
-                    if t <= last {
-                        continue;
+        let mut out = Vec::new();
+        let ended = loop {
+            match stream.next().await {
+                Some(Ok(chunk)) => {
+                    failures = 0;
+                    lines.push(chunk, &mut out);
+                    for line in out.drain(..) {
+                        if tx.send(line).await.is_err() {
+                            return;
+                        }
                     }
                 }
-                if ts.is_some() {
-                    last_ts = ts.clone();
-                }
-                if tx
-                    .send(RawLine {
-                        source: source.clone(),
-                        stderr: idx == 1,
-                        ts,
-                        text,
-                    })
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
+                Some(Err(e)) => break Err(e),
+                None => break Ok(()),
+            }
+        };
+        // The engine's connection is released before waiting.
+        drop(stream);
+        lines.finish(&mut out);
+        for line in out {
+            if tx.send(line).await.is_err() {
+                return;
             }
         }
-        // The stream ends when the container stops; wait for it to run again.
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        if tx.is_closed() {
-            return;
+        // A follow stream ends when the container stops: wait until it runs again.
+        let waited = match ended {
+            Ok(()) => wait_until_running(engine.as_ref(), &container).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = waited {
+            tracing::debug!("logs of {container}: {e}");
+            tokio::time::sleep(backoff(failures)).await;
+            failures += 1;
+        }
+        tokio::time::sleep_until(opened + MIN_REOPEN).await;
+        tail = RESUME_TAIL;
+        lines.resume();
+    }
+}
+
+/// Returns once `container` runs: at once if it does, else at its next start
+/// event. Errors when the engine cannot tell.
+async fn wait_until_running(engine: &dyn Engine, container: &str) -> Result<(), EngineError> {
+    // Subscribed before looking, so a start in between is not missed.
+    let mut events = engine.events();
+    let running = engine
+        .inspect_workspace(container)
+        .await?
+        .is_some_and(|w| w.state == WorkspaceState::Running);
+    if running {
+        return Ok(());
+    }
+    while let Some(ev) = events.next().await {
+        let ev = ev?;
+        if ev.container == container && ev.action == "start" {
+            return Ok(());
         }
     }
+    Err(EngineError::Api(
+        "the engine closed its events stream".into(),
+    ))
 }
 
 async fn follow_stats(
@@ -129,21 +241,31 @@ async fn follow_stats(
     container: String,
     events: mpsc::Sender<Event>,
 ) {
+    let mut failures = 0u32;
     loop {
         let mut s = engine.stats(&container);
-        while let Some(Ok(stats)) = s.next().await {
-            if events
-                .send(Event::Stats {
-                    name: name.clone(),
-                    stats,
-                })
-                .await
-                .is_err()
-            {
-                return;
+        loop {
+            match s.next().await {
+                Some(Ok(stats)) => {
+                    failures = 0;
+                    let ev = Event::Stats {
+                        name: name.clone(),
+                        stats,
+                    };
+                    if events.send(ev).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::debug!("stats of {container}: {e}");
+                    break;
+                }
+                None => break,
             }
         }
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        drop(s);
+        tokio::time::sleep(backoff(failures).max(MIN_REOPEN)).await;
+        failures += 1;
     }
 }
 

@@ -12,6 +12,13 @@ pub mod ssh_cmd;
 pub mod sshd;
 pub mod watch;
 
+#[cfg(test)]
+mod follow_tests;
+#[cfg(test)]
+mod service_tests;
+#[cfg(test)]
+mod test_support;
+
 use crate::config::{Config, Paths};
 use crate::engine::Engine;
 use crate::store::Store;
@@ -30,6 +37,10 @@ pub struct Ctx {
 impl Ctx {
     pub fn new(engine: Arc<dyn Engine>, config: Config, paths: Paths) -> Self {
         let store = Store::new(paths.store_file());
+        Self::with_store(engine, config, paths, store)
+    }
+
+    pub fn with_store(engine: Arc<dyn Engine>, config: Config, paths: Paths, store: Store) -> Self {
         Self {
             engine,
             store,

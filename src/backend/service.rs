@@ -9,6 +9,7 @@ use crate::domain::naming::WorkspaceName;
 use crate::domain::observe::{EngineEvent, Stats};
 use crate::domain::workspace::Workspace;
 use crate::engine::Engine;
+use crate::store::Store;
 use futures_util::future::BoxFuture;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -138,10 +139,11 @@ enum Internal {
 }
 
 /// Starts the backend task on the current runtime.
-pub fn spawn(paths: Paths, config: Config, connect: Connector) -> Backend {
+/// Starts the backend task on the current runtime; `store` serves it and every job.
+pub fn spawn(paths: Paths, config: Config, connect: Connector, store: Store) -> Backend {
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
     let (ev_tx, ev_rx) = mpsc::channel(1024);
-    tokio::spawn(run(paths, config, connect, cmd_rx, ev_tx));
+    tokio::spawn(run(paths, config, connect, store, cmd_rx, ev_tx));
     Backend {
         commands: cmd_tx,
         events: ev_rx,
@@ -152,6 +154,7 @@ async fn run(
     paths: Paths,
     config: Config,
     connect: Connector,
+    store: Store,
     mut cmds: mpsc::Receiver<Command>,
     events: mpsc::Sender<Event>,
 ) {
@@ -160,7 +163,7 @@ async fn run(
     let (int_tx, mut int_rx) = mpsc::unbounded_channel();
     let watcher = tokio::spawn(watch::run(
         connect,
-        crate::store::Store::new(paths.store_file()),
+        store.clone(),
         events.clone(),
         move |up: Option<Arc<dyn Engine>>| {
             let _ = int_tx.send(match up {
@@ -219,7 +222,7 @@ async fn run(
             Some(i) = int_rx.recv() => {
                 match i {
                     Internal::Connected(engine) => {
-                        ctx = Some(Ctx::new(engine, config.clone(), paths.clone()));
+                        ctx = Some(Ctx::with_store(engine, config.clone(), paths.clone(), store.clone()));
                         restart_follower(&ctx, &selected, &mut follower, &events);
                     }
                     Internal::Disconnected => {

@@ -1,17 +1,34 @@
 //! Keeps the UI's view of the engine current: connect, list, then refresh from the
 //! events stream (debounced). When the engine goes away: say so, retry with
-//! backoff, and resync from a fresh list when it is back.
+//! backoff, and resync from a fresh list when it is back. Lists go through the
+//! inventory (provisioning state); while a create runs somewhere (shown as
+//! provisioning) the list is also refreshed every few seconds, since a create that
+//! is killed, or moves to its next step, makes no engine event.
 use super::inventory;
 use super::service::{Connector, Event};
-use crate::engine::Engine;
+use crate::domain::observe::EngineEvent;
+use crate::domain::provision::Provision;
+use crate::domain::workspace::Workspace;
+use crate::engine::{Engine, EngineResult};
 use crate::store::Store;
-use futures_util::StreamExt;
+use futures_util::stream::{BoxStream, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// Bursts of events (a 30-workspace create) become one list call.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// How often the list is refreshed while a create runs (see the module doc).
+pub const PROVISIONING_REFRESH: Duration = Duration::from_secs(2);
+
+/// When to list again without an event: soon while a create runs.
+fn next_poll(ws: &[Workspace]) -> Option<Instant> {
+    ws.iter()
+        .any(|w| matches!(w.provision, Provision::Provisioning { .. }))
+        .then(|| Instant::now() + PROVISIONING_REFRESH)
+}
 
 /// Retry delays after a failure: 0.5 s doubling up to 5 s.
 pub fn backoff(attempt: u32) -> Duration {
@@ -33,78 +50,109 @@ async fn down(events: &mpsc::Sender<Event>, endpoint: &str, reason: String, atte
     tokio::time::sleep(retry_in).await;
 }
 
+/// Runs until nobody listens to `events` any more (the backend is gone).
 pub async fn run(
     connect: Connector,
     store: Store,
     events: mpsc::Sender<Event>,
     on_link: impl Fn(Option<Arc<dyn Engine>>) + Send + 'static,
 ) {
-    let endpoint = crate::engine::docker::endpoint_from_env();
+    tokio::select! {
+        _ = events.closed() => {}
+        _ = link(connect, &store, &events, on_link) => {}
+    }
+}
+
+async fn link(
+    connect: Connector,
+    store: &Store,
+    events: &mpsc::Sender<Event>,
+    on_link: impl Fn(Option<Arc<dyn Engine>>) + Send + 'static,
+) {
+    // Until the first connection, the endpoint berth was told to use.
+    let mut endpoint = crate::engine::docker::endpoint_from_env();
     let mut attempt = 0u32;
     loop {
         let engine = match connect().await {
             Ok(e) => e,
             Err(reason) => {
-                down(&events, &endpoint, reason, &mut attempt).await;
+                down(events, &endpoint, reason, &mut attempt).await;
                 continue;
             }
         };
+        endpoint = engine.endpoint();
         // Subscribe before listing so nothing that happens in between is missed.
         let mut stream = engine.events();
-        match inventory::list_with(engine.as_ref(), &store).await {
+        let poll = match inventory::list_with(engine.as_ref(), store).await {
             Ok(ws) => {
+                attempt = 0;
                 let _ = events
                     .send(Event::Connected {
-                        endpoint: engine.endpoint(),
+                        endpoint: endpoint.clone(),
                     })
                     .await;
                 on_link(Some(engine.clone()));
+                let poll = next_poll(&ws);
                 let _ = events.send(Event::Workspaces(ws)).await;
+                poll
             }
             Err(e) => {
-                down(&events, &endpoint, format!("{e:#}"), &mut attempt).await;
+                down(events, &endpoint, format!("{e:#}"), &mut attempt).await;
                 continue;
             }
-        }
-        let reason = loop {
-            let mut refresh_at: Option<tokio::time::Instant> = None;
-            // Collect a burst, then list once.
-            let next = stream.next().await;
-            match next {
-                Some(Ok(ev)) => {
-                    let changes = ev.changes_state();
-                    let _ = events.send(Event::Engine(ev)).await;
-                    if changes {
-                        refresh_at = Some(tokio::time::Instant::now() + DEBOUNCE);
-                    }
-                }
-                Some(Err(e)) => break e.to_string(),
-                None => break "the engine closed its events stream".to_string(),
-            }
-            while let Some(at) = refresh_at {
-                tokio::select! {
-                    more = stream.next() => match more {
-                        Some(Ok(ev)) => {
-                            let _ = events.send(Event::Engine(ev)).await;
-                        }
-                        Some(Err(_)) | None => break,
-                    },
-                    _ = tokio::time::sleep_until(at) => {
-                        refresh_at = None;
-                        match inventory::list_with(engine.as_ref(), &store).await {
-                            Ok(ws) => {
-                                let _ = events.send(Event::Workspaces(ws)).await;
-                            }
-                            Err(e) => tracing::warn!("list after events failed: {e}"),
-                        }
-                    }
-                }
-            }
         };
+        let reason = follow(engine.as_ref(), store, &mut stream, events, poll).await;
+        drop(stream);
         on_link(None);
         tracing::warn!("engine link lost: {reason}");
-        attempt = 0;
-        down(&events, &endpoint, reason, &mut attempt).await;
+        down(events, &endpoint, reason, &mut attempt).await;
+    }
+}
+
+/// Forwards engine events and refreshes the list after each burst (debounced),
+/// and at `refresh_at` (see [`next_poll`]), until the events stream fails; returns
+/// why it did.
+async fn follow(
+    engine: &dyn Engine,
+    store: &Store,
+    stream: &mut BoxStream<'static, EngineResult<EngineEvent>>,
+    events: &mpsc::Sender<Event>,
+    mut refresh_at: Option<Instant>,
+) -> String {
+    let mut list_failures = 0u32;
+    loop {
+        let next = match refresh_at {
+            None => stream.next().await,
+            Some(at) => tokio::select! {
+                next = stream.next() => next,
+                _ = tokio::time::sleep_until(at) => {
+                    match inventory::list_with(engine, store).await {
+                        Ok(ws) => {
+                            list_failures = 0;
+                            refresh_at = next_poll(&ws);
+                            let _ = events.send(Event::Workspaces(ws)).await;
+                        }
+                        Err(e) => {
+                            // Not lost: tried again, later and later.
+                            tracing::warn!("list after events failed: {e}");
+                            refresh_at = Some(Instant::now() + backoff(list_failures));
+                            list_failures += 1;
+                        }
+                    }
+                    continue;
+                }
+            },
+        };
+        match next {
+            Some(Ok(ev)) => {
+                if ev.changes_state() && refresh_at.is_none() {
+                    refresh_at = Some(Instant::now() + DEBOUNCE);
+                }
+                let _ = events.send(Event::Engine(ev)).await;
+            }
+            Some(Err(e)) => return e.to_string(),
+            None => return "the engine closed its events stream".to_string(),
+        }
     }
 }
 

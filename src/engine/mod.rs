@@ -1,10 +1,12 @@
 //! The container engine behind a trait that speaks domain types only.
 //! `docker.rs` is the bollard implementation; SDK types never leave it.
+//! `memory.rs` is an in-memory engine for tests and benchmarks.
 pub mod docker;
 mod docker_convert;
 mod docker_exec;
 mod docker_files;
 mod docker_watch;
+pub mod memory;
 
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
 use crate::domain::resources::Resources;

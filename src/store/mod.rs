@@ -28,7 +28,16 @@ type Job = Box<dyn FnOnce(&mut Db) + Send>;
 #[derive(Clone)]
 pub struct Store {
     path: PathBuf,
-    jobs: mpsc::Sender<Job>,
+    how: How,
+}
+
+#[derive(Clone)]
+enum How {
+    /// The store's own thread (what berth runs).
+    Thread(mpsc::Sender<Job>),
+    /// On the caller's task: only for tests in tokio's paused time, where waiting
+    /// for a real thread would let the test clock run past every timeout.
+    Inline(std::sync::Arc<std::sync::Mutex<Db>>),
 }
 
 impl std::fmt::Debug for Store {
@@ -79,7 +88,24 @@ impl Store {
             // Calls will fail with "the store thread is gone"; say why once.
             tracing::error!("cannot start the store thread: {e}");
         }
-        Self { path, jobs }
+        Self {
+            path,
+            how: How::Thread(jobs),
+        }
+    }
+
+    /// A store that works on the caller's task, without a thread: for tests in
+    /// tokio's paused time only (it blocks the caller while SQLite works).
+    pub fn inline_for_tests(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let db = Db {
+            path: path.clone(),
+            conn: None,
+        };
+        Self {
+            path,
+            how: How::Inline(std::sync::Arc::new(std::sync::Mutex::new(db))),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -91,12 +117,19 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<R> + Send + 'static,
     ) -> Result<R> {
+        let gone = || anyhow!("berth's store thread is gone ({})", self.path.display());
+        let jobs = match &self.how {
+            How::Thread(jobs) => jobs,
+            How::Inline(db) => {
+                let mut db = db.lock().map_err(|_| gone())?;
+                return db.conn().and_then(f);
+            }
+        };
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |db: &mut Db| {
             let _ = tx.send(db.conn().and_then(f));
         });
-        let gone = || anyhow!("berth's store thread is gone ({})", self.path.display());
-        self.jobs.send(job).await.map_err(|_| gone())?;
+        jobs.send(job).await.map_err(|_| gone())?;
         rx.await.map_err(|_| gone())?
     }
 

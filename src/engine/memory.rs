@@ -1,0 +1,491 @@
+//! An engine that lives in memory: the whole [`Engine`] trait over plain domain
+//! types, for tests and benchmarks of everything above the engine (backend tasks,
+//! CLI, TUI) without Docker. It behaves like the Docker engine where berth relies
+//! on it: label-filtered events for every state change, log streams that end when
+//! the container stops, one stats sample per second of tokio time (so paused time
+//! works), host ports refused when taken.
+//!
+//! Test controls: take the engine down and bring it back ([`MemoryEngine::go_down`],
+//! [`MemoryEngine::come_up`]), fail the next call of an operation
+//! ([`MemoryEngine::fail_next`]), hold a host port ([`MemoryEngine::occupy_port`]),
+//! script exec ([`MemoryEngine::set_exec_handler`]), and count what is open and
+//! what was called ([`MemoryEngine::open_streams`], [`MemoryEngine::calls`]).
+mod controls;
+mod state;
+mod streams;
+#[cfg(test)]
+mod tests;
+
+use super::{
+    ContainerSpec, Engine, EngineError, EngineInfo, EngineResult, ExecOutcome, ExecRequest,
+    LogOptions, Output,
+};
+use crate::domain::labels;
+use crate::domain::observe::{EngineEvent, Sidecar, Stats};
+use crate::domain::workspace::{Workspace, WorkspaceState};
+use async_trait::async_trait;
+use futures_util::stream::BoxStream;
+use state::{Container, State};
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::sync::{broadcast, mpsc, watch};
+
+/// What [`Engine::endpoint`] reports.
+pub const ENDPOINT: &str = "memory://berth";
+/// The image `add_workspace` uses (present from the start).
+pub const IMAGE: &str = "berth/workspace:latest";
+/// Events kept for a slow subscriber; one that falls further behind gets an error,
+/// as a real client would lose its connection, and resyncs.
+const EVENTS_BUFFER: usize = 1024;
+
+/// The engine's operations, for call counts and injected failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    Info,
+    ListWorkspaces,
+    InspectWorkspace,
+    CreateVolume,
+    VolumeExists,
+    RemoveVolume,
+    CreateContainer,
+    StartContainer,
+    StopContainer,
+    RestartContainer,
+    RemoveContainer,
+    WriteFile,
+    ReadFile,
+    Exec,
+    Logs,
+    Events,
+    Stats,
+    Sidecars,
+    ImagePresent,
+    BuildImage,
+}
+
+/// Streams open right now (opened and neither ended nor dropped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenStreams {
+    pub logs: usize,
+    pub stats: usize,
+    pub events: usize,
+}
+
+/// An exec as the handler sees it.
+#[derive(Debug, Clone)]
+pub struct ExecCall {
+    pub container: String,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub stdin: Vec<u8>,
+}
+
+/// What an exec does: its output, exit code and how long it runs (tokio time).
+#[derive(Debug, Clone, Default)]
+pub struct ExecReply {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub exit_code: i64,
+    pub takes: Duration,
+}
+
+pub type ExecHandler = Arc<dyn Fn(&ExecCall) -> ExecReply + Send + Sync>;
+
+struct Inner {
+    /// Plain data, locked briefly and never across an await.
+    state: Mutex<State>,
+    events: broadcast::Sender<EngineEvent>,
+    /// Bumped on every change, so streams wake up and look.
+    changed: watch::Sender<u64>,
+    open_logs: Arc<AtomicUsize>,
+    open_stats: Arc<AtomicUsize>,
+    open_events: Arc<AtomicUsize>,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` on the state, then publishes the events it recorded and wakes the
+    /// streams (outside the lock).
+    fn update<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        let (out, events) = {
+            let mut s = self.lock();
+            let out = f(&mut s);
+            (out, std::mem::take(&mut s.pending_events))
+        };
+        for e in events {
+            // No subscriber is fine: nobody is watching.
+            let _ = self.events.send(e);
+        }
+        self.changed.send_modify(|g| *g += 1);
+        out
+    }
+}
+
+/// The in-memory engine. Clones share the same engine.
+#[derive(Clone)]
+pub struct MemoryEngine {
+    inner: Arc<Inner>,
+}
+
+impl Default for MemoryEngine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryEngine {
+    /// An empty engine, up, with the workspace image present.
+    pub fn new() -> Self {
+        let mut state = State::new();
+        state.images.insert(IMAGE.to_string());
+        let (events, _) = broadcast::channel(EVENTS_BUFFER);
+        Self {
+            inner: Arc::new(Inner {
+                state: Mutex::new(state),
+                events,
+                changed: watch::Sender::new(0),
+                open_logs: Arc::default(),
+                open_stats: Arc::default(),
+                open_events: Arc::default(),
+            }),
+        }
+    }
+
+    fn enter(&self, op: Op) -> EngineResult<()> {
+        self.inner.lock().enter(op)
+    }
+}
+
+#[async_trait]
+impl Engine for MemoryEngine {
+    fn endpoint(&self) -> String {
+        ENDPOINT.to_string()
+    }
+
+    async fn info(&self) -> EngineResult<EngineInfo> {
+        self.enter(Op::Info)?;
+        Ok(EngineInfo {
+            endpoint: ENDPOINT.to_string(),
+            version: "memory".into(),
+            api_version: "1.41".into(),
+            os: "memory".into(),
+            root_dir: String::new(),
+            runtimes: vec!["runc".into()],
+            default_runtime: "runc".into(),
+            containers: self.inner.lock().containers.len() as i64,
+        })
+    }
+
+    async fn list_workspaces(&self) -> EngineResult<Vec<Workspace>> {
+        let mut s = self.inner.lock();
+        s.enter(Op::ListWorkspaces)?;
+        let role = labels::ROLE_WORKSPACE;
+        let mut out: Vec<Workspace> = s
+            .containers
+            .values()
+            .filter(|c| c.labels.get(labels::ROLE).map(String::as_str) == Some(role))
+            .filter_map(Container::to_workspace)
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    async fn inspect_workspace(&self, container: &str) -> EngineResult<Option<Workspace>> {
+        let mut s = self.inner.lock();
+        s.enter(Op::InspectWorkspace)?;
+        Ok(s.find(container).and_then(Container::to_workspace))
+    }
+
+    async fn create_volume(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> EngineResult<bool> {
+        self.inner.update(|s| {
+            s.enter(Op::CreateVolume)?;
+            if s.volumes.contains_key(name) {
+                return Ok(false);
+            }
+            s.volumes.insert(name.to_string(), labels.clone());
+            Ok(true)
+        })
+    }
+
+    async fn volume_exists(&self, name: &str) -> EngineResult<bool> {
+        let mut s = self.inner.lock();
+        s.enter(Op::VolumeExists)?;
+        Ok(s.volumes.contains_key(name))
+    }
+
+    async fn remove_volume(&self, name: &str) -> EngineResult<()> {
+        self.inner.update(|s| {
+            s.enter(Op::RemoveVolume)?;
+            if let Some(c) = s.containers.values().find(|c| c.volume == name) {
+                return Err(EngineError::Conflict(format!(
+                    "remove {name}: volume is in use - [{}]",
+                    c.id
+                )));
+            }
+            s.volumes.remove(name);
+            Ok(())
+        })
+    }
+
+    async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String> {
+        self.inner.update(|s| {
+            s.enter(Op::CreateContainer)?;
+            if s.containers.contains_key(&spec.container) {
+                return Err(EngineError::Conflict(format!(
+                    "Conflict. The container name \"/{}\" is already in use",
+                    spec.container
+                )));
+            }
+            if !s.images.contains(&spec.image) {
+                return Err(EngineError::NotFound {
+                    what: format!("No such image: {}", spec.image),
+                });
+            }
+            // Like a bind of a named volume: created empty when missing.
+            s.volumes.entry(spec.volume.clone()).or_default();
+            let id = s.new_id();
+            let created = s.clock.now_secs();
+            s.containers.insert(
+                spec.container.clone(),
+                Container {
+                    id: id.clone(),
+                    name: spec.container.clone(),
+                    image: spec.image.clone(),
+                    labels: spec.labels.clone(),
+                    state: WorkspaceState::Created,
+                    host_port: Some(spec.ssh_host_port),
+                    volume: spec.volume.clone(),
+                    files: BTreeMap::new(),
+                    created,
+                    started_at: None,
+                    memory_limit: Some(spec.resources.memory_bytes).filter(|m| *m > 0),
+                    pids_limit: Some(spec.resources.pids).filter(|p| *p > 0),
+                    runtime: spec.runtime.clone().filter(|r| r != "runc"),
+                    run: 0,
+                    logs: Vec::new(),
+                    stats: Stats::default(),
+                },
+            );
+            s.event(&spec.container, "create");
+            Ok(id)
+        })
+    }
+
+    async fn start_container(&self, container: &str) -> EngineResult<()> {
+        self.inner.update(|s| {
+            s.enter(Op::StartContainer)?;
+            s.start(container)
+        })
+    }
+
+    async fn stop_container(&self, container: &str, _timeout_secs: i64) -> EngineResult<()> {
+        self.inner.update(|s| {
+            s.enter(Op::StopContainer)?;
+            s.stop(container)
+        })
+    }
+
+    async fn restart_container(&self, container: &str, _timeout_secs: i64) -> EngineResult<()> {
+        self.inner.update(|s| {
+            s.enter(Op::RestartContainer)?;
+            s.stop(container)?;
+            s.start(container)?;
+            let name = s
+                .find(container)
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            s.event(&name, "restart");
+            Ok(())
+        })
+    }
+
+    async fn remove_container(&self, container: &str) -> EngineResult<()> {
+        self.inner.update(|s| {
+            s.enter(Op::RemoveContainer)?;
+            let Some(name) = s.find(container).map(|c| c.name.clone()) else {
+                return Ok(());
+            };
+            s.stop(&name)?;
+            s.event(&name, "destroy");
+            s.containers.remove(&name);
+            Ok(())
+        })
+    }
+
+    async fn write_file(
+        &self,
+        container: &str,
+        path: &str,
+        contents: &[u8],
+        _mode: u32,
+    ) -> EngineResult<()> {
+        self.inner.update(|s| {
+            s.enter(Op::WriteFile)?;
+            let c = s
+                .find_mut(container)
+                .ok_or_else(|| State::not_found(container))?;
+            c.files.insert(path.to_string(), contents.to_vec());
+            let name = c.name.clone();
+            // Docker reports an archive upload as this event.
+            s.event(&name, "extract-to-dir");
+            Ok(())
+        })
+    }
+
+    async fn read_file(
+        &self,
+        container: &str,
+        path: &str,
+        limit: usize,
+    ) -> EngineResult<Option<Vec<u8>>> {
+        let mut s = self.inner.lock();
+        s.enter(Op::ReadFile)?;
+        let c = s
+            .find(container)
+            .ok_or_else(|| State::not_found(container))?;
+        Ok(c.files.get(path).map(|b| b[..b.len().min(limit)].to_vec()))
+    }
+
+    async fn exec(
+        &self,
+        container: &str,
+        mut req: ExecRequest,
+        out: mpsc::Sender<Output>,
+    ) -> EngineResult<ExecOutcome> {
+        let (name, handler) = {
+            let mut s = self.inner.lock();
+            s.enter(Op::Exec)?;
+            let c = s
+                .find(container)
+                .ok_or_else(|| State::not_found(container))?;
+            if !c.running() {
+                return Err(EngineError::Conflict(format!(
+                    "Container {} is not running",
+                    c.id
+                )));
+            }
+            (c.name.clone(), s.exec.clone())
+        };
+        let mut stdin = Vec::new();
+        if let Some(mut src) = req.stdin.take() {
+            src.read_to_end(&mut stdin)
+                .await
+                .map_err(|e| EngineError::Api(format!("exec stdin: {e}")))?;
+        }
+        let call = ExecCall {
+            container: name.clone(),
+            cmd: req.cmd.clone(),
+            env: req.env.clone(),
+            user: req.user.clone(),
+            workdir: req.workdir.clone(),
+            stdin,
+        };
+        let action = format!("exec_start: {}", req.cmd.join(" "));
+        self.inner.update(|s| s.event(&name, &action));
+        let reply = handler(&call);
+        for (chunk, wrap) in [
+            (reply.stdout, Output::Stdout as fn(Vec<u8>) -> Output),
+            (reply.stderr, Output::Stderr),
+        ] {
+            if !chunk.is_empty() && out.send(wrap(chunk)).await.is_err() {
+                break;
+            }
+        }
+        let outcome = match req.timeout {
+            Some(limit) if reply.takes > limit => {
+                tokio::time::sleep(limit).await;
+                ExecOutcome {
+                    exit_code: 124,
+                    timed_out: true,
+                }
+            }
+            _ => {
+                tokio::time::sleep(reply.takes).await;
+                ExecOutcome {
+                    exit_code: reply.exit_code,
+                    timed_out: false,
+                }
+            }
+        };
+        self.inner.update(|s| s.event(&name, "exec_die"));
+        Ok(outcome)
+    }
+
+    fn logs(&self, container: &str, opts: LogOptions) -> BoxStream<'static, EngineResult<Output>> {
+        let first = self.enter(Op::Logs);
+        streams::logs(self.inner.clone(), first, container, opts)
+    }
+
+    fn events(&self) -> BoxStream<'static, EngineResult<EngineEvent>> {
+        let first = self.enter(Op::Events);
+        streams::events(self.inner.clone(), first)
+    }
+
+    fn stats(&self, container: &str) -> BoxStream<'static, EngineResult<Stats>> {
+        let first = self.enter(Op::Stats);
+        streams::stats(self.inner.clone(), first, container)
+    }
+
+    async fn sidecars(&self, name: &str) -> EngineResult<Vec<Sidecar>> {
+        let mut s = self.inner.lock();
+        s.enter(Op::Sidecars)?;
+        let mut out: Vec<Sidecar> = s
+            .containers
+            .values()
+            .filter(|c| {
+                c.labels.get(labels::ROLE).map(String::as_str) == Some(labels::ROLE_SIDECAR)
+                    && c.labels.get(labels::NAME).map(String::as_str) == Some(name)
+            })
+            .map(|c| Sidecar {
+                source: c
+                    .labels
+                    .get(labels::SIDECAR)
+                    .cloned()
+                    .unwrap_or_else(|| c.name.clone()),
+                container: c.name.clone(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.source.cmp(&b.source));
+        Ok(out)
+    }
+
+    async fn image_present(&self, image: &str) -> EngineResult<bool> {
+        let mut s = self.inner.lock();
+        s.enter(Op::ImagePresent)?;
+        Ok(s.images.contains(image))
+    }
+
+    async fn build_image(
+        &self,
+        context: Vec<u8>,
+        build: &super::ImageBuild,
+        progress: mpsc::Sender<String>,
+    ) -> EngineResult<()> {
+        let tag = build.tag.as_str();
+        self.enter(Op::BuildImage)?;
+        for line in [
+            format!(
+                "Sending build context ({} bytes) to the memory engine",
+                context.len()
+            ),
+            format!("Successfully tagged {tag}"),
+        ] {
+            // A caller that stopped listening does not stop the build.
+            let _ = progress.send(line).await;
+        }
+        self.add_image(tag);
+        Ok(())
+    }
+}

@@ -1,0 +1,289 @@
+//! The in-memory engine's state: containers, volumes, images, logs and the test
+//! controls (outage, injected failures, call counts). Plain data behind one mutex,
+//! never held across an await.
+use super::{ExecHandler, ExecReply, Op};
+use crate::domain::labels;
+use crate::domain::observe::{EngineEvent, Stats};
+use crate::domain::provision::Provision;
+use crate::domain::workspace::{Workspace, WorkspaceState};
+use crate::engine::EngineError;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+
+/// 2026-01-01T00:00:00Z: the fake wall clock starts here, so runs are reproducible.
+const EPOCH_BASE_SECS: i64 = 1_767_225_600;
+
+/// Wall-clock time for timestamps and events, driven by tokio's clock (so a test
+/// with paused time sees it advance with `tokio::time::advance` or auto-advance).
+pub(super) struct Clock {
+    start: tokio::time::Instant,
+    last_nanos: i64,
+}
+
+impl Clock {
+    fn new() -> Self {
+        Self {
+            start: tokio::time::Instant::now(),
+            last_nanos: 0,
+        }
+    }
+
+    /// Nanoseconds since the epoch, strictly increasing from call to call (two log
+    /// lines never share a timestamp, as with a real engine's nanosecond clock).
+    pub fn now_nanos(&mut self) -> i64 {
+        let elapsed = i64::try_from(self.start.elapsed().as_nanos()).unwrap_or(i64::MAX / 2);
+        let now = (EPOCH_BASE_SECS * 1_000_000_000).saturating_add(elapsed);
+        self.last_nanos = now.max(self.last_nanos + 1);
+        self.last_nanos
+    }
+
+    pub fn now_secs(&mut self) -> i64 {
+        self.now_nanos() / 1_000_000_000
+    }
+}
+
+/// RFC 3339 with nanoseconds, the engine's log timestamp format (fixed width, so
+/// timestamps compare as strings).
+pub(super) fn rfc3339_nanos(nanos: i64) -> String {
+    chrono::DateTime::from_timestamp(
+        nanos.div_euclid(1_000_000_000),
+        nanos.rem_euclid(1_000_000_000) as u32,
+    )
+    .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string())
+    .unwrap_or_default()
+}
+
+pub(super) struct LogLine {
+    /// The run (start count) of the container that wrote it.
+    pub run: u64,
+    pub ts_nanos: i64,
+    pub stderr: bool,
+    pub text: String,
+    /// False for a last line the process wrote without a newline.
+    pub newline: bool,
+}
+
+pub(super) struct Container {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub labels: BTreeMap<String, String>,
+    pub state: WorkspaceState,
+    pub host_port: Option<u16>,
+    pub volume: String,
+    /// Files written through the engine (`write_file`), by absolute path.
+    pub files: BTreeMap<String, Vec<u8>>,
+    pub created: i64,
+    pub started_at: Option<i64>,
+    pub memory_limit: Option<i64>,
+    pub pids_limit: Option<i64>,
+    pub runtime: Option<String>,
+    /// How many times it was started; a followed log stream belongs to one run.
+    pub run: u64,
+    pub logs: Vec<LogLine>,
+    /// The sample its stats stream reports while it runs.
+    pub stats: Stats,
+}
+
+impl Container {
+    pub fn running(&self) -> bool {
+        self.state == WorkspaceState::Running
+    }
+
+    /// The domain view, like the Docker engine's: `None` without berth's name label.
+    pub fn to_workspace(&self) -> Option<Workspace> {
+        Some(Workspace {
+            name: self.labels.get(labels::NAME)?.clone(),
+            state: self.state,
+            ssh_port: labels::ssh_port(&self.labels),
+            image: self.image.clone(),
+            container: self.name.clone(),
+            container_id: self.id.clone(),
+            volume: self.volume.clone(),
+            thread: self.labels.get(labels::THREAD).cloned(),
+            platform: self.labels.get(labels::PLATFORM).cloned(),
+            profile: self.labels.get(labels::PROFILE).cloned(),
+            created: self.created,
+            started_at: self.started_at.filter(|_| self.running()),
+            runtime: self.runtime.clone(),
+            memory_limit: self.memory_limit,
+            pids_limit: self.pids_limit,
+            // Like the Docker engine: made before markers, or to be checked by one.
+            provision: Provision::from_engine(!self.labels.contains_key(labels::PROVISION)),
+            labels: self.labels.clone(),
+        })
+    }
+}
+
+pub(super) struct State {
+    pub up: bool,
+    /// Bumped by every outage: a stream opened in an earlier epoch has lost its link.
+    pub outage: u64,
+    pub down_reason: String,
+    pub containers: BTreeMap<String, Container>,
+    pub volumes: BTreeMap<String, BTreeMap<String, String>>,
+    pub images: BTreeSet<String>,
+    /// Host ports held by something outside the engine's containers.
+    pub occupied_ports: BTreeSet<u16>,
+    pub failures: HashMap<Op, VecDeque<EngineError>>,
+    pub calls: HashMap<Op, usize>,
+    pub clock: Clock,
+    pub next_id: u64,
+    pub exec: ExecHandler,
+    /// Events to publish once the lock is released.
+    pub pending_events: Vec<EngineEvent>,
+}
+
+impl State {
+    pub fn new() -> Self {
+        Self {
+            up: true,
+            outage: 0,
+            down_reason: String::new(),
+            containers: BTreeMap::new(),
+            volumes: BTreeMap::new(),
+            images: BTreeSet::new(),
+            occupied_ports: BTreeSet::new(),
+            failures: HashMap::new(),
+            calls: HashMap::new(),
+            clock: Clock::new(),
+            next_id: 1,
+            exec: Arc::new(|_| ExecReply::default()),
+            pending_events: Vec::new(),
+        }
+    }
+
+    /// A container by name or id, like the engine's lookups.
+    pub fn find(&self, key: &str) -> Option<&Container> {
+        let key = key.trim_start_matches('/');
+        self.containers
+            .get(key)
+            .or_else(|| self.containers.values().find(|c| c.id == key))
+    }
+
+    pub fn find_mut(&mut self, key: &str) -> Option<&mut Container> {
+        let key = key.trim_start_matches('/');
+        let name = self.find(key)?.name.clone();
+        self.containers.get_mut(&name)
+    }
+
+    pub fn new_id(&mut self) -> String {
+        let id = format!("{:064x}", self.next_id);
+        self.next_id += 1;
+        id
+    }
+
+    /// Counts a call and applies the outage or an injected failure.
+    pub fn enter(&mut self, op: Op) -> Result<(), EngineError> {
+        *self.calls.entry(op).or_default() += 1;
+        if !self.up {
+            return Err(self.unreachable());
+        }
+        match self.failures.get_mut(&op).and_then(VecDeque::pop_front) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    pub fn unreachable(&self) -> EngineError {
+        EngineError::Unreachable {
+            endpoint: super::ENDPOINT.to_string(),
+            reason: self.down_reason.clone(),
+        }
+    }
+
+    /// Records a container event (published when the lock is released), for berth's
+    /// objects only, like the Docker engine's label-filtered events stream.
+    pub fn event(&mut self, container: &str, action: &str) {
+        let Some(name) = self
+            .containers
+            .get(container)
+            .and_then(|c| c.labels.get(labels::NAME).cloned())
+        else {
+            return;
+        };
+        let time = self.clock.now_secs();
+        self.pending_events.push(EngineEvent {
+            name,
+            container: container.to_string(),
+            action: action.to_string(),
+            time,
+        });
+    }
+
+    pub fn not_found(what: &str) -> EngineError {
+        EngineError::NotFound {
+            what: format!("No such container: {what}"),
+        }
+    }
+
+    /// Starts a stopped container: refuses a host port that is taken.
+    pub fn start(&mut self, key: &str) -> Result<(), EngineError> {
+        let c = self.find(key).ok_or_else(|| Self::not_found(key))?;
+        if c.running() {
+            return Ok(());
+        }
+        let (name, port) = (c.name.clone(), c.host_port);
+        if let Some(port) = port {
+            let by_other = self
+                .containers
+                .values()
+                .any(|o| o.name != name && o.running() && o.host_port == Some(port));
+            if by_other || self.occupied_ports.contains(&port) {
+                return Err(EngineError::PortTaken(format!(
+                    "Bind for 127.0.0.1:{port} failed: port is already allocated"
+                )));
+            }
+        }
+        let now = self.clock.now_secs();
+        if let Some(c) = self.containers.get_mut(&name) {
+            c.state = WorkspaceState::Running;
+            c.started_at = Some(now);
+            c.run += 1;
+        }
+        self.event(&name, "start");
+        Ok(())
+    }
+
+    /// Stops a running container (no-op when already stopped).
+    pub fn stop(&mut self, key: &str) -> Result<(), EngineError> {
+        let c = self.find_mut(key).ok_or_else(|| Self::not_found(key))?;
+        if !c.running() {
+            return Ok(());
+        }
+        c.state = WorkspaceState::Stopped;
+        let name = c.name.clone();
+        self.event(&name, "kill");
+        self.event(&name, "die");
+        self.event(&name, "stop");
+        Ok(())
+    }
+
+    /// Appends one log line per line of `text` (the last without its newline when
+    /// `text` does not end with one and `terminated` is false).
+    pub fn append_log(
+        &mut self,
+        key: &str,
+        stderr: bool,
+        text: &str,
+        terminated: bool,
+    ) -> Result<(), EngineError> {
+        let run = self.find(key).ok_or_else(|| Self::not_found(key))?.run;
+        let last = text.lines().count().saturating_sub(1);
+        let lines: Vec<LogLine> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| LogLine {
+                run,
+                ts_nanos: self.clock.now_nanos(),
+                stderr,
+                text: l.to_string(),
+                newline: terminated || i < last || text.ends_with('\n'),
+            })
+            .collect();
+        if let Some(c) = self.find_mut(key) {
+            c.logs.extend(lines);
+        }
+        Ok(())
+    }
+}
