@@ -170,3 +170,63 @@ async fn a_line_the_engine_split_is_joined_and_a_last_partial_line_is_kept() {
     );
     task.abort();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_create_that_dies_turns_incomplete_without_any_engine_event() {
+    use crate::domain::labels;
+    use crate::domain::provision::Provision;
+    let engine = MemoryEngine::new();
+    let spec = crate::engine::ContainerSpec {
+        container: "workspace-half".into(),
+        hostname: "half".into(),
+        image: crate::engine::memory::IMAGE.into(),
+        labels: [
+            (labels::ROLE, labels::ROLE_WORKSPACE),
+            (labels::NAME, "half"),
+            (labels::PROVISION, labels::PROVISION_MARKER),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        volume: "workspace-half".into(),
+        mount_point: "/home/workspace".into(),
+        ssh_container_port: 2222,
+        ssh_host_port: 3000,
+        bind_address: std::net::IpAddr::from([127, 0, 0, 1]),
+        resources: Default::default(),
+        runtime: None,
+        platform: None,
+    };
+    engine.create_container(&spec).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::store::Store::inline_for_tests(dir.path().join("berth.db"));
+    // A create of it runs in this process.
+    store.begin_provisioning("half", "tok", 9).await.unwrap();
+    store
+        .provision_step("half", "tok", "clone", 7, 9)
+        .await
+        .unwrap();
+    let (tx, mut rx) = mpsc::channel(256);
+    let task = tokio::spawn(watch::run(connector(&engine), store.clone(), tx, |_| {}));
+    let first = wait_for(&mut rx, 5, "the first list", |e| match e {
+        Event::Workspaces(ws) => Some(ws[0].provision.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(matches!(first, Provision::Provisioning { .. }), "{first:?}");
+    // It dies: nothing happens in the engine, yet the list follows within seconds.
+    store.abandon_provisioning("half", "tok").await.unwrap();
+    let later = wait_for(&mut rx, 5, "incomplete", |e| match e {
+        Event::Workspaces(ws) if matches!(ws[0].provision, Provision::Incomplete { .. }) => {
+            Some(ws[0].provision.step_text())
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(later, "clone (7/9)");
+    // Nothing is provisioning any more: no more lists without events.
+    let calls = engine.calls(Op::ListWorkspaces);
+    tokio::time::sleep(secs(30)).await;
+    assert_eq!(engine.calls(Op::ListWorkspaces), calls);
+    task.abort();
+}

@@ -2,6 +2,8 @@
 //! store, reporting progress as events. The CLI (and later the TUI) only call these.
 pub mod create;
 mod create_steps;
+#[cfg(test)]
+mod create_tests;
 mod create_undo;
 pub mod follow;
 pub mod inventory;

@@ -11,6 +11,8 @@
 //! script exec ([`MemoryEngine::set_exec_handler`]), and count what is open and
 //! what was called ([`MemoryEngine::open_streams`], [`MemoryEngine::calls`]).
 mod controls;
+mod exec;
+mod publish;
 mod state;
 mod streams;
 #[cfg(test)]
@@ -30,7 +32,6 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
 use tokio::sync::{broadcast, mpsc, watch};
 
 /// What [`Engine::endpoint`] reports.
@@ -105,6 +106,7 @@ struct Inner {
     open_logs: Arc<AtomicUsize>,
     open_stats: Arc<AtomicUsize>,
     open_events: Arc<AtomicUsize>,
+    publisher: publish::Publisher,
 }
 
 impl Inner {
@@ -144,6 +146,16 @@ impl Default for MemoryEngine {
 impl MemoryEngine {
     /// An empty engine, up, with the workspace image present.
     pub fn new() -> Self {
+        Self::build(false)
+    }
+
+    /// Like [`MemoryEngine::new`], and a running workspace's host port answers on
+    /// 127.0.0.1 with an SSH banner (for code that waits for sshd, e.g. create).
+    pub fn publishing() -> Self {
+        Self::build(true)
+    }
+
+    fn build(publish: bool) -> Self {
         let mut state = State::new();
         state.images.insert(IMAGE.to_string());
         let (events, _) = broadcast::channel(EVENTS_BUFFER);
@@ -155,7 +167,23 @@ impl MemoryEngine {
                 open_logs: Arc::default(),
                 open_stats: Arc::default(),
                 open_events: Arc::default(),
+                publisher: publish::Publisher::new(publish),
             }),
+        }
+    }
+
+    /// After a change: only running containers keep their published ports.
+    fn republish(&self) {
+        if self.inner.publisher.on {
+            let ports = self
+                .inner
+                .lock()
+                .containers
+                .values()
+                .filter(|c| c.running())
+                .filter_map(|c| c.host_port)
+                .collect();
+            self.inner.publisher.keep_only(&ports);
         }
     }
 
@@ -284,17 +312,35 @@ impl Engine for MemoryEngine {
     }
 
     async fn start_container(&self, container: &str) -> EngineResult<()> {
+        let publish = self.inner.publisher.on;
+        let mut listener = None;
+        let port = self
+            .inner
+            .lock()
+            .find(container)
+            .and_then(|c| (!c.running()).then_some(c.host_port).flatten());
+        if let (true, Some(p)) = (publish, port) {
+            listener = Some(self.inner.publisher.bind(p).map_err(|e| {
+                EngineError::PortTaken(format!("Bind for 127.0.0.1:{p} failed: {e}"))
+            })?);
+        }
         self.inner.update(|s| {
             s.enter(Op::StartContainer)?;
             s.start(container)
-        })
+        })?;
+        if let (Some(l), Some(p)) = (listener, port) {
+            self.inner.publisher.serve(p, l);
+        }
+        Ok(())
     }
 
     async fn stop_container(&self, container: &str, _timeout_secs: i64) -> EngineResult<()> {
-        self.inner.update(|s| {
+        let r = self.inner.update(|s| {
             s.enter(Op::StopContainer)?;
             s.stop(container)
-        })
+        });
+        self.republish();
+        r
     }
 
     async fn restart_container(&self, container: &str, _timeout_secs: i64) -> EngineResult<()> {
@@ -312,7 +358,7 @@ impl Engine for MemoryEngine {
     }
 
     async fn remove_container(&self, container: &str) -> EngineResult<()> {
-        self.inner.update(|s| {
+        let r = self.inner.update(|s| {
             s.enter(Op::RemoveContainer)?;
             let Some(name) = s.find(container).map(|c| c.name.clone()) else {
                 return Ok(());
@@ -321,7 +367,9 @@ impl Engine for MemoryEngine {
             s.event(&name, "destroy");
             s.containers.remove(&name);
             Ok(())
-        })
+        });
+        self.republish();
+        r
     }
 
     async fn write_file(
@@ -361,66 +409,10 @@ impl Engine for MemoryEngine {
     async fn exec(
         &self,
         container: &str,
-        mut req: ExecRequest,
+        req: ExecRequest,
         out: mpsc::Sender<Output>,
     ) -> EngineResult<ExecOutcome> {
-        let (name, handler) = {
-            let mut s = self.inner.lock();
-            s.enter(Op::Exec)?;
-            let c = s
-                .find(container)
-                .ok_or_else(|| State::not_found(container))?;
-            if !c.running() {
-                return Err(EngineError::Conflict(format!(
-                    "Container {} is not running",
-                    c.id
-                )));
-            }
-            (c.name.clone(), s.exec.clone())
-        };
-        let mut stdin = Vec::new();
-        if let Some(mut src) = req.stdin.take() {
-            src.read_to_end(&mut stdin)
-                .await
-                .map_err(|e| EngineError::Api(format!("exec stdin: {e}")))?;
-        }
-        let call = ExecCall {
-            container: name.clone(),
-            cmd: req.cmd.clone(),
-            env: req.env.clone(),
-            user: req.user.clone(),
-            workdir: req.workdir.clone(),
-            stdin,
-        };
-        let action = format!("exec_start: {}", req.cmd.join(" "));
-        self.inner.update(|s| s.event(&name, &action));
-        let reply = handler(&call);
-        for (chunk, wrap) in [
-            (reply.stdout, Output::Stdout as fn(Vec<u8>) -> Output),
-            (reply.stderr, Output::Stderr),
-        ] {
-            if !chunk.is_empty() && out.send(wrap(chunk)).await.is_err() {
-                break;
-            }
-        }
-        let outcome = match req.timeout {
-            Some(limit) if reply.takes > limit => {
-                tokio::time::sleep(limit).await;
-                ExecOutcome {
-                    exit_code: 124,
-                    timed_out: true,
-                }
-            }
-            _ => {
-                tokio::time::sleep(reply.takes).await;
-                ExecOutcome {
-                    exit_code: reply.exit_code,
-                    timed_out: false,
-                }
-            }
-        };
-        self.inner.update(|s| s.event(&name, "exec_die"));
-        Ok(outcome)
+        exec::run(self, container, req, out).await
     }
 
     fn logs(&self, container: &str, opts: LogOptions) -> BoxStream<'static, EngineResult<Output>> {

@@ -132,7 +132,9 @@ impl MemoryEngine {
 
     /// The container stops by itself (its process exited): no API call is counted.
     pub fn crash(&self, container: &str) -> EngineResult<()> {
-        self.inner.update(|s| s.stop(container))
+        let r = self.inner.update(|s| s.stop(container));
+        self.republish();
+        r
     }
 
     /// Publishes an event for `container` (a berth object) without changing it.
@@ -201,6 +203,11 @@ impl MemoryEngine {
     }
 
     /// Names of the containers that exist.
+    /// A volume's labels, `None` when it does not exist.
+    pub fn volume_labels(&self, name: &str) -> Option<std::collections::BTreeMap<String, String>> {
+        self.inner.lock().volumes.get(name).cloned()
+    }
+
     pub fn containers(&self) -> Vec<String> {
         self.inner.lock().containers.keys().cloned().collect()
     }

@@ -1,0 +1,71 @@
+//! exec in the memory engine: the test's handler decides output and status.
+use super::state::State;
+use super::{ExecCall, MemoryEngine, Op};
+use crate::engine::{EngineError, EngineResult, ExecOutcome, ExecRequest, Output};
+use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
+
+pub(super) async fn run(
+    eng: &MemoryEngine,
+    container: &str,
+    mut req: ExecRequest,
+    out: mpsc::Sender<Output>,
+) -> EngineResult<ExecOutcome> {
+    let (name, handler) = {
+        let mut s = eng.inner.lock();
+        s.enter(Op::Exec)?;
+        let c = s
+            .find(container)
+            .ok_or_else(|| State::not_found(container))?;
+        if !c.running() {
+            return Err(EngineError::Conflict(format!(
+                "Container {} is not running",
+                c.id
+            )));
+        }
+        (c.name.clone(), s.exec.clone())
+    };
+    let mut stdin = Vec::new();
+    if let Some(mut src) = req.stdin.take() {
+        src.read_to_end(&mut stdin)
+            .await
+            .map_err(|e| EngineError::Api(format!("exec stdin: {e}")))?;
+    }
+    let call = ExecCall {
+        container: name.clone(),
+        cmd: req.cmd.clone(),
+        env: req.env.clone(),
+        user: req.user.clone(),
+        workdir: req.workdir.clone(),
+        stdin,
+    };
+    let action = format!("exec_start: {}", req.cmd.join(" "));
+    eng.inner.update(|s| s.event(&name, &action));
+    let reply = handler(&call);
+    for (chunk, wrap) in [
+        (reply.stdout, Output::Stdout as fn(Vec<u8>) -> Output),
+        (reply.stderr, Output::Stderr),
+    ] {
+        if !chunk.is_empty() && out.send(wrap(chunk)).await.is_err() {
+            break;
+        }
+    }
+    let outcome = match req.timeout {
+        Some(limit) if reply.takes > limit => {
+            tokio::time::sleep(limit).await;
+            ExecOutcome {
+                exit_code: 124,
+                timed_out: true,
+            }
+        }
+        _ => {
+            tokio::time::sleep(reply.takes).await;
+            ExecOutcome {
+                exit_code: reply.exit_code,
+                timed_out: false,
+            }
+        }
+    };
+    eng.inner.update(|s| s.event(&name, "exec_die"));
+    Ok(outcome)
+}
