@@ -93,7 +93,7 @@ engine_answers() { scripts/engine.sh up || fail "$1 left no engine answering"; }
 # The shared images (whatever is there) must come out untouched.
 shared_ids() { docker image inspect -f '{{.Id}}' debian:bookworm-slim berth/workspace:latest 2>/dev/null || true; }
 
-version="berth $(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)"
+version="berth $(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1) (commit $(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown))"
 
 # 1. dockerd running, no images: test.sh's set-up makes the base and the workspace image.
 engine_answers "the suite"
