@@ -25,6 +25,9 @@ fn main() {
     ]
     .into_iter()
     .flatten()
+    // A path that does not exist would make cargo rerun this (and rebuild berth)
+    // every time; packed-refs often does not.
+    .filter(|p| std::path::Path::new(p).exists())
     {
         println!("cargo:rerun-if-changed={path}");
     }
