@@ -2,6 +2,8 @@
 //! draw; `keymap` and `theme` are data loaded from config.
 pub mod app;
 pub mod chord;
+#[cfg(test)]
+mod dialog_tests;
 pub mod effects;
 pub mod form;
 pub mod keymap;
