@@ -23,10 +23,10 @@ const STEPS: &[&str] = &[
     "commit",
 ];
 
-/// Starts `berth create`, waits until it reports it stalled at `step`, and kills it
-/// with SIGKILL. The plan has a clone step only when stalling there (the URL is
-/// never used), and always a post-start step.
-fn kill_create_at(sb: &Sandbox, name: &str, step: &str) {
+/// Starts `berth create` and waits until it reports it stalled at `step`. The plan
+/// has a clone step only when stalling there (the URL is never used), and always a
+/// post-start step.
+fn stall_create_at(sb: &Sandbox, name: &str, step: &str) -> std::process::Child {
     let key = format!("{}.pub", sb.key().display());
     let mut args = vec!["create", name, "--ssh-key", &key, "--post-start", "true"];
     if step == "clone" {
@@ -56,15 +56,23 @@ fn kill_create_at(sb: &Sandbox, name: &str, step: &str) {
             panic!("create never reached step {step}: {other:?}");
         }
     }
-    // timeout(1) runs berth as its child: kill berth itself, as a power cut would.
-    let pid = child.id();
-    let berth = pgrep_child(pid);
+    child
+}
+
+/// Kills a stalled create with SIGKILL, as a power cut would. timeout(1) runs berth
+/// as its child: the kill goes to berth itself.
+fn kill(mut child: std::process::Child) {
+    let berth = pgrep_child(child.id());
     let st = std::process::Command::new("kill")
         .args(["-KILL", &berth.to_string()])
         .status()
         .unwrap();
     assert!(st.success());
     let _ = child.wait();
+}
+
+fn kill_create_at(sb: &Sandbox, name: &str, step: &str) {
+    kill(stall_create_at(sb, name, step));
 }
 
 /// The pid of `parent`'s only child (berth under `timeout`).
@@ -401,19 +409,7 @@ fn a_running_create_cannot_be_deleted_or_started_over_under_it() {
         return;
     };
     let name = sb.name("a");
-    let key = format!("{}.pub", sb.key().display());
-    let mut cmd = sb.cmd(&["create", &name, "--ssh-key", &key, "--post-start", "true"]);
-    cmd.env("BERTH_DEBUG_STALL_AT", "post-start")
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let stderr_pipe = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr_pipe).lines();
-    loop {
-        let l = lines.next().expect("create ended early").unwrap();
-        if l.contains("berth-debug: stalled") {
-            break;
-        }
-    }
+    let child = stall_create_at(&sb, &name, "post-start");
     let st = sb.json(&["status", &name, "--json"]);
     assert_eq!(st["state"], "provisioning", "{st}");
     let o = sb.berth(&["delete", &name, "--yes"]);
@@ -437,12 +433,7 @@ fn a_running_create_cannot_be_deleted_or_started_over_under_it() {
     let o = c.output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["state"], "provisioning", "{v}");
-    let berth = pgrep_child(child.id());
-    std::process::Command::new("kill")
-        .args(["-KILL", &berth.to_string()])
-        .status()
-        .unwrap();
-    let _ = child.wait();
+    kill(child);
     assert_eq!(sb.json(&["status", &name, "--json"])["state"], "incomplete");
     sb.ok(&["delete", &name, "--yes"]);
 }
