@@ -145,6 +145,7 @@ bench_shell() {
   # baseline: a tmux pane of the same size running docker exec -it.
   tmux -L "$S" new-session -d -s base -x 160 -y 48 "exec docker exec -it -e TERM=xterm-256color workspace-bench-sh bash -l"
   wait_pane "$S" base 'workspace@bench-sh' >/dev/null
+  local cat_berth=0 cat_base=0
   for target in berth base; do
     local runs=()
     for i in 1 2 3; do
@@ -153,7 +154,10 @@ bench_shell() {
       runs+=("$(wait_pane "$S" "$target" "(^|│)CAT-DONE-$i" || { tmux -L "$S" capture-pane -p -t "$target" >&2; echo fail; })")
     done
     echo "$target: cat 20 MB: ${runs[*]} s (median $(printf '%s\n' "${runs[@]}" | median))"
-    eval "cat_$target=$(printf '%s\n' "${runs[@]}" | median)"
+    case $target in
+      berth) cat_berth=$(printf '%s\n' "${runs[@]}" | median) ;;
+      *) cat_base=$(printf '%s\n' "${runs[@]}" | median) ;;
+    esac
   done
   echo "throughput ratio berth/tmux+docker-exec: $(echo "scale=2; $cat_berth / $cat_base" | bc)"
   for target in berth base; do
