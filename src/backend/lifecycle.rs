@@ -138,10 +138,15 @@ pub async fn plan_delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> 
             "workspace {name} is being created by berth process {pid} right now; stop that create (Ctrl-C where it runs, or q in its TUI) or wait for it, then delete"
         );
     }
+    // The engine decides what exists: a store that cannot be read does not stop a delete.
     let record = ctx
         .store
         .provisioning()
-        .await?
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!("cannot read provisioning records: {e:#}");
+            Vec::new()
+        })
         .into_iter()
         .find(|(r, _)| r.name == name.as_str());
     if let Some((r, true)) = &record {
@@ -193,7 +198,10 @@ pub async fn delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> Resul
             out.volume = Some(name.volume());
         }
     }
-    ctx.store.forget(name.as_str()).await?;
+    if let Err(e) = ctx.store.forget(name.as_str()).await {
+        // What the engine held is gone; a stale record only names a dead create.
+        tracing::warn!("cannot forget {name} in the store: {e:#}");
+    }
     crate::ssh_client::forget(&ctx.paths, &name.ssh_alias()).await;
     let _ = ctx
         .store
