@@ -251,9 +251,10 @@ pub async fn create(
                         format!("the engine refused every port tried: {m}")
                     }
                 };
-                let keep_record = st.reused_leftover;
-                let cleanup = rollback(ctx, spec, st).await;
-                let ended = if keep_record {
+                let reused = st.reused_leftover;
+                let (cleanup, left_something) = rollback(ctx, spec, st).await;
+                // Something stays behind: keep its record (nobody's) so it stays listed.
+                let ended = if reused || left_something {
                     ctx.store.abandon_provisioning(name.as_str(), &token).await
                 } else {
                     ctx.store.end_provisioning(name.as_str(), &token).await

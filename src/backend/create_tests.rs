@@ -279,3 +279,32 @@ async fn a_volume_found_there_is_never_removed_by_a_rollback() {
         "the rollback kept a volume it did not make"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_engine_that_goes_away_mid_create_leaves_it_listed_as_incomplete() {
+    let r = rig((47060, 47061), Duration::from_secs(60));
+    let (_tx, rx) = watch::channel(false);
+    let ctx = r.ctx.clone();
+    let task = tokio::spawn(async move {
+        create(&ctx, request(&ctx, "gone", Some("make")), &|_| {}, rx).await
+    });
+    reached(&r.ctx, "gone", "post-start").await;
+    r.engine.go_down("dockerd was stopped");
+    let err = task.await.unwrap().unwrap_err().to_string();
+    assert!(
+        err.contains("Could not remove") && err.contains("berth delete gone"),
+        "{err}"
+    );
+    // Back: what could not be removed is listed, at the step it reached.
+    r.engine.come_up();
+    let w = inventory::find(&r.ctx, &name("gone"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(w.status_word(), "incomplete");
+    assert_eq!(w.provision.step_text(), "commit (9/9)");
+    lifecycle::delete(&r.ctx, &name("gone"), false)
+        .await
+        .unwrap();
+    assert!(r.engine.containers().is_empty());
+}

@@ -8,8 +8,9 @@ use crate::store::ProvisionRecord;
 use anyhow::{bail, Result};
 
 /// Removes what this create made (never a volume it found already there) and frees
-/// its lease. Returns the sentence that ends the error message.
-pub async fn rollback(ctx: &Ctx, spec: &WorkspaceSpec, mut st: StepState) -> String {
+/// its lease. Returns the sentence that ends the error message, and whether
+/// something could not be removed (the engine went away, say).
+pub async fn rollback(ctx: &Ctx, spec: &WorkspaceSpec, mut st: StepState) -> (String, bool) {
     let mut removed = Vec::new();
     let mut problems = Vec::new();
     if let Some(c) = st.made.container.take() {
@@ -39,12 +40,12 @@ pub async fn rollback(ctx: &Ctx, spec: &WorkspaceSpec, mut st: StepState) -> Str
     }
     if !problems.is_empty() {
         s.push_str(&format!(
-            ". Could not remove: {} (remove by hand with `berth delete {}`)",
+            ". Could not remove: {} (it is listed as incomplete; `berth delete {}` removes it)",
             problems.join("; "),
             spec.name
         ));
     }
-    s
+    (s, !problems.is_empty())
 }
 
 /// Cleans up what an interrupted create of `name` left before a new create starts
