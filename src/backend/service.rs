@@ -173,12 +173,31 @@ async fn run(
         },
     ));
     let mut ctx: Option<Ctx> = None;
+    // Jobs and shells sent before the first connection wait for it (a user can press
+    // a key before berth has reached the engine).
+    let (link_tx, link_rx) = tokio::sync::watch::channel::<Option<Ctx>>(None);
     let mut selected: Option<String> = None;
     let mut follower: Option<JoinHandle<()>> = None;
     let mut jobs: HashMap<u64, (tokio::sync::watch::Sender<bool>, JoinHandle<()>)> = HashMap::new();
     loop {
         jobs.retain(|_, (_, h)| !h.is_finished());
         tokio::select! {
+            // Link changes first: a command sent after the UI saw "Connected"
+            // must find the engine the watcher handed over just before.
+            biased;
+            Some(i) = int_rx.recv() => {
+                match i {
+                    Internal::Connected(engine) => {
+                        ctx = Some(Ctx::with_store(engine, config.clone(), paths.clone(), store.clone()));
+                        link_tx.send_replace(ctx.clone());
+                        restart_follower(&ctx, &selected, &mut follower, &events);
+                    }
+                    Internal::Disconnected => {
+                        // Keep the context: jobs fail with the engine's own message, and
+                        // followers retry until the watcher reconnects.
+                    }
+                }
+            }
             cmd = cmds.recv() => {
                 let Some(cmd) = cmd else { break };
                 match cmd {
@@ -187,9 +206,9 @@ async fn run(
                         restart_follower(&ctx, &selected, &mut follower, &events);
                     }
                     Command::PrepareShell { id, name } => {
-                        let (ctx, events) = (ctx.clone(), events.clone());
+                        let (link, events) = (link_rx.clone(), events.clone());
                         tokio::spawn(async move {
-                            let ev = match ssh_for(ctx, &name, Purpose::Tab).await {
+                            let ev = match ssh_for(link, &name, Purpose::Tab).await {
                                 Ok(c) => Event::ShellReady { id, argv: c.argv, env: c.env },
                                 Err(reason) => Event::ShellFailed { id, reason },
                             };
@@ -197,9 +216,9 @@ async fn run(
                         });
                     }
                     Command::SshCommand { name } => {
-                        let (ctx, events) = (ctx.clone(), events.clone());
+                        let (link, events) = (link_rx.clone(), events.clone());
                         tokio::spawn(async move {
-                            let command = ssh_for(ctx, &name, Purpose::Copy)
+                            let command = ssh_for(link, &name, Purpose::Copy)
                                 .await
                                 .map(|c| crate::ssh_client::shell_join(&c.argv));
                             let _ = events.send(Event::SshCommand { name, command }).await;
@@ -213,21 +232,9 @@ async fn run(
                     job => {
                         if let Some(id) = job_id(&job) {
                             let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
-                            let h = spawn_job(ctx.clone(), job, events.clone(), cancel_rx);
+                            let h = spawn_job(link_rx.clone(), job, events.clone(), cancel_rx);
                             jobs.insert(id, (cancel_tx, h));
                         }
-                    }
-                }
-            }
-            Some(i) = int_rx.recv() => {
-                match i {
-                    Internal::Connected(engine) => {
-                        ctx = Some(Ctx::with_store(engine, config.clone(), paths.clone(), store.clone()));
-                        restart_follower(&ctx, &selected, &mut follower, &events);
-                    }
-                    Internal::Disconnected => {
-                        // Keep the context: jobs fail with the engine's own message, and
-                        // followers retry until the watcher reconnects.
                     }
                 }
             }
@@ -239,12 +246,27 @@ async fn run(
     }
 }
 
+/// How long a job sent before the first connection waits for it.
+pub const FIRST_CONNECT_WAIT: Duration = Duration::from_secs(30);
+
+/// The engine context, waiting for the first connection if there was none yet.
+async fn linked(mut link: tokio::sync::watch::Receiver<Option<Ctx>>) -> Result<Ctx, String> {
+    let waited = tokio::time::timeout(FIRST_CONNECT_WAIT, link.wait_for(|c| c.is_some())).await;
+    match waited {
+        Ok(Ok(c)) => c.clone().ok_or_else(|| "no engine".to_string()),
+        _ => Err(format!(
+            "the container engine is not reachable (berth has waited {} s for it); start it (`sudo systemctl start docker`, or `sudo scripts/engine.sh ensure` in berth's checkout) and try again",
+            FIRST_CONNECT_WAIT.as_secs()
+        )),
+    }
+}
+
 async fn ssh_for(
-    ctx: Option<Ctx>,
+    link: tokio::sync::watch::Receiver<Option<Ctx>>,
     name: &str,
     purpose: Purpose,
 ) -> Result<ssh_cmd::SshCommand, String> {
-    let ctx = ctx.ok_or_else(|| "the container engine is not reachable".to_string())?;
+    let ctx = linked(link).await?;
     let name = WorkspaceName::parse(name).map_err(|e| e.to_string())?;
     ssh_cmd::build(&ctx, &name, purpose)
         .await
@@ -303,19 +325,21 @@ fn restart_follower(
 }
 
 fn spawn_job(
-    ctx: Option<Ctx>,
+    link: tokio::sync::watch::Receiver<Option<Ctx>>,
     cmd: Command,
     events: mpsc::Sender<Event>,
     cancel: tokio::sync::watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     let job = job_id(&cmd).unwrap_or_default();
     tokio::spawn(async move {
+        let mut stop = cancel.clone();
+        let ctx = tokio::select! {
+            c = linked(link) => c,
+            _ = stop.wait_for(|c| *c) => Err("cancelled before berth reached the engine".into()),
+        };
         let update = match ctx {
-            None => JobUpdate::Failed(
-                "the container engine is not reachable yet; try again when the banner is gone"
-                    .into(),
-            ),
-            Some(ctx) => match run_job(&ctx, cmd, job, &events, cancel).await {
+            Err(why) => JobUpdate::Failed(why),
+            Ok(ctx) => match run_job(&ctx, cmd, job, &events, cancel).await {
                 Ok(msg) => JobUpdate::Done(msg),
                 Err(e) => JobUpdate::Failed(format!("{e:#}")),
             },

@@ -357,3 +357,49 @@ async fn jobs_end_with_a_sentence() {
         "{msg}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_job_sent_before_the_first_connection_waits_for_it() {
+    // A user can press a key before berth has reached the engine.
+    let engine = MemoryEngine::new();
+    engine.add_workspace("api", 3000);
+    engine.go_down("dockerd is starting");
+    let mut h = Harness::start(&engine);
+    let stop = Command::Stop {
+        job: 1,
+        name: "api".into(),
+    };
+    h.send(stop);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    engine.come_up();
+    let end = h
+        .wait_for(30, "the job's end", |e| match e {
+            Event::Job { job: 1, update } if !matches!(update, JobUpdate::Progress(_)) => {
+                Some(update.clone())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(end, JobUpdate::Done("stopped api".into()));
+    // With no engine at all, it fails after a while with what to do.
+    let down = MemoryEngine::new();
+    down.go_down("no dockerd");
+    let mut h = Harness::start(&down);
+    h.send(Command::Start {
+        job: 2,
+        name: "api".into(),
+    });
+    let why = failed(
+        h.wait_for(60, "the job's end", |e| match e {
+            Event::Job { job: 2, update } if !matches!(update, JobUpdate::Progress(_)) => {
+                Some(update.clone())
+            }
+            _ => None,
+        })
+        .await,
+    );
+    assert!(
+        why.contains("not reachable") && why.contains("start it"),
+        "{why}"
+    );
+}

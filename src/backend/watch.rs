@@ -86,12 +86,14 @@ async fn link(
         let poll = match inventory::list_with(engine.as_ref(), store).await {
             Ok(ws) => {
                 attempt = 0;
+                // The backend has the engine before the UI hears it is up, so a
+                // command sent on seeing "Connected" finds it.
+                on_link(Some(engine.clone()));
                 let _ = events
                     .send(Event::Connected {
                         endpoint: endpoint.clone(),
                     })
                     .await;
-                on_link(Some(engine.clone()));
                 let poll = next_poll(&ws);
                 let _ = events.send(Event::Workspaces(ws)).await;
                 poll
