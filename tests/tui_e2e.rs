@@ -208,8 +208,9 @@ fn quitting_during_a_create_asks_then_waits_for_its_rollback() {
     t.keys(&["Tab", "Tab", "Tab", "Tab"]);
     t.text("echo slow-post-start; sleep 120");
     t.keys(&["Enter"]);
+    // The job's output line (not the form's text, which says the same words).
     t.wait_for("the post-start running", 60, |s| {
-        s.contains("slow-post-start")
+        !s.contains("Create workspace") && s.contains("· slow-post-start")
     });
     assert!(sb.container_exists(&name));
     t.keys(&["q"]);
