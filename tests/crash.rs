@@ -177,8 +177,7 @@ fn create_killed_at_every_step_then_deleted() {
         check_incomplete(&sb, &name, step);
         let o = sb.berth(&["delete", &name, "--yes"]);
         if *step == "volume" {
-            assert_eq!(o.status.code(), Some(1), "nothing to delete");
-            assert!(stderr(&o).contains("no workspace named"), "{}", stderr(&o));
+            assert_refused(&o, "no workspace named");
         } else {
             assert!(o.status.success(), "{step}: {}", stderr(&o));
         }
@@ -215,11 +214,9 @@ fn ports_of_workspaces_removed_behind_berths_back_are_free_at_once() {
     sb.create_ok(&a, &[]);
     sb.create_ok(&b, &[]);
     let o = sb.create(&sb.name("full-c"), &[]);
-    assert_eq!(o.status.code(), Some(1));
-    let err = stderr(&o);
-    assert!(
-        err.contains("no free SSH port left in 2930-2931 (2 used by workspaces, 0 reserved by creates in progress"),
-        "{err}"
+    assert_refused(
+        &o,
+        "no free SSH port left in 2930-2931 (2 used by workspaces, 0 reserved by creates in progress",
     );
 }
 
@@ -395,12 +392,7 @@ fn killed_after_the_marker_it_is_complete_and_its_port_free() {
         "the killed create's lease is free; its workspace holds 2936"
     );
     let again = sb.create(&name, &[]);
-    assert_eq!(again.status.code(), Some(1));
-    assert!(
-        stderr(&again).contains("already exists"),
-        "{}",
-        stderr(&again)
-    );
+    assert_refused(&again, "already exists");
 }
 
 #[test]
@@ -413,19 +405,9 @@ fn a_running_create_cannot_be_deleted_or_started_over_under_it() {
     let st = sb.json(&["status", &name, "--json"]);
     assert_eq!(st["state"], "provisioning", "{st}");
     let o = sb.berth(&["delete", &name, "--yes"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("being created by berth process"),
-        "{}",
-        stderr(&o)
-    );
+    assert_refused(&o, "being created by berth process");
     let o = sb.create(&name, &[]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("being created by berth process"),
-        "{}",
-        stderr(&o)
-    );
+    assert_refused(&o, "being created by berth process");
     // A berth with another store sees it too, from the creator in the labels.
     let other = tempfile::tempdir().unwrap();
     let mut c = sb.cmd(&["status", &name, "--json"]);

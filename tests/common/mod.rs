@@ -253,6 +253,17 @@ impl Drop for Sandbox {
     }
 }
 
+/// Asserts berth refused with exit code 1 and a message containing `want`.
+pub fn assert_refused(o: &Output, want: &str) {
+    let err = stderr(o);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "expected a refusal with {want:?}:\n{err}"
+    );
+    assert!(err.contains(want), "wanted {want:?} in:\n{err}");
+}
+
 /// Runs `ssh` with the given args (host key checking stays strict).
 pub fn ssh(args: &[&str]) -> Output {
     Command::new("timeout")
