@@ -17,34 +17,13 @@ use tokio::sync::watch;
 /// How many times a port the engine refuses (taken meanwhile) is replaced.
 const PORT_ATTEMPTS: usize = 20;
 
-/// What a user asks for (CLI flags or the TUI's form), before config defaults.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct CreateSpec {
-    pub name: String,
-    pub image: Option<String>,
-    pub clone_url: Option<String>,
-    pub thread: Option<String>,
-    pub post_start: Option<String>,
-    pub platform: Option<String>,
-}
+pub use super::create_spec::{workspace_spec, CreateSpec, DotfilesRequest};
 
-/// The full spec: the request with the configuration's defaults and limits.
-pub fn workspace_spec(
-    config: &crate::config::Config,
-    s: CreateSpec,
-) -> Result<WorkspaceSpec, crate::domain::naming::NameError> {
-    Ok(WorkspaceSpec {
-        name: crate::domain::naming::WorkspaceName::parse(&s.name)?,
-        image: s.image.unwrap_or_else(|| config.image.clone()),
-        clone_url: s.clone_url,
-        thread: s.thread,
-        platform: s.platform,
-        profile: config.profile.clone(),
-        post_start: s.post_start.or_else(|| config.post_start.clone()),
-        resources: config.resources,
-        runtime: config.runtime.clone(),
-        extra_labels: config.labels.clone(),
-    })
+/// The names (only) of this process's environment variables.
+pub fn host_env_names() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .collect()
 }
 
 pub struct CreateRequest {

@@ -1,7 +1,7 @@
 //! The steps of a create, one at a time, remembering what each made so a failure
 //! removes exactly that (and never a volume it found already there).
 use super::create::CreateRequest;
-use super::{sshd, Ctx, Progress, ProgressFn};
+use super::{provision, sshd, Ctx, Progress, ProgressFn};
 use crate::domain::labels::{workspace_labels, Maker};
 use crate::domain::provision::{Step, MARKER_PATH};
 use crate::domain::workspace::{REPO_DIR, SSHD_CONTAINER_PORT, WORKSPACE_HOME, WORKSPACE_USER};
@@ -30,6 +30,8 @@ pub struct StepState {
     /// its record stays (abandoned) so the volume stays listed as incomplete.
     pub reused_leftover: bool,
     pub port: u16,
+    /// The image the container runs (the profile's, once the image step ran).
+    pub image: String,
     /// Ports the engine refused (taken meanwhile), skipped from then on.
     pub refused: BTreeSet<u16>,
     pub made: Made,
@@ -56,6 +58,7 @@ impl StepState {
             reused_leftover,
             token,
             port: 0,
+            image: String::new(),
             refused: BTreeSet::new(),
             made: Made::default(),
         }
@@ -133,12 +136,28 @@ pub async fn run_step(
             st.port = ctx.store.reserve_port(lease).await?;
             st.made.lease = true;
         }
+        Step::Detect(_) | Step::Image | Step::Profile => {
+            // Profiles (built as local images): see backend::provision::profile.
+            if *step == Step::Image {
+                st.image = spec.image.clone();
+            }
+        }
         Step::Container => {
+            let o = &spec.options;
             let cs = ContainerSpec {
                 container: name.container(),
                 hostname: name.to_string(),
-                image: spec.image.clone(),
+                image: if st.image.is_empty() {
+                    spec.image.clone()
+                } else {
+                    st.image.clone()
+                },
                 labels: workspace_labels(spec, Some(st.port), version, &st.maker),
+                env: o.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+                tmpfs: vec![(
+                    provision::env::TMPFS.into(),
+                    provision::env::TMPFS_OPTIONS.into(),
+                )],
                 volume: name.volume(),
                 mount_point: WORKSPACE_HOME.into(),
                 ssh_container_port: SSHD_CONTAINER_PORT,
@@ -167,6 +186,38 @@ pub async fn run_step(
                     .await?;
             }
         }
+        Step::Env => {
+            provision::env::at_create(
+                ctx,
+                &name.container(),
+                name.as_str(),
+                &spec.options.env,
+                &spec.options.secrets,
+                progress,
+            )
+            .await?
+        }
+        Step::Git => {
+            provision::git::forward(ctx, &name.container(), &ctx.paths.home, progress).await?
+        }
+        Step::Gh => {
+            provision::gh::forward(ctx, &name.container(), &spec.options.secrets, progress).await?
+        }
+        Step::SshAgent => provision::not_built(progress, "ssh-agent forwarding").await?,
+        Step::Dotfiles => provision::not_built(progress, "dotfiles").await?,
+        Step::Setup(i, script) => {
+            let cmd = vec!["/bin/sh".into(), "-lc".into(), script.clone()];
+            run_streamed(
+                ctx,
+                name.container(),
+                cmd,
+                vec![],
+                &work_dir(spec),
+                &format!("setup {}", i + 1),
+                progress,
+            )
+            .await?;
+        }
         Step::Clone(url) => {
             let script = format!(
                 "if [ -e {REPO_DIR}/.git ]; then echo 'repo already cloned in {REPO_DIR}; leaving it as it is'; \
@@ -186,18 +237,13 @@ pub async fn run_step(
             .await?;
         }
         Step::PostStart(script) => {
-            let workdir = if spec.clone_url.is_some() {
-                REPO_DIR
-            } else {
-                WORKSPACE_HOME
-            };
             let cmd = vec!["/bin/sh".into(), "-lc".into(), script.clone()];
             run_streamed(
                 ctx,
                 name.container(),
                 cmd,
                 vec![],
-                workdir,
+                &work_dir(spec),
                 "post-start",
                 progress,
             )
@@ -221,9 +267,18 @@ pub async fn run_step(
     Ok(())
 }
 
+/// Where setup and post-start commands run: `--workdir`, else the clone, else home.
+pub fn work_dir(spec: &crate::domain::workspace::WorkspaceSpec) -> String {
+    match (&spec.options.workdir, &spec.clone_url) {
+        (Some(w), _) => w.clone(),
+        (None, Some(_)) => REPO_DIR.into(),
+        (None, None) => WORKSPACE_HOME.into(),
+    }
+}
+
 /// Runs a command as the workspace user, streaming its output lines as progress;
 /// a non-zero exit is an error carrying the last lines.
-async fn run_streamed(
+pub async fn run_streamed(
     ctx: &Ctx,
     container: String,
     cmd: Vec<String>,

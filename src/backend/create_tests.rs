@@ -45,10 +45,12 @@ fn rig(ports: (u16, u16), post_start: Duration) -> Rig {
     });
     let dir = tempfile::tempdir().unwrap();
     let paths = Paths::under(dir.path());
-    let config = Config {
+    let mut config = Config {
         port_range: crate::domain::ports::PortRange::new(ports.0, ports.1).unwrap(),
         ..Default::default()
     };
+    // Hermetic: no host gh or git config read by these tests.
+    config.provision.forward = crate::domain::create_options::Forward::NONE;
     let store = Store::inline_for_tests(paths.store_file());
     let ctx = Ctx::with_store(Arc::new(engine.clone()), config, paths, store);
     Rig {
@@ -65,7 +67,7 @@ fn request(ctx: &Ctx, name: &str, post_start: Option<&str>) -> CreateRequest {
         ..Default::default()
     };
     CreateRequest {
-        spec: super::create::workspace_spec(&ctx.config, spec).unwrap(),
+        spec: super::create::workspace_spec(&ctx.config, spec, []).unwrap(),
         keys: vec![HOST_KEY.into()],
         identities: vec![],
     }
@@ -193,7 +195,7 @@ async fn a_delete_during_a_create_is_refused_and_after_a_death_it_works() {
         .unwrap()
         .unwrap();
     assert_eq!(w.status_word(), "incomplete");
-    assert_eq!(w.provision.step_text(), "post-start (8/9)");
+    assert_eq!(w.provision.step_text(), "post-start (11/12)");
     // ... and now delete removes it.
     lifecycle::delete(&r.ctx, &name("busy"), false)
         .await
@@ -302,7 +304,7 @@ async fn an_engine_that_goes_away_mid_create_leaves_it_listed_as_incomplete() {
         .unwrap()
         .unwrap();
     assert_eq!(w.status_word(), "incomplete");
-    assert_eq!(w.provision.step_text(), "commit (9/9)");
+    assert_eq!(w.provision.step_text(), "commit (12/12)");
     lifecycle::delete(&r.ctx, &name("gone"), false)
         .await
         .unwrap();

@@ -177,6 +177,8 @@ async fn a_create_that_dies_turns_incomplete_without_any_engine_event() {
     use crate::domain::provision::Provision;
     let engine = MemoryEngine::new();
     let spec = crate::engine::ContainerSpec {
+        env: vec![],
+        tmpfs: vec![],
         container: "workspace-half".into(),
         hostname: "half".into(),
         image: crate::engine::memory::IMAGE.into(),

@@ -1,6 +1,7 @@
 //! Async orchestration: lifecycle operations run as plans against the engine and the
 //! store, reporting progress as events. The CLI (and later the TUI) only call these.
 pub mod create;
+mod create_spec;
 mod create_steps;
 #[cfg(test)]
 mod create_tests;
@@ -9,6 +10,7 @@ pub mod follow;
 pub mod inventory;
 pub mod keys;
 pub mod lifecycle;
+pub mod provision;
 pub mod service;
 pub mod ssh_cmd;
 pub mod sshd;

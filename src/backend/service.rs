@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 pub enum Command {
     Create {
         job: u64,
-        spec: CreateSpec,
+        spec: Box<CreateSpec>,
     },
     Start {
         job: u64,
@@ -365,7 +365,12 @@ async fn run_job(
             for n in &keys.notes {
                 progress.report(Progress::Note(n.clone())).await;
             }
-            let ws = super::create::workspace_spec(&ctx.config, spec)?;
+            let host_env = super::create::host_env_names();
+            let ws = super::create::workspace_spec(
+                &ctx.config,
+                *spec,
+                host_env.iter().map(String::as_str),
+            )?;
             let req = CreateRequest {
                 spec: ws,
                 keys: keys.keys,

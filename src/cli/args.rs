@@ -28,30 +28,9 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Create a workspace: volume, SSH port, container, keys, clone, post-start.
-    Create {
-        name: String,
-        /// Image to run (default: `image` from the config).
-        #[arg(long)]
-        image: Option<String>,
-        /// Repository to clone into /home/workspace/repo.
-        #[arg(long, value_name = "URL")]
-        clone: Option<String>,
-        /// Thread id: reuse this thread's workspace if it already has one.
-        #[arg(long, value_name = "ID")]
-        thread: Option<String>,
-        /// Script run with `/bin/sh -lc` after provisioning (default: `post_start` from the config).
-        #[arg(long, value_name = "CMD")]
-        post_start: Option<String>,
-        /// Public key to authorize besides berth's own (default: every ~/.ssh/*.pub).
-        #[arg(long, value_name = "FILE")]
-        ssh_key: Option<PathBuf>,
-        /// Image platform, e.g. linux/amd64.
-        #[arg(long)]
-        platform: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+    /// Create a workspace: volume, SSH port, container, keys, environment, credentials,
+    /// dotfiles, profile, clone, setup and post-start, each step shown as it runs.
+    Create(Box<super::create_args::CreateArgs>),
     /// List workspaces.
     List {
         #[arg(long)]
@@ -211,7 +190,7 @@ impl Command {
     /// The subcommand's name, for logs (never its arguments).
     pub fn name(&self) -> &'static str {
         match self {
-            Command::Create { .. } => "create",
+            Command::Create(_) => "create",
             Command::List { .. } => "list",
             Command::Status { .. } => "status",
             Command::Start { .. } => "start",

@@ -1,7 +1,7 @@
 //! Handlers for the workspace commands.
 use super::output::{self, ProgressView};
 use super::Command;
-use crate::backend::create::{create, workspace_spec, CreateOutcome, CreateRequest, CreateSpec};
+use crate::backend::create::{create, workspace_spec, CreateOutcome, CreateRequest};
 use crate::backend::ssh_cmd::{self, Purpose};
 use crate::backend::{inventory, keys, lifecycle, Ctx};
 use crate::config::{Config, Paths};
@@ -35,32 +35,18 @@ pub async fn overview(paths: Paths, config: Config) -> Result<i32> {
 pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
     let cmd_name = cmd.name();
     match cmd {
-        Command::Create {
-            name: n,
-            image,
-            clone,
-            thread,
-            post_start,
-            ssh_key,
-            platform,
-            json,
-        } => {
-            name(&n)?; // refuse a bad name before reading keys
-            let keys = keys::for_create(&ctx.paths, ssh_key).await?;
+        Command::Create(args) => {
+            let request = args.request()?;
+            let json = args.json;
+            if let Some(n) = &args.name {
+                name(n)?; // refuse a bad name before reading keys
+            }
+            let keys = keys::for_create(&ctx.paths, args.ssh_key.clone()).await?;
             for n in &keys.notes {
                 eprintln!("note: {n}");
             }
-            let spec = workspace_spec(
-                &ctx.config,
-                CreateSpec {
-                    name: n,
-                    image,
-                    clone_url: clone,
-                    thread,
-                    post_start,
-                    platform,
-                },
-            )?;
+            let host_env = crate::backend::create::host_env_names();
+            let spec = workspace_spec(&ctx.config, request, host_env.iter().map(String::as_str))?;
             let view = ProgressView::new(json);
             let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
             tokio::spawn(async move {

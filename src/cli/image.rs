@@ -21,6 +21,7 @@ const FILES: &[(&str, &str, u32)] = &[
         include_str!("../../assets/image/sshd_config"),
         0o644,
     ),
+    ("env.sh", include_str!("../../assets/image/env.sh"), 0o644),
     (
         "entrypoint.sh",
         include_str!("../../assets/image/entrypoint.sh"),
@@ -128,6 +129,9 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().path().unwrap().display().to_string())
             .collect();
-        assert_eq!(names, ["Dockerfile", "sshd_config", "entrypoint.sh"]);
+        assert_eq!(
+            names,
+            ["Dockerfile", "sshd_config", "env.sh", "entrypoint.sh"]
+        );
     }
 }

@@ -35,6 +35,14 @@ struct RawConfig {
     #[serde(default)]
     resources: RawResources,
     labels: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    env: super::provision::RawEnv,
+    #[serde(default)]
+    forward: super::provision::RawForward,
+    #[serde(default)]
+    dotfiles: super::provision::RawDotfiles,
+    setup: Option<Vec<String>>,
+    workdir: Option<toml::Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -167,6 +175,14 @@ pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError
         check_extra_labels(&labels).map_err(|e| err_at(at, format!("labels: {e}")))?;
         cfg.labels.extend(labels);
     }
+    let raw_provision = super::provision::RawProvision {
+        env: raw.env,
+        forward: raw.forward,
+        dotfiles: raw.dotfiles,
+        setup: raw.setup,
+        workdir: raw.workdir,
+    };
+    super::provision::apply(&mut cfg.provision, raw_provision, &err_at)?;
     cfg.keys.extend(user_bindings(text));
     Ok(())
 }

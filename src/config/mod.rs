@@ -2,6 +2,7 @@
 //! the embedded defaults (`assets/config.toml`). The CLI refuses a bad file with its
 //! file, line and field; the TUI runs on the defaults and shows the same sentence.
 mod layer;
+pub mod provision;
 mod show;
 
 pub use layer::{user_bindings, UserBinding};
@@ -36,6 +37,8 @@ pub struct Config {
     pub shell: Option<String>,
     /// The user's `[keys.<mode>]` entries, with their lines (checked by the TUI's keymap).
     pub keys: Vec<UserBinding>,
+    /// Provisioning defaults: environment, forwarding, dotfiles, setup, workdir.
+    pub provision: provision::ProvisionConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +66,7 @@ impl Default for Config {
             log_lines: 10_000,
             shell: None,
             keys: Vec::new(),
+            provision: Default::default(),
         }
     }
 }

@@ -17,6 +17,7 @@ impl Config {
         line("profile", q(&self.profile));
         line("post_start", q(self.post_start.as_deref().unwrap_or("")));
         line("theme", q(&self.theme));
+        out.push_str(&self.provision.top_level_toml());
         out.push_str("\n[tui]\n");
         out.push_str(&format!("mouse = {}\n", self.mouse));
         out.push_str(&format!("log_lines = {}\n", self.log_lines));
@@ -42,6 +43,7 @@ impl Config {
         if let Some(c) = self.resources.cpus {
             out.push_str(&format!("cpus = {c}\n"));
         }
+        out.push_str(&self.provision.sections_toml());
         out.push_str("\n[labels]\n");
         for (k, v) in &self.labels {
             out.push_str(&format!("{} = {}\n", q(k), q(v)));
@@ -73,6 +75,7 @@ impl Config {
                 "cpus": self.resources.cpus,
             },
             "labels": self.labels,
+            "provision": self.provision.to_json(),
         })
     }
 }

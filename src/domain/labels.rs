@@ -20,6 +20,13 @@ pub const CREATE: &str = "dev.berth.create";
 /// whether it still runs.
 pub const CREATOR: &str = "dev.berth.creator";
 
+/// Names (never values) of the host variables passed through, redelivered on start.
+pub const SECRETS: &str = "dev.berth.env-passthrough";
+/// What the workspace forwards from the host ("git,gh,ssh"; see `Forward::label`).
+pub const FORWARD: &str = "dev.berth.forward";
+/// Default directory for exec, ssh and shells.
+pub const WORKDIR: &str = "dev.berth.workdir";
+
 /// Which create made an object, for its labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Maker {
@@ -63,6 +70,14 @@ pub fn workspace_labels(
     }
     if let Some(port) = ssh_port {
         l.insert(SSH_PORT.into(), port.to_string());
+    }
+    let o = &spec.options;
+    l.insert(FORWARD.into(), o.forward.label());
+    if !o.secrets.is_empty() {
+        l.insert(SECRETS.into(), super::env::names_label(&o.secrets));
+    }
+    if let Some(w) = &o.workdir {
+        l.insert(WORKDIR.into(), w.clone());
     }
     l
 }
@@ -120,6 +135,7 @@ mod tests {
             resources: Resources::default(),
             runtime: None,
             extra_labels: [("team".to_string(), "core".to_string())].into(),
+            options: Default::default(),
         }
     }
 

@@ -72,6 +72,34 @@ impl fmt::Display for WorkspaceName {
     }
 }
 
+const ADJECTIVES: &[&str] = &[
+    "amber", "brisk", "calm", "deft", "eager", "fleet", "gentle", "hardy", "keen", "lucid",
+    "mellow", "nimble", "plucky", "quiet", "rapid", "steady", "tidy", "vivid", "warm", "zesty",
+];
+const NOUNS: &[&str] = &[
+    "anchor", "beacon", "cove", "dock", "eddy", "ferry", "harbor", "inlet", "jetty", "keel",
+    "lagoon", "mooring", "pier", "quay", "reef", "sloop", "tide", "wharf", "yawl", "buoy",
+];
+
+/// A readable name for a workspace created without one (`brisk-harbor-3f2`), from
+/// `seed` (the caller's randomness).
+pub fn name_from_seed(seed: u64) -> String {
+    let a = ADJECTIVES[(seed % ADJECTIVES.len() as u64) as usize];
+    let n = NOUNS[((seed / 64) % NOUNS.len() as u64) as usize];
+    format!("{a}-{n}-{:03x}", (seed >> 16) % 0xfff)
+}
+
+/// A readable name seeded by the clock and this process.
+pub fn generated_name() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let seed = t ^ (u64::from(std::process::id()) << 32);
+    // Mix so that close clocks give different names.
+    name_from_seed(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +135,15 @@ mod tests {
             err.contains("64 characters") && err.contains("at most 63"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn generated_names_are_valid() {
+        for seed in [0, 1, 63, 64, u64::MAX, 0xdead_beef] {
+            let n = name_from_seed(seed);
+            assert!(WorkspaceName::parse(&n).is_ok(), "{n}");
+        }
+        assert!(WorkspaceName::parse(&generated_name()).is_ok());
     }
 
     #[test]

@@ -18,6 +18,10 @@ pub enum Step {
     Volume,
     /// Reserve an SSH port in the range.
     Port,
+    /// `try-repo`: pick the profile from the repository's top-level files.
+    Detect(String),
+    /// The profile's image: reused when built from the same definition, else built.
+    Image,
     /// Create the container.
     Container,
     /// Start it (the engine may refuse a host port taken meanwhile).
@@ -28,8 +32,22 @@ pub enum Step {
     Ssh,
     /// Record the workspace's host key for `berth ssh`.
     PinHostKey,
+    /// Environment: the public file, and passed-through values on the tmpfs.
+    Env,
+    /// Copy the host's git config and known_hosts.
+    Git,
+    /// The GitHub CLI's token as GH_TOKEN, and git's credential helper for it.
+    Gh,
+    /// The host's ssh-agent made available inside.
+    SshAgent,
+    /// Dotfiles: a repository installed, inline files, a directory copied.
+    Dotfiles,
     /// Clone the repository into ~/repo.
     Clone(String),
+    /// The profile's own setup commands.
+    Profile,
+    /// A `--setup` command (0-based index among them).
+    Setup(usize, String),
     /// Run the post-start script with `/bin/sh -lc`.
     PostStart(String),
     /// Mark the workspace complete (the marker file).
@@ -42,12 +60,21 @@ impl Step {
         match self {
             Step::Volume => "volume",
             Step::Port => "ssh port",
+            Step::Detect(_) => "detect",
+            Step::Image => "image",
             Step::Container => "container",
             Step::Start => "start",
             Step::Keys => "ssh keys",
             Step::Ssh => "sshd",
             Step::PinHostKey => "host key",
+            Step::Env => "env",
+            Step::Git => "git",
+            Step::Gh => "gh",
+            Step::SshAgent => "ssh-agent",
+            Step::Dotfiles => "dotfiles",
             Step::Clone(_) => "clone",
+            Step::Profile => "profile",
+            Step::Setup(..) => "setup",
             Step::PostStart(_) => "post-start",
             Step::Commit => "commit",
         }
@@ -59,12 +86,21 @@ impl fmt::Display for Step {
         match self {
             Step::Volume => f.write_str("create the home volume"),
             Step::Port => f.write_str("reserve an SSH port"),
+            Step::Detect(url) => write!(f, "pick a profile from the files of {url}"),
+            Step::Image => f.write_str("get the profile's image (built once, then cached)"),
             Step::Container => f.write_str("create the container"),
             Step::Start => f.write_str("start the container"),
             Step::Keys => f.write_str("install SSH public keys"),
             Step::Ssh => f.write_str("wait for sshd"),
             Step::PinHostKey => f.write_str("pin the SSH host key"),
+            Step::Env => f.write_str("deliver the environment"),
+            Step::Git => f.write_str("forward git config and known_hosts"),
+            Step::Gh => f.write_str("forward GitHub CLI auth"),
+            Step::SshAgent => f.write_str("forward the ssh-agent"),
+            Step::Dotfiles => f.write_str("install dotfiles"),
             Step::Clone(url) => write!(f, "clone {url}"),
+            Step::Profile => f.write_str("run the profile's setup"),
+            Step::Setup(i, cmd) => write!(f, "setup command {}: {cmd}", i + 1),
             Step::PostStart(_) => f.write_str("run the post-start script"),
             Step::Commit => f.write_str("mark the workspace ready"),
         }
@@ -73,17 +109,40 @@ impl fmt::Display for Step {
 
 /// The ordered steps that create `spec`.
 pub fn plan(spec: &WorkspaceSpec) -> Vec<Step> {
-    let mut steps = vec![
-        Step::Volume,
-        Step::Port,
+    let o = &spec.options;
+    let clone = spec.clone_url.as_ref().filter(|u| !u.trim().is_empty());
+    let mut steps = vec![Step::Volume, Step::Port];
+    if let (true, Some(url)) = (o.detect_profile, clone) {
+        steps.push(Step::Detect(url.clone()));
+    }
+    steps.extend([
+        Step::Image,
         Step::Container,
         Step::Start,
         Step::Keys,
         Step::Ssh,
         Step::PinHostKey,
-    ];
-    if let Some(url) = spec.clone_url.as_ref().filter(|u| !u.trim().is_empty()) {
+        Step::Env,
+    ]);
+    let f = o.forward;
+    for (on, step) in [
+        (f.git, Step::Git),
+        (f.gh, Step::Gh),
+        (f.ssh, Step::SshAgent),
+    ] {
+        if on {
+            steps.push(step);
+        }
+    }
+    if !o.dotfiles.is_empty() {
+        steps.push(Step::Dotfiles);
+    }
+    if let Some(url) = clone {
         steps.push(Step::Clone(url.clone()));
+    }
+    steps.push(Step::Profile);
+    for (i, cmd) in o.setup.iter().enumerate() {
+        steps.push(Step::Setup(i, cmd.clone()));
     }
     if let Some(cmd) = spec.post_start.as_ref().filter(|c| !c.trim().is_empty()) {
         steps.push(Step::PostStart(cmd.clone()));
@@ -232,6 +291,7 @@ mod tests {
             resources: Resources::default(),
             runtime: None,
             extra_labels: Default::default(),
+            options: Default::default(),
         }
     }
 
@@ -240,20 +300,59 @@ mod tests {
         let p = plan(&spec(None, None));
         assert_eq!(p.first(), Some(&Step::Volume));
         assert_eq!(p.last(), Some(&Step::Commit));
-        assert_eq!(p[p.len() - 2], Step::PinHostKey);
         let pos = |s: &Step| p.iter().position(|x| x == s).unwrap();
-        assert!(pos(&Step::Port) < pos(&Step::Container));
+        assert!(pos(&Step::Port) < pos(&Step::Image));
+        assert!(pos(&Step::Image) < pos(&Step::Container));
         assert!(pos(&Step::Start) < pos(&Step::Keys));
+        assert!(pos(&Step::PinHostKey) < pos(&Step::Env));
+        // Credentials before anything that may clone a private repository.
+        assert!(pos(&Step::Env) < pos(&Step::Git));
+        assert!(pos(&Step::Gh) < pos(&Step::Profile));
+        assert!(!p.contains(&Step::SshAgent) && !p.contains(&Step::Dotfiles));
     }
 
     #[test]
-    fn clone_then_post_start() {
-        let p = plan(&spec(Some("git://x/r"), Some("make")));
-        let n = p.len();
-        assert_eq!(p[n - 3], Step::Clone("git://x/r".into()));
-        assert_eq!(p[n - 2], Step::PostStart("make".into()));
-        assert_eq!(p[n - 1], Step::Commit);
-        assert_eq!(plan(&spec(Some("  "), Some(""))).len(), 8);
+    fn the_pipeline_runs_in_the_documented_order() {
+        let mut s = spec(Some("git://x/r"), Some("make"));
+        s.options.forward = crate::domain::create_options::Forward {
+            git: true,
+            gh: true,
+            ssh: true,
+        };
+        s.options.dotfiles.inline.push((".x".into(), "y".into()));
+        s.options.setup = vec!["a".into(), "b".into()];
+        s.options.detect_profile = true;
+        let labels: Vec<&str> = plan(&s).iter().map(|s| s.label()).collect();
+        assert_eq!(
+            labels,
+            [
+                "volume",
+                "ssh port",
+                "detect",
+                "image",
+                "container",
+                "start",
+                "ssh keys",
+                "sshd",
+                "host key",
+                "env",
+                "git",
+                "gh",
+                "ssh-agent",
+                "dotfiles",
+                "clone",
+                "profile",
+                "setup",
+                "setup",
+                "post-start",
+                "commit"
+            ]
+        );
+        assert_eq!(plan(&s)[17].to_string(), "setup command 2: b");
+        // Blank clone and post-start add nothing; forwarding off drops its steps.
+        let mut bare = spec(Some("  "), Some(""));
+        bare.options.forward = crate::domain::create_options::Forward::NONE;
+        assert_eq!(plan(&bare).len(), 11);
     }
 
     fn progress(step: &str, alive: bool) -> Progress {

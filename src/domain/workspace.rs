@@ -32,6 +32,8 @@ pub struct WorkspaceSpec {
     pub runtime: Option<String>,
     /// Extra labels from the config (`[labels]`), put on every object.
     pub extra_labels: BTreeMap<String, String>,
+    /// Environment, forwarding, dotfiles, setup, mounts, ports.
+    pub options: super::create_options::Options,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

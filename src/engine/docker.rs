@@ -220,9 +220,11 @@ impl Engine for DockerEngine {
             }),
             init: Some(true),
             runtime: spec.runtime.clone(),
+            tmpfs: (!spec.tmpfs.is_empty()).then(|| spec.tmpfs.iter().cloned().collect()),
             ..Default::default()
         };
         let body = ContainerCreateBody {
+            env: (!spec.env.is_empty()).then(|| spec.env.clone()),
             hostname: Some(spec.hostname.clone()),
             image: Some(spec.image.clone()),
             labels: Some(hash(&spec.labels)),

@@ -68,6 +68,10 @@ pub struct ContainerSpec {
     pub hostname: String,
     pub image: String,
     pub labels: BTreeMap<String, String>,
+    /// `NAME=VALUE` (public values only: they show in `docker inspect`).
+    pub env: Vec<String>,
+    /// tmpfs mounts: (path, mount options).
+    pub tmpfs: Vec<(String, String)>,
     pub volume: String,
     pub mount_point: String,
     pub ssh_container_port: u16,

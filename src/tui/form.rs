@@ -141,7 +141,7 @@ impl CreateForm {
             clone_url: opt(Field::Clone),
             thread: opt(Field::Thread),
             post_start: opt(Field::PostStart),
-            platform: None,
+            ..Default::default()
         })
     }
 }

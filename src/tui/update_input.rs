@@ -297,7 +297,10 @@ fn on_form_key(s: &mut State, action: Option<Action>, k: KeyEvent) -> Vec<Effect
                 let name = spec.name.clone();
                 s.overlay = Overlay::None;
                 let job = new_job(s, "create", &name);
-                vec![Effect::Backend(Command::Create { job, spec })]
+                vec![Effect::Backend(Command::Create {
+                    job,
+                    spec: Box::new(spec),
+                })]
             }
             None => {
                 form.submitted = true;

@@ -33,6 +33,8 @@ async fn silent<T>(s: &mut BoxStream<'static, T>, secs: u64) -> bool {
 
 fn spec(name: &str, port: u16) -> ContainerSpec {
     ContainerSpec {
+        env: vec![],
+        tmpfs: vec![],
         container: format!("workspace-{name}"),
         hostname: name.into(),
         image: IMAGE.into(),

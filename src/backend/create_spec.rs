@@ -1,0 +1,202 @@
+//! What a user asks for (CLI flags or the TUI's form) turned into the full spec:
+//! flags over the profile's defaults over the configuration's.
+use crate::config::Config;
+use crate::domain::create_options::{
+    parse_dotfile, parse_mount, parse_port, Dotfiles, DotfilesRepo, Forward, Mount, Options,
+};
+use crate::domain::env::{parse_assignment, select, Passthrough};
+use crate::domain::naming::WorkspaceName;
+use crate::domain::resources::parse_memory;
+use crate::domain::workspace::{WorkspaceSpec, WORKSPACE_HOME};
+use anyhow::{anyhow, bail, Result};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// What a user asks for, before config and profile defaults.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateSpec {
+    /// Empty: a readable name is made up.
+    pub name: String,
+    pub image: Option<String>,
+    pub clone_url: Option<String>,
+    pub thread: Option<String>,
+    pub post_start: Option<String>,
+    pub platform: Option<String>,
+    pub profile: Option<String>,
+    /// `--env K=V`.
+    pub env: Vec<String>,
+    /// `--env-passthrough MODE`.
+    pub env_passthrough: Option<String>,
+    pub forward_git: Option<bool>,
+    pub forward_gh: Option<bool>,
+    pub forward_ssh: Option<bool>,
+    pub dotfiles: DotfilesRequest,
+    /// `--setup CMD`, after the config's.
+    pub setup: Vec<String>,
+    /// `--mount HOST:PATH[:ro]` (HOST absolute).
+    pub mounts: Vec<String>,
+    /// `--mount-cwd`: this directory at /home/workspace/src.
+    pub mount_cwd: Option<PathBuf>,
+    /// `--port HOST:CONTAINER`.
+    pub ports: Vec<String>,
+    pub cpus: Option<f64>,
+    pub memory: Option<String>,
+    pub workdir: Option<String>,
+}
+
+/// The dotfiles flags.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DotfilesRequest {
+    pub url: Option<String>,
+    pub branch: Option<String>,
+    pub target: Option<String>,
+    pub script: Option<String>,
+    /// `--dotfile PATH=CONTENT`.
+    pub files: Vec<String>,
+    pub dir: Option<PathBuf>,
+    /// `--no-dotfiles`.
+    pub skip: bool,
+}
+
+/// What a profile changes in the defaults (profiles as data fill this in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ProfileDefaults {
+    forward: Option<Forward>,
+    dotfiles: bool,
+    passthrough: bool,
+}
+
+fn profile_defaults(profile: &str) -> ProfileDefaults {
+    if profile == "clean" {
+        ProfileDefaults {
+            forward: Some(Forward::NONE),
+            dotfiles: false,
+            passthrough: false,
+        }
+    } else {
+        ProfileDefaults {
+            forward: None,
+            dotfiles: true,
+            passthrough: true,
+        }
+    }
+}
+
+/// The full spec. `host_env` names the variables of the berth process (names only).
+pub fn workspace_spec<'a>(
+    config: &Config,
+    s: CreateSpec,
+    host_env: impl IntoIterator<Item = &'a str>,
+) -> Result<WorkspaceSpec> {
+    let name = if s.name.trim().is_empty() {
+        crate::domain::naming::generated_name()
+    } else {
+        s.name.clone()
+    };
+    let name = WorkspaceName::parse(&name)?;
+    let p = &config.provision;
+    let profile = s.profile.clone().unwrap_or_else(|| config.profile.clone());
+    let pd = profile_defaults(&profile);
+
+    let mut env = Vec::new();
+    for e in &s.env {
+        env.push(parse_assignment(e).map_err(|e| anyhow!(e))?);
+    }
+    let public: BTreeSet<String> = env.iter().map(|(k, _)| k.clone()).collect();
+    let mode = match &s.env_passthrough {
+        Some(m) => m
+            .parse::<Passthrough>()
+            .map_err(|e| anyhow!("--env-passthrough: {e}"))?,
+        None if !pd.passthrough => Passthrough::None,
+        None => p.passthrough.clone(),
+    };
+    let secrets = select(&mode, &p.patterns, host_env, &public);
+
+    let base = pd.forward.unwrap_or(p.forward);
+    let forward = Forward {
+        git: s.forward_git.unwrap_or(base.git),
+        gh: s.forward_gh.unwrap_or(base.gh),
+        ssh: s.forward_ssh.unwrap_or(base.ssh),
+    };
+
+    let d = &s.dotfiles;
+    let dotfiles =
+        if d.skip || (!pd.dotfiles && d.url.is_none() && d.files.is_empty() && d.dir.is_none()) {
+            Dotfiles::default()
+        } else {
+            let url = d.url.clone().or_else(|| p.dotfiles.url.clone());
+            let mut inline = Vec::new();
+            for f in &d.files {
+                inline.push(parse_dotfile(f).map_err(|e| anyhow!(e))?);
+            }
+            Dotfiles {
+                repo: url.map(|url| DotfilesRepo {
+                    url,
+                    branch: d.branch.clone().or_else(|| p.dotfiles.branch.clone()),
+                    target: d
+                        .target
+                        .clone()
+                        .unwrap_or_else(|| p.dotfiles.target.clone()),
+                    script: d.script.clone().or_else(|| p.dotfiles.script.clone()),
+                }),
+                inline,
+                dir: d.dir.clone().or_else(|| p.dotfiles.dir.clone()),
+            }
+        };
+
+    let mut mounts: Vec<Mount> = Vec::new();
+    for m in &s.mounts {
+        mounts.push(parse_mount(m).map_err(|e| anyhow!(e))?);
+    }
+    if let Some(cwd) = &s.mount_cwd {
+        mounts.push(Mount {
+            host: cwd.clone(),
+            path: format!("{WORKSPACE_HOME}/src"),
+            read_only: false,
+        });
+    }
+    let mut ports = Vec::new();
+    for port in &s.ports {
+        ports.push(parse_port(port).map_err(|e| anyhow!(e))?);
+    }
+    let mut resources = config.resources;
+    if let Some(c) = s.cpus {
+        if !(c > 0.0 && c <= 1024.0) {
+            bail!("--cpus must be a number of cores above 0 (for example 2 or 0.5)");
+        }
+        resources.cpus = Some(c);
+    }
+    if let Some(m) = &s.memory {
+        resources.memory_bytes = parse_memory(m).map_err(|e| anyhow!("--memory: {e}"))?;
+    }
+    let workdir = s.workdir.clone().or_else(|| p.workdir.clone());
+    if let Some(w) = workdir.as_deref().filter(|w| !w.starts_with('/')) {
+        bail!("--workdir {w:?} must be an absolute path inside the workspace, like /home/workspace/repo");
+    }
+    let mut setup = p.setup.clone();
+    setup.extend(s.setup.iter().filter(|c| !c.trim().is_empty()).cloned());
+
+    Ok(WorkspaceSpec {
+        name,
+        image: s.image.unwrap_or_else(|| config.image.clone()),
+        clone_url: s.clone_url,
+        thread: s.thread,
+        platform: s.platform,
+        profile: profile.clone(),
+        post_start: s.post_start.or_else(|| config.post_start.clone()),
+        resources,
+        runtime: config.runtime.clone(),
+        extra_labels: config.labels.clone(),
+        options: Options {
+            env,
+            secrets,
+            forward,
+            dotfiles,
+            setup,
+            detect_profile: profile == "try-repo",
+            mounts,
+            ports,
+            workdir,
+        },
+    })
+}

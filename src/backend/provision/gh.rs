@@ -1,0 +1,119 @@
+//! GitHub CLI auth forwarding: the host's token (from `gh auth token`, else gh's
+//! hosts.yml), delivered with the passed-through variables as `GH_TOKEN`, and a
+//! git credential helper for https://github.com that reads it (never the token in a
+//! URL or a git config file).
+use std::path::PathBuf;
+
+/// The host's GitHub token, if gh has one. Runs `gh` (off the async threads).
+pub async fn host_token() -> Option<String> {
+    tokio::task::spawn_blocking(|| from_gh().or_else(from_hosts_file))
+        .await
+        .ok()
+        .flatten()
+        .filter(|t| !t.trim().is_empty() && !t.contains(char::is_whitespace))
+}
+
+fn from_gh() -> Option<String> {
+    let out = std::process::Command::new("gh")
+        .args(["auth", "token", "--hostname", "github.com"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// gh's config directory: GH_CONFIG_DIR, else $XDG_CONFIG_HOME/gh, else ~/.config/gh.
+fn config_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("GH_CONFIG_DIR") {
+        return Some(d.into());
+    }
+    if let Some(d) = std::env::var_os("XDG_CONFIG_HOME") {
+        return Some(PathBuf::from(d).join("gh"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config/gh"))
+}
+
+fn from_hosts_file() -> Option<String> {
+    let text = std::fs::read_to_string(config_dir()?.join("hosts.yml")).ok()?;
+    token_in_hosts(&text)
+}
+
+/// `oauth_token` of `github.com` in gh's hosts.yml (the simple layout gh writes).
+fn token_in_hosts(text: &str) -> Option<String> {
+    let mut in_github = false;
+    for line in text.lines() {
+        if !line.starts_with(' ') && !line.starts_with('\t') {
+            in_github = line.trim_end() == "github.com:";
+            continue;
+        }
+        if in_github {
+            if let Some(v) = line.trim().strip_prefix("oauth_token:") {
+                let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
+                return (!v.is_empty()).then(|| v.to_string());
+            }
+        }
+    }
+    None
+}
+
+/// git's credential helper for https://github.com: reads GH_TOKEN from the
+/// workspace's environment when git asks (the token stays on the tmpfs).
+const HELPER: &str = "!f() { test \"$1\" = get || exit 0; . /etc/berth/env.sh >/dev/null 2>&1; test -n \"$GH_TOKEN\" || exit 0; echo username=x-access-token; echo \"password=$GH_TOKEN\"; }; f";
+
+/// Configures the helper, replacing any the host's git config brought along
+/// (an empty value resets git's list of helpers for that URL).
+const CONFIGURE: &str = r#"set -e
+key=credential.https://github.com.helper
+git config --global --unset-all "$key" || true
+git config --global --add "$key" ''
+git config --global --add "$key" "$1"
+"#;
+
+/// The gh step: GH_TOKEN with the passed-through values, and the credential helper.
+pub async fn forward(
+    ctx: &crate::backend::Ctx,
+    container: &str,
+    secrets: &[String],
+    progress: crate::backend::ProgressFn<'_>,
+) -> anyhow::Result<()> {
+    let g = super::env::gather(secrets, true).await;
+    if !g.vars.iter().any(|(k, _)| k == "GH_TOKEN") {
+        super::note(
+            progress,
+            "no GitHub CLI auth on the host (`gh auth token` gave nothing and gh's hosts.yml has no github.com token); skipped".into(),
+        )
+        .await;
+        return Ok(());
+    }
+    super::env::write_secrets(ctx, container, &g.vars).await?;
+    super::run_with_stdin(
+        ctx,
+        container,
+        "configuring git's credential helper",
+        CONFIGURE,
+        &[HELPER],
+        Vec::new(),
+    )
+    .await?;
+    super::note(
+        progress,
+        "GH_TOKEN delivered; git uses it for https://github.com".into(),
+    )
+    .await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_read_from_gh_hosts_file() {
+        let hosts = "github.example.com:\n    oauth_token: nope\ngithub.com:\n    user: me\n    oauth_token: gho_abc123\n    git_protocol: https\n";
+        assert_eq!(token_in_hosts(hosts).as_deref(), Some("gho_abc123"));
+        assert_eq!(token_in_hosts("github.com:\n    user: me\n"), None);
+    }
+}

@@ -1,0 +1,77 @@
+//! Git config forwarding: the host's `~/.gitconfig`, `~/.gitconfig.local` and
+//! `~/.ssh/known_hosts` copied into the workspace user's home (by a process inside,
+//! as that user, so ownership and the home's own permissions stay right).
+use super::{note, run_with_stdin};
+use crate::backend::{Ctx, ProgressFn};
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+
+/// Host files (relative to the host's home) and where they go in the workspace's home.
+const FILES: &[(&str, &str, &str)] = &[
+    (".gitconfig", ".gitconfig", "0644"),
+    (".gitconfig.local", ".gitconfig.local", "0644"),
+    (".ssh/known_hosts", ".ssh/known_hosts", "0644"),
+];
+
+/// Writes stdin to `$HOME/$1` with mode `$2`, making its directory.
+const WRITE_HOME_FILE: &str = r#"set -e
+f="$HOME/$1"
+mkdir -p "$(dirname "$f")"
+cat > "$f.berth-new"
+chmod "$2" "$f.berth-new"
+mv -f "$f.berth-new" "$f"
+"#;
+
+/// Writes `contents` to `rel` under the workspace user's home.
+pub async fn write_home_file(
+    ctx: &Ctx,
+    container: &str,
+    rel: &str,
+    mode: &str,
+    contents: Vec<u8>,
+) -> Result<()> {
+    run_with_stdin(
+        ctx,
+        container,
+        &format!("writing ~/{rel}"),
+        WRITE_HOME_FILE,
+        &[rel, mode],
+        contents,
+    )
+    .await
+    .map(|_| ())
+}
+
+async fn read_host(path: PathBuf) -> Result<Option<Vec<u8>>> {
+    tokio::task::spawn_blocking(move || match std::fs::read(&path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    })
+    .await?
+}
+
+pub async fn forward(
+    ctx: &Ctx,
+    container: &str,
+    host_home: &Path,
+    progress: ProgressFn<'_>,
+) -> Result<()> {
+    let mut copied = Vec::new();
+    for (from, to, mode) in FILES {
+        if let Some(bytes) = read_host(host_home.join(from)).await? {
+            write_home_file(ctx, container, to, mode, bytes).await?;
+            copied.push(format!("~/{from}"));
+        }
+    }
+    let said = if copied.is_empty() {
+        format!(
+            "no git config on the host ({} has no .gitconfig, .gitconfig.local or .ssh/known_hosts); nothing copied",
+            host_home.display()
+        )
+    } else {
+        format!("copied {}", copied.join(", "))
+    };
+    note(progress, said).await;
+    Ok(())
+}

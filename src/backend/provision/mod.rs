@@ -1,0 +1,61 @@
+//! The provisioning pipeline's steps after the container runs (see
+//! `domain::provision::plan` for the order): each capability its own module.
+pub mod env;
+pub mod gh;
+pub mod git;
+
+use super::{Ctx, Progress, ProgressFn};
+use crate::domain::workspace::WORKSPACE_USER;
+use crate::engine::{exec_collect, ExecRequest};
+use anyhow::{bail, Result};
+
+/// Runs `script` with `/bin/sh -c` as the workspace user, `stdin` as its input (how
+/// values reach the workspace without a command line, a label or the engine's
+/// archive API); a non-zero exit is an error with its stderr.
+pub async fn run_with_stdin(
+    ctx: &Ctx,
+    container: &str,
+    what: &str,
+    script: &str,
+    args: &[&str],
+    stdin: Vec<u8>,
+) -> Result<String> {
+    let mut cmd = vec![
+        "/bin/sh".to_string(),
+        "-c".into(),
+        script.into(),
+        "berth".into(),
+    ];
+    cmd.extend(args.iter().map(|a| a.to_string()));
+    let req = ExecRequest {
+        cmd,
+        user: Some(WORKSPACE_USER.into()),
+        stdin: Some(Box::new(std::io::Cursor::new(stdin))),
+        ..Default::default()
+    };
+    let (outcome, out, err) = exec_collect(ctx.engine.as_ref(), container, req).await?;
+    if outcome.exit_code != 0 {
+        bail!(
+            "{what} failed (exit {}): {}",
+            outcome.exit_code,
+            String::from_utf8_lossy(&err).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// A note on the create's progress.
+pub async fn note(progress: ProgressFn<'_>, text: String) {
+    progress.report(Progress::Note(text)).await;
+}
+
+/// For the steps other helpers have not built yet: says so instead of pretending.
+#[allow(dead_code)]
+pub async fn not_built(progress: ProgressFn<'_>, what: &str) -> Result<()> {
+    note(
+        progress,
+        format!("{what}: not built yet in this berth; skipped"),
+    )
+    .await;
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! `berth create`'s flags (a struct of its own: it has many).
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// Workspace name (lowercase letters, digits, '-'); a readable one is made up when omitted.
+    pub name: Option<String>,
+    /// Image to run (default: `image` from the config); the profile builds on it.
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Purpose profile: general, python, node, rust, go, clean, try-repo, or your own
+    /// (default: `profile` from the config).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Repository to clone into /home/workspace/repo.
+    #[arg(long, value_name = "URL")]
+    pub clone: Option<String>,
+    /// Thread id: reuse this thread's workspace if it already has one.
+    #[arg(long, value_name = "ID")]
+    pub thread: Option<String>,
+    /// Variable in the container's config, like `docker run -e` (repeatable; public:
+    /// `docker inspect` shows it).
+    #[arg(long = "env", short = 'e', value_name = "K=V")]
+    pub env: Vec<String>,
+    /// Host variables passed through as secrets (on a tmpfs, never on disk): auto
+    /// (names matching `[env] patterns`), all (all but PATH, HOME, SHELL, USER, PWD,
+    /// TERM, LANG, LC_*, XDG_*, SSH_*, DOCKER_*, BERTH_* and the like), none, or NAME,NAME.
+    #[arg(long, value_name = "MODE")]
+    pub env_passthrough: Option<String>,
+    /// Do not copy ~/.gitconfig, ~/.gitconfig.local and ~/.ssh/known_hosts.
+    #[arg(long)]
+    pub no_forward_git: bool,
+    /// Do not forward the GitHub CLI's token (GH_TOKEN and git's credential helper).
+    #[arg(long)]
+    pub no_forward_gh: bool,
+    /// Make the host's ssh-agent available inside (keys never enter the workspace).
+    #[arg(long)]
+    pub forward_ssh: bool,
+    /// Dotfiles repository, cloned after credentials are in place.
+    #[arg(long, value_name = "URL")]
+    pub dotfiles: Option<String>,
+    #[arg(long, value_name = "BRANCH")]
+    pub dotfiles_branch: Option<String>,
+    /// Where the dotfiles repository is cloned (default ~/.dotfiles).
+    #[arg(long, value_name = "DIR")]
+    pub dotfiles_target: Option<String>,
+    /// Install script in the dotfiles repository (default: install.sh, setup.sh,
+    /// bootstrap.sh, script/setup, a Makefile, else symlink the dotfiles at its top).
+    #[arg(long, value_name = "SCRIPT")]
+    pub dotfiles_script: Option<String>,
+    /// A file written into the home (repeatable), e.g. `.vimrc=set nu`.
+    #[arg(long = "dotfile", value_name = "PATH=CONTENT")]
+    pub dotfile: Vec<String>,
+    /// A host directory copied into the home as is.
+    #[arg(long, value_name = "DIR")]
+    pub dotfiles_dir: Option<PathBuf>,
+    /// No dotfiles, whatever the config says.
+    #[arg(long, conflicts_with_all = ["dotfiles", "dotfile", "dotfiles_dir"])]
+    pub no_dotfiles: bool,
+    /// Command run after the profile's setup (`/bin/sh -lc`, as the workspace user; repeatable, in order).
+    #[arg(long, value_name = "CMD")]
+    pub setup: Vec<String>,
+    /// Script run with `/bin/sh -lc` last (default: `post_start` from the config).
+    #[arg(long, value_name = "CMD")]
+    pub post_start: Option<String>,
+    /// Host directory bind-mounted inside (repeatable).
+    #[arg(long = "mount", value_name = "HOST:PATH[:ro]")]
+    pub mounts: Vec<String>,
+    /// The current directory at /home/workspace/src.
+    #[arg(long)]
+    pub mount_cwd: bool,
+    /// Container port published on the bind address (repeatable).
+    #[arg(long = "port", value_name = "HOST:CONTAINER")]
+    pub ports: Vec<String>,
+    /// CPU limit in cores (default: `[resources] cpus`).
+    #[arg(long, value_name = "N")]
+    pub cpus: Option<f64>,
+    /// Memory limit, e.g. 2g (default: `[resources] memory`).
+    #[arg(long, value_name = "M")]
+    pub memory: Option<String>,
+    /// Default directory for exec, ssh and shells.
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// Public key to authorize besides berth's own (default: every ~/.ssh/*.pub).
+    #[arg(long, value_name = "FILE")]
+    pub ssh_key: Option<PathBuf>,
+    /// Image platform, e.g. linux/amd64.
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// The workspace and each step with its duration, as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl CreateArgs {
+    /// The request for the backend; relative host paths are made absolute here.
+    pub fn request(&self) -> anyhow::Result<crate::backend::create::CreateSpec> {
+        use crate::backend::create::{CreateSpec, DotfilesRequest};
+        let cwd = std::env::current_dir()?;
+        let abs = |p: &PathBuf| {
+            if p.is_absolute() {
+                p.clone()
+            } else {
+                cwd.join(p)
+            }
+        };
+        let mounts = self
+            .mounts
+            .iter()
+            .map(|m| match m.split_once(':') {
+                Some((h, rest)) if !h.starts_with('/') && !h.is_empty() => {
+                    format!("{}:{rest}", abs(&PathBuf::from(h)).display())
+                }
+                _ => m.clone(),
+            })
+            .collect();
+        let flag = |off: bool| off.then_some(false);
+        Ok(CreateSpec {
+            name: self.name.clone().unwrap_or_default(),
+            image: self.image.clone(),
+            clone_url: self.clone.clone(),
+            thread: self.thread.clone(),
+            post_start: self.post_start.clone(),
+            platform: self.platform.clone(),
+            profile: self.profile.clone(),
+            env: self.env.clone(),
+            env_passthrough: self.env_passthrough.clone(),
+            forward_git: flag(self.no_forward_git),
+            forward_gh: flag(self.no_forward_gh),
+            forward_ssh: self.forward_ssh.then_some(true),
+            dotfiles: DotfilesRequest {
+                url: self.dotfiles.clone(),
+                branch: self.dotfiles_branch.clone(),
+                target: self.dotfiles_target.clone(),
+                script: self.dotfiles_script.clone(),
+                files: self.dotfile.clone(),
+                dir: self.dotfiles_dir.as_ref().map(abs),
+                skip: self.no_dotfiles,
+            },
+            setup: self.setup.clone(),
+            mounts,
+            mount_cwd: self.mount_cwd.then_some(cwd.clone()),
+            ports: self.ports.clone(),
+            cpus: self.cpus,
+            memory: self.memory.clone(),
+            workdir: self.workdir.clone(),
+        })
+    }
+}
