@@ -226,3 +226,7 @@ pub async fn forget(paths: &Paths, name: &str) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "ssh_agent_tests.rs"]
+mod tests;
