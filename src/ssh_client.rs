@@ -45,6 +45,8 @@ pub struct Target {
     pub host: String,
     pub port: u16,
     pub identities: Vec<PathBuf>,
+    /// Forward the client's ssh-agent (workspaces made with `--forward-ssh`).
+    pub forward_agent: bool,
 }
 
 impl Target {
@@ -61,6 +63,9 @@ impl Target {
         ];
         if !self.identities.is_empty() {
             o.push(("IdentitiesOnly", "yes".into()));
+        }
+        if self.forward_agent {
+            o.push(("ForwardAgent", "yes".into()));
         }
         o
     }
@@ -210,6 +215,7 @@ mod tests {
                 host: "127.0.0.1".into(),
                 port: 2200,
                 identities: vec![],
+                forward_agent: false,
             };
             (a.to_string(), t.host_block(&p))
         };
@@ -236,6 +242,23 @@ mod tests {
     }
 
     #[test]
+    fn agent_forwarding_is_asked_for_only_when_wanted() {
+        let p = Paths::under(std::path::Path::new("/nowhere"));
+        let mut t = Target {
+            alias: "berth-x".into(),
+            host: "127.0.0.1".into(),
+            port: 2201,
+            identities: vec![],
+            forward_agent: false,
+        };
+        assert!(!t.args(&p).join(" ").contains("ForwardAgent"));
+        assert!(!t.host_block(&p).contains("ForwardAgent"));
+        t.forward_agent = true;
+        assert!(t.args(&p).join(" ").contains("-o ForwardAgent=yes"));
+        assert!(t.host_block(&p).contains("  ForwardAgent yes\n"));
+    }
+
+    #[test]
     fn args_pin_the_host_key() {
         let d = tempfile::tempdir().unwrap();
         let p = Paths::under(d.path());
@@ -244,6 +267,7 @@ mod tests {
             host: "127.0.0.1".into(),
             port: 2201,
             identities: vec![PathBuf::from("/k/id")],
+            forward_agent: false,
         };
         let a = t.args(&p);
         let s = a.join(" ");

@@ -260,6 +260,9 @@ pub async fn create(
         }
     }
     // Finished: the workspace's label holds its port from now on.
+    if let Some(relay) = st.relay.take() {
+        relay.shutdown().await;
+    }
     debug_stall("finish").await;
     let _ = ctx.store.release_lease(&token).await;
     if let Err(e) = ctx.store.end_provisioning(name.as_str(), &token).await {

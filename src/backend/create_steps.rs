@@ -4,6 +4,7 @@ use super::create::CreateRequest;
 use super::{provision, sshd, Ctx, Progress, ProgressFn};
 use crate::domain::labels::{workspace_labels, Maker};
 use crate::domain::provision::{Step, MARKER_PATH};
+use crate::domain::ssh_forward;
 use crate::domain::workspace::{REPO_DIR, SSHD_CONTAINER_PORT, WORKSPACE_HOME, WORKSPACE_USER};
 use crate::engine::{ContainerSpec, EngineError, ExecRequest, Output};
 use crate::store::LeaseRequest;
@@ -35,6 +36,10 @@ pub struct StepState {
     /// Ports the engine refused (taken meanwhile), skipped from then on.
     pub refused: BTreeSet<u16>,
     pub made: Made,
+    /// What `--forward-ssh` gives this workspace (decided at the container step).
+    pub ssh: Option<provision::ssh_agent::Prepared>,
+    /// The agent relay serving the create's later steps (stopped when it ends).
+    pub relay: Option<provision::agent_relay::Relay>,
 }
 
 pub enum StepError {
@@ -61,7 +66,19 @@ impl StepState {
             image: String::new(),
             refused: BTreeSet::new(),
             made: Made::default(),
+            ssh: None,
+            relay: None,
         }
+    }
+
+    /// Public variables: the spec's, and `SSH_AUTH_SOCK` when an agent is forwarded.
+    fn public_env(&self, spec: &crate::domain::workspace::WorkspaceSpec) -> Vec<(String, String)> {
+        let mut env = spec.options.env.clone();
+        if let Some(v) = self.ssh.as_ref().and_then(|p| p.mode.env()) {
+            env.retain(|(k, _)| *k != v.0);
+            env.push(v);
+        }
+        env
     }
 
     /// Removes the container and frees the lease (before trying another port).
@@ -144,6 +161,13 @@ pub async fn run_step(
         }
         Step::Container => {
             let o = &spec.options;
+            if o.forward.ssh && st.ssh.is_none() {
+                st.ssh = Some(provision::ssh_agent::prepare(ctx, name.as_str()).await?);
+            }
+            let mut labels = workspace_labels(spec, Some(st.port), version, &st.maker);
+            if let Some(p) = &st.ssh {
+                labels.insert(ssh_forward::LABEL.into(), p.mode.label().into());
+            }
             let cs = ContainerSpec {
                 container: name.container(),
                 hostname: name.to_string(),
@@ -152,12 +176,17 @@ pub async fn run_step(
                 } else {
                     st.image.clone()
                 },
-                labels: workspace_labels(spec, Some(st.port), version, &st.maker),
-                env: o.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+                labels,
+                env: st
+                    .public_env(spec)
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect(),
                 tmpfs: vec![(
                     provision::env::TMPFS.into(),
                     provision::env::TMPFS_OPTIONS.into(),
                 )],
+                binds: st.ssh.as_ref().map(|p| p.binds()).unwrap_or_default(),
                 volume: name.volume(),
                 mount_point: WORKSPACE_HOME.into(),
                 ssh_container_port: SSHD_CONTAINER_PORT,
@@ -191,7 +220,7 @@ pub async fn run_step(
                 ctx,
                 &name.container(),
                 name.as_str(),
-                &spec.options.env,
+                &st.public_env(spec),
                 &spec.options.secrets,
                 progress,
             )
@@ -203,7 +232,11 @@ pub async fn run_step(
         Step::Gh => {
             provision::gh::forward(ctx, &name.container(), &spec.options.secrets, progress).await?
         }
-        Step::SshAgent => provision::not_built(progress, "ssh-agent forwarding").await?,
+        Step::SshAgent => {
+            if let Some(p) = &st.ssh {
+                st.relay = provision::ssh_agent::at_create(name.as_str(), p, progress).await?;
+            }
+        }
         Step::Dotfiles => provision::not_built(progress, "dotfiles").await?,
         Step::Setup(i, script) => {
             let cmd = vec!["/bin/sh".into(), "-lc".into(), script.clone()];

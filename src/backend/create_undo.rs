@@ -1,7 +1,7 @@
 //! Undoing a create: the rollback of a failed one, and cleaning up after one that
 //! was interrupted (killed, crashed) before a new create of the same name starts.
 use super::create_steps::StepState;
-use super::{Ctx, Progress, ProgressFn};
+use super::{provision, Ctx, Progress, ProgressFn};
 use crate::domain::naming::WorkspaceName;
 use crate::domain::workspace::WorkspaceSpec;
 use crate::store::ProvisionRecord;
@@ -28,6 +28,12 @@ pub async fn rollback(ctx: &Ctx, spec: &WorkspaceSpec, mut st: StepState) -> (St
     }
     if st.made.pinned {
         crate::ssh_client::forget(&ctx.paths, &spec.name.ssh_alias()).await;
+    }
+    if let Some(relay) = st.relay.take() {
+        relay.shutdown().await;
+    }
+    if st.ssh.take().is_some() {
+        provision::ssh_agent::forget(&ctx.paths, spec.name.as_str()).await;
     }
     let mut s = String::new();
     if !removed.is_empty() {
@@ -88,6 +94,7 @@ pub async fn start_over(
             .await;
     }
     crate::ssh_client::forget(&ctx.paths, &name.ssh_alias()).await;
+    provision::ssh_agent::forget(&ctx.paths, name.as_str()).await;
     if !removed.is_empty() {
         progress
             .report(Progress::Note(format!("removed {}", removed.join(", "))))

@@ -179,6 +179,7 @@ async fn a_create_that_dies_turns_incomplete_without_any_engine_event() {
     let spec = crate::engine::ContainerSpec {
         env: vec![],
         tmpfs: vec![],
+        binds: vec![],
         container: "workspace-half".into(),
         hostname: "half".into(),
         image: crate::engine::memory::IMAGE.into(),

@@ -42,6 +42,7 @@ pub async fn ensure_running(
             progress
                 .report(Progress::Note(format!("starting workspace {name}")))
                 .await;
+            super::provision::ssh_agent::ensure_dir(&ctx.paths, w).await?;
             ctx.engine.start_container(&w.container).await?;
         }
     }
@@ -85,6 +86,7 @@ pub async fn restart(
     if w.state == WorkspaceState::Absent {
         return ensure_running(ctx, &w, progress).await;
     }
+    super::provision::ssh_agent::ensure_dir(&ctx.paths, &w).await?;
     ctx.engine
         .restart_container(&w.container, STOP_TIMEOUT_SECS)
         .await?;
@@ -203,6 +205,7 @@ pub async fn delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> Resul
         tracing::warn!("cannot forget {name} in the store: {e:#}");
     }
     crate::ssh_client::forget(&ctx.paths, &name.ssh_alias()).await;
+    super::provision::ssh_agent::forget(&ctx.paths, name.as_str()).await;
     let _ = ctx
         .store
         .audit(

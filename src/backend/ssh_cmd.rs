@@ -48,6 +48,7 @@ pub async fn target(ctx: &Ctx, w: &Workspace) -> Result<Target> {
         host: ssh_client::connect_host(ctx.config.bind_address),
         port,
         identities: keys::identities(ctx, name.as_str()).await?,
+        forward_agent: super::provision::ssh_agent::ssh_forwards_agent(w),
     })
 }
 

@@ -34,7 +34,10 @@ pub struct CreateArgs {
     /// Do not forward the GitHub CLI's token (GH_TOKEN and git's credential helper).
     #[arg(long)]
     pub no_forward_gh: bool,
-    /// Make the host's ssh-agent available inside (keys never enter the workspace).
+    /// Make the host's ssh-agent available inside (keys never enter the workspace):
+    /// through berth's relay during the create and `berth exec`, and ssh's agent
+    /// forwarding in `berth ssh`, shell tabs and `ssh berth-NAME`. Without an agent,
+    /// the host's ~/.ssh is bound read-only at ~/.ssh-host (with a warning).
     #[arg(long)]
     pub forward_ssh: bool,
     /// Dotfiles repository, cloned after credentials are in place.

@@ -45,6 +45,8 @@ pub async fn run(
         stdin,
         timeout,
     };
+    // Workspaces made with --forward-ssh reach this process's agent while it runs.
+    let relay = crate::backend::provision::ssh_agent::relay_for(&ctx.paths, &w).await;
     let (tx, mut rx) = mpsc::channel::<Output>(64);
     let engine = ctx.engine.clone();
     let container = w.container.clone();
@@ -63,6 +65,9 @@ pub async fn run(
         }
     }
     let outcome = task.await??;
+    if let Some(r) = relay {
+        r.shutdown().await;
+    }
     if json {
         let v = serde_json::json!({
             "returncode": outcome.exit_code,

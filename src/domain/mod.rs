@@ -7,4 +7,5 @@ pub mod observe;
 pub mod ports;
 pub mod provision;
 pub mod resources;
+pub mod ssh_forward;
 pub mod workspace;

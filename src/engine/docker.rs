@@ -205,8 +205,10 @@ impl Engine for DockerEngine {
                 host_port: Some(spec.ssh_host_port.to_string()),
             }]),
         )]);
+        let mut binds = vec![format!("{}:{}", spec.volume, spec.mount_point)];
+        binds.extend(spec.binds.iter().map(|b| b.spec()));
         let host_config = HostConfig {
-            binds: Some(vec![format!("{}:{}", spec.volume, spec.mount_point)]),
+            binds: Some(binds),
             port_bindings: Some(bindings),
             cap_drop: Some(vec!["ALL".into()]),
             security_opt: Some(vec!["no-new-privileges:true".into()]),

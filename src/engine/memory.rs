@@ -301,6 +301,7 @@ impl Engine for MemoryEngine {
                     memory_limit: Some(spec.resources.memory_bytes).filter(|m| *m > 0),
                     pids_limit: Some(spec.resources.pids).filter(|p| *p > 0),
                     runtime: spec.runtime.clone().filter(|r| r != "runc"),
+                    binds: spec.binds.clone(),
                     run: 0,
                     logs: Vec::new(),
                     stats: Stats::default(),

@@ -72,6 +72,8 @@ pub struct ContainerSpec {
     pub env: Vec<String>,
     /// tmpfs mounts: (path, mount options).
     pub tmpfs: Vec<(String, String)>,
+    /// Host paths bind-mounted into the container (besides the home volume).
+    pub binds: Vec<Bind>,
     pub volume: String,
     pub mount_point: String,
     pub ssh_container_port: u16,
@@ -80,6 +82,23 @@ pub struct ContainerSpec {
     pub resources: Resources,
     pub runtime: Option<String>,
     pub platform: Option<String>,
+}
+
+/// A host path bind-mounted into a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bind {
+    pub host: std::path::PathBuf,
+    /// The absolute path inside the container.
+    pub path: String,
+    pub read_only: bool,
+}
+
+impl Bind {
+    /// In the engine's `HOST:PATH[:ro]` spelling.
+    pub fn spec(&self) -> String {
+        let ro = if self.read_only { ":ro" } else { "" };
+        format!("{}:{}{ro}", self.host.display(), self.path)
+    }
 }
 
 /// A command run inside a container.

@@ -1,8 +1,10 @@
 //! The provisioning pipeline's steps after the container runs (see
 //! `domain::provision::plan` for the order): each capability its own module.
+pub mod agent_relay;
 pub mod env;
 pub mod gh;
 pub mod git;
+pub mod ssh_agent;
 
 use super::{Ctx, Progress, ProgressFn};
 use crate::domain::workspace::WORKSPACE_USER;

@@ -80,6 +80,7 @@ impl MemoryEngine {
                     memory_limit: None,
                     pids_limit: None,
                     runtime: None,
+                    binds: Vec::new(),
                     run: 0,
                     logs: Vec::new(),
                     stats: Stats {
@@ -206,6 +207,16 @@ impl MemoryEngine {
     /// A volume's labels, `None` when it does not exist.
     pub fn volume_labels(&self, name: &str) -> Option<std::collections::BTreeMap<String, String>> {
         self.inner.lock().volumes.get(name).cloned()
+    }
+
+    /// The bind mounts container `name` was created with (empty when absent).
+    pub fn binds(&self, name: &str) -> Vec<crate::engine::Bind> {
+        self.inner
+            .lock()
+            .containers
+            .get(name)
+            .map(|c| c.binds.clone())
+            .unwrap_or_default()
     }
 
     pub fn containers(&self) -> Vec<String> {

@@ -78,6 +78,8 @@ pub(super) struct Container {
     pub memory_limit: Option<i64>,
     pub pids_limit: Option<i64>,
     pub runtime: Option<String>,
+    /// Host paths bind-mounted in (as the spec gave them).
+    pub binds: Vec<crate::engine::Bind>,
     /// How many times it was started; a followed log stream belongs to one run.
     pub run: u64,
     pub logs: Vec<LogLine>,

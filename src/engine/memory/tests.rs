@@ -35,6 +35,7 @@ fn spec(name: &str, port: u16) -> ContainerSpec {
     ContainerSpec {
         env: vec![],
         tmpfs: vec![],
+        binds: vec![],
         container: format!("workspace-{name}"),
         hostname: name.into(),
         image: IMAGE.into(),
