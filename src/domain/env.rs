@@ -206,6 +206,24 @@ pub fn env_file(vars: &[(String, String)]) -> String {
     out
 }
 
+/// The loader every kind of shell in a workspace sources (see assets/image/env.sh).
+pub const LOADER: &str = "/etc/berth/env.sh";
+
+/// `cmd` wrapped so the workspace's environment is loaded first (`berth exec`): a
+/// POSIX shell sources [`LOADER`] when it is there, then `exec`s the command with its
+/// arguments untouched. The loader only sets names that are unset, so variables
+/// given to the exec itself (`berth exec --env`) win.
+pub fn with_loader(cmd: Vec<String>) -> Vec<String> {
+    let mut out = vec![
+        "/bin/sh".to_string(),
+        "-c".into(),
+        format!("[ -r {LOADER} ] && . {LOADER}; exec \"$@\""),
+        "berth-exec".into(),
+    ];
+    out.extend(cmd);
+    out
+}
+
 /// A comma-separated list of names, for a label (names only, never values).
 pub fn names_label(names: &[String]) -> String {
     names.join(",")
@@ -307,6 +325,25 @@ mod tests {
             .output()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "it's $HOME `x`");
+    }
+
+    #[test]
+    fn the_exec_wrapper_passes_arguments_untouched() {
+        let argv = with_loader(vec![
+            "printf".into(),
+            "%s|".into(),
+            "a b".into(),
+            "$HOME".into(),
+            "'q'".into(),
+            "".into(),
+        ]);
+        assert_eq!(argv[..2], ["/bin/sh", "-c"]);
+        let out = std::process::Command::new("sh")
+            .args(&argv[1..])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "a b|$HOME|'q'||");
     }
 
     proptest! {
