@@ -162,14 +162,16 @@ impl Sandbox {
     /// prints its exit status and whether canonical mode is back (terminal restored).
     /// Its environment is controlled like [`Sandbox::env`]'s.
     pub fn tui_command(&self) -> String {
-        // The shell's own values of the kept names (a test may set BERTH_LOG there).
-        let kept: Vec<String> = KEPT_ENV
-            .iter()
-            .map(|k| format!("${{{k}+{k}=\"${k}\"}}"))
+        // The terminal's shell inherits this process's environment (through tmux):
+        // drop what berth must not see, keep what a test sets in front of this.
+        let dropped: Vec<String> = std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .filter(|k| !KEPT_ENV.contains(&k.as_str()))
+            .map(|k| format!("-u '{k}'"))
             .collect();
         format!(
-            "env -i {} HOME={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} TERM=xterm-256color {}; echo \"berth-exit=$?\"; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 300",
-            kept.join(" "),
+            "env {} HOME={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} TERM=xterm-256color {}; echo \"berth-exit=$?\"; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 300",
+            dropped.join(" "),
             self.home().display(),
             self.dir.path().join("config").display(),
             self.dir.path().join("state").display(),
