@@ -1,5 +1,5 @@
 //! start / stop / restart / delete / lookups.
-use super::{inventory, sshd, Ctx, Progress, ProgressFn, STOP_TIMEOUT_SECS};
+use super::{inventory, provision, sshd, Ctx, Progress, ProgressFn, STOP_TIMEOUT_SECS};
 use crate::domain::naming::WorkspaceName;
 use crate::domain::provision::Provision;
 use crate::domain::workspace::{Workspace, WorkspaceState, WORKSPACE_HOME};
@@ -21,7 +21,8 @@ async fn warn_incomplete(w: &Workspace, progress: ProgressFn<'_>) {
     }
 }
 
-/// Starts `w` if needed and waits until its sshd answers.
+/// Starts `w` if needed (delivering its passed-through variables again, from this
+/// process's environment) and waits until its sshd answers.
 pub async fn ensure_running(
     ctx: &Ctx,
     w: &Workspace,
@@ -44,6 +45,7 @@ pub async fn ensure_running(
                 .await;
             super::provision::ssh_agent::ensure_dir(&ctx.paths, w).await?;
             ctx.engine.start_container(&w.container).await?;
+            provision::env::on_start(ctx, w, progress).await;
         }
     }
     let port = w
@@ -90,6 +92,8 @@ pub async fn restart(
     ctx.engine
         .restart_container(&w.container, STOP_TIMEOUT_SECS)
         .await?;
+    // The restart emptied the tmpfs: deliver the values again.
+    provision::env::on_start(ctx, &w, progress).await;
     let _ = ctx.store.audit(name.as_str(), "restart", "").await;
     let w = find(ctx, name).await?;
     ensure_running(ctx, &w, progress).await

@@ -6,6 +6,8 @@ mod create_steps;
 #[cfg(test)]
 mod create_tests;
 mod create_undo;
+#[cfg(test)]
+mod env_delivery_tests;
 pub mod follow;
 pub mod inventory;
 pub mod keys;

@@ -4,17 +4,25 @@
 //! inventory (provisioning state); while a create runs somewhere (shown as
 //! provisioning) the list is also refreshed every few seconds, since a create that
 //! is killed, or moves to its next step, makes no engine event.
-use super::inventory;
+//!
+//! A workspace the engine started by itself (its restart policy, a dockerd restart,
+//! `docker start`) has an empty /run/berth tmpfs: after such a start, and for every
+//! running workspace when the link comes up, the watcher fills an EMPTY tmpfs with
+//! the passed-through values from this process's environment (see
+//! `provision::env::refill_if_empty`; a berth start's own delivery always wins).
 use super::service::{Connector, Event};
+use super::{inventory, provision};
 use crate::domain::observe::EngineEvent;
 use crate::domain::provision::Provision;
-use crate::domain::workspace::Workspace;
+use crate::domain::workspace::{Workspace, WorkspaceState};
 use crate::engine::{Engine, EngineResult};
 use crate::store::Store;
 use futures_util::stream::{BoxStream, StreamExt};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 /// Bursts of events (a 30-workspace create) become one list call.
@@ -83,9 +91,14 @@ async fn link(
         endpoint = engine.endpoint();
         // Subscribe before listing so nothing that happens in between is missed.
         let mut stream = engine.events();
+        // Refills in flight; dropped (aborted) with this link.
+        let mut refills = JoinSet::new();
         let poll = match inventory::list_with(engine.as_ref(), store).await {
             Ok(ws) => {
                 attempt = 0;
+                // Starts made while nobody watched (a dockerd restart) included.
+                let all = ws.iter().map(|w| w.container.clone()).collect();
+                refill(&engine, &ws, all, &mut refills);
                 // The backend has the engine before the UI hears it is up, so a
                 // command sent on seeing "Connected" finds it.
                 on_link(Some(engine.clone()));
@@ -103,7 +116,7 @@ async fn link(
                 continue;
             }
         };
-        let reason = follow(engine.as_ref(), store, &mut stream, events, poll).await;
+        let reason = follow(&engine, store, &mut stream, events, poll, &mut refills).await;
         drop(stream);
         on_link(None);
         tracing::warn!("engine link lost: {reason}");
@@ -115,23 +128,28 @@ async fn link(
 /// and at `refresh_at` (see [`next_poll`]), until the events stream fails; returns
 /// why it did.
 async fn follow(
-    engine: &dyn Engine,
+    engine: &Arc<dyn Engine>,
     store: &Store,
     stream: &mut BoxStream<'static, EngineResult<EngineEvent>>,
     events: &mpsc::Sender<Event>,
     mut refresh_at: Option<Instant>,
+    refills: &mut JoinSet<()>,
 ) -> String {
     let mut list_failures = 0u32;
+    // Containers started since the last list (see the module doc).
+    let mut started = BTreeSet::new();
     loop {
+        while refills.try_join_next().is_some() {}
         let next = match refresh_at {
             None => stream.next().await,
             Some(at) => tokio::select! {
                 next = stream.next() => next,
                 _ = tokio::time::sleep_until(at) => {
-                    match inventory::list_with(engine, store).await {
+                    match inventory::list_with(engine.as_ref(), store).await {
                         Ok(ws) => {
                             list_failures = 0;
                             refresh_at = next_poll(&ws);
+                            refill(engine, &ws, std::mem::take(&mut started), refills);
                             let _ = events.send(Event::Workspaces(ws)).await;
                         }
                         Err(e) => {
@@ -147,6 +165,9 @@ async fn follow(
         };
         match next {
             Some(Ok(ev)) => {
+                if ev.action == "start" {
+                    started.insert(ev.container.clone());
+                }
                 if ev.changes_state() && refresh_at.is_none() {
                     refresh_at = Some(Instant::now() + DEBOUNCE);
                 }
@@ -155,6 +176,34 @@ async fn follow(
             Some(Err(e)) => return e.to_string(),
             None => return "the engine closed its events stream".to_string(),
         }
+    }
+}
+
+/// Fills the empty tmpfs of each running, ready workspace among `containers` that
+/// has values to deliver, in the background (one task each).
+fn refill(
+    engine: &Arc<dyn Engine>,
+    ws: &[Workspace],
+    containers: BTreeSet<String>,
+    refills: &mut JoinSet<()>,
+) {
+    let due = ws.iter().filter(|w| {
+        containers.contains(&w.container)
+            && w.state == WorkspaceState::Running
+            && w.provision.is_ready()
+    });
+    for w in due.cloned() {
+        let engine = engine.clone();
+        refills.spawn(async move {
+            match provision::env::refill_if_empty(engine.as_ref(), &w).await {
+                Ok(true) => tracing::info!(
+                    "workspace {} was started outside berth: its passed-through variables were delivered again",
+                    w.name
+                ),
+                Ok(false) => {}
+                Err(e) => tracing::warn!("refilling the environment of {}: {e:#}", w.name),
+            }
+        });
     }
 }
 

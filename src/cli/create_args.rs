@@ -25,7 +25,8 @@ pub struct CreateArgs {
     pub env: Vec<String>,
     /// Host variables passed through as secrets (on a tmpfs, never on disk): auto
     /// (names matching `[env] patterns`), all (all but PATH, HOME, SHELL, USER, PWD,
-    /// TERM, LANG, LC_*, XDG_*, SSH_*, DOCKER_*, BERTH_* and the like), none, or NAME,NAME.
+    /// TERM, LANG, LC_*, XDG_*, SSH_*, DOCKER_*, BERTH_* and the like, and host paths
+    /// such as VIRTUAL_ENV, GOPATH, SSL_CERT_FILE, GIT_DIR), none, or NAME,NAME.
     #[arg(long, value_name = "MODE")]
     pub env_passthrough: Option<String>,
     /// Do not copy ~/.gitconfig, ~/.gitconfig.local and ~/.ssh/known_hosts.

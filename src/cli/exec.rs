@@ -1,5 +1,6 @@
 //! `berth exec`: run a command in a workspace through the engine.
-use crate::backend::{lifecycle, Ctx};
+use crate::backend::{lifecycle, provision, Ctx};
+use crate::domain::env::with_loader;
 use crate::domain::naming::WorkspaceName;
 use crate::domain::workspace::{WorkspaceState, WORKSPACE_USER};
 use crate::engine::{ExecRequest, Output};
@@ -37,6 +38,12 @@ pub async fn run(
     // Piped input is forwarded; an interactive terminal is not (use `berth ssh` for that).
     let stdin: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>> =
         (!std::io::stdin().is_terminal()).then(|| Box::new(tokio::io::stdin()) as _);
+    // The workspace's environment (public and passed-through values) first.
+    let cmd = if provision::env::has_loader(&w) {
+        with_loader(cmd)
+    } else {
+        cmd
+    };
     let req = ExecRequest {
         cmd,
         env,

@@ -20,7 +20,9 @@ pub const DEFAULT_PATTERNS: &[&str] = &[
 ];
 
 /// Host variables `--env-passthrough all` never passes: they describe the host, its
-/// session or its terminal, not the work (patterns, like [`DEFAULT_PATTERNS`]).
+/// session or its terminal, not the work, or they are host paths (toolchains, CA
+/// bundles, a git directory) that would break the workspace's own (patterns, like
+/// [`DEFAULT_PATTERNS`]).
 pub const NEVER_PASSED: &[&str] = &[
     "PATH",
     "HOME",
@@ -57,10 +59,45 @@ pub const NEVER_PASSED: &[&str] = &[
     "VISUAL",
     "PAGER",
     "LD_*",
-    "OLDPWD",
     "MOTD_SHOWN",
     "CARGO_*",
     "RUSTUP_*",
+    // The session and the terminal.
+    "COLUMNS",
+    "LINES",
+    "SUDO_*",
+    "XAUTHORITY",
+    "SESSION_MANAGER",
+    "GPG_TTY",
+    "KRB5CCNAME",
+    "INVOCATION_ID",
+    "JOURNAL_STREAM",
+    "WINDOWID",
+    "VTE_VERSION",
+    // Host paths: toolchains, CA bundles, a repository.
+    "MANPATH",
+    "INFOPATH",
+    "VIRTUAL_ENV",
+    "CONDA_*",
+    "PYENV_*",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "NVM_*",
+    "GOROOT",
+    "GOPATH",
+    "JAVA_HOME",
+    "PKG_CONFIG_PATH",
+    "SSL_CERT_*",
+    "CURL_CA_BUNDLE",
+    "REQUESTS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+    "GIT_SSL_CAINFO",
+    "AWS_CA_BUNDLE",
+    "PIP_CERT",
+    "NIX_SSL_CERT_FILE",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
 ];
 
 /// Which host variables a create passes through.
@@ -206,6 +243,24 @@ pub fn env_file(vars: &[(String, String)]) -> String {
     out
 }
 
+/// The loader every kind of shell in a workspace sources (see assets/image/env.sh).
+pub const LOADER: &str = "/etc/berth/env.sh";
+
+/// `cmd` wrapped so the workspace's environment is loaded first (`berth exec`): a
+/// POSIX shell sources [`LOADER`] when it is there, then `exec`s the command with its
+/// arguments untouched. The loader only sets names that are unset, so variables
+/// given to the exec itself (`berth exec --env`) win.
+pub fn with_loader(cmd: Vec<String>) -> Vec<String> {
+    let mut out = vec![
+        "/bin/sh".to_string(),
+        "-c".into(),
+        format!("[ -r {LOADER} ] && . {LOADER}; exec \"$@\""),
+        "berth-exec".into(),
+    ];
+    out.extend(cmd);
+    out
+}
+
 /// A comma-separated list of names, for a label (names only, never values).
 pub fn names_label(names: &[String]) -> String {
     names.join(",")
@@ -252,6 +307,9 @@ mod tests {
             "HTTPS_PROXY",
             "MY_SETTING",
             "SSH_AUTH_SOCK",
+            "SSL_CERT_FILE",
+            "VIRTUAL_ENV",
+            "GIT_DIR",
             "1BAD",
         ];
         let none = BTreeSet::new();
@@ -307,6 +365,34 @@ mod tests {
             .output()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "it's $HOME `x`");
+    }
+
+    #[test]
+    fn the_exec_wrapper_passes_arguments_untouched() {
+        let argv = with_loader(vec![
+            "printf".into(),
+            "%s|".into(),
+            "a b".into(),
+            "$HOME".into(),
+            "'q'".into(),
+            "".into(),
+        ]);
+        assert_eq!(argv[..2], ["/bin/sh", "-c"]);
+        let out = std::process::Command::new("sh")
+            .args(&argv[1..])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "a b|$HOME|'q'||");
+    }
+
+    #[test]
+    fn the_exclusions_are_patterns_listed_once() {
+        let mut seen = BTreeSet::new();
+        for p in NEVER_PASSED {
+            assert!(seen.insert(*p), "{p} listed twice");
+            assert!(valid_name(&p.replace('*', "X")), "{p}");
+        }
     }
 
     proptest! {

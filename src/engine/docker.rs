@@ -216,6 +216,9 @@ impl Engine for DockerEngine {
             memory_swap: Some(spec.resources.memory_bytes),
             pids_limit: Some(spec.resources.pids),
             nano_cpus: spec.resources.cpus.map(|c| (c * 1e9) as i64),
+            // A start the engine makes by this policy empties the /run/berth tmpfs
+            // (the passed-through variables) until the next berth start or a
+            // watching TUI refills it: see backend::provision::env.
             restart_policy: Some(RestartPolicy {
                 name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
                 maximum_retry_count: None,

@@ -146,19 +146,32 @@ impl Sandbox {
         c
     }
 
+    /// A controlled environment: the runner's own may hold variables berth passes
+    /// through (`*_TOKEN`, `HTTPS_PROXY`, ...) or reads (`GH_TOKEN`, `GH_CONFIG_DIR`),
+    /// so berth gets only [`KEPT_ENV`] from it, plus this sandbox's HOME and XDG
+    /// directories. Tests add what they need after this.
     pub fn env(&self, c: &mut Command) {
+        c.env_clear().envs(kept_env());
         c.env("HOME", self.home())
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             .env("XDG_STATE_HOME", self.dir.path().join("state"))
-            .env_remove("BERTH_CONFIG")
             .env("NO_COLOR", "1");
     }
 
     /// A shell command that runs berth's TUI as this sandbox's user in a terminal, then
     /// prints its exit status and whether canonical mode is back (terminal restored).
+    /// Its environment is controlled like [`Sandbox::env`]'s.
     pub fn tui_command(&self) -> String {
+        // The terminal's shell inherits this process's environment (through tmux):
+        // drop what berth must not see, keep what a test sets in front of this.
+        let dropped: Vec<String> = std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .filter(|k| !KEPT_ENV.contains(&k.as_str()))
+            .map(|k| format!("-u '{k}'"))
+            .collect();
         format!(
-            "env HOME={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} TERM=xterm-256color {}; echo \"berth-exit=$?\"; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 300",
+            "env {} HOME={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} TERM=xterm-256color {}; echo \"berth-exit=$?\"; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 300",
+            dropped.join(" "),
             self.home().display(),
             self.dir.path().join("config").display(),
             self.dir.path().join("state").display(),
@@ -226,6 +239,27 @@ impl Sandbox {
         };
         stdout(&o).lines().map(String::from).collect()
     }
+}
+
+/// What berth keeps of the test runner's environment (see [`Sandbox::env`]): how to
+/// find programs and the engine, and the switches of the test run itself.
+pub const KEPT_ENV: &[&str] = &[
+    "PATH",
+    "DOCKER_HOST",
+    "LANG",
+    "TMPDIR",
+    "CI",
+    "BERTH_REQUIRE_ENGINE",
+    "BERTH_TEST_RUN",
+    "BERTH_LOG",
+    "RUST_BACKTRACE",
+    "LLVM_PROFILE_FILE",
+];
+
+pub fn kept_env() -> impl Iterator<Item = (String, String)> {
+    KEPT_ENV
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
 }
 
 /// Removes every container and volume with `label`.

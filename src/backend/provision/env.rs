@@ -5,12 +5,21 @@
 //! so they never reach a command line, a label, the container's config, an image
 //! layer or the host's disk. Only their names are recorded (a label), and every start
 //! delivers them again from the environment of the berth process doing it.
-use super::{note, run_with_stdin};
+//!
+//! A tmpfs is emptied whenever the container stops. Starts berth makes
+//! (`start`, `restart`, a `--thread` create that wakes its workspace) deliver the
+//! values again ([`on_start`]). A start the engine makes by itself (the
+//! `unless-stopped` restart policy after a crash or a dockerd restart, or a plain
+//! `docker start`) leaves /run/berth empty until the next berth start, unless a
+//! berth TUI is watching: its watcher sees the start and fills an EMPTY tmpfs from
+//! its own environment ([`refill_if_empty`]), never replacing what a berth start wrote.
+use super::{note, run_script};
 use crate::backend::{Ctx, ProgressFn};
 use crate::domain::create_options::Forward;
 use crate::domain::env::{env_file, names_from_label};
 use crate::domain::labels;
 use crate::domain::workspace::Workspace;
+use crate::engine::{exec_collect, Engine, ExecRequest};
 use anyhow::{Context, Result};
 
 /// The tmpfs every workspace gets, and its mount options (owned by the workspace user).
@@ -21,7 +30,7 @@ pub const SECRETS_FILE: &str = "/run/berth/env";
 /// Public variables, for ssh sessions (which do not inherit the container's config).
 pub const PUBLIC_FILE: &str = "/etc/berth/env";
 /// Sourced by login shells (/etc/profile.d), bash (BASH_ENV, bash.bashrc) and exec.
-pub const LOADER: &str = "/etc/berth/env.sh";
+pub use crate::domain::env::LOADER;
 const PROFILE_D: &str = "/etc/profile.d/berth-env.sh";
 
 const LOADER_TEXT: &str = include_str!("../../../assets/image/env.sh");
@@ -41,6 +50,27 @@ chmod 0400 /run/berth/env.new
 mv -f /run/berth/env.new /run/berth/env
 "#;
 
+/// Like [`WRITE_SECRETS`], but only when /run/berth/env is not there: a hard link
+/// cannot replace a file, so a berth start that wrote it meanwhile wins.
+const FILL_SECRETS: &str = r#"set -e
+if ! grep -qs ' /run/berth tmpfs ' /proc/mounts; then
+  echo "/run/berth is not a tmpfs in this workspace" >&2
+  exit 3
+fi
+umask 077
+t=/run/berth/env.fill.$$
+cat > "$t"
+chmod 0400 "$t"
+ln "$t" /run/berth/env 2>/dev/null || true
+rm -f "$t"
+"#;
+
+/// Does this workspace have the environment loader (made by a berth that writes it)?
+/// Workspaces from before it get commands run as they are.
+pub fn has_loader(w: &Workspace) -> bool {
+    w.labels.contains_key(labels::FORWARD) || w.labels.contains_key(labels::SECRETS)
+}
+
 /// Secret values found in this process's environment, and the names it lacks.
 pub struct Gathered {
     pub vars: Vec<(String, String)>,
@@ -59,6 +89,8 @@ pub async fn gather(names: &[String], gh: bool) -> Gathered {
         }
     }
     if gh && !vars.iter().any(|(k, _)| k == "GH_TOKEN") {
+        // Not reported missing: gh forwarding is on by default, and most hosts
+        // without gh would hear it on every start.
         if let Some(t) = super::gh::host_token().await {
             vars.push(("GH_TOKEN".into(), t));
         }
@@ -68,8 +100,8 @@ pub async fn gather(names: &[String], gh: bool) -> Gathered {
 
 /// Writes the values onto the workspace's tmpfs (replacing what was there).
 pub async fn write_secrets(ctx: &Ctx, container: &str, vars: &[(String, String)]) -> Result<()> {
-    run_with_stdin(
-        ctx,
+    run_script(
+        ctx.engine.as_ref(),
         container,
         "writing /run/berth/env",
         WRITE_SECRETS,
@@ -126,8 +158,9 @@ pub async fn at_create(
     Ok(())
 }
 
-/// On every start: the recorded names' values again, from this process's environment.
-pub async fn redeliver(ctx: &Ctx, w: &Workspace, progress: ProgressFn<'_>) -> Result<()> {
+/// What a workspace's labels say to deliver on start: the passed-through names, and
+/// whether the GitHub token goes too. `None` when there is nothing to deliver.
+fn recorded(w: &Workspace) -> Option<(Vec<String>, bool)> {
     let names = w
         .labels
         .get(labels::SECRETS)
@@ -137,9 +170,30 @@ pub async fn redeliver(ctx: &Ctx, w: &Workspace, progress: ProgressFn<'_>) -> Re
         .labels
         .get(labels::FORWARD)
         .is_some_and(|f| Forward::from_label(f).gh);
-    if names.is_empty() && !gh {
-        return Ok(());
+    (!names.is_empty() || gh).then_some((names, gh))
+}
+
+/// After a start berth made: delivers the values again; a failure is said, not fatal
+/// (the workspace runs; its shells just lack those values).
+pub async fn on_start(ctx: &Ctx, w: &Workspace, progress: ProgressFn<'_>) {
+    if let Err(e) = redeliver(ctx, w, progress).await {
+        tracing::warn!("redelivering the environment of {}: {e:#}", w.name);
+        note(
+            progress,
+            format!(
+                "{e:#}; the workspace runs without its passed-through variables (`berth restart {}` tries again)",
+                w.name
+            ),
+        )
+        .await;
     }
+}
+
+/// On every start: the recorded names' values again, from this process's environment.
+pub async fn redeliver(ctx: &Ctx, w: &Workspace, progress: ProgressFn<'_>) -> Result<()> {
+    let Some((names, gh)) = recorded(w) else {
+        return Ok(());
+    };
     let g = gather(&names, gh).await;
     write_secrets(ctx, &w.container, &g.vars)
         .await
@@ -148,4 +202,39 @@ pub async fn redeliver(ctx: &Ctx, w: &Workspace, progress: ProgressFn<'_>) -> Re
         note(progress, m).await;
     }
     Ok(())
+}
+
+/// For the watcher, after a start it did not make (see the module doc): fills an
+/// empty /run/berth/env from this process's environment. Returns whether it wrote.
+pub async fn refill_if_empty(engine: &dyn Engine, w: &Workspace) -> Result<bool> {
+    let Some((names, gh)) = recorded(w) else {
+        return Ok(false);
+    };
+    let probe = ExecRequest {
+        cmd: vec!["test".into(), "-e".into(), SECRETS_FILE.into()],
+        user: Some(crate::domain::workspace::WORKSPACE_USER.into()),
+        ..Default::default()
+    };
+    let (outcome, _, _) = exec_collect(engine, &w.container, probe).await?;
+    if outcome.exit_code == 0 {
+        return Ok(false);
+    }
+    let g = gather(&names, gh).await;
+    run_script(
+        engine,
+        &w.container,
+        "filling /run/berth/env",
+        FILL_SECRETS,
+        &[],
+        env_file(&g.vars).into_bytes(),
+    )
+    .await?;
+    if !g.missing.is_empty() {
+        tracing::warn!(
+            "workspace {}: restarted by the engine; not in this berth's environment: {}",
+            w.name,
+            g.missing.join(", ")
+        );
+    }
+    Ok(true)
 }

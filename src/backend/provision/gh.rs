@@ -3,23 +3,37 @@
 //! git credential helper for https://github.com that reads it (never the token in a
 //! URL or a git config file).
 use std::path::PathBuf;
+use std::time::Duration;
 
-/// The host's GitHub token, if gh has one. Runs `gh` (off the async threads).
+/// How long `gh auth token` may take (it reads a file or the keyring).
+const GH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The host's GitHub token, if gh has one: `gh auth token`, else gh's hosts.yml.
 pub async fn host_token() -> Option<String> {
-    tokio::task::spawn_blocking(|| from_gh().or_else(from_hosts_file))
+    if let Some(t) = from_gh().await.filter(|t| usable(t)) {
+        return Some(t);
+    }
+    tokio::task::spawn_blocking(from_hosts_file)
         .await
         .ok()
         .flatten()
-        .filter(|t| !t.trim().is_empty() && !t.contains(char::is_whitespace))
+        .filter(|t| usable(t))
 }
 
-fn from_gh() -> Option<String> {
-    let out = std::process::Command::new("gh")
+/// A token is one word (anything else would be a message, not a token).
+fn usable(t: &str) -> bool {
+    !t.is_empty() && !t.contains(char::is_whitespace)
+}
+
+/// `gh auth token`; nothing when gh is absent, fails, or hangs (killed at the timeout).
+async fn from_gh() -> Option<String> {
+    let run = tokio::process::Command::new("gh")
         .args(["auth", "token", "--hostname", "github.com"])
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(GH_TIMEOUT, run).await.ok()?.ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())

@@ -8,7 +8,7 @@ pub mod ssh_agent;
 
 use super::{Ctx, Progress, ProgressFn};
 use crate::domain::workspace::WORKSPACE_USER;
-use crate::engine::{exec_collect, ExecRequest};
+use crate::engine::{exec_collect, Engine, ExecRequest};
 use anyhow::{bail, Result};
 
 /// Runs `script` with `/bin/sh -c` as the workspace user, `stdin` as its input (how
@@ -16,6 +16,18 @@ use anyhow::{bail, Result};
 /// archive API); a non-zero exit is an error with its stderr.
 pub async fn run_with_stdin(
     ctx: &Ctx,
+    container: &str,
+    what: &str,
+    script: &str,
+    args: &[&str],
+    stdin: Vec<u8>,
+) -> Result<String> {
+    run_script(ctx.engine.as_ref(), container, what, script, args, stdin).await
+}
+
+/// [`run_with_stdin`] for callers that hold only the engine (the watcher).
+pub async fn run_script(
+    engine: &dyn Engine,
     container: &str,
     what: &str,
     script: &str,
@@ -35,7 +47,7 @@ pub async fn run_with_stdin(
         stdin: Some(Box::new(std::io::Cursor::new(stdin))),
         ..Default::default()
     };
-    let (outcome, out, err) = exec_collect(ctx.engine.as_ref(), container, req).await?;
+    let (outcome, out, err) = exec_collect(engine, container, req).await?;
     if outcome.exit_code != 0 {
         bail!(
             "{what} failed (exit {}): {}",

@@ -203,6 +203,13 @@ impl MemoryEngine {
         self.inner.lock().calls.get(&op).copied().unwrap_or(0)
     }
 
+    /// Sets a label on an existing container (as if it had been created with it).
+    pub fn set_label(&self, container: &str, key: &str, value: &str) {
+        if let Some(c) = self.inner.lock().find_mut(container) {
+            c.labels.insert(key.to_string(), value.to_string());
+        }
+    }
+
     /// Names of the containers that exist.
     /// A volume's labels, `None` when it does not exist.
     pub fn volume_labels(&self, name: &str) -> Option<std::collections::BTreeMap<String, String>> {
