@@ -204,7 +204,10 @@ pub async fn run_step(
             provision::gh::forward(ctx, &name.container(), &spec.options.secrets, progress).await?
         }
         Step::SshAgent => provision::not_built(progress, "ssh-agent forwarding").await?,
-        Step::Dotfiles => provision::not_built(progress, "dotfiles").await?,
+        Step::Dotfiles => {
+            provision::dotfiles::install(ctx, &name.container(), &spec.options.dotfiles, progress)
+                .await?
+        }
         Step::Setup(i, script) => {
             let cmd = vec!["/bin/sh".into(), "-lc".into(), script.clone()];
             run_streamed(

@@ -1,5 +1,7 @@
 //! The provisioning pipeline's steps after the container runs (see
 //! `domain::provision::plan` for the order): each capability its own module.
+pub mod dotfiles;
+pub mod dotfiles_dir;
 pub mod env;
 pub mod gh;
 pub mod git;
