@@ -17,15 +17,16 @@ use crate::domain::create_options::{Dotfiles, DotfilesRepo};
 use crate::domain::dotfiles::{candidates, parse_listing, resolve, target_path, Install};
 use crate::domain::workspace::WORKSPACE_HOME;
 use anyhow::{bail, Context, Result};
+use std::path::Path;
 
 /// Checks what can be checked before anything is created: the target's shape and
 /// the host directory (present, a directory, no link leading out of it).
-pub async fn preflight(d: &Dotfiles) -> Result<()> {
+pub async fn preflight(d: &Dotfiles, host_home: &Path) -> Result<()> {
     if let Some(r) = &d.repo {
         target_path(&r.target, WORKSPACE_HOME).map_err(anyhow::Error::msg)?;
     }
     if let Some(dir) = &d.dir {
-        dotfiles_dir::check(dir.clone()).await?;
+        dotfiles_dir::check(dotfiles_dir::host_dir(dir, host_home)).await?;
     }
     Ok(())
 }
@@ -41,7 +42,8 @@ pub async fn install(
         install_repo(ctx, container, repo, progress).await?;
     }
     if let Some(dir) = &d.dir {
-        dotfiles_dir::copy(ctx, container, dir, progress).await?;
+        let dir = dotfiles_dir::host_dir(dir, &ctx.paths.home);
+        dotfiles_dir::copy(ctx, container, &dir, progress).await?;
     }
     for (rel, content) in &d.inline {
         super::git::write_home_file(ctx, container, rel, "0644", content.clone().into_bytes())

@@ -18,6 +18,16 @@ use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use tokio::io::AsyncWriteExt;
 
+/// The host directory: `~` and `~/x` (as a config file may say) under the host's
+/// home; anything else as given (the CLI makes its flag absolute).
+pub fn host_dir(dir: &Path, home: &Path) -> PathBuf {
+    match dir.to_str() {
+        Some("~") => home.to_path_buf(),
+        Some(s) if s.starts_with("~/") => home.join(&s[2..]),
+        _ => dir.to_path_buf(),
+    }
+}
+
 /// One thing to copy, relative to DIR.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
@@ -196,6 +206,14 @@ pub async fn copy(ctx: &Ctx, container: &str, dir: &Path, progress: ProgressFn<'
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tilde_is_the_host_home() {
+        let h = Path::new("/home/me");
+        assert_eq!(host_dir(Path::new("~/dots"), h), Path::new("/home/me/dots"));
+        assert_eq!(host_dir(Path::new("~"), h), h);
+        assert_eq!(host_dir(Path::new("/d/~/x"), h), Path::new("/d/~/x"));
+    }
 
     #[test]
     fn links_must_stay_inside() {
