@@ -136,6 +136,9 @@ pub async fn create(
         }
         Err(e) => return Err(refuse(e.to_string())),
     }
+    super::provision::dotfiles::preflight(&spec.options.dotfiles, &ctx.paths.home)
+        .await
+        .map_err(|e| refuse(format!("{e:#}")))?;
 
     let steps = plan(spec);
     let total = steps.len();

@@ -237,7 +237,10 @@ pub async fn run_step(
                 st.relay = provision::ssh_agent::at_create(name.as_str(), p, progress).await?;
             }
         }
-        Step::Dotfiles => provision::not_built(progress, "dotfiles").await?,
+        Step::Dotfiles => {
+            provision::dotfiles::install(ctx, &name.container(), &spec.options.dotfiles, progress)
+                .await?
+        }
         Step::Setup(i, script) => {
             let cmd = vec!["/bin/sh".into(), "-lc".into(), script.clone()];
             run_streamed(

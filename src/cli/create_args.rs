@@ -50,13 +50,15 @@ pub struct CreateArgs {
     #[arg(long, value_name = "DIR")]
     pub dotfiles_target: Option<String>,
     /// Install script in the dotfiles repository (default: install.sh, setup.sh,
-    /// bootstrap.sh, script/setup, a Makefile, else symlink the dotfiles at its top).
+    /// bootstrap.sh, script/setup, a Makefile, else symlink the dotfiles at its top,
+    /// moving what they replace aside as NAME.berth-backup).
     #[arg(long, value_name = "SCRIPT")]
     pub dotfiles_script: Option<String>,
     /// A file written into the home (repeatable), e.g. `.vimrc=set nu`.
     #[arg(long = "dotfile", value_name = "PATH=CONTENT")]
     pub dotfile: Vec<String>,
-    /// A host directory copied into the home as is.
+    /// A host directory copied into the home as is (modes and links inside it kept;
+    /// a link leading out of it is refused), after the repository, before --dotfile.
     #[arg(long, value_name = "DIR")]
     pub dotfiles_dir: Option<PathBuf>,
     /// No dotfiles, whatever the config says.

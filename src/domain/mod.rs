@@ -1,5 +1,6 @@
 //! Pure domain logic: no async runtime, no engine SDK, no terminal, no filesystem I/O.
 pub mod create_options;
+pub mod dotfiles;
 pub mod env;
 pub mod labels;
 pub mod naming;

@@ -1,6 +1,8 @@
 //! The provisioning pipeline's steps after the container runs (see
 //! `domain::provision::plan` for the order): each capability its own module.
 pub mod agent_relay;
+pub mod dotfiles;
+pub mod dotfiles_dir;
 pub mod env;
 pub mod gh;
 pub mod git;
@@ -61,15 +63,4 @@ pub async fn run_script(
 /// A note on the create's progress.
 pub async fn note(progress: ProgressFn<'_>, text: String) {
     progress.report(Progress::Note(text)).await;
-}
-
-/// For the steps other helpers have not built yet: says so instead of pretending.
-#[allow(dead_code)]
-pub async fn not_built(progress: ProgressFn<'_>, what: &str) -> Result<()> {
-    note(
-        progress,
-        format!("{what}: not built yet in this berth; skipped"),
-    )
-    .await;
-    Ok(())
 }
