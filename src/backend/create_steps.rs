@@ -2,9 +2,11 @@
 //! removes exactly that (and never a volume it found already there).
 use super::create::CreateRequest;
 use super::{provision, sshd, Ctx, Progress, ProgressFn};
-use crate::domain::labels::{workspace_labels, Maker};
+use crate::domain::labels::{workspace_labels, Maker, PROFILE};
 use crate::domain::provision::{Step, MARKER_PATH};
-use crate::domain::workspace::{REPO_DIR, SSHD_CONTAINER_PORT, WORKSPACE_HOME, WORKSPACE_USER};
+use crate::domain::workspace::{
+    WorkspaceSpec, REPO_DIR, SSHD_CONTAINER_PORT, WORKSPACE_HOME, WORKSPACE_USER,
+};
 use crate::engine::{ContainerSpec, EngineError, ExecRequest, Output};
 use crate::store::LeaseRequest;
 use anyhow::{anyhow, bail, Result};
@@ -32,6 +34,8 @@ pub struct StepState {
     pub port: u16,
     /// The image the container runs (the profile's, once the image step ran).
     pub image: String,
+    /// The profile `try-repo` picked (empty: the spec's own).
+    pub profile: String,
     /// Ports the engine refused (taken meanwhile), skipped from then on.
     pub refused: BTreeSet<u16>,
     pub made: Made,
@@ -59,8 +63,18 @@ impl StepState {
             token,
             port: 0,
             image: String::new(),
+            profile: String::new(),
             refused: BTreeSet::new(),
             made: Made::default(),
+        }
+    }
+
+    /// The profile the workspace gets: the one try-repo picked, else the spec's.
+    pub fn profile_name<'a>(&'a self, spec: &'a WorkspaceSpec) -> &'a str {
+        if self.profile.is_empty() {
+            &spec.profile
+        } else {
+            &self.profile
         }
     }
 
@@ -136,11 +150,22 @@ pub async fn run_step(
             st.port = ctx.store.reserve_port(lease).await?;
             st.made.lease = true;
         }
-        Step::Detect(_) | Step::Image | Step::Profile => {
-            // Profiles (built as local images): see backend::provision::profile.
-            if *step == Step::Image {
-                st.image = spec.image.clone();
-            }
+        Step::Detect(url) => st.profile = provision::profile::detect(url, progress).await?,
+        Step::Image => {
+            let profile = ctx
+                .config
+                .profiles
+                .get(st.profile_name(spec))
+                .map_err(|e| anyhow!(e))?;
+            st.image = provision::profile::image(ctx, profile, &spec.image, progress).await?;
+        }
+        Step::Profile => {
+            let profile = ctx
+                .config
+                .profiles
+                .get(st.profile_name(spec))
+                .map_err(|e| anyhow!(e))?;
+            provision::profile::setup(ctx, &name.container(), profile, progress).await?;
         }
         Step::Container => {
             let o = &spec.options;
@@ -152,7 +177,12 @@ pub async fn run_step(
                 } else {
                     st.image.clone()
                 },
-                labels: workspace_labels(spec, Some(st.port), version, &st.maker),
+                labels: {
+                    let mut l = workspace_labels(spec, Some(st.port), version, &st.maker);
+                    // try-repo: the label names the profile it picked.
+                    l.insert(PROFILE.into(), st.profile_name(spec).into());
+                    l
+                },
                 env: o.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
                 tmpfs: vec![(
                     provision::env::TMPFS.into(),

@@ -7,6 +7,7 @@ mod create_steps;
 mod create_tests;
 mod create_undo;
 pub mod follow;
+pub mod images;
 pub mod inventory;
 pub mod keys;
 pub mod lifecycle;

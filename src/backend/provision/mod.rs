@@ -3,6 +3,7 @@
 pub mod env;
 pub mod gh;
 pub mod git;
+pub mod profile;
 
 use super::{Ctx, Progress, ProgressFn};
 use crate::domain::workspace::WORKSPACE_USER;
