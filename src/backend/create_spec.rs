@@ -181,3 +181,76 @@ pub fn workspace_spec<'a>(
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::profiles::parse;
+
+    fn spec(config: &Config, s: CreateSpec) -> Result<WorkspaceSpec> {
+        workspace_spec(config, s, ["OPENAI_API_KEY"])
+    }
+
+    fn named(profile: &str) -> CreateSpec {
+        CreateSpec {
+            name: "w".into(),
+            profile: Some(profile.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn clean_forwards_nothing_unless_asked() {
+        let mut config = Config::default();
+        config.provision.dotfiles.url = Some("git://x/dots".into());
+        let w = spec(&config, named("clean")).unwrap();
+        assert_eq!(w.options.forward, Forward::NONE);
+        assert!(w.options.secrets.is_empty() && w.options.dotfiles.is_empty());
+        // Flags still win over the profile.
+        let mut s = named("clean");
+        s.forward_git = Some(true);
+        s.env_passthrough = Some("auto".into());
+        let w = spec(&config, s).unwrap();
+        assert!(w.options.forward.git && !w.options.forward.gh);
+        assert_eq!(w.options.secrets, ["OPENAI_API_KEY"]);
+        // The default profile keeps the configuration's defaults.
+        let w = spec(&config, named("general")).unwrap();
+        assert_eq!(w.options.forward, config.provision.forward);
+        assert!(!w.options.dotfiles.is_empty() && !w.options.secrets.is_empty());
+    }
+
+    #[test]
+    fn a_profile_sets_each_forwarding_default_over_the_configs() {
+        let mut config = Config::default();
+        config.profiles.insert(
+            parse(
+                "agent",
+                "[forward]\nssh = true\ngh = false\n",
+                "/u/agent.toml",
+            )
+            .unwrap(),
+        );
+        let w = spec(&config, named("agent")).unwrap();
+        assert_eq!(
+            w.options.forward,
+            Forward {
+                git: true,
+                gh: false,
+                ssh: true
+            }
+        );
+        assert_eq!(w.profile, "agent");
+    }
+
+    #[test]
+    fn unknown_profiles_and_try_repo_without_a_clone_are_refused() {
+        let config = Config::default();
+        let e = spec(&config, named("pyton")).unwrap_err().to_string();
+        assert!(e.contains("\"pyton\"") && e.contains("python, rust"), "{e}");
+        let e = spec(&config, named("try-repo")).unwrap_err().to_string();
+        assert!(e.contains("--clone URL"), "{e}");
+        let mut s = named("try-repo");
+        s.clone_url = Some("git://h/r.git".into());
+        assert!(spec(&config, s).unwrap().options.detect_profile);
+    }
+}

@@ -20,6 +20,8 @@ pub mod watch;
 #[cfg(test)]
 mod follow_tests;
 #[cfg(test)]
+mod profile_tests;
+#[cfg(test)]
 mod service_tests;
 #[cfg(test)]
 mod test_support;

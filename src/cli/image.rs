@@ -4,26 +4,39 @@ use crate::config::{Config, Paths};
 use anyhow::{Context, Result};
 use tokio::sync::mpsc;
 
+use crate::backend::images::{base_status, outdated_sentence, BaseStatus};
 pub use crate::backend::images::{context_tar, image_build, DEFAULT_BASE};
 
 pub async fn run(paths: Paths, config: Config, action: ImageAction) -> Result<i32> {
     let ctx = super::connect(paths, config).await?;
     match action {
         ImageAction::Present { json } => {
-            let present = ctx.engine.image_present(&ctx.config.image).await?;
+            let image = &ctx.config.image;
+            let status = base_status(&ctx, image).await?;
+            let present = status != BaseStatus::Absent;
+            let outdated = status == BaseStatus::Outdated;
             if json {
-                let v = serde_json::json!({ "image": ctx.config.image, "present": present });
+                let v =
+                    serde_json::json!({ "image": image, "present": present, "outdated": outdated });
                 println!("{v}");
+            } else if outdated {
+                println!("{}", outdated_sentence(image));
             } else {
                 println!(
-                    "{} {}",
-                    ctx.config.image,
+                    "{image} {}",
                     if present { "is present" } else { "is absent" }
                 );
             }
-            Ok(if present { 0 } else { 1 })
+            Ok(if present && !outdated { 0 } else { 1 })
         }
-        ImageAction::Build { tag, base, json } => {
+        ImageAction::Build {
+            profile: Some(name),
+            json,
+            ..
+        } => super::profiles::build(&ctx, &name, json).await,
+        ImageAction::Build {
+            tag, base, json, ..
+        } => {
             let tag = tag.unwrap_or_else(|| ctx.config.image.clone());
             eprintln!("Building {tag} on {base} (+ openssh-server, git, sudo) ...");
             let (tx, mut rx) = mpsc::channel::<String>(64);

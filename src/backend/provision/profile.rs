@@ -135,18 +135,9 @@ pub async fn image(
         }
         BaseStatus::Current | BaseStatus::Foreign => {}
     }
-    if !profile.needs_image() {
+    let Some((tag, hash, ca)) = wanted_image(ctx, profile, base).await? else {
         return Ok(base.to_string());
-    }
-    let base_id = ctx
-        .engine
-        .image_info(base)
-        .await?
-        .map(|i| i.id)
-        .ok_or_else(|| anyhow!("image {base} vanished"))?;
-    let ca = read_ca(ctx.config.build_ca_bundle.clone()).await?;
-    let hash = profile.image_hash(base, &base_id, ca.is_some());
-    let tag = profile.image_tag(&hash);
+    };
     if ctx.engine.image_present(&tag).await? {
         note(
             progress,
@@ -174,6 +165,29 @@ pub async fn image(
     }
     build(ctx, profile, base, &hash, &tag, ca, progress).await?;
     Ok(tag)
+}
+
+/// The tag (and hash, and CA bundle for a build) of the image `profile` runs over
+/// `base`; `None` when it runs the base as is.
+pub async fn wanted_image(
+    ctx: &Ctx,
+    profile: &Profile,
+    base: &str,
+) -> Result<Option<(String, String, Option<Vec<u8>>)>> {
+    if !profile.needs_image() {
+        return Ok(None);
+    }
+    let base_id = ctx
+        .engine
+        .image_info(base)
+        .await?
+        .map(|i| i.id)
+        .ok_or_else(|| {
+            anyhow!("image {base} is not present in the engine; build it with `berth image build`")
+        })?;
+    let ca = read_ca(ctx.config.build_ca_bundle.clone()).await?;
+    let hash = profile.image_hash(base, &base_id, ca.is_some());
+    Ok(Some((profile.image_tag(&hash), hash, ca)))
 }
 
 async fn build(
