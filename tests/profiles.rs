@@ -29,7 +29,16 @@ fn sandbox(case: &str, range: (u16, u16)) -> Option<Sandbox> {
     if !engine_or_skip(case) {
         return None;
     }
-    Sandbox::with_config(case, range, &format!("image = \"{}\"\n", base_image()))
+    let sb = Sandbox::new(case, range)?;
+    use_image(&sb, base_image());
+    Some(sb)
+}
+
+/// Sets the sandbox's `image` (a top-level key: before the config's tables).
+fn use_image(sb: &Sandbox, image: &str) {
+    sb.write_config("");
+    let text = std::fs::read_to_string(sb.config_file()).unwrap();
+    std::fs::write(sb.config_file(), format!("image = \"{image}\"\n{text}")).unwrap();
 }
 
 fn exec(sb: &Sandbox, name: &str, script: &str) -> String {
@@ -149,9 +158,11 @@ fn general_runs_the_base_with_its_tools_and_clean_forwards_nothing() {
         "[user]\n\tname = Host Person\n",
     )
     .unwrap();
-    std::fs::create_dir_all(sb.home().join(".config/gh")).unwrap();
+    // gh's config directory: $XDG_CONFIG_HOME/gh (the sandbox sets XDG_CONFIG_HOME).
+    let gh = sb.dir.path().join("config/gh");
+    std::fs::create_dir_all(&gh).unwrap();
     std::fs::write(
-        sb.home().join(".config/gh/hosts.yml"),
+        gh.join("hosts.yml"),
         "github.com:\n    oauth_token: gho_profiletest\n    user: x\n",
     )
     .unwrap();
@@ -388,7 +399,7 @@ fn a_changed_user_profile_rebuilds_its_image_and_an_outdated_base_warns() {
         .write_all(labels.as_bytes())
         .unwrap();
     assert!(build.wait().unwrap().success());
-    sb.write_config(&format!("image = \"{old}\"\n"));
+    use_image(&sb, &old);
     let o = sb.berth(&["image", "present"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("berth image build"), "{}", stdout(&o));
