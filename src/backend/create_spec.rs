@@ -6,6 +6,7 @@ use crate::domain::create_options::{
 };
 use crate::domain::env::{parse_assignment, select, Passthrough};
 use crate::domain::naming::WorkspaceName;
+use crate::domain::profiles::TRY_REPO;
 use crate::domain::resources::parse_memory;
 use crate::domain::workspace::{WorkspaceSpec, WORKSPACE_HOME};
 use anyhow::{anyhow, bail, Result};
@@ -58,30 +59,6 @@ pub struct DotfilesRequest {
     pub skip: bool,
 }
 
-/// What a profile changes in the defaults (profiles as data fill this in).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ProfileDefaults {
-    forward: Option<Forward>,
-    dotfiles: bool,
-    passthrough: bool,
-}
-
-fn profile_defaults(profile: &str) -> ProfileDefaults {
-    if profile == "clean" {
-        ProfileDefaults {
-            forward: Some(Forward::NONE),
-            dotfiles: false,
-            passthrough: false,
-        }
-    } else {
-        ProfileDefaults {
-            forward: None,
-            dotfiles: true,
-            passthrough: true,
-        }
-    }
-}
-
 /// The full spec. `host_env` names the variables of the berth process (names only).
 pub fn workspace_spec<'a>(
     config: &Config,
@@ -96,7 +73,10 @@ pub fn workspace_spec<'a>(
     let name = WorkspaceName::parse(&name)?;
     let p = &config.provision;
     let profile = s.profile.clone().unwrap_or_else(|| config.profile.clone());
-    let pd = profile_defaults(&profile);
+    let pd = config.profiles.get(&profile).map_err(|e| anyhow!(e))?;
+    if profile == TRY_REPO && s.clone_url.as_ref().is_none_or(|u| u.trim().is_empty()) {
+        bail!("the try-repo profile picks a profile from a repository's files: give the repository with --clone URL (or choose a profile with --profile NAME)");
+    }
 
     let mut env = Vec::new();
     for e in &s.env {
@@ -107,16 +87,17 @@ pub fn workspace_spec<'a>(
         Some(m) => m
             .parse::<Passthrough>()
             .map_err(|e| anyhow!("--env-passthrough: {e}"))?,
-        None if !pd.passthrough => Passthrough::None,
+        None if !pd.env_passthrough => Passthrough::None,
         None => p.passthrough.clone(),
     };
     let secrets = select(&mode, &p.patterns, host_env, &public);
 
-    let base = pd.forward.unwrap_or(p.forward);
+    // Flags over the profile's defaults over the configuration's.
+    let pf = pd.forward;
     let forward = Forward {
-        git: s.forward_git.unwrap_or(base.git),
-        gh: s.forward_gh.unwrap_or(base.gh),
-        ssh: s.forward_ssh.unwrap_or(base.ssh),
+        git: s.forward_git.or(pf.git).unwrap_or(p.forward.git),
+        gh: s.forward_gh.or(pf.gh).unwrap_or(p.forward.gh),
+        ssh: s.forward_ssh.or(pf.ssh).unwrap_or(p.forward.ssh),
     };
 
     let d = &s.dotfiles;
@@ -193,10 +174,83 @@ pub fn workspace_spec<'a>(
             forward,
             dotfiles,
             setup,
-            detect_profile: profile == "try-repo",
+            detect_profile: profile == TRY_REPO,
             mounts,
             ports,
             workdir,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::profiles::parse;
+
+    fn spec(config: &Config, s: CreateSpec) -> Result<WorkspaceSpec> {
+        workspace_spec(config, s, ["OPENAI_API_KEY"])
+    }
+
+    fn named(profile: &str) -> CreateSpec {
+        CreateSpec {
+            name: "w".into(),
+            profile: Some(profile.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn clean_forwards_nothing_unless_asked() {
+        let mut config = Config::default();
+        config.provision.dotfiles.url = Some("git://x/dots".into());
+        let w = spec(&config, named("clean")).unwrap();
+        assert_eq!(w.options.forward, Forward::NONE);
+        assert!(w.options.secrets.is_empty() && w.options.dotfiles.is_empty());
+        // Flags still win over the profile.
+        let mut s = named("clean");
+        s.forward_git = Some(true);
+        s.env_passthrough = Some("auto".into());
+        let w = spec(&config, s).unwrap();
+        assert!(w.options.forward.git && !w.options.forward.gh);
+        assert_eq!(w.options.secrets, ["OPENAI_API_KEY"]);
+        // The default profile keeps the configuration's defaults.
+        let w = spec(&config, named("general")).unwrap();
+        assert_eq!(w.options.forward, config.provision.forward);
+        assert!(!w.options.dotfiles.is_empty() && !w.options.secrets.is_empty());
+    }
+
+    #[test]
+    fn a_profile_sets_each_forwarding_default_over_the_configs() {
+        let mut config = Config::default();
+        config.profiles.insert(
+            parse(
+                "agent",
+                "[forward]\nssh = true\ngh = false\n",
+                "/u/agent.toml",
+            )
+            .unwrap(),
+        );
+        let w = spec(&config, named("agent")).unwrap();
+        assert_eq!(
+            w.options.forward,
+            Forward {
+                git: true,
+                gh: false,
+                ssh: true
+            }
+        );
+        assert_eq!(w.profile, "agent");
+    }
+
+    #[test]
+    fn unknown_profiles_and_try_repo_without_a_clone_are_refused() {
+        let config = Config::default();
+        let e = spec(&config, named("pyton")).unwrap_err().to_string();
+        assert!(e.contains("\"pyton\"") && e.contains("python, rust"), "{e}");
+        let e = spec(&config, named("try-repo")).unwrap_err().to_string();
+        assert!(e.contains("--clone URL"), "{e}");
+        let mut s = named("try-repo");
+        s.clone_url = Some("git://h/r.git".into());
+        assert!(spec(&config, s).unwrap().options.detect_profile);
+    }
 }

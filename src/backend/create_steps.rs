@@ -2,10 +2,12 @@
 //! removes exactly that (and never a volume it found already there).
 use super::create::CreateRequest;
 use super::{provision, sshd, Ctx, Progress, ProgressFn};
-use crate::domain::labels::{workspace_labels, Maker};
+use crate::domain::labels::{workspace_labels, Maker, PROFILE};
 use crate::domain::provision::{Step, MARKER_PATH};
 use crate::domain::ssh_forward;
-use crate::domain::workspace::{REPO_DIR, SSHD_CONTAINER_PORT, WORKSPACE_HOME, WORKSPACE_USER};
+use crate::domain::workspace::{
+    WorkspaceSpec, REPO_DIR, SSHD_CONTAINER_PORT, WORKSPACE_HOME, WORKSPACE_USER,
+};
 use crate::engine::{ContainerSpec, EngineError, ExecRequest, Output};
 use crate::store::LeaseRequest;
 use anyhow::{anyhow, bail, Result};
@@ -33,6 +35,8 @@ pub struct StepState {
     pub port: u16,
     /// The image the container runs (the profile's, once the image step ran).
     pub image: String,
+    /// The profile `try-repo` picked (empty: the spec's own).
+    pub profile: String,
     /// Ports the engine refused (taken meanwhile), skipped from then on.
     pub refused: BTreeSet<u16>,
     pub made: Made,
@@ -64,6 +68,7 @@ impl StepState {
             token,
             port: 0,
             image: String::new(),
+            profile: String::new(),
             refused: BTreeSet::new(),
             made: Made::default(),
             ssh: None,
@@ -72,13 +77,22 @@ impl StepState {
     }
 
     /// Public variables: the spec's, and `SSH_AUTH_SOCK` when an agent is forwarded.
-    fn public_env(&self, spec: &crate::domain::workspace::WorkspaceSpec) -> Vec<(String, String)> {
+    fn public_env(&self, spec: &WorkspaceSpec) -> Vec<(String, String)> {
         let mut env = spec.options.env.clone();
         if let Some(v) = self.ssh.as_ref().and_then(|p| p.mode.env()) {
             env.retain(|(k, _)| *k != v.0);
             env.push(v);
         }
         env
+    }
+
+    /// The profile the workspace gets: the one try-repo picked, else the spec's.
+    pub fn profile_name<'a>(&'a self, spec: &'a WorkspaceSpec) -> &'a str {
+        if self.profile.is_empty() {
+            &spec.profile
+        } else {
+            &self.profile
+        }
     }
 
     /// Removes the container and frees the lease (before trying another port).
@@ -153,11 +167,22 @@ pub async fn run_step(
             st.port = ctx.store.reserve_port(lease).await?;
             st.made.lease = true;
         }
-        Step::Detect(_) | Step::Image | Step::Profile => {
-            // Profiles (built as local images): see backend::provision::profile.
-            if *step == Step::Image {
-                st.image = spec.image.clone();
-            }
+        Step::Detect(url) => st.profile = provision::profile::detect(url, progress).await?,
+        Step::Image => {
+            let profile = ctx
+                .config
+                .profiles
+                .get(st.profile_name(spec))
+                .map_err(|e| anyhow!(e))?;
+            st.image = provision::profile::image(ctx, profile, &spec.image, progress).await?;
+        }
+        Step::Profile => {
+            let profile = ctx
+                .config
+                .profiles
+                .get(st.profile_name(spec))
+                .map_err(|e| anyhow!(e))?;
+            provision::profile::setup(ctx, &name.container(), profile, progress).await?;
         }
         Step::Container => {
             let o = &spec.options;
@@ -168,6 +193,8 @@ pub async fn run_step(
             if let Some(p) = &st.ssh {
                 labels.insert(ssh_forward::LABEL.into(), p.mode.label().into());
             }
+            // try-repo: the label names the profile it picked.
+            labels.insert(PROFILE.into(), st.profile_name(spec).into());
             let cs = ContainerSpec {
                 container: name.container(),
                 hostname: name.to_string(),

@@ -9,6 +9,7 @@ mod create_undo;
 #[cfg(test)]
 mod env_delivery_tests;
 pub mod follow;
+pub mod images;
 pub mod inventory;
 pub mod keys;
 pub mod lifecycle;
@@ -20,6 +21,8 @@ pub mod watch;
 
 #[cfg(test)]
 mod follow_tests;
+#[cfg(test)]
+mod profile_tests;
 #[cfg(test)]
 mod service_tests;
 #[cfg(test)]

@@ -128,6 +128,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// List the purpose profiles (built-in and yours), and whether their image is built.
+    Profiles {
+        #[arg(long)]
+        json: bool,
+    },
     /// The workspace image.
     Image {
         #[command(subcommand)]
@@ -161,18 +166,23 @@ pub enum ConfigAction {
 
 #[derive(Subcommand, Debug)]
 pub enum ImageAction {
-    /// Build the workspace image from berth's embedded definition.
+    /// Build the workspace image from berth's embedded definition (or, with
+    /// --profile, a profile's image over the configured workspace image).
     Build {
         /// Tag (default: `image` from the config).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "profile")]
         tag: Option<String>,
+        /// Build this profile's image (over `image` from the config) if not built yet.
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
         /// Base image the workspace image is built on.
         #[arg(long, value_name = "IMG", default_value = super::image::DEFAULT_BASE)]
         base: String,
         #[arg(long)]
         json: bool,
     },
-    /// Exit 0 if the configured image is present in the engine, 1 if not.
+    /// Exit 0 if the configured image is present and built from this berth's
+    /// definition, 1 if absent or outdated.
     Present {
         #[arg(long)]
         json: bool,
@@ -204,6 +214,7 @@ impl Command {
             Command::Doctor { .. } => "doctor",
             Command::Config { .. } => "config",
             Command::Image { .. } => "image",
+            Command::Profiles { .. } => "profiles",
             Command::Completions { .. } => "completions",
             Command::Man { .. } => "man",
         }

@@ -181,6 +181,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         Command::Doctor { .. }
         | Command::Config { .. }
         | Command::Image { .. }
+        | Command::Profiles { .. }
         | Command::Completions { .. }
         | Command::Man { .. } => bail!("berth {} is not a workspace command", cmd_name),
     }

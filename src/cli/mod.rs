@@ -9,6 +9,7 @@ mod exec;
 mod image;
 mod logs;
 mod output;
+mod profiles;
 
 use crate::backend::Ctx;
 use crate::config::{Config, Paths};
@@ -121,6 +122,7 @@ async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Man { command } => docs::man(command.as_deref()),
         Command::Doctor { json } => doctor::run(paths, config, json).await,
         Command::Image { action } => image::run(paths, config, action).await,
+        Command::Profiles { json } => profiles::list(paths, config, json).await,
         other => {
             let ctx = connect(paths, config).await?;
             commands::run(&ctx, other).await

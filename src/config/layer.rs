@@ -43,6 +43,14 @@ struct RawConfig {
     dotfiles: super::provision::RawDotfiles,
     setup: Option<Vec<String>>,
     workdir: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    build: RawBuild,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBuild {
+    ca_bundle: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -174,6 +182,9 @@ pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError
         let at = text.find("[labels]").unwrap_or(0);
         check_extra_labels(&labels).map_err(|e| err_at(at, format!("labels: {e}")))?;
         cfg.labels.extend(labels);
+    }
+    if let Some(ca) = raw.build.ca_bundle {
+        cfg.build_ca_bundle = text_setting(ca).map(std::path::PathBuf::from);
     }
     let raw_provision = super::provision::RawProvision {
         env: raw.env,

@@ -2,6 +2,7 @@
 //! the embedded defaults (`assets/config.toml`). The CLI refuses a bad file with its
 //! file, line and field; the TUI runs on the defaults and shows the same sentence.
 mod layer;
+pub mod profiles;
 pub mod provision;
 mod show;
 
@@ -39,7 +40,15 @@ pub struct Config {
     pub keys: Vec<UserBinding>,
     /// Provisioning defaults: environment, forwarding, dotfiles, setup, workdir.
     pub provision: provision::ProvisionConfig,
+    /// Purpose profiles: the built-ins and the user's `<config dir>/profiles/*.toml`.
+    pub profiles: crate::domain::profiles::ProfileSet,
+    /// `[build] ca_bundle`: a CA bundle profile image builds trust (their tools
+    /// only, during the build); `None` (set to ""): none.
+    pub build_ca_bundle: Option<PathBuf>,
 }
+
+/// The CA bundle profile builds trust by default (used when it exists).
+pub const DEFAULT_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: line {line}, column {col}: {msg}")]
@@ -67,6 +76,8 @@ impl Default for Config {
             shell: None,
             keys: Vec::new(),
             provision: Default::default(),
+            profiles: Default::default(),
+            build_ca_bundle: Some(PathBuf::from(DEFAULT_CA_BUNDLE)),
         }
     }
 }
@@ -109,7 +120,9 @@ impl Config {
     /// Loads `path` if it exists, else the defaults.
     pub fn load(path: &Path) -> Result<Self> {
         let text = Self::read(path)?.unwrap_or_default();
-        Ok(Self::parse(&text, &path.display().to_string())?)
+        let mut cfg = Self::parse(&text, &path.display().to_string())?;
+        cfg.profiles = profiles::load(&profiles::dir(path))?;
+        Ok(cfg)
     }
 }
 

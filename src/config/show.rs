@@ -44,6 +44,15 @@ impl Config {
             out.push_str(&format!("cpus = {c}\n"));
         }
         out.push_str(&self.provision.sections_toml());
+        out.push_str("\n[build]\n");
+        out.push_str(&format!(
+            "ca_bundle = {}\n",
+            q(&self
+                .build_ca_bundle
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default())
+        ));
         out.push_str("\n[labels]\n");
         for (k, v) in &self.labels {
             out.push_str(&format!("{} = {}\n", q(k), q(v)));
@@ -76,6 +85,7 @@ impl Config {
             },
             "labels": self.labels,
             "provision": self.provision.to_json(),
+            "build": { "ca_bundle": self.build_ca_bundle },
         })
     }
 }

@@ -26,6 +26,9 @@ pub const SECRETS: &str = "dev.berth.env-passthrough";
 pub const FORWARD: &str = "dev.berth.forward";
 /// Default directory for exec, ssh and shells.
 pub const WORKDIR: &str = "dev.berth.workdir";
+/// On berth's images: a hash of the definition they were built from, so an image
+/// built from an older definition is known as outdated.
+pub const DEFINITION: &str = "dev.berth.definition";
 
 /// Which create made an object, for its labels.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,6 +6,7 @@ pub mod labels;
 pub mod naming;
 pub mod observe;
 pub mod ports;
+pub mod profiles;
 pub mod provision;
 pub mod resources;
 pub mod ssh_forward;

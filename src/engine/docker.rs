@@ -4,7 +4,7 @@ pub(super) use super::docker_convert::map_err;
 use super::docker_convert::to_workspace;
 use super::{
     ContainerSpec, Engine, EngineError, EngineInfo, EngineResult, ExecOutcome, ExecRequest,
-    ImageBuild, LogOptions, Output,
+    ImageBuild, ImageInfo, LogOptions, Output,
 };
 use crate::domain::labels;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
@@ -372,6 +372,23 @@ impl Engine for DockerEngine {
             Ok(_) => Ok(true),
             Err(e) => match self.err(e) {
                 EngineError::NotFound { .. } => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn image_info(&self, image: &str) -> EngineResult<Option<ImageInfo>> {
+        match self.docker.inspect_image(image).await {
+            Ok(i) => Ok(Some(ImageInfo {
+                id: i.id.unwrap_or_default(),
+                labels: i
+                    .config
+                    .and_then(|c| c.labels)
+                    .map(|l| l.into_iter().collect())
+                    .unwrap_or_default(),
+            })),
+            Err(e) => match self.err(e) {
+                EngineError::NotFound { .. } => Ok(None),
                 other => Err(other),
             },
         }

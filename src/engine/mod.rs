@@ -134,6 +134,14 @@ pub struct ImageBuild {
     pub labels: BTreeMap<String, String>,
 }
 
+/// What the engine says about an image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// The image's id (`sha256:...`).
+    pub id: String,
+    pub labels: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct LogOptions {
     pub follow: bool,
@@ -203,6 +211,14 @@ pub trait Engine: Send + Sync {
     async fn sidecars(&self, name: &str) -> EngineResult<Vec<Sidecar>>;
 
     async fn image_present(&self, image: &str) -> EngineResult<bool>;
+    /// The image's id and labels; `Ok(None)` when absent. (Engines that keep no
+    /// labels answer with the name as id and no labels.)
+    async fn image_info(&self, image: &str) -> EngineResult<Option<ImageInfo>> {
+        Ok(self.image_present(image).await?.then(|| ImageInfo {
+            id: image.to_string(),
+            labels: BTreeMap::new(),
+        }))
+    }
     /// Builds `context` (a tar archive) as `build.tag`; progress lines go to `progress`.
     async fn build_image(
         &self,

@@ -6,6 +6,7 @@ pub mod dotfiles_dir;
 pub mod env;
 pub mod gh;
 pub mod git;
+pub mod profile;
 pub mod ssh_agent;
 
 use super::{Ctx, Progress, ProgressFn};

@@ -1,0 +1,528 @@
+//! Purpose profiles as data: a profile names the Debian packages and root build
+//! commands of a local image layer over berth's base image, the public variables
+//! that image carries, the setup commands run in each new workspace, and the
+//! defaults it gives to forwarding, dotfiles and env passthrough.
+//!
+//! Pure: TOML text in, checked [`Profile`]s out; the image's Dockerfile and the hash
+//! that names its tag are computed here; `try-repo`'s choice from a repository's
+//! top-level file names too. Loading files is the config layer's job.
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// The profiles berth ships (`assets/profiles/<name>.toml`).
+pub const BUILT_IN: &[(&str, &str)] = &[
+    (
+        "general",
+        include_str!("../../assets/profiles/general.toml"),
+    ),
+    ("python", include_str!("../../assets/profiles/python.toml")),
+    ("node", include_str!("../../assets/profiles/node.toml")),
+    ("rust", include_str!("../../assets/profiles/rust.toml")),
+    ("go", include_str!("../../assets/profiles/go.toml")),
+    ("clean", include_str!("../../assets/profiles/clean.toml")),
+    (
+        "try-repo",
+        include_str!("../../assets/profiles/try-repo.toml"),
+    ),
+];
+
+/// The profile that picks another from a cloned repository's files.
+pub const TRY_REPO: &str = "try-repo";
+/// Where a build finds the host's CA bundle (in the build context, removed after).
+pub const BUILD_CA_FILE: &str = "berth-build-ca.crt";
+/// Where the profile's public variables are written for ssh sessions (sourced by
+/// the base image's /etc/berth/env.sh).
+pub const PROFILE_ENV_FILE: &str = "/etc/berth/profile.env";
+
+/// Per-step forwarding defaults: `None` keeps the configuration's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardDefaults {
+    pub git: Option<bool>,
+    pub gh: Option<bool>,
+    pub ssh: Option<bool>,
+}
+
+/// One profile, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub name: String,
+    pub description: String,
+    /// Debian packages installed in the image.
+    pub packages: Vec<String>,
+    /// Commands run as root while building the image (`/bin/sh -ec`).
+    pub build: Vec<String>,
+    /// Public variables baked into the image (`$VAR` expands at build time).
+    pub env: BTreeMap<String, String>,
+    /// Commands run in each new workspace at the `profile` step (`/bin/sh -lc` as
+    /// the workspace user, in the home).
+    pub setup: Vec<String>,
+    pub forward: ForwardDefaults,
+    /// Dotfiles from the configuration apply (flags always do).
+    pub dotfiles: bool,
+    /// Host variables are passed through by default.
+    pub env_passthrough: bool,
+    /// Where it came from: "built-in" or a file path (for listings and errors).
+    pub source: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    description: Option<String>,
+    #[serde(default)]
+    packages: Vec<toml::Spanned<String>>,
+    #[serde(default)]
+    build: Vec<toml::Spanned<String>>,
+    #[serde(default)]
+    setup: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<toml::Spanned<String>, toml::Spanned<String>>,
+    #[serde(default)]
+    forward: ForwardDefaults,
+    dotfiles: Option<bool>,
+    env_passthrough: Option<bool>,
+}
+
+/// A bad profile file: its path, line, column and what is wrong (the field first).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: line {line}, column {col}: {msg}")]
+pub struct ProfileError {
+    pub path: String,
+    pub line: usize,
+    pub col: usize,
+    pub msg: String,
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
+    (line, col)
+}
+
+/// A profile name: lowercase letters, digits and '-', starting with a letter (it
+/// becomes part of an image tag).
+pub fn valid_name(name: &str) -> bool {
+    let mut c = name.chars();
+    c.next().is_some_and(|f| f.is_ascii_lowercase())
+        && name.len() <= 40
+        && c.all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+}
+
+/// A Debian package name (optionally `=version`), so it is safe on a command line.
+fn valid_package(p: &str) -> bool {
+    let mut c = p.chars();
+    c.next()
+        .is_some_and(|f| f.is_ascii_lowercase() || f.is_ascii_digit())
+        && c.all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "+-.:=~".contains(ch))
+}
+
+/// Parses the profile `name` from `text` (read from `path`, named in errors).
+pub fn parse(name: &str, text: &str, path: &str) -> Result<Profile, ProfileError> {
+    let err_at = |offset: usize, msg: String| {
+        let (line, col) = line_col(text, offset);
+        ProfileError {
+            path: path.into(),
+            line,
+            col,
+            msg,
+        }
+    };
+    if !valid_name(name) {
+        return Err(err_at(
+            0,
+            format!("profile name {name:?}: use lowercase letters, digits and '-', starting with a letter (the file's name is the profile's)"),
+        ));
+    }
+    let raw: Raw = toml::from_str(text)
+        .map_err(|e| err_at(e.span().map_or(0, |s| s.start), e.message().to_string()))?;
+    for p in &raw.packages {
+        if !valid_package(p.get_ref()) {
+            return Err(err_at(
+                p.span().start,
+                format!("packages: {:?} is not a Debian package name", p.get_ref()),
+            ));
+        }
+    }
+    for b in &raw.build {
+        if b.get_ref().trim().is_empty() {
+            return Err(err_at(b.span().start, "build: an empty command".into()));
+        }
+    }
+    let mut env = BTreeMap::new();
+    for (k, v) in raw.env {
+        if !crate::domain::env::valid_name(k.get_ref()) {
+            return Err(err_at(
+                k.span().start,
+                format!(
+                    "env: {:?} is not a variable name (letters, digits and _)",
+                    k.get_ref()
+                ),
+            ));
+        }
+        if v.get_ref().contains(['\n', '\r', '\0']) {
+            return Err(err_at(
+                v.span().start,
+                format!("env.{}: a value must be one line", k.get_ref()),
+            ));
+        }
+        env.insert(k.into_inner(), v.into_inner());
+    }
+    Ok(Profile {
+        name: name.into(),
+        description: raw.description.unwrap_or_default().trim().to_string(),
+        packages: raw.packages.into_iter().map(|p| p.into_inner()).collect(),
+        build: raw.build.into_iter().map(|b| b.into_inner()).collect(),
+        env,
+        setup: raw
+            .setup
+            .into_iter()
+            .filter(|s| !s.trim().is_empty())
+            .collect(),
+        forward: raw.forward,
+        dotfiles: raw.dotfiles.unwrap_or(true),
+        env_passthrough: raw.env_passthrough.unwrap_or(true),
+        source: path.into(),
+    })
+}
+
+/// The built-in profiles, parsed (they are checked by the tests).
+pub fn built_in() -> Vec<Profile> {
+    BUILT_IN
+        .iter()
+        .filter_map(|(n, t)| parse(n, t, "built-in").ok())
+        .collect()
+}
+
+/// The profiles a create can choose from: built-ins, then user files over them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileSet {
+    profiles: BTreeMap<String, Profile>,
+}
+
+impl Default for ProfileSet {
+    fn default() -> Self {
+        Self::new(built_in())
+    }
+}
+
+impl ProfileSet {
+    pub fn new(profiles: impl IntoIterator<Item = Profile>) -> Self {
+        Self {
+            profiles: profiles.into_iter().map(|p| (p.name.clone(), p)).collect(),
+        }
+    }
+
+    /// Adds `p`, replacing a profile of the same name.
+    pub fn insert(&mut self, p: Profile) {
+        self.profiles.insert(p.name.clone(), p);
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Profile> {
+        self.profiles.values()
+    }
+
+    /// The profile `name`, or a sentence listing the ones there are.
+    pub fn get(&self, name: &str) -> Result<&Profile, String> {
+        self.profiles.get(name).ok_or_else(|| {
+            let names: Vec<&str> = self.profiles.keys().map(String::as_str).collect();
+            format!(
+                "there is no profile {name:?}; the profiles are: {} (add your own as <config dir>/profiles/NAME.toml)",
+                names.join(", ")
+            )
+        })
+    }
+}
+
+impl Profile {
+    /// Does the profile need its own image (else the base image as is)?
+    pub fn needs_image(&self) -> bool {
+        !(self.packages.is_empty() && self.build.is_empty() && self.env.is_empty())
+    }
+
+    /// The Dockerfile of the profile's image over `base`; `with_ca`: the build
+    /// context holds [`BUILD_CA_FILE`] (the host's CA bundle), trusted by the build's
+    /// tools only (build arguments are not in the image's environment).
+    pub fn dockerfile(&self, base: &str, with_ca: bool) -> String {
+        let mut d = format!(
+            "# berth profile {name}: a local layer over the base image.\nFROM {base}\nUSER root\nARG DEBIAN_FRONTEND=noninteractive\n",
+            name = self.name
+        );
+        if with_ca {
+            let ca = format!("/tmp/{BUILD_CA_FILE}");
+            d.push_str(&format!("COPY {BUILD_CA_FILE} {ca}\n"));
+            for var in [
+                "SSL_CERT_FILE",
+                "PIP_CERT",
+                "REQUESTS_CA_BUNDLE",
+                "CURL_CA_BUNDLE",
+                "NODE_EXTRA_CA_CERTS",
+                "npm_config_cafile",
+                "GIT_SSL_CAINFO",
+            ] {
+                d.push_str(&format!("ARG {var}={ca}\n"));
+            }
+        }
+        if !self.packages.is_empty() {
+            d.push_str(&format!(
+                "RUN apt-get update && apt-get install -y --no-install-recommends {} && rm -rf /var/lib/apt/lists/*\n",
+                self.packages.join(" ")
+            ));
+        }
+        for cmd in &self.build {
+            d.push_str(&format!("RUN {}\n", exec_form(&["/bin/sh", "-ec", cmd])));
+        }
+        for (k, v) in &self.env {
+            d.push_str(&format!("ENV {k}={}\n", env_value(v)));
+        }
+        // Written from the build's expanded values, so ssh sessions get the same.
+        let mut script = format!(
+            "printf '# berth profile {}\\n' > {PROFILE_ENV_FILE}\n",
+            self.name
+        );
+        for k in self.env.keys() {
+            script.push_str(&format!(
+                "printf \"export {k}='%s'\\n\" \"$(printf '%s' \"${k}\" | sed \"s/'/'\\\\\\\\''/g\")\" >> {PROFILE_ENV_FILE}\n"
+            ));
+        }
+        script.push_str(&format!("chmod 0644 {PROFILE_ENV_FILE}\n"));
+        if with_ca {
+            script.push_str(&format!("rm -f /tmp/{BUILD_CA_FILE}\n"));
+        }
+        d.push_str(&format!(
+            "RUN {}\n",
+            exec_form(&["/bin/sh", "-ec", &script])
+        ));
+        d.push_str("USER workspace\n");
+        d
+    }
+
+    /// What names the image: the Dockerfile (the definition) and the base image's id.
+    pub fn image_hash(&self, base: &str, base_id: &str, with_ca: bool) -> String {
+        let mut h = Sha256::new();
+        h.update(self.dockerfile(base, with_ca).as_bytes());
+        h.update(b"\0");
+        h.update(base_id.as_bytes());
+        short_hex(&h.finalize())
+    }
+
+    /// The image's tag: `berth/profile-<name>:<hash>`.
+    pub fn image_tag(&self, hash: &str) -> String {
+        format!("berth/profile-{}:{hash}", self.name)
+    }
+}
+
+/// The first 16 hex digits of a digest.
+pub fn short_hex(digest: &[u8]) -> String {
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A hash of some files (name and content), for a definition label.
+pub fn files_hash<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut h = Sha256::new();
+    for (name, text) in files {
+        h.update(name.as_bytes());
+        h.update(b"\0");
+        h.update((text.len() as u64).to_le_bytes());
+        h.update(text.as_bytes());
+    }
+    short_hex(&h.finalize())
+}
+
+/// A Dockerfile exec form (a JSON array): no escaping problems, newlines included.
+fn exec_form(args: &[&str]) -> String {
+    serde_json::Value::from(args.to_vec()).to_string()
+}
+
+/// A Dockerfile ENV value: double-quoted, `$VAR` still expands.
+fn env_value(v: &str) -> String {
+    format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// `try-repo`: the profile for a repository whose top level holds `files`.
+pub fn detect<'a>(files: impl IntoIterator<Item = &'a str>) -> &'static str {
+    let files: Vec<&str> = files.into_iter().collect();
+    for (marker, profile) in [
+        ("Cargo.toml", "rust"),
+        ("pyproject.toml", "python"),
+        ("package.json", "node"),
+        ("go.mod", "go"),
+    ] {
+        if files.contains(&marker) {
+            return profile;
+        }
+    }
+    crate::domain::workspace::DEFAULT_PROFILE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_parses_and_is_named_by_its_file() {
+        for (name, text) in BUILT_IN {
+            let p = parse(name, text, "built-in").unwrap_or_else(|e| panic!("{e}"));
+            assert!(!p.description.is_empty(), "{name} has no description");
+        }
+        assert_eq!(built_in().len(), BUILT_IN.len());
+    }
+
+    #[test]
+    fn built_ins_have_what_the_issue_asks() {
+        let s = ProfileSet::default();
+        let get = |n: &str| s.get(n).unwrap().clone();
+        let clean = get("clean");
+        assert_eq!(
+            clean.forward,
+            ForwardDefaults {
+                git: Some(false),
+                gh: Some(false),
+                ssh: Some(false)
+            }
+        );
+        assert!(!clean.dotfiles && !clean.env_passthrough && !clean.needs_image());
+        // The base image carries general's tools: a default create builds nothing.
+        assert!(!get("general").needs_image());
+        let py = get("python");
+        assert!(py.packages.contains(&"python3-venv".to_string()));
+        assert_eq!(py.env["VIRTUAL_ENV"], "/home/workspace/.venv");
+        assert!(py.env["PATH"].starts_with("/home/workspace/.venv/bin:"));
+        assert!(py.build.iter().any(|b| b.contains("uv")));
+        assert!(py.setup.iter().any(|c| c.contains("venv")));
+        assert!(get("node").packages.contains(&"npm".to_string()));
+        assert!(get("node")
+            .build
+            .iter()
+            .any(|b| b.contains("corepack enable")));
+        for p in ["cargo", "rustc", "pkg-config", "libssl-dev"] {
+            assert!(get("rust").packages.contains(&p.to_string()), "{p}");
+        }
+        assert!(get("go").packages.contains(&"golang-go".to_string()));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_field() {
+        let cases = [
+            (
+                "description = \"x\"\npackages = [\"ok\", \"rm -rf\"]\n",
+                2,
+                "packages",
+            ),
+            ("descriptio = \"x\"\n", 1, "unknown field `descriptio`"),
+            ("[env]\n\"A-B\" = \"x\"\n", 2, "env"),
+            ("\n[forward]\ngit = \"yes\"\n", 3, "invalid type"),
+            ("build = [\"\"]\n", 1, "build"),
+            ("dotfiles = 1\n", 1, "invalid type"),
+        ];
+        for (text, line, want) in cases {
+            let e = parse("mine", text, "/p/mine.toml").unwrap_err();
+            assert_eq!(e.line, line, "{text:?}: {e}");
+            assert!(e.to_string().starts_with("/p/mine.toml: line"), "{e}");
+            assert!(e.msg.contains(want), "{text:?}: {e}");
+        }
+        assert!(parse("Bad_Name", "", "/p/Bad_Name.toml").is_err());
+    }
+
+    #[test]
+    fn unknown_profile_lists_the_known_ones() {
+        let e = ProfileSet::default().get("pyhton").unwrap_err();
+        assert!(
+            e.contains("\"pyhton\"") && e.contains("python") && e.contains("try-repo"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_user_profile_replaces_a_built_in_of_its_name() {
+        let mut s = ProfileSet::default();
+        s.insert(parse("python", "description = \"mine\"\n", "/u/python.toml").unwrap());
+        let p = s.get("python").unwrap();
+        assert_eq!(
+            (p.description.as_str(), p.source.as_str()),
+            ("mine", "/u/python.toml")
+        );
+        assert!(p.dotfiles && p.env_passthrough && p.forward == ForwardDefaults::default());
+    }
+
+    #[test]
+    fn the_hash_follows_definition_and_base() {
+        let p = parse("x", "packages = [\"jq\"]\n", "f").unwrap();
+        let h = p.image_hash("b:1", "sha256:aa", true);
+        assert_eq!(h.len(), 16);
+        assert_eq!(h, p.image_hash("b:1", "sha256:aa", true), "stable");
+        assert_ne!(h, p.image_hash("b:1", "sha256:bb", true), "base id");
+        let q = parse("x", "packages = [\"jq\", \"tree\"]\n", "f").unwrap();
+        assert_ne!(h, q.image_hash("b:1", "sha256:aa", true), "definition");
+        // Where it came from or its description does not change the image.
+        let r = parse("x", "description = \"d\"\npackages = [\"jq\"]\n", "g").unwrap();
+        assert_eq!(h, r.image_hash("b:1", "sha256:aa", true));
+        assert_eq!(p.image_tag(&h), format!("berth/profile-x:{h}"));
+    }
+
+    #[test]
+    fn the_dockerfile_escapes_and_trusts_the_ca_during_the_build_only() {
+        let p = parse(
+            "x",
+            "packages = [\"jq\"]\nbuild = [\"echo \\\"a\\\"\\necho b\"]\n[env]\nA = \"1 \\\"q\\\" $PATH\"\nB = \"it's\"\n",
+            "f",
+        )
+        .unwrap();
+        let d = p.dockerfile("base:1", true);
+        assert!(d.starts_with("# berth profile x"));
+        assert!(d.contains("\nFROM base:1\nUSER root\n"));
+        assert!(d.contains("install -y --no-install-recommends jq &&"));
+        assert!(
+            d.contains(r#"RUN ["/bin/sh","-ec","echo \"a\"\necho b"]"#),
+            "{d}"
+        );
+        assert!(d.contains("ENV A=\"1 \\\"q\\\" $PATH\"\n"), "{d}");
+        assert!(d.contains("ARG SSL_CERT_FILE=/tmp/berth-build-ca.crt\n"));
+        assert!(
+            !d.contains("ENV SSL_CERT_FILE"),
+            "the CA stays out of the image's env"
+        );
+        assert!(d.contains("rm -f /tmp/berth-build-ca.crt"));
+        assert!(d.ends_with("USER workspace\n"));
+        assert!(d.lines().all(|l| !l.is_empty()));
+        let plain = p.dockerfile("base:1", false);
+        assert!(!plain.contains("berth-build-ca"));
+    }
+
+    #[test]
+    fn detection_follows_the_markers_in_order() {
+        assert_eq!(detect(["README.md", "Cargo.toml", "package.json"]), "rust");
+        assert_eq!(detect(["pyproject.toml", "package.json"]), "python");
+        assert_eq!(detect(["package.json"]), "node");
+        assert_eq!(detect(["go.mod", "Makefile"]), "go");
+        assert_eq!(detect(["README"]), "general");
+        assert_eq!(detect(["src/Cargo.toml"]), "general", "top level only");
+        assert_eq!(detect([]), "general");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn valid_names_make_valid_tags(name in "[a-z][a-z0-9-]{0,39}") {
+            proptest::prop_assert!(valid_name(&name));
+            let p = parse(&name, "", "f").unwrap();
+            let tag = p.image_tag("0123456789abcdef");
+            proptest::prop_assert!(tag.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-/:".contains(c)));
+        }
+
+        #[test]
+        fn env_values_never_break_the_dockerfile(v in "[ -~]{0,40}") {
+            let text = format!("[env]\nK = {}\n", toml::Value::String(v.clone()));
+            let p = parse("x", &text, "f").unwrap();
+            let d = p.dockerfile("b", false);
+            let line = d.lines().find(|l| l.starts_with("ENV K=")).unwrap();
+            // The value is one double-quoted string with its quotes and backslashes escaped.
+            let inner = &line["ENV K=\"".len()..line.len() - 1];
+            proptest::prop_assert_eq!(inner.replace("\\\\", "\u{1}").replace("\\\"", "\"").replace('\u{1}', "\\"), v);
+        }
+    }
+}
