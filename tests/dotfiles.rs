@@ -44,32 +44,6 @@ echo failing-now; echo broken >&2; exit 3"'
 git daemon --detach --reuseaddr --export-all --base-path=/home/workspace/srv --port=9418
 "##;
 
-const MAKE_IMAGE: &str = "berth-test/dotfiles-make:latest";
-
-/// The workspace image with make (the base has none; the `general` profile adds it).
-/// Kept between runs as a build cache; labelled as a test image.
-fn make_image() {
-    let dockerfile = "FROM berth/workspace:latest\nUSER root\n\
-        RUN apt-get update -q && apt-get install -y -q --no-install-recommends make && rm -rf /var/lib/apt/lists/*\n\
-        USER workspace\nLABEL berth.test-image=dotfiles-make\n";
-    let mut c = Command::new("docker")
-        .args(["build", "-q", "-t", MAKE_IMAGE, "-"])
-        .env("DOCKER_BUILDKIT", "0")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("docker build");
-    use std::io::Write;
-    c.stdin
-        .take()
-        .unwrap()
-        .write_all(dockerfile.as_bytes())
-        .unwrap();
-    let o = c.wait_with_output().unwrap();
-    assert!(o.status.success(), "building {MAKE_IMAGE}: {}", stderr(&o));
-}
-
 fn sh(sb: &Sandbox, ws: &str, script: &str) -> String {
     sb.ok(&["exec", ws, "--", "sh", "-c", script])
 }
@@ -128,7 +102,6 @@ fn every_dotfiles_rule_installs_what_it_should() {
     let Some(sb) = Sandbox::new("dot", (2980, 2989)) else {
         return;
     };
-    make_image();
     let base = start_server(&sb);
     let url = |r: &str| format!("{base}/{r}.git");
     let rule = |ws: &str| sh(&sb, ws, "cat ~/rule");
@@ -191,7 +164,7 @@ fn every_dotfiles_rule_installs_what_it_should() {
     let notes = create_notes(
         &sb,
         &ws,
-        &["--image", MAKE_IMAGE, "--dotfiles", &url("make")],
+        &["--dotfiles", &url("make")],
     );
     assert_eq!(rule(&ws), "make\n");
     assert!(notes.contains("found Makefile: running make"), "{notes}");
