@@ -46,6 +46,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                 eprintln!("note: {n}");
             }
             let host_env = crate::backend::create::host_env_names();
+            let name_generated = request.name.trim().is_empty();
             let spec = workspace_spec(&ctx.config, request, host_env.iter().map(String::as_str))?;
             let view = ProgressView::new(json);
             let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
@@ -63,6 +64,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                 spec,
                 keys: keys.keys,
                 identities: keys.identities,
+                name_generated,
             };
             let result = create(ctx, req, &|p| view.event(p), cancel_rx).await;
             view.finish();

@@ -3,11 +3,13 @@
 //! `memory.rs` is an in-memory engine for tests and benchmarks.
 pub mod docker;
 mod docker_convert;
+mod docker_create;
 mod docker_exec;
 mod docker_files;
 mod docker_watch;
 pub mod memory;
 
+use crate::domain::create_options::PortMap;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
 use crate::domain::resources::Resources;
 use crate::domain::workspace::Workspace;
@@ -80,6 +82,20 @@ pub struct ContainerSpec {
     pub resources: Resources,
     pub runtime: Option<String>,
     pub platform: Option<String>,
+    /// Host paths bind-mounted inside (`--mount`, and forwarding that needs one).
+    pub binds: Vec<Bind>,
+    /// Extra ports published on `bind_address` (`--port`).
+    pub ports: Vec<PortMap>,
+    /// The container's working directory (`--workdir`); the image's when `None`.
+    pub workdir: Option<String>,
+}
+
+/// A host path bind-mounted into a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bind {
+    pub host: String,
+    pub path: String,
+    pub read_only: bool,
 }
 
 /// A command run inside a container.

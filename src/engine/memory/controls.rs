@@ -88,6 +88,7 @@ impl MemoryEngine {
                         mem_limit: 4 << 30,
                         pids: 3,
                     },
+                    extras: Default::default(),
                 },
             );
             s.event(container, "create");
@@ -206,6 +207,15 @@ impl MemoryEngine {
     /// A volume's labels, `None` when it does not exist.
     pub fn volume_labels(&self, name: &str) -> Option<std::collections::BTreeMap<String, String>> {
         self.inner.lock().volumes.get(name).cloned()
+    }
+
+    /// Binds, extra ports and working directory container `name` was created with.
+    pub fn extras(&self, name: &str) -> Option<super::state::Extras> {
+        self.inner
+            .lock()
+            .containers
+            .get(name)
+            .map(|c| c.extras.clone())
     }
 
     pub fn containers(&self) -> Vec<String> {

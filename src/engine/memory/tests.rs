@@ -51,6 +51,9 @@ fn spec(name: &str, port: u16) -> ContainerSpec {
         resources: Resources::default(),
         runtime: None,
         platform: None,
+        binds: vec![],
+        ports: vec![],
+        workdir: None,
     }
 }
 
