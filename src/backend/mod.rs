@@ -10,6 +10,7 @@ mod create_steps;
 mod create_tests;
 mod create_undo;
 pub mod follow;
+pub mod hint;
 pub mod inventory;
 pub mod keys;
 pub mod lifecycle;

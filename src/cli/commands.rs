@@ -166,6 +166,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         } => super::exec::run(ctx, &name(&n)?, env, workdir, timeout, json, cmd).await,
         Command::Ssh { name: n, cmd } => ssh(ctx, &name(&n)?, cmd).await,
         Command::SshConfig { json } => ssh_config(ctx, json).await,
+        Command::Hint { name: n, json } => super::hint::run(ctx, &name(&n)?, json).await,
         Command::Logs {
             name: n,
             follow,

@@ -1,5 +1,6 @@
 //! `berth exec`: run a command in a workspace through the engine.
 use crate::backend::{lifecycle, Ctx};
+use crate::domain::labels;
 use crate::domain::naming::WorkspaceName;
 use crate::domain::workspace::{WorkspaceState, WORKSPACE_USER};
 use crate::engine::{ExecRequest, Output};
@@ -37,6 +38,8 @@ pub async fn run(
     // Piped input is forwarded; an interactive terminal is not (use `berth ssh` for that).
     let stdin: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>> =
         (!std::io::stdin().is_terminal()).then(|| Box::new(tokio::io::stdin()) as _);
+    // The workspace's default directory (`--workdir` at create, else the clone).
+    let workdir = workdir.or_else(|| w.labels.get(labels::WORKDIR).cloned());
     let req = ExecRequest {
         cmd,
         env,
