@@ -75,6 +75,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             if json {
                 let mut v = output::workspace_json(&ws);
                 v["reused"] = serde_json::Value::Bool(reused);
+                v["steps"] = serde_json::to_value(view.steps())?;
                 print_json(&v)?;
             } else {
                 let verb = if reused { "reused" } else { "created" };
