@@ -144,7 +144,7 @@ fn completions_for_bash_zsh_and_fish() {
         let o = berth(&["completions", shell], None);
         assert!(o.status.success(), "{shell}: {}", err(&o));
         let s = out(&o);
-        for c in ["create", "delete", "ssh-config", "completions"] {
+        for c in ["create", "delete", "ssh-config", "hint", "completions"] {
             assert!(s.contains(c), "{shell}: {c} missing");
         }
     }

@@ -161,11 +161,7 @@ fn every_dotfiles_rule_installs_what_it_should() {
 
     // A Makefile: make runs in the repository (the image needs make).
     let ws = sb.name("make");
-    let notes = create_notes(
-        &sb,
-        &ws,
-        &["--dotfiles", &url("make")],
-    );
+    let notes = create_notes(&sb, &ws, &["--dotfiles", &url("make")]);
     assert_eq!(rule(&ws), "make\n");
     assert!(notes.contains("found Makefile: running make"), "{notes}");
     assert_eq!(sh(&sb, &ws, "test -L ~/.bashrc || echo plain"), "plain\n");

@@ -264,6 +264,21 @@ fn create_form_empty_and_with_errors() {
 }
 
 #[test]
+fn create_form_choices_profile_passthrough_and_dotfiles() {
+    let mut s = populated("default", 100, 30);
+    key(&mut s, KeyCode::Char('c'));
+    chars(&mut s, "api");
+    key(&mut s, KeyCode::Tab);
+    key(&mut s, KeyCode::Right);
+    key(&mut s, KeyCode::Tab);
+    key(&mut s, KeyCode::Left);
+    key(&mut s, KeyCode::Tab);
+    chars(&mut s, "https://example.com/me/dots.git");
+    key(&mut s, KeyCode::BackTab);
+    insta::assert_snapshot!("form_choices", text(&s));
+}
+
+#[test]
 fn delete_confirmation_names_what_is_lost() {
     let mut s = populated("default", 100, 30);
     key(&mut s, KeyCode::Char('d'));

@@ -6,6 +6,7 @@
 use super::create_steps::{run_step, StepError, StepState};
 use super::create_undo::{rollback, start_over};
 use super::{inventory, Ctx, Progress, ProgressFn};
+use crate::domain::naming::{generated_name, WorkspaceName};
 use crate::domain::provision::{plan, Provision, Step};
 use crate::domain::workspace::{Workspace, WorkspaceSpec};
 use crate::store::Begin;
@@ -32,6 +33,8 @@ pub struct CreateRequest {
     pub keys: Vec<String>,
     /// Private keys matching `keys`, remembered for `berth ssh` (paths, never content).
     pub identities: Vec<PathBuf>,
+    /// The name was made up (none given): one taken by a workspace is replaced.
+    pub name_generated: bool,
 }
 
 #[derive(Debug)]
@@ -57,6 +60,13 @@ pub enum CreateError {
         reason: String,
         cleanup: String,
     },
+}
+
+/// `first` if no workspace has it, else another made-up name no workspace has.
+fn free_generated_name(first: &WorkspaceName, taken: &[&str]) -> Option<WorkspaceName> {
+    std::iter::once(first.clone())
+        .chain((0..50).filter_map(|_| WorkspaceName::parse(&generated_name()).ok()))
+        .find(|n| !taken.contains(&n.as_str()))
 }
 
 async fn cancelled(rx: &mut watch::Receiver<bool>) {
@@ -85,12 +95,19 @@ pub async fn create(
     progress: ProgressFn<'_>,
     mut cancel: watch::Receiver<bool>,
 ) -> Result<CreateOutcome, CreateError> {
-    let spec = &req.spec;
-    let name = &spec.name;
     let refuse = |m: String| CreateError::Refused(m);
     let existing = inventory::list(ctx)
         .await
         .map_err(|e| refuse(format!("{e:#}")))?;
+    let mut req = req;
+    if req.name_generated {
+        let taken: Vec<&str> = existing.iter().map(|w| w.name.as_str()).collect();
+        req.spec.name = free_generated_name(&req.spec.name, &taken)
+            .ok_or_else(|| refuse("cannot make up a name no workspace has; give one".into()))?;
+    }
+    let req = req;
+    let spec = &req.spec;
+    let name = &spec.name;
     if let Some(thread) = &spec.thread {
         if let Some(w) = existing
             .iter()
@@ -139,6 +156,9 @@ pub async fn create(
     super::provision::dotfiles::preflight(&spec.options.dotfiles, &ctx.paths.home)
         .await
         .map_err(|e| refuse(format!("{e:#}")))?;
+    super::create_checks::check(ctx, spec)
+        .await
+        .map_err(refuse)?;
 
     let steps = plan(spec);
     let total = steps.len();

@@ -2,13 +2,14 @@
 //! removes exactly that (and never a volume it found already there).
 use super::create::CreateRequest;
 use super::{provision, sshd, Ctx, Progress, ProgressFn};
+use crate::domain::create_checks::mentions_port;
 use crate::domain::labels::{workspace_labels, Maker, PROFILE};
 use crate::domain::provision::{Step, MARKER_PATH};
 use crate::domain::ssh_forward;
 use crate::domain::workspace::{
     WorkspaceSpec, REPO_DIR, SSHD_CONTAINER_PORT, WORKSPACE_HOME, WORKSPACE_USER,
 };
-use crate::engine::{ContainerSpec, EngineError, ExecRequest, Output};
+use crate::engine::{exec_collect, Bind, ContainerSpec, EngineError, ExecRequest, Output};
 use crate::store::LeaseRequest;
 use anyhow::{anyhow, bail, Result};
 use std::collections::BTreeSet;
@@ -213,7 +214,6 @@ pub async fn run_step(
                     provision::env::TMPFS.into(),
                     provision::env::TMPFS_OPTIONS.into(),
                 )],
-                binds: st.ssh.as_ref().map(|p| p.binds()).unwrap_or_default(),
                 volume: name.volume(),
                 mount_point: WORKSPACE_HOME.into(),
                 ssh_container_port: SSHD_CONTAINER_PORT,
@@ -222,15 +222,54 @@ pub async fn run_step(
                 resources: spec.resources,
                 runtime: spec.runtime.clone(),
                 platform: spec.platform.clone(),
+                binds: o
+                    .mounts
+                    .iter()
+                    .map(|m| Bind {
+                        host: m.host.clone(),
+                        path: m.path.clone(),
+                        read_only: m.read_only,
+                    })
+                    .chain(st.ssh.as_ref().map(|p| p.binds()).unwrap_or_default())
+                    .collect(),
+                ports: o.ports.clone(),
+                // Only a directory that is surely there: the engine would make a
+                // missing one owned by root (in the home volume too). Others are
+                // made as the workspace user once it runs (see `Step::Start`).
+                workdir: o
+                    .workdir
+                    .clone()
+                    .filter(|w| o.mounts.iter().any(|m| m.path == *w)),
             };
             // Noted first, so a cancel during the call still removes it.
             st.made.container = Some(name.container());
             ctx.engine.create_container(&cs).await?;
         }
-        Step::Start => match ctx.engine.start_container(&name.container()).await {
-            Err(EngineError::PortTaken(m)) => return Err(StepError::PortRefused(m)),
-            r => r?,
-        },
+        Step::Start => {
+            match ctx.engine.start_container(&name.container()).await {
+                Err(EngineError::PortTaken(m)) => {
+                    // One of `--port`'s host ports: no use trying another SSH port.
+                    if let Some(p) = spec
+                        .options
+                        .ports
+                        .iter()
+                        .find(|p| mentions_port(&m, p.host))
+                    {
+                        return Err(StepError::Fatal(anyhow!(
+                            "host port {} is taken ({m}); pick another for --port {}:{}",
+                            p.host,
+                            p.host,
+                            p.container
+                        )));
+                    }
+                    return Err(StepError::PortRefused(m));
+                }
+                r => r?,
+            }
+            if let Some(dir) = &spec.options.workdir {
+                make_workdir(ctx, &name.container(), dir).await?;
+            }
+        }
         Step::Keys => sshd::install_keys(ctx, name, &req.keys).await?,
         Step::Ssh => sshd::wait_for_ssh(ctx, name, st.port).await?,
         Step::PinHostKey => {
@@ -326,6 +365,25 @@ pub async fn run_step(
             // A cache of a fact that never changes for this id; the marker is the truth.
             let _ = ctx.store.record_provisioned(vec![id], None).await;
         }
+    }
+    Ok(())
+}
+
+/// Makes `--workdir` as the workspace user (so it is theirs, unlike a directory
+/// the engine would make); a directory the user cannot make is an error.
+async fn make_workdir(ctx: &Ctx, container: &str, dir: &str) -> Result<()> {
+    let req = ExecRequest {
+        cmd: vec!["mkdir".into(), "-p".into(), "--".into(), dir.into()],
+        user: Some(WORKSPACE_USER.into()),
+        timeout: Some(std::time::Duration::from_secs(30)),
+        ..Default::default()
+    };
+    let (outcome, _, err) = exec_collect(ctx.engine.as_ref(), container, req).await?;
+    if outcome.exit_code != 0 {
+        bail!(
+            "cannot make the working directory {dir} as the workspace user ({}); pick one inside {WORKSPACE_HOME} or a --mount",
+            String::from_utf8_lossy(&err).trim()
+        );
     }
     Ok(())
 }

@@ -17,15 +17,15 @@ use tokio::sync::watch;
 const HOST_KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJxaPg4J3YgX9DgHjJL9E2Ekp4kQz8Zz0t3Yo6pTr8Tm host";
 
-struct Rig {
-    engine: MemoryEngine,
-    ctx: Ctx,
+pub(super) struct Rig {
+    pub engine: MemoryEngine,
+    pub ctx: Ctx,
     _dir: tempfile::TempDir,
 }
 
 /// A context over a publishing memory engine whose workspaces answer the commands
 /// create runs; a post-start script takes `post_start` of tokio time.
-fn rig(ports: (u16, u16), post_start: Duration) -> Rig {
+pub(super) fn rig(ports: (u16, u16), post_start: Duration) -> Rig {
     let engine = MemoryEngine::publishing();
     engine.set_exec_handler(move |c: &ExecCall| {
         let cmd = c.cmd.join(" ");
@@ -60,7 +60,7 @@ fn rig(ports: (u16, u16), post_start: Duration) -> Rig {
     }
 }
 
-fn request(ctx: &Ctx, name: &str, post_start: Option<&str>) -> CreateRequest {
+pub(super) fn request(ctx: &Ctx, name: &str, post_start: Option<&str>) -> CreateRequest {
     let spec = CreateSpec {
         name: name.into(),
         post_start: post_start.map(String::from),
@@ -70,6 +70,7 @@ fn request(ctx: &Ctx, name: &str, post_start: Option<&str>) -> CreateRequest {
         spec: super::create::workspace_spec(&ctx.config, spec, []).unwrap(),
         keys: vec![HOST_KEY.into()],
         identities: vec![],
+        name_generated: name.is_empty(),
     }
 }
 

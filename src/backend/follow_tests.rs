@@ -199,6 +199,8 @@ async fn a_create_that_dies_turns_incomplete_without_any_engine_event() {
         resources: Default::default(),
         runtime: None,
         platform: None,
+        ports: vec![],
+        workdir: None,
     };
     engine.create_container(&spec).await.unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,9 @@
 //! Async orchestration: lifecycle operations run as plans against the engine and the
 //! store, reporting progress as events. The CLI (and later the TUI) only call these.
 pub mod create;
+mod create_checks;
+#[cfg(test)]
+mod create_options_tests;
 mod create_spec;
 mod create_steps;
 #[cfg(test)]
@@ -9,6 +12,7 @@ mod create_undo;
 #[cfg(test)]
 mod env_delivery_tests;
 pub mod follow;
+pub mod hint;
 pub mod images;
 pub mod inventory;
 pub mod keys;

@@ -57,6 +57,7 @@ async fn create_with(
     s: CreateSpec,
 ) -> (crate::domain::workspace::Workspace, Vec<Progress>) {
     let req = CreateRequest {
+        name_generated: false,
         spec: super::create::workspace_spec(&ctx.config, s, []).unwrap(),
         keys: vec![HOST_KEY.into()],
         identities: vec![],

@@ -366,6 +366,7 @@ async fn run_job(
                 progress.report(Progress::Note(n.clone())).await;
             }
             let host_env = super::create::host_env_names();
+            let name_generated = spec.name.trim().is_empty();
             let ws = super::create::workspace_spec(
                 &ctx.config,
                 *spec,
@@ -375,6 +376,7 @@ async fn run_job(
                 spec: ws,
                 keys: keys.keys,
                 identities: keys.identities,
+                name_generated,
             };
             Ok(match create(ctx, req, &progress, cancel).await? {
                 CreateOutcome::Created(w) => format!(

@@ -3,6 +3,8 @@
 //! identities to offer. Used by `berth ssh`, shell tabs in the TUI and the TUI's
 //! "copy the ssh command".
 use super::{keys, lifecycle, sshd, Ctx};
+use crate::domain::env::shell_quote;
+use crate::domain::labels;
 use crate::domain::naming::WorkspaceName;
 use crate::domain::workspace::{Workspace, WorkspaceState};
 use crate::ssh_client::{self, Target};
@@ -11,6 +13,19 @@ use anyhow::{bail, Context, Result};
 /// The workspace user's login shell in a shell tab: bash if present, else sh.
 pub const DEFAULT_REMOTE: &str =
     "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi";
+
+/// The user's login shell, for `berth ssh NAME` in a default directory.
+const LOGIN_SHELL: &str = "exec \"${SHELL:-/bin/sh}\" -l";
+
+/// A remote command run in `dir` (the workspace's default directory); a missing
+/// directory is said and the command runs in the home instead.
+pub fn in_dir(dir: &str, remote: &str) -> String {
+    let q = shell_quote(dir);
+    format!(
+        "cd {q} 2>/dev/null || echo \"berth: {} is missing; staying in the home\" >&2; {remote}",
+        dir.replace(['"', '\\', '$', '`'], "")
+    )
+}
 
 /// What the command is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,13 +76,26 @@ pub async fn build(ctx: &Ctx, name: &WorkspaceName, purpose: Purpose) -> Result<
         );
     }
     let args = target(ctx, &w).await?.args(&ctx.paths);
+    let workdir = w.labels.get(labels::WORKDIR).map(String::as_str);
     let mut argv = vec!["ssh".to_string()];
     let mut env = Vec::new();
     match purpose {
-        Purpose::Ssh { cmd } => {
-            argv.extend(args);
-            argv.extend(cmd);
-        }
+        Purpose::Ssh { cmd } => match workdir {
+            // A login shell in the default directory needs a terminal of its own.
+            Some(dir) if cmd.is_empty() => {
+                argv.push("-t".into());
+                argv.extend(args);
+                argv.push(in_dir(dir, LOGIN_SHELL));
+            }
+            Some(dir) => {
+                argv.extend(args);
+                argv.push(in_dir(dir, &cmd.join(" ")));
+            }
+            None => {
+                argv.extend(args);
+                argv.extend(cmd);
+            }
+        },
         Purpose::Copy => argv.extend(args),
         Purpose::Tab => {
             argv.push("-tt".into());
@@ -80,14 +108,30 @@ pub async fn build(ctx: &Ctx, name: &WorkspaceName, purpose: Purpose) -> Result<
                 argv.extend(["-o".to_string(), o.to_string()]);
             }
             argv.extend(args);
-            argv.push(
-                ctx.config
-                    .shell
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_REMOTE.to_string()),
-            );
+            let shell = ctx.config.shell.as_deref().unwrap_or(DEFAULT_REMOTE);
+            argv.push(match workdir {
+                Some(dir) => in_dir(dir, shell),
+                None => shell.to_string(),
+            });
             env.push(("TERM".into(), "xterm-256color".into()));
         }
     }
     Ok(SshCommand { argv, env })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_commands_start_in_the_default_directory() {
+        assert_eq!(
+            in_dir("/home/workspace/repo", "make test"),
+            "cd '/home/workspace/repo' 2>/dev/null || echo \"berth: /home/workspace/repo is missing; staying in the home\" >&2; make test"
+        );
+        // Quoted for the remote shell, whatever the directory's name.
+        let c = in_dir("/w/it's $x", LOGIN_SHELL);
+        assert!(c.starts_with("cd '/w/it'\\''s $x' "), "{c}");
+        assert!(c.ends_with("exec \"${SHELL:-/bin/sh}\" -l"), "{c}");
+    }
 }

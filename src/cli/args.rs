@@ -97,6 +97,14 @@ pub enum Command {
         #[arg(last = true, value_name = "CMD")]
         cmd: Vec<String>,
     },
+    /// Print the exact commands a person runs to connect (ssh alias, berth ssh,
+    /// docker exec) and the workspace user's login shell.
+    Hint {
+        name: String,
+        /// {"command", "docker", "shell", "berth", "workdir"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write ~/.ssh/berth.d/berth-NAME.conf for every workspace and include them from ~/.ssh/config.
     SshConfig {
         #[arg(long)]
@@ -210,6 +218,7 @@ impl Command {
             Command::Exec { .. } => "exec",
             Command::Ssh { .. } => "ssh",
             Command::SshConfig { .. } => "ssh-config",
+            Command::Hint { .. } => "hint",
             Command::Logs { .. } => "logs",
             Command::Doctor { .. } => "doctor",
             Command::Config { .. } => "config",

@@ -46,6 +46,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                 eprintln!("note: {n}");
             }
             let host_env = crate::backend::create::host_env_names();
+            let name_generated = request.name.trim().is_empty();
             let spec = workspace_spec(&ctx.config, request, host_env.iter().map(String::as_str))?;
             let view = ProgressView::new(json);
             let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
@@ -63,6 +64,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                 spec,
                 keys: keys.keys,
                 identities: keys.identities,
+                name_generated,
             };
             let result = create(ctx, req, &|p| view.event(p), cancel_rx).await;
             view.finish();
@@ -73,6 +75,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             if json {
                 let mut v = output::workspace_json(&ws);
                 v["reused"] = serde_json::Value::Bool(reused);
+                v["steps"] = serde_json::to_value(view.steps())?;
                 print_json(&v)?;
             } else {
                 let verb = if reused { "reused" } else { "created" };
@@ -164,6 +167,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         } => super::exec::run(ctx, &name(&n)?, env, workdir, timeout, json, cmd).await,
         Command::Ssh { name: n, cmd } => ssh(ctx, &name(&n)?, cmd).await,
         Command::SshConfig { json } => ssh_config(ctx, json).await,
+        Command::Hint { name: n, json } => super::hint::run(ctx, &name(&n)?, json).await,
         Command::Logs {
             name: n,
             follow,

@@ -92,7 +92,15 @@ mod tests {
             page.starts_with(".ie") || page.contains(".TH berth 1"),
             "{page}"
         );
-        for c in ["create", "list", "delete", "exec", "completions", "man"] {
+        for c in [
+            "create",
+            "list",
+            "delete",
+            "exec",
+            "hint",
+            "completions",
+            "man",
+        ] {
             assert!(page.contains(c), "{c} missing");
         }
         let create = String::from_utf8(man_page(Some("create")).unwrap()).unwrap();

@@ -1,6 +1,7 @@
 //! `berth exec`: run a command in a workspace through the engine.
 use crate::backend::{lifecycle, provision, Ctx};
 use crate::domain::env::with_loader;
+use crate::domain::labels;
 use crate::domain::naming::WorkspaceName;
 use crate::domain::workspace::{WorkspaceState, WORKSPACE_USER};
 use crate::engine::{ExecRequest, Output};
@@ -44,6 +45,8 @@ pub async fn run(
     } else {
         cmd
     };
+    // The workspace's default directory (`--workdir` at create, else the clone).
+    let workdir = workdir.or_else(|| w.labels.get(labels::WORKDIR).cloned());
     let req = ExecRequest {
         cmd,
         env,

@@ -6,6 +6,7 @@ mod create_args;
 mod docs;
 mod doctor;
 mod exec;
+mod hint;
 mod image;
 mod logs;
 mod output;

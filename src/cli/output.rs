@@ -12,6 +12,16 @@ pub struct ProgressView {
     bar: Option<ProgressBar>,
     quiet: bool,
     last: Mutex<Option<String>>,
+    /// Steps finished so far: (label, description, seconds), in order.
+    done: Mutex<Vec<StepTime>>,
+}
+
+/// One finished step, for `create --json`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StepTime {
+    pub label: String,
+    pub description: String,
+    pub seconds: f64,
 }
 
 impl ProgressView {
@@ -30,10 +40,48 @@ impl ProgressView {
             bar,
             quiet,
             last: Mutex::new(None),
+            done: Mutex::new(Vec::new()),
         }
     }
 
+    /// The steps finished so far, with their durations.
+    pub fn steps(&self) -> Vec<StepTime> {
+        self.done.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
     pub fn event(&self, p: Progress) {
+        self.record(&p);
+        self.show(p);
+    }
+
+    fn record(&self, p: &Progress) {
+        match p {
+            Progress::StepStarted { description, .. } => {
+                if let Ok(mut l) = self.last.lock() {
+                    *l = Some(description.clone());
+                }
+            }
+            Progress::StepDone { label, took, .. } => {
+                let description = self
+                    .last
+                    .lock()
+                    .ok()
+                    .and_then(|l| l.clone())
+                    .unwrap_or_default();
+                if let Ok(mut d) = self.done.lock() {
+                    d.push(StepTime {
+                        label: label.clone(),
+                        description,
+                        // Milliseconds are plenty.
+                        seconds: (took.as_secs_f64() * 1000.0).round() / 1000.0,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn show(&self, p: Progress) {
         match (&self.bar, p) {
             (
                 Some(b),
@@ -62,9 +110,6 @@ impl ProgressView {
             ) => {
                 if !self.quiet {
                     eprintln!("[{index}/{total}] {description} ...");
-                }
-                if let Ok(mut l) = self.last.lock() {
-                    *l = Some(description);
                 }
             }
             (
@@ -226,4 +271,43 @@ pub fn details(w: &Workspace) -> String {
         kv("pids", p.to_string());
     }
     s
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn finished_steps_are_kept_with_their_durations() {
+        let v = ProgressView::new(true);
+        let started = |index, label: &str, d: &str| Progress::StepStarted {
+            index,
+            total: 2,
+            label: label.into(),
+            description: d.into(),
+        };
+        let done = |index, label: &str, ms| Progress::StepDone {
+            index,
+            total: 2,
+            label: label.into(),
+            took: Duration::from_millis(ms),
+        };
+        v.event(started(1, "volume", "create the home volume"));
+        v.event(Progress::Note("n".into()));
+        v.event(done(1, "volume", 1234));
+        v.event(started(2, "start", "start the container"));
+        v.event(done(2, "start", 5));
+        let s = v.steps();
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            s[0],
+            StepTime {
+                label: "volume".into(),
+                description: "create the home volume".into(),
+                seconds: 1.234
+            }
+        );
+        assert_eq!((s[1].label.as_str(), s[1].seconds), ("start", 0.005));
+    }
 }

@@ -24,7 +24,7 @@ pub const CREATOR: &str = "dev.berth.creator";
 pub const SECRETS: &str = "dev.berth.env-passthrough";
 /// What the workspace forwards from the host ("git,gh,ssh"; see `Forward::label`).
 pub const FORWARD: &str = "dev.berth.forward";
-/// Default directory for exec, ssh and shells.
+/// Default directory for exec, ssh and shells (`--workdir`, else the clone's).
 pub const WORKDIR: &str = "dev.berth.workdir";
 /// On berth's images: a hash of the definition they were built from, so an image
 /// built from an older definition is known as outdated.
@@ -79,8 +79,10 @@ pub fn workspace_labels(
     if !o.secrets.is_empty() {
         l.insert(SECRETS.into(), super::env::names_label(&o.secrets));
     }
-    if let Some(w) = &o.workdir {
-        l.insert(WORKDIR.into(), w.clone());
+    if let Some(w) =
+        super::create_checks::default_workdir(o.workdir.as_deref(), spec.clone_url.is_some())
+    {
+        l.insert(WORKDIR.into(), w);
     }
     l
 }

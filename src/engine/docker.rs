@@ -11,10 +11,7 @@ use crate::domain::observe::{EngineEvent, Sidecar, Stats};
 use crate::domain::workspace::Workspace;
 use async_trait::async_trait;
 use bollard::errors::Error as BErr;
-use bollard::models::{
-    ContainerCreateBody, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
-    VolumeCreateRequest,
-};
+use bollard::models::VolumeCreateRequest;
 use bollard::query_parameters as qp;
 use bollard::Docker;
 use futures_util::stream::{BoxStream, StreamExt};
@@ -77,7 +74,7 @@ impl DockerEngine {
     }
 }
 
-fn hash(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
+pub(super) fn hash(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
     labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
@@ -197,50 +194,7 @@ impl Engine for DockerEngine {
     }
 
     async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String> {
-        let port_key = format!("{}/tcp", spec.ssh_container_port);
-        let bindings = HashMap::from([(
-            port_key.clone(),
-            Some(vec![PortBinding {
-                host_ip: Some(spec.bind_address.to_string()),
-                host_port: Some(spec.ssh_host_port.to_string()),
-            }]),
-        )]);
-        let mut binds = vec![format!("{}:{}", spec.volume, spec.mount_point)];
-        binds.extend(spec.binds.iter().map(|b| b.spec()));
-        let host_config = HostConfig {
-            binds: Some(binds),
-            port_bindings: Some(bindings),
-            cap_drop: Some(vec!["ALL".into()]),
-            security_opt: Some(vec!["no-new-privileges:true".into()]),
-            memory: Some(spec.resources.memory_bytes),
-            memory_swap: Some(spec.resources.memory_bytes),
-            pids_limit: Some(spec.resources.pids),
-            nano_cpus: spec.resources.cpus.map(|c| (c * 1e9) as i64),
-            // A start the engine makes by this policy empties the /run/berth tmpfs
-            // (the passed-through variables) until the next berth start or a
-            // watching TUI refills it: see backend::provision::env.
-            restart_policy: Some(RestartPolicy {
-                name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
-                maximum_retry_count: None,
-            }),
-            init: Some(true),
-            runtime: spec.runtime.clone(),
-            tmpfs: (!spec.tmpfs.is_empty()).then(|| spec.tmpfs.iter().cloned().collect()),
-            ..Default::default()
-        };
-        let body = ContainerCreateBody {
-            env: (!spec.env.is_empty()).then(|| spec.env.clone()),
-            hostname: Some(spec.hostname.clone()),
-            image: Some(spec.image.clone()),
-            labels: Some(hash(&spec.labels)),
-            exposed_ports: Some(vec![port_key]),
-            host_config: Some(host_config),
-            ..Default::default()
-        };
-        let opts = qp::CreateContainerOptions {
-            name: Some(spec.container.clone()),
-            platform: spec.platform.clone().unwrap_or_default(),
-        };
+        let (body, opts) = super::docker_create::create_body(spec);
         let r = self
             .docker
             .create_container(Some(opts), body)

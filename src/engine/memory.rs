@@ -27,6 +27,7 @@ use crate::domain::observe::{EngineEvent, Sidecar, Stats};
 use crate::domain::workspace::{Workspace, WorkspaceState};
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
+pub use state::Extras;
 use state::{Container, State};
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicUsize;
@@ -301,10 +302,14 @@ impl Engine for MemoryEngine {
                     memory_limit: Some(spec.resources.memory_bytes).filter(|m| *m > 0),
                     pids_limit: Some(spec.resources.pids).filter(|p| *p > 0),
                     runtime: spec.runtime.clone().filter(|r| r != "runc"),
-                    binds: spec.binds.clone(),
                     run: 0,
                     logs: Vec::new(),
                     stats: Stats::default(),
+                    extras: state::Extras {
+                        binds: spec.binds.clone(),
+                        ports: spec.ports.clone(),
+                        workdir: spec.workdir.clone(),
+                    },
                 },
             );
             s.event(&spec.container, "create");

@@ -3,11 +3,13 @@
 //! `memory.rs` is an in-memory engine for tests and benchmarks.
 pub mod docker;
 mod docker_convert;
+mod docker_create;
 mod docker_exec;
 mod docker_files;
 mod docker_watch;
 pub mod memory;
 
+use crate::domain::create_options::PortMap;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
 use crate::domain::resources::Resources;
 use crate::domain::workspace::Workspace;
@@ -72,8 +74,6 @@ pub struct ContainerSpec {
     pub env: Vec<String>,
     /// tmpfs mounts: (path, mount options).
     pub tmpfs: Vec<(String, String)>,
-    /// Host paths bind-mounted into the container (besides the home volume).
-    pub binds: Vec<Bind>,
     pub volume: String,
     pub mount_point: String,
     pub ssh_container_port: u16,
@@ -82,6 +82,12 @@ pub struct ContainerSpec {
     pub resources: Resources,
     pub runtime: Option<String>,
     pub platform: Option<String>,
+    /// Host paths bind-mounted inside (`--mount`, and forwarding that needs one).
+    pub binds: Vec<Bind>,
+    /// Extra ports published on `bind_address` (`--port`).
+    pub ports: Vec<PortMap>,
+    /// The container's working directory (`--workdir`); the image's when `None`.
+    pub workdir: Option<String>,
 }
 
 /// A host path bind-mounted into a container.

@@ -69,6 +69,10 @@ pub fn initial_state(paths: &Paths, config: &Config, config_error: Option<String
     s.mouse = config.mouse;
     s.ssh_host = crate::ssh_client::connect_host(config.bind_address);
     s.default_image = config.image.clone();
+    s.form_choices = super::form_memory::load(&paths.state_dir);
+    if s.form_choices.profile.is_none() {
+        s.form_choices.profile = Some(config.profile.clone());
+    }
     s.now = chrono::Utc::now().timestamp();
     s
 }

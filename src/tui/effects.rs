@@ -121,6 +121,18 @@ impl Runner {
                     let _ = done.send(Done::Msg(Msg::Notice(note))).await;
                 });
             }
+            Effect::RememberForm(choices) => {
+                let dir = self.state_dir.clone();
+                tokio::spawn(async move {
+                    let r = tokio::task::spawn_blocking(move || {
+                        super::form_memory::save(&dir, &choices)
+                    })
+                    .await;
+                    if let Ok(Err(e)) = r {
+                        tracing::warn!("cannot remember the create form's choices: {e:#}");
+                    }
+                });
+            }
             Effect::SpawnShell {
                 id,
                 argv,

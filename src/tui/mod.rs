@@ -6,6 +6,9 @@ pub mod chord;
 mod dialog_tests;
 pub mod effects;
 pub mod form;
+pub mod form_memory;
+#[cfg(test)]
+mod form_tests;
 pub mod keymap;
 pub mod layout;
 pub mod logbuf;

@@ -134,6 +134,8 @@ pub enum Effect {
         name: String,
         content: String,
     },
+    /// Remember the create form's choices (a file in the state directory).
+    RememberForm(super::form_memory::FormChoices),
     /// Start a shell session in a PTY.
     SpawnShell {
         id: u64,
@@ -196,6 +198,8 @@ pub struct State {
     /// Address clients use for published ports (for the copied ssh command).
     pub ssh_host: String,
     pub default_image: String,
+    /// The create form's last choices (preselected next time).
+    pub form_choices: super::form_memory::FormChoices,
     pub shells: Vec<ShellTab>,
     pub bottom: Bottom,
     /// The active shell fills the screen.
@@ -210,6 +214,7 @@ impl Effect {
             Effect::Backend(_) => "backend command",
             Effect::Copy(_) => "copy",
             Effect::SaveLogs { .. } => "save logs",
+            Effect::RememberForm(_) => "remember form choices",
             Effect::SpawnShell { .. } => "spawn shell",
             Effect::ShellInput { .. } => "shell input",
             Effect::ShellResize { .. } => "shell resize",
@@ -293,6 +298,7 @@ impl State {
             quit: false,
             ssh_host: "127.0.0.1".into(),
             default_image: String::new(),
+            form_choices: Default::default(),
             shells: Vec::new(),
             bottom: Bottom::Logs,
             fullscreen: false,

@@ -102,7 +102,11 @@ fn on_action(s: &mut State, mode: Mode, a: Action) -> Vec<Effect> {
                 .filter(|w| !matches!(w.provision, Provision::Incomplete { .. }))
                 .map(|w| w.name.clone())
                 .collect();
-            s.overlay = Overlay::Form(Box::new(CreateForm::new(taken, &s.default_image)));
+            s.overlay = Overlay::Form(Box::new(CreateForm::new(
+                taken,
+                &s.default_image,
+                &s.form_choices,
+            )));
             vec![]
         }
         Action::Up if in_logs => {
@@ -294,19 +298,37 @@ fn on_form_key(s: &mut State, action: Option<Action>, k: KeyEvent) -> Vec<Effect
         }
         Some(Action::Submit) => match form.spec() {
             Some(spec) => {
-                let name = spec.name.clone();
+                let name = match spec.name.as_str() {
+                    "" => "(new)".to_string(),
+                    n => n.to_string(),
+                };
+                let choices = form.choices();
                 s.overlay = Overlay::None;
                 let job = new_job(s, "create", &name);
-                vec![Effect::Backend(Command::Create {
+                let remember = (choices != s.form_choices).then(|| {
+                    s.form_choices = choices.clone();
+                    Effect::RememberForm(choices)
+                });
+                let mut fx = vec![Effect::Backend(Command::Create {
                     job,
                     spec: Box::new(spec),
-                })]
+                })];
+                fx.extend(remember);
+                fx
             }
             None => {
                 form.submitted = true;
                 vec![]
             }
         },
+        _ if form.focused().is_choice() => {
+            match k.code {
+                KeyCode::Left => form.cycle(-1),
+                KeyCode::Right | KeyCode::Char(' ') => form.cycle(1),
+                _ => {}
+            }
+            vec![]
+        }
         _ => {
             form.focused_mut().input(k);
             vec![]
@@ -380,6 +402,9 @@ pub(super) fn on_paste(s: &mut State, text: &str) -> Vec<Effect> {
         return live_filter(s, input);
     }
     if let Overlay::Form(form) = &mut s.overlay {
+        if form.focused().is_choice() {
+            return vec![];
+        }
         form.focused_mut().insert_str(&one_line);
     }
     vec![]

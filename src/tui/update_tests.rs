@@ -38,7 +38,7 @@ fn state() -> State {
     s
 }
 
-fn key(c: char) -> Msg {
+pub(super) fn key(c: char) -> Msg {
     Msg::Key(KeyEvent::new(
         KeyCode::Char(c),
         if c.is_uppercase() {
@@ -49,15 +49,15 @@ fn key(c: char) -> Msg {
     ))
 }
 
-fn code(c: KeyCode) -> Msg {
+pub(super) fn code(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
-fn typed(s: &mut State, text: &str) -> Vec<Effect> {
+pub(super) fn typed(s: &mut State, text: &str) -> Vec<Effect> {
     text.chars().flat_map(|c| update(s, key(c))).collect()
 }
 
-fn with_list(names: &[(&str, WorkspaceState)]) -> State {
+pub(super) fn with_list(names: &[(&str, WorkspaceState)]) -> State {
     let mut s = state();
     let list = names
         .iter()
@@ -302,42 +302,6 @@ fn delete_asks_and_can_keep_the_volume() {
     update(&mut s, key('d'));
     assert!(update(&mut s, code(KeyCode::Esc)).is_empty());
     assert!(matches!(s.overlay, Overlay::None));
-}
-
-#[test]
-fn create_form_validates_inline_and_submits() {
-    let mut s = with_list(&[("taken", WorkspaceState::Running)]);
-    update(&mut s, key('c'));
-    assert!(matches!(s.overlay, Overlay::Form(_)));
-    // Typed keys go to the field, even ones bound elsewhere (q, s, d).
-    typed(&mut s, "taken");
-    assert!(
-        update(&mut s, code(KeyCode::Enter)).is_empty(),
-        "an existing name is refused"
-    );
-    let Overlay::Form(f) = &s.overlay else {
-        panic!()
-    };
-    assert!(f.submitted);
-    for _ in 0..5 {
-        update(&mut s, code(KeyCode::Backspace));
-    }
-    typed(&mut s, "qsd-1");
-    update(&mut s, code(KeyCode::Tab));
-    update(&mut s, code(KeyCode::Tab));
-    update(&mut s, Msg::Paste("git://h/r.git\n".into()));
-    update(&mut s, code(KeyCode::Tab));
-    update(&mut s, code(KeyCode::Tab));
-    typed(&mut s, "make");
-    let fx = update(&mut s, code(KeyCode::Enter));
-    let [Effect::Backend(Command::Create { job: 1, spec })] = fx.as_slice() else {
-        panic!("{fx:?}")
-    };
-    assert_eq!(spec.name, "qsd-1");
-    assert_eq!(spec.clone_url.as_deref(), Some("git://h/r.git"));
-    assert_eq!(spec.post_start.as_deref(), Some("make"));
-    assert_eq!(spec.image, None);
-    assert_eq!(s.jobs[0].action, "create");
 }
 
 #[test]

@@ -97,6 +97,7 @@ async fn create_with_ssh(
     let mut spec = crate::backend::create::workspace_spec(&ctx.config, spec, []).unwrap();
     spec.options.forward.ssh = true;
     let req = CreateRequest {
+        name_generated: false,
         spec,
         keys: vec![HOST_KEY.into()],
         identities: vec![],

@@ -80,7 +80,6 @@ impl MemoryEngine {
                     memory_limit: None,
                     pids_limit: None,
                     runtime: None,
-                    binds: Vec::new(),
                     run: 0,
                     logs: Vec::new(),
                     stats: Stats {
@@ -89,6 +88,7 @@ impl MemoryEngine {
                         mem_limit: 4 << 30,
                         pids: 3,
                     },
+                    extras: Default::default(),
                 },
             );
             s.event(container, "create");
@@ -216,14 +216,18 @@ impl MemoryEngine {
         self.inner.lock().volumes.get(name).cloned()
     }
 
-    /// The bind mounts container `name` was created with (empty when absent).
-    pub fn binds(&self, name: &str) -> Vec<crate::engine::Bind> {
+    /// Binds, extra ports and working directory container `name` was created with.
+    pub fn extras(&self, name: &str) -> Option<super::state::Extras> {
         self.inner
             .lock()
             .containers
             .get(name)
-            .map(|c| c.binds.clone())
-            .unwrap_or_default()
+            .map(|c| c.extras.clone())
+    }
+
+    /// The bind mounts container `name` was created with (empty when absent).
+    pub fn binds(&self, name: &str) -> Vec<crate::engine::Bind> {
+        self.extras(name).map(|e| e.binds).unwrap_or_default()
     }
 
     pub fn containers(&self) -> Vec<String> {

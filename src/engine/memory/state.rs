@@ -78,13 +78,21 @@ pub(super) struct Container {
     pub memory_limit: Option<i64>,
     pub pids_limit: Option<i64>,
     pub runtime: Option<String>,
-    /// Host paths bind-mounted in (as the spec gave them).
-    pub binds: Vec<crate::engine::Bind>,
     /// How many times it was started; a followed log stream belongs to one run.
     pub run: u64,
     pub logs: Vec<LogLine>,
     /// The sample its stats stream reports while it runs.
     pub stats: Stats,
+    /// Binds, extra published ports and working directory, as created.
+    pub extras: Extras,
+}
+
+/// What a container was created with besides its identity (for tests to read).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extras {
+    pub binds: Vec<crate::engine::Bind>,
+    pub ports: Vec<crate::domain::create_options::PortMap>,
+    pub workdir: Option<String>,
 }
 
 impl Container {
@@ -225,12 +233,17 @@ impl State {
         if c.running() {
             return Ok(());
         }
-        let (name, port) = (c.name.clone(), c.host_port);
-        if let Some(port) = port {
-            let by_other = self
-                .containers
-                .values()
-                .any(|o| o.name != name && o.running() && o.host_port == Some(port));
+        let name = c.name.clone();
+        let ports = c
+            .host_port
+            .into_iter()
+            .chain(c.extras.ports.iter().map(|p| p.host));
+        for port in ports.collect::<Vec<_>>() {
+            let by_other = self.containers.values().any(|o| {
+                o.name != name
+                    && o.running()
+                    && (o.host_port == Some(port) || o.extras.ports.iter().any(|p| p.host == port))
+            });
             if by_other || self.occupied_ports.contains(&port) {
                 return Err(EngineError::PortTaken(format!(
                     "Bind for 127.0.0.1:{port} failed: port is already allocated"

@@ -52,6 +52,8 @@ fn spec(name: &str, port: u16) -> ContainerSpec {
         resources: Resources::default(),
         runtime: None,
         platform: None,
+        ports: vec![],
+        workdir: None,
     }
 }
 

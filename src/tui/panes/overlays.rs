@@ -3,7 +3,7 @@
 use super::{centered, dim};
 use crate::domain::naming::OBJECT_PREFIX;
 use crate::domain::workspace::{WorkspaceState, WORKSPACE_HOME};
-use crate::tui::form::{CreateForm, Field};
+use crate::tui::form::CreateForm;
 use crate::tui::keymap::Mode;
 use crate::tui::state::State;
 use crate::tui::theme::Role;
@@ -170,7 +170,8 @@ pub fn form(f: &mut Frame, area: Rect, s: &State, form: &CreateForm) {
     );
     let mut y = inner.y;
     for (i, (field, ta)) in form.fields.iter().enumerate() {
-        if y + 3 > inner.y + inner.height {
+        // Two rows a field (the input, then its problem or hint); the last row is the footer's.
+        if y + 2 > inner.y + inner.height.saturating_sub(1) {
             break;
         }
         let focused = i == form.focus;
@@ -187,21 +188,35 @@ pub fn form(f: &mut Frame, area: Rect, s: &State, form: &CreateForm) {
             Rect::new(inner.x, y, 12, 1),
         );
         let input = Rect::new(inner.x + 12, y, inner.width.saturating_sub(12), 1);
-        let mut ta = ta.clone();
-        ta.set_cursor_line_style(th.base());
-        ta.set_style(if focused {
-            th.fg(Role::Fg).add_modifier(Modifier::UNDERLINED)
+        if field.is_choice() {
+            let style = if focused {
+                th.fg(Role::Accent).add_modifier(Modifier::BOLD)
+            } else {
+                th.fg(Role::Fg)
+            };
+            let line = Line::from(vec![
+                Span::styled("◂ ", dim(s)),
+                Span::styled(form.value(*field), style),
+                Span::styled(" ▸", dim(s)),
+            ]);
+            f.render_widget(Paragraph::new(line), input);
         } else {
-            th.base()
-        });
-        ta.set_placeholder_style(dim(s));
-        if !focused {
-            ta.set_cursor_style(th.base());
+            let mut ta = ta.clone();
+            ta.set_cursor_line_style(th.base());
+            ta.set_style(if focused {
+                th.fg(Role::Fg).add_modifier(Modifier::UNDERLINED)
+            } else {
+                th.base()
+            });
+            ta.set_placeholder_style(dim(s));
+            if !focused {
+                ta.set_cursor_style(th.base());
+            }
+            f.render_widget(&ta, input);
         }
-        f.render_widget(&ta, input);
         let note = match err {
             Some(e) => Line::styled(format!("  {e}"), th.fg(Role::Error)),
-            None if *field == Field::Name && form.value(Field::Name).is_empty() => {
+            None if focused && field.is_choice() => {
                 Line::styled(format!("  {}", field.hint()), dim(s))
             }
             None => Line::raw(""),
@@ -210,7 +225,7 @@ pub fn form(f: &mut Frame, area: Rect, s: &State, form: &CreateForm) {
             Paragraph::new(note),
             Rect::new(inner.x + 12, y + 1, inner.width.saturating_sub(12), 1),
         );
-        y += 3;
+        y += 2;
     }
     let k = |a| s.keymap.keys(Mode::Form, a);
     use crate::tui::keymap::Action;
@@ -226,6 +241,8 @@ pub fn form(f: &mut Frame, area: Rect, s: &State, form: &CreateForm) {
             Span::raw(" create  "),
             Span::styled(k(Action::NextField), th.fg(Role::Key)),
             Span::raw(" next field  "),
+            Span::styled("←/→", th.fg(Role::Key)),
+            Span::raw(" choose  "),
             Span::styled(k(Action::Cancel), th.fg(Role::Key)),
             Span::raw(" cancel"),
         ])
