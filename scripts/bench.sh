@@ -275,6 +275,9 @@ case "$what" in
   create) bench_create ;;
   tui) bench_tui ;;
   walk) bench_walk ;;
+  # Profiles: each profile image's cold build, then a create with it cached, against
+  # `docker run -d` of the same image (scripts/profile-times.sh).
+  profiles) "$(dirname "$0")/profile-times.sh" "$B" ;;
   all) bench_create; bench_tui; bench_shell; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
-  *) echo "usage: $0 [create|tui|shell|walk|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [create|tui|shell|walk|profiles|all]" >&2; exit 2 ;;
 esac

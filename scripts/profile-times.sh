@@ -30,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 now() { date +%s.%N; }
-secs() { echo "$2 - $1" | bc; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 printf '%-8s %10s %10s %10s\n' profile "build s" "create s" "run -d s"
 for p in "${profiles[@]}"; do
   t0=$(now)

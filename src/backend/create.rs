@@ -93,6 +93,43 @@ pub async fn create(
     ctx: &Ctx,
     req: CreateRequest,
     progress: ProgressFn<'_>,
+    cancel: watch::Receiver<bool>,
+) -> Result<CreateOutcome, CreateError> {
+    // The commands of the later steps run with the passed-through values (and the
+    // GitHub token) in their environment: whatever they print is redacted before
+    // it reaches the terminal, the TUI, an error or the audit trail.
+    let o = &req.spec.options;
+    let secrets = super::provision::env::gather(&o.secrets, o.forward.gh).await;
+    let redactor = crate::domain::redact::Redactor::new(secrets.vars);
+    let redacting = super::Redacting {
+        inner: progress,
+        redactor: &redactor,
+    };
+    create_redacted(ctx, req, &redacting, &redactor, cancel)
+        .await
+        .map_err(|e| match e {
+            CreateError::Refused(m) => CreateError::Refused(redactor.apply(&m).into_owned()),
+            CreateError::StepFailed {
+                name,
+                step,
+                description,
+                reason,
+                cleanup,
+            } => CreateError::StepFailed {
+                name,
+                step,
+                description: redactor.apply(&description).into_owned(),
+                reason: redactor.apply(&reason).into_owned(),
+                cleanup,
+            },
+        })
+}
+
+async fn create_redacted(
+    ctx: &Ctx,
+    req: CreateRequest,
+    progress: ProgressFn<'_>,
+    redactor: &crate::domain::redact::Redactor,
     mut cancel: watch::Receiver<bool>,
 ) -> Result<CreateOutcome, CreateError> {
     let refuse = |m: String| CreateError::Refused(m);
@@ -269,7 +306,7 @@ pub async fn create(
                     .audit(
                         name.as_str(),
                         "create-failed",
-                        &format!("{}: {reason}", step.label()),
+                        &redactor.apply(&format!("{}: {reason}", step.label())),
                     )
                     .await;
                 return Err(CreateError::StepFailed {

@@ -90,8 +90,6 @@ pub fn workspace_spec<'a>(
         None if !pd.env_passthrough => Passthrough::None,
         None => p.passthrough.clone(),
     };
-    let secrets = select(&mode, &p.patterns, host_env, &public);
-
     // Flags over the profile's defaults over the configuration's.
     let pf = pd.forward;
     let forward = Forward {
@@ -100,12 +98,26 @@ pub fn workspace_spec<'a>(
         ssh: s.forward_ssh.or(pf.ssh).unwrap_or(p.forward.ssh),
     };
 
+    let mut secrets = select(&mode, &p.patterns, host_env, &public);
+    if !forward.gh && !matches!(mode, Passthrough::Names(_)) {
+        secrets.retain(|n| !crate::domain::env::GITHUB_TOKENS.contains(&n.as_str()));
+    }
+
     let d = &s.dotfiles;
     let dotfiles =
         if d.skip || (!pd.dotfiles && d.url.is_none() && d.files.is_empty() && d.dir.is_none()) {
             Dotfiles::default()
         } else {
             let url = d.url.clone().or_else(|| p.dotfiles.url.clone());
+            let branch = d.branch.clone().or_else(|| p.dotfiles.branch.clone());
+            if let Some(b) = branch.as_deref().filter(|b| {
+                b.starts_with('-') || b.chars().any(|c| c.is_whitespace() || c.is_control())
+            }) {
+                bail!("--dotfiles-branch {b:?} is not a branch name (no leading '-', no spaces)");
+            }
+            if let Some(u) = url.as_deref().filter(|u| u.starts_with('-')) {
+                bail!("--dotfiles {u:?} is not a repository URL");
+            }
             let mut inline = Vec::new();
             for f in &d.files {
                 inline.push(parse_dotfile(f).map_err(|e| anyhow!(e))?);
@@ -113,7 +125,7 @@ pub fn workspace_spec<'a>(
             Dotfiles {
                 repo: url.map(|url| DotfilesRepo {
                     url,
-                    branch: d.branch.clone().or_else(|| p.dotfiles.branch.clone()),
+                    branch,
                     target: d
                         .target
                         .clone()

@@ -305,7 +305,10 @@ pub async fn run_step(
         }
         Step::Dotfiles => {
             provision::dotfiles::install(ctx, &name.container(), &spec.options.dotfiles, progress)
-                .await?
+                .await?;
+            // An install script may have replaced ~/.ssh/authorized_keys: berth's keys
+            // go back in (added where missing), so `berth ssh` still gets in.
+            sshd::install_keys(ctx, name, &req.keys).await?;
         }
         Step::Setup(i, script) => {
             let cmd = vec!["/bin/sh".into(), "-lc".into(), script.clone()];

@@ -105,3 +105,37 @@ pub type ProgressFn<'a> = &'a dyn Report;
 
 /// Seconds the engine waits for a workspace to stop before killing it.
 pub const STOP_TIMEOUT_SECS: i64 = 10;
+
+/// Progress with secret values hidden (see `domain::redact`), for operations whose
+/// commands run with passed-through values in their environment.
+pub struct Redacting<'a> {
+    pub inner: ProgressFn<'a>,
+    pub redactor: &'a crate::domain::redact::Redactor,
+}
+
+#[async_trait::async_trait]
+impl Report for Redacting<'_> {
+    async fn report(&self, p: Progress) {
+        let r = |s: String| self.redactor.apply(&s).into_owned();
+        let p = match p {
+            Progress::Output { label, line } => Progress::Output {
+                label,
+                line: r(line),
+            },
+            Progress::Note(n) => Progress::Note(r(n)),
+            Progress::StepStarted {
+                index,
+                total,
+                label,
+                description,
+            } => Progress::StepStarted {
+                index,
+                total,
+                label,
+                description: r(description),
+            },
+            done @ Progress::StepDone { .. } => done,
+        };
+        self.inner.report(p).await
+    }
+}

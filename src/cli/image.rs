@@ -38,7 +38,7 @@ pub async fn run(paths: Paths, config: Config, action: ImageAction) -> Result<i3
             tag, base, json, ..
         } => {
             let tag = tag.unwrap_or_else(|| ctx.config.image.clone());
-            eprintln!("Building {tag} on {base} (+ openssh-server, git, sudo) ...");
+            eprintln!("Building {tag} on {base} (+ sshd, git, build tools, curl, rsync, a UTF-8 locale) ...");
             let (tx, mut rx) = mpsc::channel::<String>(64);
             let engine = ctx.engine.clone();
             let build = image_build(&ctx.config, &tag, &base);

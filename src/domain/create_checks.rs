@@ -36,6 +36,13 @@ pub fn check(options: &Options, ssh_range: PortRange) -> Result<(), String> {
     let mut paths = BTreeSet::new();
     for m in &options.mounts {
         check_mount_path(&m.path)?;
+        // The engine's bind spelling is HOST:PATH[:MODE]; a ':' would split it wrongly.
+        if m.host.to_string_lossy().contains(':') || m.path.contains(':') {
+            return Err(format!(
+                "cannot mount {}: berth cannot mount a path containing ':'; mount a parent directory or a link without one",
+                m.host.display()
+            ));
+        }
         if !paths.insert(m.path.as_str()) {
             return Err(format!(
                 "two mounts at {}; give each mount its own path inside",

@@ -96,6 +96,19 @@ pub const NEVER_PASSED: &[&str] = &[
     "PIP_CERT",
     "NIX_SSL_CERT_FILE",
     "GIT_DIR",
+    "GIT_SSH*",
+    "GIT_CONFIG*",
+    "BASH_ENV",
+    "ENV",
+    "PROMPT_COMMAND",
+    "PS1",
+    "PS2",
+    "PS3",
+    "PS4",
+    "IFS",
+    "CDPATH",
+    "HIST*",
+    "KUBECONFIG",
     "GIT_WORK_TREE",
     "GIT_INDEX_FILE",
 ];
@@ -206,6 +219,15 @@ pub fn select<'a>(
     };
     picked.into_iter().filter(|n| !public.contains(n)).collect()
 }
+
+/// GitHub tokens: not passed by `auto` or `all` when gh forwarding is off (a list
+/// that names one still passes it).
+pub const GITHUB_TOKENS: &[&str] = &[
+    "GH_TOKEN",
+    "GITHUB_TOKEN",
+    "GH_ENTERPRISE_TOKEN",
+    "GITHUB_ENTERPRISE_TOKEN",
+];
 
 /// Parses `K=V` (`--env`).
 pub fn parse_assignment(s: &str) -> Result<(String, String), String> {

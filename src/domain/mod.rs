@@ -9,6 +9,7 @@ pub mod observe;
 pub mod ports;
 pub mod profiles;
 pub mod provision;
+pub mod redact;
 pub mod resources;
 pub mod ssh_forward;
 pub mod workspace;

@@ -127,8 +127,17 @@ backup() {
   printf 'backup\t%s\t%s\n' "$1" "$b"
 }
 link() {
-  local src="$1" dst="$2" c
+  local src="$1" dst="$2" c holds=0
   if [ -L "$dst" ] && [ "$(readlink "$dst")" = "$src" ]; then printf 'same\t%s\n' "$dst"; return 0; fi
+  # Never the clone itself or anything in it; a directory holding it is only merged.
+  case "$dst/" in "$repo/"*) printf 'skip\t%s\n' "$dst"; return 0;; esac
+  case "$repo/" in "$dst/"*) holds=1;; esac
+  # Never berth's own: the keys sshd lets in, the host key, ~/.ssh as a whole.
+  case "$dst" in
+    "$HOME/.ssh/authorized_keys"|"$HOME/.berth"|"$HOME/.berth/"*) printf 'skip\t%s\n' "$dst"; return 0;;
+    "$HOME/.ssh") if [ ! -d "$src" ] || [ -L "$src" ] || [ ! -d "$dst" ] || [ -L "$dst" ]; then
+        printf 'skip\t%s\n' "$dst"; return 0; fi;;
+  esac
   if [ -d "$src" ] && [ ! -L "$src" ] && [ -d "$dst" ] && [ ! -L "$dst" ]; then
     for c in "$src"/.[!.]* "$src"/..?* "$src"/*; do
       [ -e "$c" ] || [ -L "$c" ] || continue
@@ -136,7 +145,7 @@ link() {
     done
     return 0
   fi
-  case "$repo/" in "$dst/"*) printf 'skip\t%s\n' "$dst"; return 0;; esac
+  if [ "$holds" = 1 ]; then printf 'skip\t%s\n' "$dst"; return 0; fi
   if [ -e "$dst" ] || [ -L "$dst" ]; then backup "$dst"; fi
   ln -s "$src" "$dst"
   printf 'linked\t%s\n' "$dst"

@@ -77,13 +77,12 @@ fn token_in_hosts(text: &str) -> Option<String> {
 /// workspace's environment when git asks (the token stays on the tmpfs).
 const HELPER: &str = "!f() { test \"$1\" = get || exit 0; . /etc/berth/env.sh >/dev/null 2>&1; test -n \"$GH_TOKEN\" || exit 0; echo username=x-access-token; echo \"password=$GH_TOKEN\"; }; f";
 
-/// Configures the helper, replacing any the host's git config brought along
-/// (an empty value resets git's list of helpers for that URL).
+/// Configures the helper in the SYSTEM git config (/etc/gitconfig, as root; it holds
+/// no secret): git asks system helpers before the user's, so ours answers first
+/// whatever the home's ~/.gitconfig says, and dotfiles that replace ~/.gitconfig
+/// (or a user's own helpers there) neither lose it nor are touched by it.
 const CONFIGURE: &str = r#"set -e
-key=credential.https://github.com.helper
-git config --global --unset-all "$key" || true
-git config --global --add "$key" ''
-git config --global --add "$key" "$1"
+git config --system --replace-all credential.https://github.com.helper "$1"
 "#;
 
 /// The gh step: GH_TOKEN with the passed-through values, and the credential helper.
@@ -103,9 +102,10 @@ pub async fn forward(
         return Ok(());
     }
     super::env::write_secrets(ctx, container, &g.vars).await?;
-    super::run_with_stdin(
-        ctx,
+    super::run_script_as(
+        ctx.engine.as_ref(),
         container,
+        "root",
         "configuring git's credential helper",
         CONFIGURE,
         &[HELPER],

@@ -6,12 +6,37 @@ use crate::backend::{Ctx, ProgressFn};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
-/// Host files (relative to the host's home) and where they go in the workspace's home.
-const FILES: &[(&str, &str, &str)] = &[
-    (".gitconfig", ".gitconfig", "0644"),
-    (".gitconfig.local", ".gitconfig.local", "0644"),
-    (".ssh/known_hosts", ".ssh/known_hosts", "0644"),
+/// Host files (relative to the host's home), where they go in the workspace's home,
+/// and how a different file already there (a reused home volume) is treated:
+/// `backup` keeps it as NAME.berth-backup[.N], `merge` adds the host's missing lines.
+const FILES: &[(&str, &str, &str, &str)] = &[
+    (".gitconfig", ".gitconfig", "0644", "backup"),
+    (".gitconfig.local", ".gitconfig.local", "0644", "backup"),
+    (".ssh/known_hosts", ".ssh/known_hosts", "0644", "merge"),
 ];
+
+/// Puts stdin at `$HOME/$1` (mode `$2`) without losing what is there (`$3`: backup
+/// or merge, see [`FILES`]); prints what it did: new, same, merged or "backup PATH".
+const FORWARD_FILE: &str = r#"set -e
+f="$HOME/$1"
+mkdir -p "$(dirname "$f")"
+cat > "$f.berth-new"
+chmod "$2" "$f.berth-new"
+if [ ! -e "$f" ] && [ ! -L "$f" ]; then mv "$f.berth-new" "$f"; echo new; exit 0; fi
+if cmp -s "$f" "$f.berth-new"; then rm -f "$f.berth-new"; echo same; exit 0; fi
+if [ "$3" = merge ] && [ -f "$f" ] && [ ! -L "$f" ]; then
+  while IFS= read -r l || [ -n "$l" ]; do
+    grep -qxF -- "$l" "$f" || printf '%s
+' "$l" >> "$f"
+  done < "$f.berth-new"
+  rm -f "$f.berth-new"; echo merged; exit 0
+fi
+b="$f.berth-backup"; n=1
+while [ -e "$b" ] || [ -L "$b" ]; do b="$f.berth-backup.$n"; n=$((n+1)); done
+mv "$f" "$b"
+mv "$f.berth-new" "$f"
+echo "backup ~/${b#"$HOME"/}"
+"#;
 
 /// Writes stdin to `$HOME/$1` with mode `$2`, making its directory.
 const WRITE_HOME_FILE: &str = r#"set -e
@@ -58,10 +83,24 @@ pub async fn forward(
     progress: ProgressFn<'_>,
 ) -> Result<()> {
     let mut copied = Vec::new();
-    for (from, to, mode) in FILES {
+    for (from, to, mode, keep) in FILES {
         if let Some(bytes) = read_host(host_home.join(from)).await? {
-            write_home_file(ctx, container, to, mode, bytes).await?;
-            copied.push(format!("~/{from}"));
+            let did = run_with_stdin(
+                ctx,
+                container,
+                &format!("copying ~/{from}"),
+                FORWARD_FILE,
+                &[to, mode, keep],
+                bytes,
+            )
+            .await?;
+            copied.push(match did.trim() {
+                "merged" => format!("~/{from} (merged into the one there)"),
+                b if b.starts_with("backup ") => {
+                    format!("~/{from} (the one there kept as {})", &b[7..])
+                }
+                _ => format!("~/{from}"),
+            });
         }
     }
     let said = if copied.is_empty() {

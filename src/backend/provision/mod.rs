@@ -37,6 +37,20 @@ pub async fn run_script(
     args: &[&str],
     stdin: Vec<u8>,
 ) -> Result<String> {
+    run_script_as(engine, container, WORKSPACE_USER, what, script, args, stdin).await
+}
+
+/// [`run_script`] as `user` (root only for files outside the home that hold no
+/// secret, e.g. the system git config: the container keeps no capability).
+pub async fn run_script_as(
+    engine: &dyn Engine,
+    container: &str,
+    user: &str,
+    what: &str,
+    script: &str,
+    args: &[&str],
+    stdin: Vec<u8>,
+) -> Result<String> {
     let mut cmd = vec![
         "/bin/sh".to_string(),
         "-c".into(),
@@ -46,7 +60,7 @@ pub async fn run_script(
     cmd.extend(args.iter().map(|a| a.to_string()));
     let req = ExecRequest {
         cmd,
-        user: Some(WORKSPACE_USER.into()),
+        user: Some(user.into()),
         stdin: Some(Box::new(std::io::Cursor::new(stdin))),
         ..Default::default()
     };

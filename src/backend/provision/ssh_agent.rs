@@ -86,10 +86,13 @@ impl Prepared {
             SshForward::Agent => self
                 .socket
                 .parent()
+                // Read-only: connecting to a socket needs no write access, and the
+                // workspace can then never swap the relay's socket for a link (the
+                // relay sets the socket's mode by path).
                 .map(|d| Bind {
                     host: d.to_path_buf(),
                     path: sf::AGENT_DIR.into(),
-                    read_only: false,
+                    read_only: true,
                 })
                 .into_iter()
                 .collect(),

@@ -145,7 +145,7 @@ async fn forwarding_leaves_no_relay_or_socket_behind() {
         vec![Bind {
             host: dir.clone(),
             path: sf::AGENT_DIR.into(),
-            read_only: false
+            read_only: true
         }]
     );
     assert_eq!(w.labels.get(sf::LABEL).map(String::as_str), Some("agent"));
