@@ -265,4 +265,29 @@ mod tests {
         s.clone_url = Some("git://h/r.git".into());
         assert!(spec(&config, s).unwrap().options.detect_profile);
     }
+
+    #[test]
+    fn github_tokens_stay_out_when_gh_forwarding_is_off_unless_named() {
+        let config = Config::default();
+        let host = ["GH_TOKEN", "GITHUB_TOKEN", "OPENAI_API_KEY"];
+        let mut s = named("general");
+        s.forward_gh = Some(false);
+        let w = workspace_spec(&config, s.clone(), host).unwrap();
+        assert_eq!(w.options.secrets, ["OPENAI_API_KEY"]);
+        s.env_passthrough = Some("GH_TOKEN".into());
+        let w = workspace_spec(&config, s, host).unwrap();
+        assert_eq!(w.options.secrets, ["GH_TOKEN"]);
+        let w = workspace_spec(&config, named("general"), host).unwrap();
+        assert_eq!(w.options.secrets.len(), 3);
+    }
+
+    #[test]
+    fn branch_names_that_look_like_options_are_refused() {
+        let config = Config::default();
+        let mut s = named("general");
+        s.dotfiles.url = Some("git://h/dots".into());
+        s.dotfiles.branch = Some("-f".into());
+        let e = spec(&config, s).unwrap_err().to_string();
+        assert!(e.contains("not a branch name"), "{e}");
+    }
 }
