@@ -64,6 +64,36 @@ bench_create() {
   wait
 }
 
+# The create pipeline step by step: env (a passed-through value), git (a host
+# .gitconfig), dotfiles (an inline file), the profile, a setup command, post-start.
+bench_steps() {
+  echo "== berth create, each step (5 runs, median seconds per step)"
+  printf '[user]\n\tname = Bench\n' > "$HOME/.gitconfig"
+  local i
+  for i in 1 2 3 4 5; do
+    BENCH_API_KEY=sk-bench-value "$B" create "bench-s$i" --json --dotfile '.bench=1' \
+      --setup true --post-start true 2>/dev/null \
+      | python3 -c 'import json,sys; [print(s["label"], s["seconds"]) for s in json.load(sys.stdin)["steps"]]'
+    "$B" delete "bench-s$i" --yes >/dev/null
+  done | python3 -c '
+import sys, statistics
+order, runs = [], {}
+for line in sys.stdin:
+    label, secs = line.rsplit(" ", 1)
+    if label not in runs:
+        order.append(label)
+        runs[label] = []
+    runs[label].append(float(secs))
+total = 0.0
+for label in order:
+    m = statistics.median(runs[label])
+    total += m
+    print(f"{label:12} {m:7.3f} s")
+print("sum".ljust(12), f"{total:7.3f} s")
+'
+  rm -f "$HOME/.gitconfig"
+}
+
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # Creates 50 workspaces named $1NN (10 at a time), labelled with this run's label.
@@ -278,6 +308,7 @@ case "$what" in
   # Profiles: each profile image's cold build, then a create with it cached, against
   # `docker run -d` of the same image (scripts/profile-times.sh).
   profiles) "$(dirname "$0")/profile-times.sh" "$B" ;;
+  steps) bench_steps ;;
   all) bench_create; bench_tui; bench_shell; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
-  *) echo "usage: $0 [create|tui|shell|walk|profiles|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [create|tui|shell|walk|profiles|steps|all]" >&2; exit 2 ;;
 esac
