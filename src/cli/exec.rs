@@ -1,6 +1,6 @@
 //! `berth exec`: run a command in a workspace through the engine.
 use crate::backend::{lifecycle, provision, Ctx};
-use crate::domain::env::with_loader;
+use crate::domain::env::with_loader_in;
 use crate::domain::labels;
 use crate::domain::naming::WorkspaceName;
 use crate::domain::workspace::{WorkspaceState, WORKSPACE_USER};
@@ -39,14 +39,18 @@ pub async fn run(
     // Piped input is forwarded; an interactive terminal is not (use `berth ssh` for that).
     let stdin: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>> =
         (!std::io::stdin().is_terminal()).then(|| Box::new(tokio::io::stdin()) as _);
-    // The workspace's environment (public and passed-through values) first.
-    let cmd = if provision::env::has_loader(&w) {
-        with_loader(cmd)
-    } else {
-        cmd
+    // The workspace's default directory (`--workdir` at create, else the clone),
+    // unless -w was given; and its environment (public and passed-through values).
+    let default_dir = match workdir {
+        None => w.labels.get(labels::WORKDIR).cloned(),
+        Some(_) => None,
     };
-    // The workspace's default directory (`--workdir` at create, else the clone).
-    let workdir = workdir.or_else(|| w.labels.get(labels::WORKDIR).cloned());
+    let (cmd, workdir) = if provision::env::has_loader(&w) {
+        // The wrapper falls back to the home when that directory is gone.
+        (with_loader_in(cmd, default_dir.as_deref()), workdir)
+    } else {
+        (cmd, workdir.or(default_dir))
+    };
     let req = ExecRequest {
         cmd,
         env,

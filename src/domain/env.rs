@@ -273,14 +273,45 @@ pub const LOADER: &str = "/etc/berth/env.sh";
 /// arguments untouched. The loader only sets names that are unset, so variables
 /// given to the exec itself (`berth exec --env`) win.
 pub fn with_loader(cmd: Vec<String>) -> Vec<String> {
-    let mut out = vec![
-        "/bin/sh".to_string(),
-        "-c".into(),
-        format!("[ -r {LOADER} ] && . {LOADER}; exec \"$@\""),
-        "berth-exec".into(),
-    ];
+    with_loader_in(cmd, None)
+}
+
+/// [`with_loader`], starting in `dir` (the workspace's default directory) when it
+/// exists, else where the exec starts (the home), saying so on stderr.
+pub fn with_loader_in(cmd: Vec<String>, dir: Option<&str>) -> Vec<String> {
+    let load = format!("[ -r {LOADER} ] && . {LOADER}; exec \"$@\"");
+    let mut out = vec!["/bin/sh".to_string(), "-c".into()];
+    match dir {
+        None => out.extend([load, "berth-exec".into()]),
+        Some(d) => out.extend([
+            format!(
+                "cd \"$1\" 2>/dev/null || echo \"berth: $1 does not exist; running in $PWD\" >&2; shift; {load}"
+            ),
+            "berth-exec".into(),
+            d.into(),
+        ]),
+    }
     out.extend(cmd);
     out
+}
+
+#[cfg(test)]
+#[test]
+fn the_exec_wrapper_starts_in_the_default_directory_or_says_it_is_gone() {
+    let run = |dir: &str| {
+        let mut argv = with_loader_in(vec!["pwd".into()], Some(dir));
+        let prog = argv.remove(0);
+        std::process::Command::new(prog)
+            .args(argv)
+            .current_dir("/")
+            .output()
+            .unwrap()
+    };
+    let o = run("/tmp");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "/tmp\n");
+    let o = run("/no/such/dir");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "/\n");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/no/such/dir does not exist"));
 }
 
 /// A comma-separated list of names, for a label (names only, never values).
