@@ -136,7 +136,9 @@ fn mounts_ports_limits_and_workdir_reach_the_workspace() {
     assert_eq!(h["command"], format!("ssh berth-{name}"));
     assert_eq!(
         h["docker"],
-        format!("docker exec -it -w '/home/workspace/project' workspace-{name} bash -l")
+        format!(
+            "docker exec -it -u workspace -w '/home/workspace/project' workspace-{name} bash -l"
+        )
     );
     assert_eq!(h["shell"], "/bin/bash");
     let text = sb.ok(&["hint", &name]);
@@ -203,7 +205,7 @@ fn a_create_without_a_name_gets_a_readable_one() {
     let h = sb.json(&["hint", &name, "--json"]);
     assert_eq!(
         h["docker"],
-        format!("docker exec -it -w '/home/workspace/repo' workspace-{name} bash -l")
+        format!("docker exec -it -u workspace -w '/home/workspace/repo' workspace-{name} bash -l")
     );
     sb.ok(&["delete", &name, "--yes"]);
 }

@@ -306,7 +306,7 @@ fn github_cli_auth_is_forwarded_as_gh_token_and_a_credential_helper() {
     // one that answers (it must not win), some in an included file.
     std::fs::write(
         sb.home().join(".gitconfig"),
-        "[user]\n\tname = T\n[credential \"https://github.com\"]\n\thelper = !/usr/bin/gh auth git-credential\n\thelper = \"!f() { echo username=host; echo password=WRONG-host-helper; }; f\"\n[include]\n\tpath = ~/.gitconfig.local\n[credential]\n\thelper = store\n",
+        "[user]\n\tname = T\n[credential \"https://github.com\"]\n\thelper =\n\thelper = !/usr/bin/gh auth git-credential\n\thelper = \"!f() { echo username=host; echo password=WRONG-host-helper; }; f\"\n[include]\n\tpath = ~/.gitconfig.local\n[credential]\n\thelper = store\n",
     )
     .unwrap();
     std::fs::write(

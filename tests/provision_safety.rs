@@ -91,7 +91,8 @@ fn dotfiles_replacing_gitconfig_and_authorized_keys_keep_gh_auth_and_ssh() {
             "--dotfiles-dir",
             dots.path().to_str().unwrap(),
             "--dotfile",
-            ".gitconfig=[user]\n\tname = From Dotfiles\n",
+            // What `gh auth setup-git` writes on a host: it would cancel berth's helper.
+            ".gitconfig=[user]\n\tname = From Dotfiles\n[credential \"https://github.com\"]\n\thelper =\n\thelper = !/usr/bin/gh auth git-credential\n",
         ],
     );
     assert_eq!(

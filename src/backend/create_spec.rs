@@ -2,7 +2,8 @@
 //! flags over the profile's defaults over the configuration's.
 use crate::config::Config;
 use crate::domain::create_options::{
-    parse_dotfile, parse_mount, parse_port, Dotfiles, DotfilesRepo, Forward, Mount, Options,
+    parse_dotfile, parse_mount, parse_port, url_has_credentials, Dotfiles, DotfilesRepo, Forward,
+    Mount, Options,
 };
 use crate::domain::env::{parse_assignment, select, Passthrough};
 use crate::domain::naming::WorkspaceName;
@@ -82,7 +83,12 @@ pub fn workspace_spec<'a>(
     for e in &s.env {
         env.push(parse_assignment(e).map_err(|e| anyhow!(e))?);
     }
-    let public: BTreeSet<String> = env.iter().map(|(k, _)| k.clone()).collect();
+    // Names set by --env or by the profile are never overridden by a host value.
+    let public: BTreeSet<String> = env
+        .iter()
+        .map(|(k, _)| k.clone())
+        .chain(pd.env.keys().cloned())
+        .collect();
     let mode = match &s.env_passthrough {
         Some(m) => m
             .parse::<Passthrough>()
@@ -104,38 +110,50 @@ pub fn workspace_spec<'a>(
     }
 
     let d = &s.dotfiles;
-    let dotfiles =
-        if d.skip || (!pd.dotfiles && d.url.is_none() && d.files.is_empty() && d.dir.is_none()) {
-            Dotfiles::default()
-        } else {
-            let url = d.url.clone().or_else(|| p.dotfiles.url.clone());
-            let branch = d.branch.clone().or_else(|| p.dotfiles.branch.clone());
-            if let Some(b) = branch.as_deref().filter(|b| {
-                b.starts_with('-') || b.chars().any(|c| c.is_whitespace() || c.is_control())
-            }) {
-                bail!("--dotfiles-branch {b:?} is not a branch name (no leading '-', no spaces)");
-            }
-            if let Some(u) = url.as_deref().filter(|u| u.starts_with('-')) {
-                bail!("--dotfiles {u:?} is not a repository URL");
-            }
-            let mut inline = Vec::new();
-            for f in &d.files {
-                inline.push(parse_dotfile(f).map_err(|e| anyhow!(e))?);
-            }
-            Dotfiles {
-                repo: url.map(|url| DotfilesRepo {
-                    url,
-                    branch,
-                    target: d
-                        .target
-                        .clone()
-                        .unwrap_or_else(|| p.dotfiles.target.clone()),
-                    script: d.script.clone().or_else(|| p.dotfiles.script.clone()),
-                }),
-                inline,
-                dir: d.dir.clone().or_else(|| p.dotfiles.dir.clone()),
-            }
-        };
+    let dotfiles = if d.skip
+        || (!pd.dotfiles && d.url.is_none() && d.files.is_empty() && d.dir.is_none())
+    {
+        Dotfiles::default()
+    } else {
+        let url = d.url.clone().or_else(|| p.dotfiles.url.clone());
+        let branch = d.branch.clone().or_else(|| p.dotfiles.branch.clone());
+        if let Some(b) = branch.as_deref().filter(|b| {
+            b.starts_with('-') || b.chars().any(|c| c.is_whitespace() || c.is_control())
+        }) {
+            bail!("--dotfiles-branch {b:?} is not a branch name (no leading '-', no spaces)");
+        }
+        if let Some(u) = url.as_deref().filter(|u| u.starts_with('-')) {
+            bail!("--dotfiles {u:?} is not a repository URL");
+        }
+        if url.as_deref().is_some_and(url_has_credentials) {
+            bail!("the dotfiles URL carries a credential; berth would show it in its output and git keeps it in .git/config. Give the URL without it: GitHub auth is forwarded (gh), and --forward-ssh forwards your ssh-agent");
+        }
+        // The config's files, then --dotfile (which wins for the same path).
+        let mut inline: Vec<(String, String)> = p
+            .dotfiles
+            .files
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for f in &d.files {
+            let (path, content) = parse_dotfile(f).map_err(|e| anyhow!(e))?;
+            inline.retain(|(p, _)| *p != path);
+            inline.push((path, content));
+        }
+        Dotfiles {
+            repo: url.map(|url| DotfilesRepo {
+                url,
+                branch,
+                target: d
+                    .target
+                    .clone()
+                    .unwrap_or_else(|| p.dotfiles.target.clone()),
+                script: d.script.clone().or_else(|| p.dotfiles.script.clone()),
+            }),
+            inline,
+            dir: d.dir.clone().or_else(|| p.dotfiles.dir.clone()),
+        }
+    };
 
     let mut mounts: Vec<Mount> = Vec::new();
     for m in &s.mounts {
@@ -289,5 +307,42 @@ mod tests {
         s.dotfiles.branch = Some("-f".into());
         let e = spec(&config, s).unwrap_err().to_string();
         assert!(e.contains("not a branch name"), "{e}");
+    }
+
+    #[test]
+    fn config_dotfiles_files_apply_and_a_flag_wins_for_the_same_path() {
+        let mut config = Config::default();
+        config
+            .provision
+            .dotfiles
+            .files
+            .insert(".a".into(), "from config".into());
+        config
+            .provision
+            .dotfiles
+            .files
+            .insert(".b".into(), "kept".into());
+        let mut s = named("general");
+        s.dotfiles.files = vec![".a=from flag".into()];
+        let w = spec(&config, s).unwrap();
+        assert_eq!(
+            w.options.dotfiles.inline,
+            [
+                (".b".to_string(), "kept".to_string()),
+                (".a".to_string(), "from flag".to_string())
+            ]
+        );
+        assert!(spec(&config, named("clean"))
+            .unwrap()
+            .options
+            .dotfiles
+            .is_empty());
+        let mut s = named("general");
+        s.dotfiles.url = Some("https://me:tok@github.com/me/dots".into());
+        let e = spec(&config, s).unwrap_err().to_string();
+        assert!(
+            e.contains("carries a credential") && !e.contains("tok@"),
+            "{e}"
+        );
     }
 }

@@ -309,6 +309,11 @@ pub async fn run_step(
             // An install script may have replaced ~/.ssh/authorized_keys: berth's keys
             // go back in (added where missing), so `berth ssh` still gets in.
             sshd::install_keys(ctx, name, &req.keys).await?;
+            // ... or brought the host's `gh auth setup-git` lines, which would cancel
+            // berth's GitHub helper.
+            if spec.options.forward.gh {
+                provision::gh::unblock(ctx, &name.container(), progress).await?;
+            }
         }
         Step::Setup(i, script) => {
             let cmd = vec!["/bin/sh".into(), "-lc".into(), script.clone()];
@@ -424,9 +429,14 @@ pub async fn run_streamed(
     // Aborted if this create is cancelled (the future holding it is dropped).
     let mut run = AbortOnDrop(run);
     let mut tail: std::collections::VecDeque<String> = Default::default();
-    let mut partial = Vec::new();
+    // One buffer per stream: a line (and a secret in it, for the redactor) is never
+    // split by the other stream's output.
+    let mut partials = [Vec::new(), Vec::new()];
     while let Some(chunk) = rx.recv().await {
-        let (Output::Stdout(b) | Output::Stderr(b)) = chunk;
+        let (partial, b) = match chunk {
+            Output::Stdout(b) => (&mut partials[0], b),
+            Output::Stderr(b) => (&mut partials[1], b),
+        };
         partial.extend(b);
         while let Some(pos) = partial.iter().position(|c| *c == b'\n' || *c == b'\r') {
             let line: Vec<u8> = partial.drain(..=pos).collect();
@@ -446,8 +456,8 @@ pub async fn run_streamed(
             }
         }
     }
-    if !partial.is_empty() {
-        tail.push_back(String::from_utf8_lossy(&partial).trim_end().to_string());
+    for partial in partials.iter().filter(|p| !p.is_empty()) {
+        tail.push_back(String::from_utf8_lossy(partial).trim_end().to_string());
     }
     let outcome = (&mut run.0)
         .await

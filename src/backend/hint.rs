@@ -44,7 +44,10 @@ pub fn hint_for(name: &WorkspaceName, shell: &str, workdir: Option<&str>) -> Hin
     });
     Hint {
         command: format!("ssh {}", name.ssh_alias()),
-        docker: format!("docker exec -it {dir}{} {prog} -l", name.container()),
+        docker: format!(
+            "docker exec -it -u workspace {dir}{} {prog} -l",
+            name.container()
+        ),
         shell: shell.to_string(),
         berth: format!("berth ssh {name}"),
         workdir: workdir.map(String::from),
@@ -88,13 +91,16 @@ mod tests {
         let n = WorkspaceName::parse("api").unwrap();
         let h = hint_for(&n, "/bin/bash", None);
         assert_eq!(h.command, "ssh berth-api");
-        assert_eq!(h.docker, "docker exec -it workspace-api bash -l");
+        assert_eq!(
+            h.docker,
+            "docker exec -it -u workspace workspace-api bash -l"
+        );
         assert_eq!(h.shell, "/bin/bash");
         assert_eq!(h.berth, "berth ssh api");
         let h = hint_for(&n, "/bin/sh", Some("/home/workspace/repo"));
         assert_eq!(
             h.docker,
-            "docker exec -it -w '/home/workspace/repo' workspace-api sh -l"
+            "docker exec -it -u workspace -w '/home/workspace/repo' workspace-api sh -l"
         );
     }
 }

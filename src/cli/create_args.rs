@@ -44,6 +44,7 @@ pub struct CreateArgs {
     /// Dotfiles repository, cloned after credentials are in place.
     #[arg(long, value_name = "URL")]
     pub dotfiles: Option<String>,
+    /// Branch of the dotfiles repository (default: its default branch).
     #[arg(long, value_name = "BRANCH")]
     pub dotfiles_branch: Option<String>,
     /// Where the dotfiles repository is cloned (default ~/.dotfiles).

@@ -40,7 +40,7 @@ mod tests {
         for want in [
             "ssh berth-api",
             "berth ssh api",
-            "docker exec -it workspace-api bash -l",
+            "docker exec -it -u workspace workspace-api bash -l",
             "Login shell: /bin/bash",
         ] {
             assert!(t.contains(want), "{want} missing:\n{t}");

@@ -27,6 +27,8 @@ pub struct DotfilesConfig {
     pub target: String,
     pub script: Option<String>,
     pub dir: Option<PathBuf>,
+    /// Files written into the home (path relative to it, content), like `--dotfile`.
+    pub files: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for ProvisionConfig {
@@ -68,6 +70,7 @@ pub(super) struct RawDotfiles {
     target: Option<String>,
     script: Option<String>,
     dir: Option<String>,
+    files: Option<toml::Spanned<std::collections::BTreeMap<String, String>>>,
 }
 
 /// The provisioning parts of one config layer.
@@ -128,6 +131,14 @@ pub(super) fn apply(
     if let Some(dir) = d.dir {
         p.dotfiles.dir = text(dir).map(PathBuf::from);
     }
+    if let Some(files) = d.files {
+        let at = files.span().start;
+        for (path, content) in files.into_inner() {
+            let (rel, _) = crate::domain::create_options::parse_dotfile(&format!("{path}="))
+                .map_err(|e| err_at(at, format!("dotfiles.files: {e}")))?;
+            p.dotfiles.files.insert(rel, content);
+        }
+    }
     if let Some(s) = raw.setup {
         p.setup = s.into_iter().filter_map(text).collect();
     }
@@ -170,7 +181,7 @@ impl ProvisionConfig {
         );
         let d = &self.dotfiles;
         format!(
-            "\n[env]\npassthrough = {}\npatterns = {list}\n\n[forward]\ngit = {}\ngh = {}\nssh = {}\n\n[dotfiles]\nurl = {}\nbranch = {}\ntarget = {}\nscript = {}\ndir = {}\n",
+            "\n[env]\npassthrough = {}\npatterns = {list}\n\n[forward]\ngit = {}\ngh = {}\nssh = {}\n\n[dotfiles]\nurl = {}\nbranch = {}\ntarget = {}\nscript = {}\ndir = {}\nfiles = {}\n",
             q(&self.passthrough.to_string()),
             self.forward.git,
             self.forward.gh,
@@ -180,6 +191,12 @@ impl ProvisionConfig {
             q(&d.target),
             o(&d.script),
             q(&d.dir.as_ref().map(|p| p.display().to_string()).unwrap_or_default()),
+            toml::Value::Table(
+                d.files
+                    .iter()
+                    .map(|(k, v)| (k.clone(), toml::Value::String(v.clone())))
+                    .collect()
+            ),
         )
     }
 
@@ -193,6 +210,7 @@ impl ProvisionConfig {
             "dotfiles": {
                 "url": d.url, "branch": d.branch, "target": d.target, "script": d.script,
                 "dir": d.dir.as_ref().map(|p| p.display().to_string()),
+                "files": d.files,
             },
         })
     }

@@ -96,6 +96,21 @@ pub struct DotfilesRepo {
     pub script: Option<String>,
 }
 
+/// Does `url` carry a credential (a password, or any user part over http(s))? It
+/// would land in progress lines, errors and the clone's .git/config.
+pub fn url_has_credentials(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    let Some((user, _host)) = authority.rsplit_once('@') else {
+        return false;
+    };
+    user.contains(':')
+        || scheme.eq_ignore_ascii_case("http")
+        || scheme.eq_ignore_ascii_case("https")
+}
+
 /// Default clone target of a dotfiles repository.
 pub const DOTFILES_TARGET: &str = "~/.dotfiles";
 
@@ -192,6 +207,16 @@ mod tests {
             assert_eq!(Forward::from_label(&f.label()), f);
         }
         assert_eq!(Forward::default().label(), "git,gh");
+    }
+
+    #[test]
+    fn credentials_in_urls_are_spotted() {
+        assert!(url_has_credentials("https://x:tok@github.com/me/dots"));
+        assert!(url_has_credentials("https://ghp_abc@github.com/me/dots"));
+        assert!(url_has_credentials("ssh://git:pw@host/r"));
+        assert!(!url_has_credentials("ssh://git@host/r"));
+        assert!(!url_has_credentials("git@github.com:me/dots.git"));
+        assert!(!url_has_credentials("https://github.com/me/d@ts"));
     }
 
     #[test]

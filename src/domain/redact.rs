@@ -8,6 +8,9 @@ use std::borrow::Cow;
 /// ("1", "yes") and are no secret worth the name.
 pub const MIN_LEN: usize = 4;
 
+/// Passed through but not secret, and common words in output ("localhost").
+const NOT_SECRET: &[&str] = &["NO_PROXY", "no_proxy"];
+
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     /// (name, value), longest value first so a value containing another is hidden whole.
@@ -16,10 +19,21 @@ pub struct Redactor {
 
 impl Redactor {
     pub fn new(vars: impl IntoIterator<Item = (String, String)>) -> Self {
-        let mut pairs: Vec<(String, String)> = vars
-            .into_iter()
-            .filter(|(_, v)| v.chars().count() >= MIN_LEN)
-            .collect();
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (name, value) in vars {
+            if NOT_SECRET.contains(&name.as_str()) {
+                continue;
+            }
+            // Output is read line by line: each line of a multi-line value (a PEM key,
+            // JSON credentials) is hidden on its own too.
+            let lines = value.lines().map(str::trim).filter(|l| *l != value);
+            let parts: Vec<String> = std::iter::once(value.as_str())
+                .chain(lines)
+                .filter(|v| v.chars().count() >= MIN_LEN)
+                .map(String::from)
+                .collect();
+            pairs.extend(parts.into_iter().map(|v| (name.clone(), v)));
+        }
         pairs.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
         pairs.dedup_by(|a, b| a.1 == b.1);
         Self { pairs }
@@ -59,6 +73,16 @@ mod tests {
         );
         assert!(matches!(r.apply("clean"), Cow::Borrowed(_)));
         assert!(Redactor::new([("C".to_string(), "ab".to_string())]).is_empty());
+        assert!(Redactor::new([("NO_PROXY".to_string(), "localhost".to_string())]).is_empty());
+    }
+
+    #[test]
+    fn each_line_of_a_multi_line_value_is_hidden() {
+        let r = Redactor::new([(
+            "KEY".to_string(),
+            "-----BEGIN KEY-----\nAAAAsecretline\n-----END KEY-----".to_string(),
+        )]);
+        assert_eq!(r.apply("+ echo AAAAsecretline"), "+ echo [redacted KEY]");
     }
 
     proptest! {

@@ -85,6 +85,41 @@ const CONFIGURE: &str = r#"set -e
 git config --system --replace-all credential.https://github.com.helper "$1"
 "#;
 
+/// What in the user's ~/.gitconfig would silence the system helper: the lines
+/// `gh auth setup-git` writes on the host (an empty `helper =`, which resets the
+/// list, and `!gh auth git-credential`, with no gh inside). Removed when gh is not
+/// installed in the workspace; prints what it removed.
+const UNBLOCK: &str = r#"command -v gh >/dev/null 2>&1 && exit 0
+git config --global --unset-all credential.https://github.com.helper '^$|gh auth git-credential' 2>/dev/null && echo removed
+exit 0
+"#;
+
+/// Removes from ~/.gitconfig the GitHub helpers that cannot work inside and would
+/// cancel berth's (after the git config is copied, and again after dotfiles).
+pub async fn unblock(
+    ctx: &crate::backend::Ctx,
+    container: &str,
+    progress: crate::backend::ProgressFn<'_>,
+) -> anyhow::Result<()> {
+    let out = super::run_with_stdin(
+        ctx,
+        container,
+        "checking ~/.gitconfig's GitHub helpers",
+        UNBLOCK,
+        &[],
+        Vec::new(),
+    )
+    .await?;
+    if out.contains("removed") {
+        super::note(
+            progress,
+            "removed from ~/.gitconfig the host's `gh auth setup-git` helper lines for github.com (gh is not installed here; they would cancel berth's helper)".into(),
+        )
+        .await;
+    }
+    Ok(())
+}
+
 /// The gh step: GH_TOKEN with the passed-through values, and the credential helper.
 pub async fn forward(
     ctx: &crate::backend::Ctx,
@@ -112,6 +147,7 @@ pub async fn forward(
         Vec::new(),
     )
     .await?;
+    unblock(ctx, container, progress).await?;
     super::note(
         progress,
         "GH_TOKEN delivered; git uses it for https://github.com".into(),

@@ -25,10 +25,8 @@ chmod "$2" "$f.berth-new"
 if [ ! -e "$f" ] && [ ! -L "$f" ]; then mv "$f.berth-new" "$f"; echo new; exit 0; fi
 if cmp -s "$f" "$f.berth-new"; then rm -f "$f.berth-new"; echo same; exit 0; fi
 if [ "$3" = merge ] && [ -f "$f" ] && [ ! -L "$f" ]; then
-  while IFS= read -r l || [ -n "$l" ]; do
-    grep -qxF -- "$l" "$f" || printf '%s
-' "$l" >> "$f"
-  done < "$f.berth-new"
+  if [ -s "$f" ] && [ -n "$(tail -c 1 "$f")" ]; then echo >> "$f"; fi
+  grep -vxF -f "$f" "$f.berth-new" >> "$f" || true
   rm -f "$f.berth-new"; echo merged; exit 0
 fi
 b="$f.berth-backup"; n=1

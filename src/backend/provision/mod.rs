@@ -61,6 +61,9 @@ pub async fn run_script_as(
     let req = ExecRequest {
         cmd,
         user: Some(user.into()),
+        // Root starts in / (never in a bind-mounted repository whose config it
+        // would read); the workspace user in its home.
+        workdir: (user == "root").then(|| "/".to_string()),
         stdin: Some(Box::new(std::io::Cursor::new(stdin))),
         ..Default::default()
     };
