@@ -316,17 +316,7 @@ pub async fn run_step(
             }
         }
         Step::Setup(i, script) => {
-            let cmd = vec!["/bin/sh".into(), "-lc".into(), script.clone()];
-            run_streamed(
-                ctx,
-                name.container(),
-                cmd,
-                vec![],
-                &work_dir(spec),
-                &format!("setup {}", i + 1),
-                progress,
-            )
-            .await?;
+            run_login_script(ctx, spec, script, &format!("setup {}", i + 1), progress).await?
         }
         Step::Clone(url) => {
             let script = format!(
@@ -347,17 +337,7 @@ pub async fn run_step(
             .await?;
         }
         Step::PostStart(script) => {
-            let cmd = vec!["/bin/sh".into(), "-lc".into(), script.clone()];
-            run_streamed(
-                ctx,
-                name.container(),
-                cmd,
-                vec![],
-                &work_dir(spec),
-                "post-start",
-                progress,
-            )
-            .await?;
+            run_login_script(ctx, spec, script, "post-start", progress).await?
         }
         Step::Commit => {
             let w = ctx
@@ -403,6 +383,29 @@ pub fn work_dir(spec: &crate::domain::workspace::WorkspaceSpec) -> String {
         (None, Some(_)) => REPO_DIR.into(),
         (None, None) => WORKSPACE_HOME.into(),
     }
+}
+
+/// A setup or post-start script: `/bin/sh -lc` as the workspace user in the
+/// workspace's default directory, its output streamed.
+async fn run_login_script(
+    ctx: &Ctx,
+    spec: &WorkspaceSpec,
+    script: &str,
+    label: &str,
+    progress: ProgressFn<'_>,
+) -> Result<()> {
+    let cmd = vec!["/bin/sh".into(), "-lc".into(), script.into()];
+    let dir = work_dir(spec);
+    run_streamed(
+        ctx,
+        spec.name.container(),
+        cmd,
+        vec![],
+        &dir,
+        label,
+        progress,
+    )
+    .await
 }
 
 /// Runs a command as the workspace user, streaming its output lines as progress;

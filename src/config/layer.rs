@@ -5,6 +5,7 @@
 use super::{Config, ConfigError};
 use crate::domain::labels::check_extra_labels;
 use crate::domain::resources::parse_memory;
+use crate::domain::text_pos::line_col;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -75,16 +76,6 @@ pub struct UserBinding {
     pub action: String,
     pub keys: Vec<String>,
     pub line: usize,
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before
-        .rfind('\n')
-        .map_or(before.len(), |i| before.len() - i - 1)
-        + 1;
-    (line, col)
 }
 
 /// "" means "unset" for optional text settings.

@@ -12,4 +12,5 @@ pub mod provision;
 pub mod redact;
 pub mod resources;
 pub mod ssh_forward;
+pub mod text_pos;
 pub mod workspace;

@@ -6,6 +6,7 @@
 //! Pure: TOML text in, checked [`Profile`]s out; the image's Dockerfile and the hash
 //! that names its tag are computed here; `try-repo`'s choice from a repository's
 //! top-level file names too. Loading files is the config layer's job.
+use super::text_pos::line_col;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -93,16 +94,6 @@ pub struct ProfileError {
     pub line: usize,
     pub col: usize,
     pub msg: String,
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before
-        .rfind('\n')
-        .map_or(before.len(), |i| before.len() - i - 1)
-        + 1;
-    (line, col)
 }
 
 /// A profile name: lowercase letters, digits and '-', starting with a letter (it
