@@ -20,8 +20,29 @@ fn workspace_runs_under_gvisor_when_configured() {
     let text = std::fs::read_to_string(sb.config_file()).unwrap();
     std::fs::write(sb.config_file(), format!("runtime = \"runsc\"\n{text}")).unwrap();
     let name = sb.name("a");
-    let w = sb.create_ok(&name, &["--post-start", "echo under-gvisor > ~/where.txt"]);
+    // A passed-through value reaches the workspace's shells under gVisor too (its
+    // tmpfs: `stat` there fails with EINVAL on this machine, reading works).
+    let key = format!("{}.pub", sb.key().display());
+    let o = sb
+        .cmd(&[
+            "create",
+            &name,
+            "--ssh-key",
+            &key,
+            "--json",
+            "--post-start",
+            "echo under-gvisor > ~/where.txt",
+        ])
+        .env("GV_API_KEY", "gvisor-passed-value")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let w: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(w["runtime"], "runsc");
+    let seen = sb.ok(&["exec", &name, "--", "sh", "-c", "echo $GV_API_KEY"]);
+    assert_eq!(seen, "gvisor-passed-value\n");
+    let o = sb.berth(&["ssh", &name, "--", "echo $GV_API_KEY"]);
+    assert_eq!(stdout(&o), "gvisor-passed-value\n", "{}", stderr(&o));
     // Provisioning finished is recorded the same way under gVisor (through the
     // engine, not the runtime), also for a berth with another store.
     assert_eq!(w["state"], "running", "{w}");
