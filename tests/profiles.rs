@@ -375,6 +375,17 @@ fn a_changed_user_profile_rebuilds_its_image_and_an_outdated_base_warns() {
     let b = sb.name("b");
     sb.create_ok(&b, &["--profile", "mine"]);
     assert_eq!(exec(&sb, &b, "cat /etc/mine; echo $MINE"), "two\ntwo\n");
+    // The older image stays while a workspace runs it, and goes with the next
+    // build once none does.
+    let present = |t: &str| docker(&["image", "inspect", t]).status.success();
+    assert!(present(&tag1), "an image a workspace runs was removed");
+    sb.ok(&["delete", &a, "--yes"]);
+    write("three");
+    let o = sb.berth(&["image", "build", "--profile", "mine"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!present(&tag1), "the unused older image was kept");
+    assert!(stderr(&o).contains(&tag1), "{}", stderr(&o));
+    assert!(present(&tag2), "an image a workspace runs was removed");
 
     // The base from this berth's definition is current; one labelled with another
     // definition is outdated: `image present` says so (exit 1) and create warns.

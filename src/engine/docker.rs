@@ -331,6 +331,38 @@ impl Engine for DockerEngine {
         }
     }
 
+    async fn images_labelled(&self, want: &[(&str, &str)]) -> EngineResult<Vec<String>> {
+        let filters = HashMap::from([(
+            "label".to_string(),
+            want.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        )]);
+        let opts = qp::ListImagesOptions {
+            filters: Some(filters),
+            ..Default::default()
+        };
+        let list = self
+            .docker
+            .list_images(Some(opts))
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(list.into_iter().flat_map(|i| i.repo_tags).collect())
+    }
+
+    async fn remove_image(&self, image: &str) -> EngineResult<bool> {
+        match self
+            .docker
+            .remove_image(image, None::<qp::RemoveImageOptions>, None)
+            .await
+        {
+            Ok(_) => Ok(true),
+            // In use by a container (or otherwise refused): kept.
+            Err(BErr::DockerResponseServerError {
+                status_code: 409, ..
+            }) => Ok(false),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
     async fn image_info(&self, image: &str) -> EngineResult<Option<ImageInfo>> {
         match self.docker.inspect_image(image).await {
             Ok(i) => Ok(Some(ImageInfo {

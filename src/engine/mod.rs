@@ -217,6 +217,17 @@ pub trait Engine: Send + Sync {
     async fn sidecars(&self, name: &str) -> EngineResult<Vec<Sidecar>>;
 
     async fn image_present(&self, image: &str) -> EngineResult<bool>;
+    /// Tags of the images whose labels hold every `label=value` in `labels`.
+    /// (Engines that keep no labels answer with none.)
+    async fn images_labelled(&self, labels: &[(&str, &str)]) -> EngineResult<Vec<String>> {
+        let _ = labels;
+        Ok(Vec::new())
+    }
+    /// Removes the tag `image` unless a container uses it; `Ok(false)` when kept.
+    async fn remove_image(&self, image: &str) -> EngineResult<bool> {
+        let _ = image;
+        Ok(false)
+    }
     /// The image's id and labels; `Ok(None)` when absent. (Engines that keep no
     /// labels answer with the name as id and no labels.)
     async fn image_info(&self, image: &str) -> EngineResult<Option<ImageInfo>> {

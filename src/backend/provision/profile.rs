@@ -164,7 +164,38 @@ pub async fn image(
         return Ok(tag);
     }
     build(ctx, profile, base, &hash, &tag, ca, progress).await?;
+    prune_older(ctx, profile, &tag, progress).await;
     Ok(tag)
+}
+
+/// Removes the images this profile was built as before (another definition or
+/// base), except those a workspace still runs (the engine refuses those).
+async fn prune_older(ctx: &Ctx, profile: &Profile, keep: &str, progress: ProgressFn<'_>) {
+    let want = [
+        (labels::ROLE, labels::ROLE_IMAGE),
+        (labels::PROFILE, profile.name.as_str()),
+    ];
+    let Ok(tags) = ctx.engine.images_labelled(&want).await else {
+        return;
+    };
+    let prefix = format!("{}:", keep.split(':').next().unwrap_or(keep));
+    let mut removed = Vec::new();
+    for tag in tags.iter().filter(|t| *t != keep && t.starts_with(&prefix)) {
+        if let Ok(true) = ctx.engine.remove_image(tag).await {
+            removed.push(tag.clone());
+        }
+    }
+    if !removed.is_empty() {
+        note(
+            progress,
+            format!(
+                "removed the profile's older image{} {} (no workspace runs it)",
+                if removed.len() == 1 { "" } else { "s" },
+                removed.join(", ")
+            ),
+        )
+        .await;
+    }
 }
 
 /// The tag (and hash, and CA bundle for a build) of the image `profile` runs over
