@@ -9,28 +9,39 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-/// Every step label of a create with a clone and a post-start, in order.
+/// Every step label of a create with a clone, a dotfile, a setup command and a
+/// post-start, in order (ssh-agent and detect have their own tests).
 const STEPS: &[&str] = &[
     "volume",
     "ssh port",
+    "image",
     "container",
     "start",
     "ssh keys",
     "sshd",
     "host key",
+    "env",
+    "git",
+    "gh",
+    "dotfiles",
     "clone",
+    "profile",
+    "setup",
     "post-start",
     "commit",
 ];
 
 /// Starts `berth create` and waits until it reports it stalled at `step`. The plan
-/// has a clone step only when stalling there (the URL is never used), and always a
-/// post-start step.
+/// has a clone, dotfiles or setup step only when stalling there (the clone URL is
+/// never used), and always a post-start step.
 fn stall_create_at(sb: &Sandbox, name: &str, step: &str) -> std::process::Child {
     let key = format!("{}.pub", sb.key().display());
     let mut args = vec!["create", name, "--ssh-key", &key, "--post-start", "true"];
-    if step == "clone" {
-        args.extend(["--clone", "file:///nowhere/repo.git"]);
+    match step {
+        "clone" => args.extend(["--clone", "file:///nowhere/repo.git"]),
+        "dotfiles" => args.extend(["--dotfile", ".crash=1"]),
+        "setup" => args.extend(["--setup", "true"]),
+        _ => {}
     }
     let mut cmd = sb.cmd(&args);
     cmd.env("BERTH_DEBUG_STALL_AT", step).stderr(Stdio::piped());
