@@ -76,13 +76,8 @@ fn start_server(sb: &Sandbox) -> String {
     let srv = sb.name("srv");
     sb.create_ok(&srv, &[]);
     sh(sb, &srv, MAKE_REPOS);
-    let ip = stdout(&docker(&[
-        "inspect",
-        "-f",
-        "{{.NetworkSettings.IPAddress}}",
-        &format!("workspace-{srv}"),
-    ]));
-    let base = format!("git://{}:9418", ip.trim());
+    let ip = container_ip(&srv);
+    let base = format!("git://{}:9418", ip);
     for _ in 0..50 {
         let probe = format!("{base}/link.git");
         if sb

@@ -224,13 +224,8 @@ fn repo_server(sb: &Sandbox, repos: &[(&str, &str)]) -> String {
         "git daemon --detach --reuseaddr --export-all --base-path=/home/workspace/srv --port=9418",
     );
     sb.ok(&["exec", &srv, "--", "sh", "-c", &script]);
-    let ip = stdout(&docker(&[
-        "inspect",
-        "-f",
-        "{{.NetworkSettings.IPAddress}}",
-        &format!("workspace-{srv}"),
-    ]));
-    let base = format!("git://{}:9418", ip.trim());
+    let ip = container_ip(&srv);
+    let base = format!("git://{}:9418", ip);
     for _ in 0..50 {
         let probe = std::process::Command::new("git")
             .args(["ls-remote", &format!("{base}/{}.git", repos[0].0)])

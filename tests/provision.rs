@@ -163,13 +163,8 @@ fn clone_puts_the_repo_in_home_and_a_bad_url_fails_cleanly() {
                  git --git-dir ~/srv/r.git symbolic-ref HEAD refs/heads/main && \
                  git daemon --detach --reuseaddr --export-all --base-path=/home/workspace/srv --port=9418";
     sb.ok(&["exec", &srv, "--", "sh", "-c", setup]);
-    let ip = stdout(&docker(&[
-        "inspect",
-        "-f",
-        "{{.NetworkSettings.IPAddress}}",
-        &format!("workspace-{srv}"),
-    ]));
-    let url = format!("git://{}:9418/r.git", ip.trim());
+    let ip = container_ip(&srv);
+    let url = format!("git://{}:9418/r.git", ip);
     let mut ready = false;
     for _ in 0..50 {
         if sb
@@ -216,7 +211,7 @@ fn clone_puts_the_repo_in_home_and_a_bad_url_fails_cleanly() {
     let bad = sb.name("bad");
     let o = sb.create(
         &bad,
-        &["--clone", &format!("git://{}:9418/missing.git", ip.trim())],
+        &["--clone", &format!("git://{}:9418/missing.git", ip)],
     );
     assert!(!o.status.success());
     assert!(

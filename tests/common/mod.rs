@@ -51,6 +51,18 @@ pub fn engine_or_skip(test: &str) -> bool {
     false
 }
 
+/// Workspace `name`'s address on the default bridge (where the test's own servers
+/// in other workspaces are reached).
+pub fn container_ip(name: &str) -> String {
+    let o = docker(&[
+        "inspect",
+        "-f",
+        "{{.NetworkSettings.IPAddress}}",
+        &format!("workspace-{name}"),
+    ]);
+    stdout(&o).trim().to_string()
+}
+
 pub fn docker(args: &[&str]) -> Output {
     Command::new("docker")
         .args(args)
