@@ -1,5 +1,5 @@
 //! start / stop / restart / delete / lookups.
-use super::{inventory, provision, sshd, Ctx, Progress, ProgressFn, STOP_TIMEOUT_SECS};
+use super::{inventory, provision, sidecars, sshd, Ctx, Progress, ProgressFn, STOP_TIMEOUT_SECS};
 use crate::domain::naming::WorkspaceName;
 use crate::domain::provision::Provision;
 use crate::domain::workspace::{Workspace, WorkspaceState, WORKSPACE_HOME};
@@ -44,8 +44,10 @@ pub async fn ensure_running(
                 .report(Progress::Note(format!("starting workspace {name}")))
                 .await;
             super::provision::ssh_agent::ensure_dir(&ctx.paths, w).await?;
+            sidecars::before_start(ctx, &name, progress).await;
             ctx.engine.start_container(&w.container).await?;
             provision::env::on_start(ctx, w, progress).await;
+            sidecars::after_start(ctx, &name, progress).await;
         }
     }
     let port = w
@@ -63,7 +65,7 @@ pub async fn start(ctx: &Ctx, name: &WorkspaceName, progress: ProgressFn<'_>) ->
     Ok(w)
 }
 
-pub async fn stop(ctx: &Ctx, name: &WorkspaceName) -> Result<Workspace> {
+pub async fn stop(ctx: &Ctx, name: &WorkspaceName, progress: ProgressFn<'_>) -> Result<Workspace> {
     let w = find(ctx, name).await?;
     if w.state == WorkspaceState::Absent {
         bail!(
@@ -71,9 +73,11 @@ pub async fn stop(ctx: &Ctx, name: &WorkspaceName) -> Result<Workspace> {
             w.provision.explain(name.as_str()).unwrap_or_default()
         );
     }
+    sidecars::before_stop(ctx, name, progress).await;
     ctx.engine
         .stop_container(&w.container, STOP_TIMEOUT_SECS)
         .await?;
+    sidecars::after_stop(ctx, name, progress).await;
     let _ = ctx.store.audit(name.as_str(), "stop", "").await;
     find(ctx, name).await
 }
@@ -89,11 +93,13 @@ pub async fn restart(
         return ensure_running(ctx, &w, progress).await;
     }
     super::provision::ssh_agent::ensure_dir(&ctx.paths, &w).await?;
+    sidecars::before_start(ctx, name, progress).await;
     ctx.engine
         .restart_container(&w.container, STOP_TIMEOUT_SECS)
         .await?;
     // The restart emptied the tmpfs: deliver the values again.
     provision::env::on_start(ctx, &w, progress).await;
+    sidecars::after_start(ctx, name, progress).await;
     let _ = ctx.store.audit(name.as_str(), "restart", "").await;
     let w = find(ctx, name).await?;
     ensure_running(ctx, &w, progress).await
@@ -105,6 +111,8 @@ pub struct DeletePlan {
     pub container: Option<String>,
     pub volume_exists: bool,
     pub keep_volume: bool,
+    /// Its sidecars and their volumes, removed with it (volumes kept with --keep-volume).
+    pub sidecars: sidecars::Owned,
 }
 
 impl DeletePlan {
@@ -115,6 +123,18 @@ impl DeletePlan {
 
     /// What is lost, for a confirmation question.
     pub fn describe(&self, name: &WorkspaceName) -> String {
+        let main = self.describe_main(name);
+        let mut owned = self.sidecars.clone();
+        if self.keep_volume {
+            owned.volumes.clear();
+        }
+        match owned.describe() {
+            Some(more) => format!("{main}, and its {more}"),
+            None => main,
+        }
+    }
+
+    fn describe_main(&self, name: &WorkspaceName) -> String {
         let container = self
             .container
             .clone()
@@ -169,13 +189,15 @@ pub async fn plan_delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> 
     // A volume an interrupted create left may be kept: the delete then only
     // forgets that create.
     let leftover = record.is_some() && volume_exists;
-    if container.is_none() && (!volume_exists || keep_volume) && !leftover {
+    let sidecars = sidecars::owned(ctx, name).await?;
+    if container.is_none() && (!volume_exists || keep_volume) && !leftover && sidecars.is_empty() {
         bail!("no workspace named {name}; `berth list` shows the workspaces there are");
     }
     Ok(DeletePlan {
         container,
         volume_exists,
         keep_volume,
+        sidecars,
     })
 }
 
@@ -185,6 +207,10 @@ pub struct Deleted {
     pub container: Option<String>,
     pub volume: Option<String>,
     pub volume_kept: bool,
+    /// Sidecar containers removed with it.
+    pub sidecars: Vec<String>,
+    /// Sidecar volumes removed with it.
+    pub volumes: Vec<String>,
 }
 
 /// Removes the container and (unless `keep_volume`) the home volume, and forgets the
@@ -192,6 +218,17 @@ pub struct Deleted {
 pub async fn delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> Result<Deleted> {
     let plan = plan_delete(ctx, name, keep_volume).await?;
     let mut out = Deleted::default();
+    // Sidecars first: one in the workspace's network namespace holds on to it.
+    sidecars::remove(ctx, &plan.sidecars, keep_volume).await?;
+    out.sidecars = plan
+        .sidecars
+        .sidecars
+        .iter()
+        .map(|(_, c)| c.clone())
+        .collect();
+    if !keep_volume {
+        out.volumes.clone_from(&plan.sidecars.volumes);
+    }
     if let Some(c) = plan.container {
         ctx.engine.remove_container(&c).await?;
         out.container = Some(c);

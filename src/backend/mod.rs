@@ -19,6 +19,7 @@ pub mod keys;
 pub mod lifecycle;
 pub mod provision;
 pub mod service;
+pub mod sidecars;
 pub mod ssh_cmd;
 pub mod sshd;
 pub mod watch;

@@ -409,7 +409,7 @@ async fn run_job(
             }
         }
         Command::Stop { name, .. } => {
-            lifecycle::stop(ctx, &WorkspaceName::parse(&name)?).await?;
+            lifecycle::stop(ctx, &WorkspaceName::parse(&name)?, &progress).await?;
             Ok(format!("stopped {name}"))
         }
         Command::Delete {

@@ -122,3 +122,15 @@ pub fn log_lines(events: &[Event], name: &str) -> Vec<(String, String)> {
         .map(|l| (l.source.clone(), l.text.clone()))
         .collect()
 }
+
+/// A context over `engine` with a private state directory (kept while the guard lives).
+pub fn ctx_with(engine: Arc<MemoryEngine>) -> (super::Ctx, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let paths = Paths::under(dir.path());
+    let store = crate::store::Store::inline_for_tests(paths.store_file());
+    let engine: Arc<dyn Engine> = engine;
+    (
+        super::Ctx::with_store(engine, Config::default(), paths, store),
+        dir,
+    )
+}

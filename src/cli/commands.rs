@@ -128,7 +128,9 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             Ok(0)
         }
         Command::Stop { name: n, json } => {
-            let w = lifecycle::stop(ctx, &name(&n)?).await?;
+            let view = ProgressView::new(json);
+            let w = lifecycle::stop(ctx, &name(&n)?, &|p| view.event(p)).await?;
+            view.finish();
             if json {
                 print_json(&output::workspace_json(&w))?;
             } else {
@@ -233,6 +235,12 @@ async fn delete(
     }
     if let Some(v) = d.volume {
         parts.push(format!("removed volume {v}"));
+    }
+    for c in &d.sidecars {
+        parts.push(format!("removed sidecar {c}"));
+    }
+    for v in &d.volumes {
+        parts.push(format!("removed sidecar volume {v}"));
     }
     if d.volume_kept {
         parts.push(format!("kept volume {}", name.volume()));

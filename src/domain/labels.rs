@@ -44,6 +44,28 @@ pub const ROLE_IMAGE: &str = "image";
 pub const ROLE_SIDECAR: &str = "sidecar";
 /// A sidecar's short name, its source tag in the logs pane.
 pub const SIDECAR: &str = "dev.berth.sidecar";
+/// On a sidecar that joins its workspace's network namespace (`container:` network
+/// mode): it must be started after the workspace and restarted with it.
+pub const NETNS: &str = "dev.berth.netns";
+pub const NETNS_WORKSPACE: &str = "workspace";
+
+/// Labels for sidecar `kind` of `workspace` (its container and its volumes): the
+/// config's extra labels, role=sidecar, the workspace's name and the kind.
+pub fn sidecar_labels(
+    extra: &BTreeMap<String, String>,
+    workspace: &str,
+    kind: &str,
+    joins_netns: bool,
+) -> BTreeMap<String, String> {
+    let mut l = extra.clone();
+    l.insert(ROLE.into(), ROLE_SIDECAR.into());
+    l.insert(NAME.into(), workspace.into());
+    l.insert(SIDECAR.into(), kind.into());
+    if joins_netns {
+        l.insert(NETNS.into(), NETNS_WORKSPACE.into());
+    }
+    l
+}
 
 /// Engine filter that selects every workspace object.
 pub fn workspace_filter() -> String {

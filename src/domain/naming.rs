@@ -60,6 +60,12 @@ impl WorkspaceName {
         format!("{OBJECT_PREFIX}{}", self.0)
     }
 
+    /// A sidecar's container (and its volume): `workspace-<name>.<kind>`. The dot
+    /// keeps it apart from every workspace's names (they have no dots).
+    pub fn sidecar(&self, kind: &str) -> String {
+        format!("{OBJECT_PREFIX}{}.{kind}", self.0)
+    }
+
     /// SSH host alias used in known_hosts and ~/.ssh/berth.d: `berth-<name>`.
     pub fn ssh_alias(&self) -> String {
         format!("{SSH_ALIAS_PREFIX}{}", self.0)

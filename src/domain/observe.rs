@@ -48,6 +48,9 @@ pub struct Sidecar {
     /// Its source tag in the logs pane (dev.berth.sidecar label, else the container name).
     pub source: String,
     pub container: String,
+    pub running: bool,
+    /// It shares the workspace's network namespace (restarted with the workspace).
+    pub joins_workspace: bool,
 }
 
 #[cfg(test)]

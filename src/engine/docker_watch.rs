@@ -124,13 +124,18 @@ pub(super) async fn sidecars(eng: &DockerEngine, name: &str) -> EngineResult<Vec
                 .unwrap_or_default()
                 .trim_start_matches('/')
                 .to_string();
-            let source = c
-                .labels
-                .unwrap_or_default()
+            let l = c.labels.unwrap_or_default();
+            let source = l
                 .get(labels::SIDECAR)
                 .cloned()
                 .unwrap_or_else(|| container.clone());
-            Sidecar { source, container }
+            Sidecar {
+                source,
+                container,
+                running: c.state == Some(bollard::models::ContainerSummaryStateEnum::RUNNING),
+                joins_workspace: l.get(labels::NETNS).map(String::as_str)
+                    == Some(labels::NETNS_WORKSPACE),
+            }
         })
         .collect();
     out.sort_by(|a, b| a.source.cmp(&b.source));

@@ -254,6 +254,19 @@ impl Engine for MemoryEngine {
         Ok(s.volumes.contains_key(name))
     }
 
+    async fn volumes_labelled(&self, want: &[(&str, &str)]) -> EngineResult<Vec<String>> {
+        let mut s = self.inner.lock();
+        s.enter(Op::VolumeExists)?;
+        Ok(s.volumes
+            .iter()
+            .filter(|(_, l)| {
+                want.iter()
+                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|(n, _)| n.clone())
+            .collect())
+    }
+
     async fn remove_volume(&self, name: &str) -> EngineResult<()> {
         self.inner.update(|s| {
             s.enter(Op::RemoveVolume)?;
@@ -453,6 +466,9 @@ impl Engine for MemoryEngine {
                     .cloned()
                     .unwrap_or_else(|| c.name.clone()),
                 container: c.name.clone(),
+                running: c.running(),
+                joins_workspace: c.labels.get(labels::NETNS).map(String::as_str)
+                    == Some(labels::NETNS_WORKSPACE),
             })
             .collect();
         out.sort_by(|a, b| a.source.cmp(&b.source));

@@ -174,6 +174,8 @@ pub trait Engine: Send + Sync {
     ) -> EngineResult<bool>;
     async fn volume_exists(&self, name: &str) -> EngineResult<bool>;
     async fn remove_volume(&self, name: &str) -> EngineResult<()>;
+    /// Names of the volumes carrying every `key=value` label in `want`.
+    async fn volumes_labelled(&self, want: &[(&str, &str)]) -> EngineResult<Vec<String>>;
 
     async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String>;
     async fn start_container(&self, container: &str) -> EngineResult<()>;

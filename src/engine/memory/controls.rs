@@ -35,14 +35,26 @@ impl MemoryEngine {
     /// A running sidecar `kind` of workspace `workspace` (role=sidecar labels).
     /// Returns its container name.
     pub fn add_sidecar(&self, workspace: &str, kind: &str) -> String {
-        let container = format!("{}{workspace}-{kind}", crate::domain::naming::OBJECT_PREFIX);
-        let labels = BTreeMap::from([
-            (labels::ROLE.to_string(), labels::ROLE_SIDECAR.to_string()),
-            (labels::NAME.to_string(), workspace.to_string()),
-            (labels::SIDECAR.to_string(), kind.to_string()),
-        ]);
+        self.add_sidecar_with(workspace, kind, false)
+    }
+
+    /// A running sidecar that joins its workspace's network namespace.
+    pub fn add_joined_sidecar(&self, workspace: &str, kind: &str) -> String {
+        self.add_sidecar_with(workspace, kind, true)
+    }
+
+    fn add_sidecar_with(&self, workspace: &str, kind: &str, joins: bool) -> String {
+        let container = format!("{}{workspace}.{kind}", crate::domain::naming::OBJECT_PREFIX);
+        let labels = labels::sidecar_labels(&BTreeMap::new(), workspace, kind, joins);
         self.add_running(&container, labels, None, false);
         container
+    }
+
+    /// A volume with `labels` (e.g. a sidecar's data).
+    pub fn add_volume(&self, name: &str, labels: BTreeMap<String, String>) {
+        self.inner.update(|s| {
+            s.volumes.insert(name.to_string(), labels);
+        });
     }
 
     /// A running container (replacing one of the same name), with a home volume of

@@ -74,7 +74,7 @@ async fn workspaces_and_sidecars_are_listed_from_labels() {
     let sc = e.sidecars("beta").await.unwrap();
     let tags: Vec<_> = sc.iter().map(|s| s.source.as_str()).collect();
     assert_eq!(tags, ["db", "proxy"]);
-    assert_eq!(sc[0].container, "workspace-beta-db");
+    assert_eq!(sc[0].container, "workspace-beta.db");
     assert!(e.sidecars("alpha").await.unwrap().is_empty());
     assert!(e.inspect_workspace("nope").await.unwrap().is_none());
     let by_id = e.inspect_workspace(&list[0].container_id).await.unwrap();
