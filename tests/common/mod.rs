@@ -274,7 +274,7 @@ pub fn kept_env() -> impl Iterator<Item = (String, String)> {
         .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
 }
 
-/// Removes every container and volume with `label`.
+/// Removes every container, volume and network with `label`.
 pub fn remove_labelled(label: &str) {
     let filter = format!("label={label}");
     let ids = stdout(&docker(&["ps", "-aq", "--filter", &filter]));
@@ -289,6 +289,13 @@ pub fn remove_labelled(label: &str) {
     if !vols.is_empty() {
         let mut a = vec!["volume", "rm", "-f"];
         a.extend(vols);
+        docker(&a);
+    }
+    let nets = stdout(&docker(&["network", "ls", "-q", "--filter", &filter]));
+    let nets: Vec<&str> = nets.lines().collect();
+    if !nets.is_empty() {
+        let mut a = vec!["network", "rm"];
+        a.extend(nets);
         docker(&a);
     }
 }
