@@ -60,9 +60,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Delete a workspace: its container, its home volume (unless --keep-volume) and its port.
+    /// Delete a workspace: its container, its home volume (unless --keep-volume), its
+    /// sidecars and its port. `--all` deletes every workspace (listed first).
     Delete {
-        name: String,
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        name: Option<String>,
+        /// Delete every workspace, with its volume and sidecars (asks first).
+        #[arg(long)]
+        all: bool,
+        /// With --all: remove every snapshot too (kept otherwise).
+        #[arg(long, requires = "all")]
+        snapshots: bool,
         /// Do not ask for confirmation.
         #[arg(long, short = 'y')]
         yes: bool,

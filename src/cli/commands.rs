@@ -9,7 +9,6 @@ use crate::domain::naming::WorkspaceName;
 use crate::engine::LogOptions;
 use crate::ssh_client;
 use anyhow::{bail, Context, Result};
-use std::io::{BufRead, Write};
 
 fn name(raw: &str) -> Result<WorkspaceName> {
     Ok(WorkspaceName::parse(raw)?)
@@ -155,10 +154,15 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         }
         Command::Delete {
             name: n,
+            all,
+            snapshots,
             yes,
             keep_volume,
             json,
-        } => delete(ctx, &name(&n)?, yes, keep_volume, json).await,
+        } => match n {
+            Some(n) if !all => super::delete::one(ctx, &name(&n)?, yes, keep_volume, json).await,
+            _ => super::delete::all(ctx, snapshots, yes, keep_volume, json).await,
+        },
         Command::Exec {
             name: n,
             env,
@@ -191,62 +195,6 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         | Command::Completions { .. }
         | Command::Man { .. } => bail!("berth {} is not a workspace command", cmd_name),
     }
-}
-
-async fn delete(
-    ctx: &Ctx,
-    name: &WorkspaceName,
-    yes: bool,
-    keep_volume: bool,
-    json: bool,
-) -> Result<i32> {
-    let plan = lifecycle::plan_delete(ctx, name, keep_volume).await?;
-    if !yes {
-        eprint!(
-            "Delete workspace {name}? This removes {}. Type 'yes' to confirm: ",
-            plan.describe(name)
-        );
-        std::io::stderr().flush()?;
-        let answer = tokio::task::spawn_blocking(|| {
-            let mut answer = String::new();
-            let read = std::io::stdin().lock().read_line(&mut answer).unwrap_or(0);
-            (read, answer)
-        })
-        .await?;
-        if answer.0 == 0 {
-            eprintln!();
-            bail!("no confirmation (standard input is closed); nothing was deleted. Pass --yes to delete without asking");
-        }
-        if !matches!(answer.1.trim(), "y" | "yes") {
-            eprintln!("Nothing was deleted.");
-            return Ok(1);
-        }
-    }
-    let d = lifecycle::delete(ctx, name, keep_volume).await?;
-    if json {
-        let mut v = serde_json::to_value(&d)?;
-        v["name"] = name.as_str().into();
-        print_json(&v)?;
-        return Ok(0);
-    }
-    let mut parts = Vec::new();
-    if let Some(c) = d.container {
-        parts.push(format!("removed container {c}"));
-    }
-    if let Some(v) = d.volume {
-        parts.push(format!("removed volume {v}"));
-    }
-    for c in &d.sidecars {
-        parts.push(format!("removed sidecar {c}"));
-    }
-    for v in &d.volumes {
-        parts.push(format!("removed sidecar volume {v}"));
-    }
-    if d.volume_kept {
-        parts.push(format!("kept volume {}", name.volume()));
-    }
-    println!("Deleted workspace {name}: {}.", parts.join(", "));
-    Ok(0)
 }
 
 async fn ssh(ctx: &Ctx, name: &WorkspaceName, cmd: Vec<String>) -> Result<i32> {

@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod create_args;
+mod delete;
 mod docs;
 mod doctor;
 mod exec;

@@ -40,6 +40,8 @@ pub struct Maker {
 pub const ROLE_WORKSPACE: &str = "workspace";
 /// Role of the workspace image berth builds.
 pub const ROLE_IMAGE: &str = "image";
+/// Role of a snapshot's image and volume.
+pub const ROLE_SNAPSHOT: &str = "snapshot";
 /// Role of a container that serves a workspace (egress proxy, log forwarder, ...).
 pub const ROLE_SIDECAR: &str = "sidecar";
 /// A sidecar's short name, its source tag in the logs pane.
