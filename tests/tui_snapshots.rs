@@ -444,3 +444,18 @@ fn quit_with_running_jobs_asks_then_waits_for_them() {
     assert_eq!(fx, vec![Effect::Quit]);
     assert!(s.quit);
 }
+
+#[test]
+fn the_status_pane_names_a_workspaces_platform() {
+    let mut s = state("default");
+    update(&mut s, Msg::Resize(160, 48));
+    let mut arm = ws("arm", WorkspaceState::Running, 2200);
+    arm.platform = Some("linux/arm64".into());
+    arm.image = "berth/workspace:latest-arm64".into();
+    update(&mut s, Msg::Backend(Event::Workspaces(vec![arm])));
+    let screen = text(&s);
+    assert!(
+        screen.contains("image      berth/workspace:latest-arm64 (linux/arm64)"),
+        "{screen}"
+    );
+}

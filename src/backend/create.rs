@@ -142,6 +142,11 @@ async fn create_redacted(
         req.spec.name = free_generated_name(&req.spec.name, &taken)
             .ok_or_else(|| refuse("cannot make up a name no workspace has; give one".into()))?;
     }
+    if let Some(p) = req.spec.platform.clone() {
+        req.spec.image = super::create_checks::platform(ctx, &req.spec.image, &p, progress)
+            .await
+            .map_err(refuse)?;
+    }
     let req = req;
     let spec = &req.spec;
     let name = &spec.name;

@@ -1,8 +1,10 @@
 //! The checks a create makes on the host before it makes anything: the pure rules
 //! of `domain::create_checks`, every mounted host path present, every published
-//! host port free on the bind address.
-use super::Ctx;
+//! host port free on the bind address; and `--platform`: runnable by the engine,
+//! and the image for it.
+use super::{Ctx, Progress, ProgressFn};
 use crate::domain::create_checks;
+use crate::domain::platform::{Platform, Verdict};
 use crate::domain::workspace::WorkspaceSpec;
 use std::net::SocketAddr;
 
@@ -36,4 +38,44 @@ pub async fn check(ctx: &Ctx, spec: &WorkspaceSpec) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// For `--platform`: a sentence when the engine cannot run `platform` (no emulator
+/// registered where it runs) or has no image for it; else the image to run (`image`,
+/// or its platform tag `IMAGE-ARCH`). Notes say when it runs emulated or unchecked.
+pub async fn platform(
+    ctx: &Ctx,
+    image: &str,
+    platform: &str,
+    progress: ProgressFn<'_>,
+) -> Result<String, String> {
+    let wanted = Platform::parse(platform)?;
+    let engine = ctx.engine.as_ref();
+    let verdict = super::platform::check_runnable(engine, wanted).await?;
+    match &verdict {
+        Verdict::Native => {}
+        Verdict::Emulated(by) => {
+            let note = format!("{wanted} runs emulated by {by} (slower than native)");
+            progress.report(Progress::Note(note)).await;
+        }
+        Verdict::Unchecked(note) => progress.report(Progress::Note(note.clone())).await,
+    }
+    use super::platform::{build_hint, image_for, Found};
+    match image_for(engine, image, wanted).await? {
+        Found::Suits(chosen) if chosen != image => {
+            let note = format!("running {chosen}, the {wanted} image of {image}");
+            progress.report(Progress::Note(note)).await;
+            Ok(chosen)
+        }
+        Found::Suits(chosen) => Ok(chosen),
+        // Said as for any absent image, by the caller.
+        Found::Absent if verdict == Verdict::Native => Ok(image.to_string()),
+        Found::Absent => Err(format!(
+            "image {image} is not present in the engine; {}",
+            build_hint(image, wanted)
+        )),
+        other => Err(other
+            .mismatch(wanted, &build_hint(image, wanted))
+            .unwrap_or_default()),
+    }
 }

@@ -7,6 +7,7 @@ use crate::domain::create_options::{
 };
 use crate::domain::env::{parse_assignment, select, Passthrough};
 use crate::domain::naming::WorkspaceName;
+use crate::domain::platform::Platform;
 use crate::domain::profiles::TRY_REPO;
 use crate::domain::resources::parse_memory;
 use crate::domain::workspace::{WorkspaceSpec, WORKSPACE_HOME};
@@ -192,7 +193,13 @@ pub fn workspace_spec<'a>(
         image: s.image.unwrap_or_else(|| config.image.clone()),
         clone_url: s.clone_url,
         thread: s.thread,
-        platform: s.platform,
+        platform: s
+            .platform
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| Platform::parse(p).map(|p| p.to_string()))
+            .transpose()
+            .map_err(|e| anyhow!(e))?,
         profile: profile.clone(),
         post_start: s.post_start.or_else(|| config.post_start.clone()),
         resources,

@@ -175,7 +175,14 @@ pub async fn run_step(
                 .profiles
                 .get(st.profile_name(spec))
                 .map_err(|e| anyhow!(e))?;
-            st.image = provision::profile::image(ctx, profile, &spec.image, progress).await?;
+            st.image = provision::profile::image(
+                ctx,
+                profile,
+                &spec.image,
+                spec.platform.as_deref(),
+                progress,
+            )
+            .await?;
         }
         Step::Profile => {
             let profile = ctx

@@ -55,16 +55,20 @@ pub fn context_tar() -> Result<Vec<u8>> {
     tar_of(FILES.iter().map(|(n, t, m)| (*n, t.as_bytes(), *m)))
 }
 
-/// What to build: `tag` on `base`, carrying the config's `[labels]` (every object
-/// berth creates carries them), the image's role, berth's version and the
-/// definition's hash.
-pub fn image_build(config: &Config, tag: &str, base: &str) -> ImageBuild {
+/// What to build: `tag` on `base` (for `platform` when given), carrying the
+/// config's `[labels]` (every object berth creates carries them), the image's role,
+/// berth's version, the definition's hash and the platform asked for.
+pub fn image_build(config: &Config, tag: &str, base: &str, platform: Option<&str>) -> ImageBuild {
     let mut labels = labels::image_labels(&config.labels, env!("CARGO_PKG_VERSION"));
     labels.insert(labels::DEFINITION.into(), definition_hash());
+    if let Some(p) = platform {
+        labels.insert(labels::PLATFORM.into(), p.to_string());
+    }
     ImageBuild {
         tag: tag.to_string(),
         args: [("BASE".to_string(), base.to_string())].into(),
         labels,
+        platform: platform.map(String::from),
     }
 }
 
@@ -136,7 +140,11 @@ mod tests {
     fn the_build_carries_base_config_and_definition_labels() {
         let mut config = Config::default();
         config.labels.insert("berth.test-run".into(), "r42".into());
-        let b = image_build(&config, "x/ws:latest", "x/debian:bookworm");
+        let b = image_build(&config, "x/ws:latest", "x/debian:bookworm", None);
+        assert!(b.platform.is_none() && !b.labels.contains_key(labels::PLATFORM));
+        let arm = image_build(&config, "x/ws:latest-arm64", "d", Some("linux/arm64"));
+        assert_eq!(arm.platform.as_deref(), Some("linux/arm64"));
+        assert_eq!(arm.labels[labels::PLATFORM], "linux/arm64");
         assert_eq!(b.tag, "x/ws:latest");
         assert_eq!(b.args["BASE"], "x/debian:bookworm");
         assert_eq!(b.labels["berth.test-run"], "r42");

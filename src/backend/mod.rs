@@ -18,6 +18,7 @@ pub mod images;
 pub mod inventory;
 pub mod keys;
 pub mod lifecycle;
+pub mod platform;
 pub mod provision;
 pub mod service;
 pub mod sidecars;
@@ -27,6 +28,8 @@ pub mod watch;
 
 #[cfg(test)]
 mod follow_tests;
+#[cfg(test)]
+mod platform_tests;
 #[cfg(test)]
 mod profile_tests;
 #[cfg(test)]

@@ -194,6 +194,10 @@ pub enum ImageAction {
         /// Base image the workspace image is built on.
         #[arg(long, value_name = "IMG", default_value = super::image::DEFAULT_BASE)]
         base: String,
+        /// Build for this platform (linux/amd64 or linux/arm64); another than the
+        /// engine's needs an emulator and a base for it, and is tagged IMAGE-ARCH.
+        #[arg(long, value_name = "OS/ARCH", conflicts_with = "profile")]
+        platform: Option<String>,
         #[arg(long)]
         json: bool,
     },

@@ -92,8 +92,10 @@ pub struct CreateArgs {
     /// Public key to authorize besides berth's own (default: every ~/.ssh/*.pub).
     #[arg(long, value_name = "FILE")]
     pub ssh_key: Option<PathBuf>,
-    /// Image platform, e.g. linux/amd64.
-    #[arg(long)]
+    /// Platform: linux/amd64 or linux/arm64 (default: the engine's own). Another
+    /// than the engine's needs an emulator registered where it runs (binfmt_misc)
+    /// and an image for it (`berth image build --platform`).
+    #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
     /// The workspace and each step with its duration, as JSON.
     #[arg(long)]

@@ -1,5 +1,7 @@
 //! `berth doctor`: checks with a fix command for each failure.
+use crate::backend::platform::engine_platform;
 use crate::config::{Config, Paths};
+use crate::domain::platform::{install_hint, Arch, Emulation, Platform};
 use crate::domain::ports::free_count;
 use crate::engine::docker::{endpoint_from_env, DockerEngine};
 use crate::engine::{Engine, EngineError};
@@ -224,6 +226,7 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
                 Some("sudo apt-get install runsc && sudo scripts/engine.sh ensure  # registers it in /etc/docker/daemon.json"),
             )
         });
+        v.push(platforms(e).await);
     }
     v.push(check(
         "config",
@@ -232,6 +235,40 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
         None,
     ));
     v
+}
+
+/// The engine's own platform and, for each other one berth supports, whether an
+/// emulator where the engine runs makes it usable (`--platform`).
+async fn platforms(e: &dyn Engine) -> Check {
+    let (native, text) = match engine_platform(e).await {
+        Ok(n) => n,
+        Err(err) => return check("platforms", Status::Fail, err, None),
+    };
+    let mut parts = vec![format!("{text} native")];
+    let mut missing = None;
+    for arch in Arch::ALL {
+        if native == Some(Platform::new(arch)) {
+            continue;
+        }
+        let em = match e.emulation(arch).await {
+            Ok(em) => em,
+            Err(err) => return check("platforms", Status::Fail, err.to_string(), None),
+        };
+        parts.push(format!("linux/{arch}: {}", em.describe(arch)));
+        if !matches!(em, Emulation::Ready(_) | Emulation::Unknown) {
+            missing.get_or_insert(arch);
+        }
+    }
+    let detail = parts.join("; ");
+    match missing {
+        None => check("platforms", Status::Ok, detail, None),
+        Some(arch) => Check {
+            check: "platforms",
+            status: Status::Warn,
+            detail: format!("{detail} (optional: only --platform linux/{arch} needs one)"),
+            fix: Some(install_hint(arch).replace('`', "")),
+        },
+    }
 }
 
 pub async fn run(paths: Paths, config: Config, json: bool) -> Result<i32> {

@@ -1,7 +1,9 @@
 //! `berth image build|present`: the workspace image from berth's embedded definition.
 use super::ImageAction;
+use crate::backend::platform::{for_build, verify_built};
 use crate::config::{Config, Paths};
-use anyhow::{Context, Result};
+use crate::domain::platform::{Platform, Verdict};
+use anyhow::{anyhow, Context, Result};
 use tokio::sync::mpsc;
 
 use crate::backend::images::{base_status, outdated_sentence, BaseStatus};
@@ -35,13 +37,36 @@ pub async fn run(paths: Paths, config: Config, action: ImageAction) -> Result<i3
             ..
         } => super::profiles::build(&ctx, &name, json).await,
         ImageAction::Build {
-            tag, base, json, ..
+            tag,
+            base,
+            json,
+            platform,
+            ..
         } => {
-            let tag = tag.unwrap_or_else(|| ctx.config.image.clone());
-            eprintln!("Building {tag} on {base} (+ sshd, git, build tools, curl, rsync, a UTF-8 locale) ...");
+            let (tag, base, platform) = match platform {
+                None => (tag.unwrap_or_else(|| ctx.config.image.clone()), base, None),
+                Some(p) => {
+                    let wanted = Platform::parse(&p).map_err(|e| anyhow!(e))?;
+                    let (tag, base, verdict) =
+                        for_build(ctx.engine.as_ref(), wanted, tag, &ctx.config.image, &base)
+                            .await
+                            .map_err(|e| anyhow!(e))?;
+                    match verdict {
+                        Verdict::Native => {}
+                        Verdict::Emulated(by) => eprintln!("{wanted} runs emulated by {by}: the build is several times slower than a native one"),
+                        Verdict::Unchecked(note) => eprintln!("{note}"),
+                    }
+                    (tag, base, Some(wanted.to_string()))
+                }
+            };
+            let on = platform
+                .as_deref()
+                .map(|p| format!(" for {p}"))
+                .unwrap_or_default();
+            eprintln!("Building {tag}{on} on {base} (+ sshd, git, build tools, curl, rsync, a UTF-8 locale) ...");
             let (tx, mut rx) = mpsc::channel::<String>(64);
             let engine = ctx.engine.clone();
-            let build = image_build(&ctx.config, &tag, &base);
+            let build = image_build(&ctx.config, &tag, &base, platform.as_deref());
             let ctx_tar = context_tar()?;
             let job = tokio::spawn(async move { engine.build_image(ctx_tar, &build, tx).await });
             let started = std::time::Instant::now();
@@ -51,12 +76,18 @@ pub async fn run(paths: Paths, config: Config, action: ImageAction) -> Result<i3
             job.await?.with_context(|| {
                 format!("building {tag} failed; its base image {base} must be present or pullable (in berth's checkout `sudo scripts/engine.sh images target/release/berth` makes it without a registry)")
             })?;
+            if let Some(p) = &platform {
+                let wanted = Platform::parse(p).map_err(|e| anyhow!(e))?;
+                verify_built(ctx.engine.as_ref(), &tag, wanted)
+                    .await
+                    .map_err(|e| anyhow!(e))?;
+            }
             let secs = started.elapsed().as_secs_f64();
             eprintln!("Built {tag} in {secs:.0}s.");
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({ "image": tag, "base": base, "built": true, "seconds": secs })
+                    serde_json::json!({ "image": tag, "base": base, "platform": platform, "built": true, "seconds": secs })
                 );
             }
             Ok(0)

@@ -261,6 +261,9 @@ pub fn details(w: &Workspace) -> String {
     if let Some(p) = &w.profile {
         kv("profile", p.clone());
     }
+    if let Some(p) = &w.platform {
+        kv("platform", p.clone());
+    }
     if let Some(r) = &w.runtime {
         kv("runtime", r.clone());
     }

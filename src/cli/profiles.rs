@@ -72,7 +72,7 @@ pub async fn build(ctx: &Ctx, name: &str, json: bool) -> Result<i32> {
         Progress::Note(n) => eprintln!("{n}"),
         _ => {}
     };
-    let image = profile::image(ctx, p, &ctx.config.image, &show).await?;
+    let image = profile::image(ctx, p, &ctx.config.image, None, &show).await?;
     let secs = started.elapsed().as_secs_f64();
     if json {
         println!(

@@ -6,6 +6,7 @@ pub mod env;
 pub mod labels;
 pub mod naming;
 pub mod observe;
+pub mod platform;
 pub mod ports;
 pub mod profiles;
 pub mod provision;

@@ -8,6 +8,7 @@ use super::{
 };
 use crate::domain::labels;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
+use crate::domain::platform::{Arch, Emulation};
 use crate::domain::workspace::Workspace;
 use async_trait::async_trait;
 use bollard::errors::Error as BErr;
@@ -69,6 +70,10 @@ impl DockerEngine {
         &self.docker
     }
 
+    pub(super) fn endpoint_str(&self) -> &str {
+        &self.endpoint
+    }
+
     fn err(&self, e: BErr) -> EngineError {
         map_err(&self.endpoint, e)
     }
@@ -94,6 +99,12 @@ impl Engine for DockerEngine {
             version: v.version.unwrap_or_default(),
             api_version: v.api_version.unwrap_or_default(),
             os: i.operating_system.unwrap_or_default(),
+            platform: format!(
+                "{}/{}",
+                v.os.unwrap_or_default(),
+                v.arch.unwrap_or_default()
+            ),
+            kernel: v.kernel_version.unwrap_or_default(),
             root_dir: i.docker_root_dir.unwrap_or_default(),
             runtimes,
             default_runtime: i.default_runtime.unwrap_or_default(),
@@ -395,12 +406,18 @@ impl Engine for DockerEngine {
                     .and_then(|c| c.labels)
                     .map(|l| l.into_iter().collect())
                     .unwrap_or_default(),
+                os: i.os.unwrap_or_default(),
+                architecture: i.architecture.unwrap_or_default(),
             })),
             Err(e) => match self.err(e) {
                 EngineError::NotFound { .. } => Ok(None),
                 other => Err(other),
             },
         }
+    }
+
+    async fn emulation(&self, arch: Arch) -> EngineResult<Emulation> {
+        super::docker_platform::emulation(self, arch).await
     }
 
     async fn build_image(
@@ -445,6 +462,7 @@ fn build_options(build: &ImageBuild) -> qp::BuildImageOptions {
         forcerm: true,
         buildargs: map(&build.args),
         labels: map(&build.labels),
+        platform: build.platform.clone().unwrap_or_default(),
         ..Default::default()
     }
 }
@@ -459,8 +477,10 @@ mod tests {
             tag: "t/ws:1".into(),
             args: [("BASE".to_string(), "b/debian:x".to_string())].into(),
             labels: [("k".to_string(), "v".to_string())].into(),
+            platform: Some("linux/arm64".into()),
         };
         let o = build_options(&build);
+        assert_eq!(o.platform, "linux/arm64");
         assert_eq!(o.t.as_deref(), Some("t/ws:1"));
         assert_eq!(o.buildargs.unwrap()["BASE"], "b/debian:x");
         assert_eq!(o.labels.unwrap()["k"], "v");

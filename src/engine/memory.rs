@@ -12,6 +12,7 @@
 //! what was called ([`MemoryEngine::open_streams`], [`MemoryEngine::calls`]).
 mod controls;
 mod exec;
+mod platform;
 mod publish;
 mod state;
 mod streams;
@@ -24,6 +25,7 @@ use super::{
 };
 use crate::domain::labels;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
+use crate::domain::platform::{Arch, Emulation};
 use crate::domain::workspace::{Workspace, WorkspaceState};
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
@@ -206,6 +208,8 @@ impl Engine for MemoryEngine {
             version: "memory".into(),
             api_version: "1.41".into(),
             os: "memory".into(),
+            platform: format!("linux/{}", self.inner.lock().platforms.native),
+            kernel: "memory".into(),
             root_dir: String::new(),
             runtimes: vec!["runc".into()],
             default_runtime: "runc".into(),
@@ -295,6 +299,8 @@ impl Engine for MemoryEngine {
                     what: format!("No such image: {}", spec.image),
                 });
             }
+            s.platforms
+                .check_create(&spec.image, spec.platform.as_deref())?;
             // Like a bind of a named volume: created empty when missing.
             s.volumes.entry(spec.volume.clone()).or_default();
             let id = s.new_id();
@@ -499,7 +505,15 @@ impl Engine for MemoryEngine {
             // A caller that stopped listening does not stop the build.
             let _ = progress.send(line).await;
         }
-        self.add_image(tag);
+        self.built(tag, build.platform.as_deref());
         Ok(())
+    }
+
+    async fn image_info(&self, image: &str) -> EngineResult<Option<super::ImageInfo>> {
+        self.image_info_now(image)
+    }
+
+    async fn emulation(&self, arch: Arch) -> EngineResult<Emulation> {
+        self.emulation_now(arch)
     }
 }

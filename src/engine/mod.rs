@@ -6,11 +6,13 @@ mod docker_convert;
 mod docker_create;
 mod docker_exec;
 mod docker_files;
+mod docker_platform;
 mod docker_watch;
 pub mod memory;
 
 use crate::domain::create_options::PortMap;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
+use crate::domain::platform::{Arch, Emulation};
 use crate::domain::resources::Resources;
 use crate::domain::workspace::Workspace;
 use async_trait::async_trait;
@@ -57,6 +59,10 @@ pub struct EngineInfo {
     pub version: String,
     pub api_version: String,
     pub os: String,
+    /// The engine's own platform as it says it (`linux/amd64`).
+    pub platform: String,
+    /// The kernel release the engine runs on (`uname -r`).
+    pub kernel: String,
     pub root_dir: String,
     pub runtimes: Vec<String>,
     pub default_runtime: String,
@@ -138,6 +144,9 @@ pub struct ImageBuild {
     pub args: BTreeMap<String, String>,
     /// Labels put on the image.
     pub labels: BTreeMap<String, String>,
+    /// The platform to build for (`linux/arm64`); the engine's own when `None`.
+    /// A base image the engine pulls is pulled for it.
+    pub platform: Option<String>,
 }
 
 /// What the engine says about an image.
@@ -146,6 +155,10 @@ pub struct ImageInfo {
     /// The image's id (`sha256:...`).
     pub id: String,
     pub labels: BTreeMap<String, String>,
+    /// The image's OS and architecture as the engine says them (`linux`, `arm64`);
+    /// empty when it does not say.
+    pub os: String,
+    pub architecture: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -235,8 +248,14 @@ pub trait Engine: Send + Sync {
     async fn image_info(&self, image: &str) -> EngineResult<Option<ImageInfo>> {
         Ok(self.image_present(image).await?.then(|| ImageInfo {
             id: image.to_string(),
-            labels: BTreeMap::new(),
+            ..Default::default()
         }))
+    }
+    /// What can be seen of an emulator for `arch` where the engine runs (binfmt_misc
+    /// on its kernel). Engines that cannot look answer `Unknown`.
+    async fn emulation(&self, arch: Arch) -> EngineResult<Emulation> {
+        let _ = arch;
+        Ok(Emulation::Unknown)
     }
     /// Builds `context` (a tar archive) as `build.tag`; progress lines go to `progress`.
     async fn build_image(

@@ -118,11 +118,13 @@ impl Drop for TempDir {
 
 /// The image a workspace with `profile` runs over the base image `base`: the base
 /// itself when the profile adds nothing, else the profile's image, built when no
-/// image of this definition and base exists yet.
+/// image of this definition and base exists yet (for `platform`, the base's, when
+/// given: `--platform`).
 pub async fn image(
     ctx: &Ctx,
     profile: &Profile,
     base: &str,
+    platform: Option<&str>,
     progress: ProgressFn<'_>,
 ) -> Result<String> {
     match base_status(ctx, base).await? {
@@ -163,13 +165,14 @@ pub async fn image(
         .await;
         return Ok(tag);
     }
-    build(ctx, profile, base, &hash, &tag, ca, progress).await?;
+    build(ctx, profile, base, platform, &hash, &tag, ca, progress).await?;
     prune_older(ctx, profile, &tag, progress).await;
     Ok(tag)
 }
 
 /// Removes the images this profile was built as before (another definition or
-/// base), except those a workspace still runs (the engine refuses those).
+/// base) for the same architecture (another platform's is not older, see
+/// `--platform`), except those a workspace still runs (the engine refuses those).
 async fn prune_older(ctx: &Ctx, profile: &Profile, keep: &str, progress: ProgressFn<'_>) {
     let want = [
         (labels::ROLE, labels::ROLE_IMAGE),
@@ -179,8 +182,16 @@ async fn prune_older(ctx: &Ctx, profile: &Profile, keep: &str, progress: Progres
         return;
     };
     let prefix = format!("{}:", keep.split(':').next().unwrap_or(keep));
+    let arch = |tag: String| async move {
+        let info = ctx.engine.image_info(&tag).await.ok().flatten();
+        info.map(|i| i.architecture).unwrap_or_default()
+    };
+    let kept_arch = arch(keep.to_string()).await;
     let mut removed = Vec::new();
     for tag in tags.iter().filter(|t| *t != keep && t.starts_with(&prefix)) {
+        if arch(tag.clone()).await != kept_arch {
+            continue;
+        }
         if let Ok(true) = ctx.engine.remove_image(tag).await {
             removed.push(tag.clone());
         }
@@ -221,10 +232,12 @@ pub async fn wanted_image(
     Ok(Some((profile.image_tag(&hash), hash, ca)))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn build(
     ctx: &Ctx,
     profile: &Profile,
     base: &str,
+    platform: Option<&str>,
     hash: &str,
     tag: &str,
     ca: Option<Vec<u8>>,
@@ -247,10 +260,14 @@ async fn build(
     let mut image_labels = labels::image_labels(&ctx.config.labels, env!("CARGO_PKG_VERSION"));
     image_labels.insert(labels::DEFINITION.into(), hash.into());
     image_labels.insert(labels::PROFILE.into(), profile.name.clone());
+    if let Some(p) = platform {
+        image_labels.insert(labels::PLATFORM.into(), p.into());
+    }
     let spec = ImageBuild {
         tag: tag.into(),
         args: Default::default(),
         labels: image_labels,
+        platform: platform.map(String::from),
     };
     let (tx, mut rx) = mpsc::channel::<String>(64);
     let engine = ctx.engine.clone();

@@ -142,6 +142,7 @@ pub(super) struct State {
     pub exec: ExecHandler,
     /// Events to publish once the lock is released.
     pub pending_events: Vec<EngineEvent>,
+    pub platforms: super::platform::Platforms,
 }
 
 impl State {
@@ -160,6 +161,7 @@ impl State {
             next_id: 1,
             exec: Arc::new(|_| ExecReply::default()),
             pending_events: Vec::new(),
+            platforms: Default::default(),
         }
     }
 

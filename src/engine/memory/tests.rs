@@ -428,6 +428,7 @@ async fn build_makes_the_image_present() {
         tag: "mine:1".into(),
         args: Default::default(),
         labels: Default::default(),
+        platform: None,
     };
     e.build_image(vec![0; 1024], &build, tx).await.unwrap();
     assert!(rx.recv().await.unwrap().contains("1024 bytes"));
@@ -435,4 +436,20 @@ async fn build_makes_the_image_present() {
     assert!(e.image_present("mine:1").await.unwrap());
     let info = e.info().await.unwrap();
     assert_eq!(info.endpoint, ENDPOINT);
+    assert_eq!(info.platform, "linux/amd64");
+    // A build for another platform makes an image of it, which a container of the
+    // engine's platform cannot run (the engine refuses, as Docker does).
+    let (tx, _rx) = mpsc::channel(8);
+    let arm = crate::engine::ImageBuild {
+        tag: "mine:1-arm64".into(),
+        platform: Some("linux/arm64".into()),
+        ..Default::default()
+    };
+    e.build_image(vec![], &arm, tx).await.unwrap();
+    let i = e.image_info("mine:1-arm64").await.unwrap().unwrap();
+    assert_eq!((i.os.as_str(), i.architecture.as_str()), ("linux", "arm64"));
+    assert_eq!(
+        e.image_info("mine:1").await.unwrap().unwrap().architecture,
+        "amd64"
+    );
 }

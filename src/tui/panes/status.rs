@@ -71,7 +71,13 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
                 format!("{}:{p} → {SSHD_CONTAINER_PORT}", s.ssh_host)
             })),
         ]),
-        Line::from(vec![key("image"), Span::raw(w.image.clone())]),
+        Line::from(vec![
+            key("image"),
+            Span::raw(match &w.platform {
+                Some(p) => format!("{} ({p})", w.image),
+                None => w.image.clone(),
+            }),
+        ]),
         Line::from(vec![
             key("runtime"),
             Span::raw(w.runtime.clone().unwrap_or_else(|| "runc (default)".into())),
