@@ -44,6 +44,8 @@ pub struct CreateSpec {
     pub cpus: Option<f64>,
     pub memory: Option<String>,
     pub workdir: Option<String>,
+    /// `--network NAME` (repeatable): named networks to join.
+    pub networks: Vec<String>,
 }
 
 /// The dotfiles flags.
@@ -208,6 +210,7 @@ pub fn workspace_spec<'a>(
             mounts,
             ports,
             workdir,
+            networks: crate::domain::networks::parse_list(&s.networks).map_err(|e| anyhow!(e))?,
         },
     })
 }

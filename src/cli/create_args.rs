@@ -92,6 +92,10 @@ pub struct CreateArgs {
     /// Public key to authorize besides berth's own (default: every ~/.ssh/*.pub).
     #[arg(long, value_name = "FILE")]
     pub ssh_key: Option<PathBuf>,
+    /// Named network to join (repeatable; `berth net create NAME` makes one): the
+    /// workspaces on it reach each other by their workspace names.
+    #[arg(long = "network", value_name = "NAME")]
+    pub networks: Vec<String>,
     /// Image platform, e.g. linux/amd64.
     #[arg(long)]
     pub platform: Option<String>,
@@ -152,6 +156,7 @@ impl CreateArgs {
             cpus: self.cpus,
             memory: self.memory.clone(),
             workdir: self.workdir.clone(),
+            networks: self.networks.clone(),
         })
     }
 }

@@ -12,6 +12,7 @@
 //! what was called ([`MemoryEngine::open_streams`], [`MemoryEngine::calls`]).
 mod controls;
 mod exec;
+mod networks;
 mod publish;
 mod state;
 mod streams;
@@ -66,6 +67,13 @@ pub enum Op {
     Sidecars,
     ImagePresent,
     BuildImage,
+    CreateNetwork,
+    RemoveNetwork,
+    InspectNetwork,
+    ConnectNetwork,
+    DisconnectNetwork,
+    CreateService,
+    Services,
 }
 
 /// Streams open right now (opened and neither ended nor dropped).

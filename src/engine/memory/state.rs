@@ -142,6 +142,11 @@ pub(super) struct State {
     pub exec: ExecHandler,
     /// Events to publish once the lock is released.
     pub pending_events: Vec<EngineEvent>,
+    /// Networks by name (see `networks.rs`).
+    pub networks: BTreeMap<String, super::networks::Net>,
+    /// Container id -> network id -> DNS aliases there. Keyed by ids, like the
+    /// engine: a removed network leaves a stopped member unable to start.
+    pub attached: BTreeMap<String, BTreeMap<String, Vec<String>>>,
 }
 
 impl State {
@@ -160,6 +165,8 @@ impl State {
             next_id: 1,
             exec: Arc::new(|_| ExecReply::default()),
             pending_events: Vec::new(),
+            networks: BTreeMap::new(),
+            attached: BTreeMap::new(),
         }
     }
 
@@ -234,6 +241,7 @@ impl State {
             return Ok(());
         }
         let name = c.name.clone();
+        self.check_networks(&c.id)?;
         let ports = c
             .host_port
             .into_iter()
