@@ -104,11 +104,15 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             Ok(0)
         }
         Command::Status { name: n, json } => {
-            let w = lifecycle::find(ctx, &name(&n)?).await?;
+            let n = name(&n)?;
+            let w = lifecycle::find(ctx, &n).await?;
+            let extra = super::service::StatusExtra::of(ctx, &n).await?;
             if json {
-                print_json(&output::workspace_json(&w))?;
+                let mut v = output::workspace_json(&w);
+                extra.add_json(&mut v)?;
+                print_json(&v)?;
             } else {
-                print!("{}", output::details(&w));
+                print!("{}{}", output::details(&w), extra.text());
             }
             Ok(0)
         }
@@ -184,6 +188,8 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             };
             super::logs::run(ctx, &name(&n)?, opts, json).await
         }
+        Command::Net { action } => super::net::run(ctx, action).await,
+        Command::Service { action } => super::service::run(ctx, action).await,
         Command::Doctor { .. }
         | Command::Config { .. }
         | Command::Image { .. }
@@ -241,6 +247,9 @@ async fn delete(
     }
     for v in &d.volumes {
         parts.push(format!("removed sidecar volume {v}"));
+    }
+    for n in &d.networks {
+        parts.push(format!("removed network {n}"));
     }
     if d.volume_kept {
         parts.push(format!("kept volume {}", name.volume()));
