@@ -219,7 +219,6 @@ async fn make(
     let container = ws.sidecar(svc.name.as_str());
     let spec = ServiceSpec {
         container: container.clone(),
-        hostname: svc.name.to_string(),
         image: svc.image.clone(),
         labels: service_labels(&ctx.config.labels, ws.as_str(), &svc.name),
         env: svc.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),

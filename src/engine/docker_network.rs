@@ -301,7 +301,6 @@ fn service_body(spec: &ServiceSpec) -> (ContainerCreateBody, qp::CreateContainer
         ..Default::default()
     };
     let body = ContainerCreateBody {
-        hostname: Some(spec.hostname.clone()),
         image: Some(spec.image.clone()),
         labels: Some(hash(&spec.labels)),
         env: (!spec.env.is_empty()).then(|| spec.env.clone()),
@@ -328,7 +327,6 @@ mod tests {
     fn a_service_is_on_its_network_with_its_alias_and_ports_on_the_bind_address() {
         let spec = ServiceSpec {
             container: "workspace-w.db".into(),
-            hostname: "db".into(),
             image: "postgres:16".into(),
             labels: Default::default(),
             env: vec!["A=1".into()],
@@ -345,6 +343,10 @@ mod tests {
         let (body, opts) = service_body(&spec);
         assert_eq!(opts.name.as_deref(), Some("workspace-w.db"));
         assert!(body.cmd.is_none(), "the image's own command");
+        assert!(
+            body.hostname.is_none(),
+            "the engine would make it an alias everywhere"
+        );
         let hc = body.host_config.unwrap();
         assert_eq!(hc.network_mode.as_deref(), Some("workspace-w"));
         let b = &hc.port_bindings.unwrap()["5432/tcp"].clone().unwrap()[0];

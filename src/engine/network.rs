@@ -30,8 +30,9 @@ pub struct NetworkInfo {
 /// A service container to create, beside a workspace.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceSpec {
+    /// No hostname is set: the engine makes it a DNS name on every network the
+    /// container joins, so `SERVICE` would leak onto named networks.
     pub container: String,
-    pub hostname: String,
     pub image: String,
     pub labels: BTreeMap<String, String>,
     /// `NAME=VALUE` (public: `docker inspect` shows them).
