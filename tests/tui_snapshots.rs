@@ -282,6 +282,22 @@ fn create_form_choices_profile_passthrough_and_dotfiles() {
 fn delete_confirmation_names_what_is_lost() {
     let mut s = populated("default", 100, 30);
     key(&mut s, KeyCode::Char('d'));
+    insta::assert_snapshot!("confirm_asking", text(&s));
+    // The backend's answer: its services and sidecars, and their volumes.
+    update(
+        &mut s,
+        Msg::Backend(Event::DeletePlan {
+            name: "api".into(),
+            owned: Ok(berth::backend::sidecars::Owned {
+                sidecars: vec![
+                    ("db".into(), "workspace-api.db".into()),
+                    ("egress".into(), "workspace-api.egress".into()),
+                ],
+                volumes: vec!["workspace-api.docker".into()],
+                networks: vec!["workspace-api".into()],
+            }),
+        }),
+    );
     insta::assert_snapshot!("confirm_drop_volume", text(&s));
     key(&mut s, KeyCode::Char('k'));
     insta::assert_snapshot!("confirm_keep_volume", text(&s));

@@ -45,6 +45,8 @@ pub struct CreateSpec {
     pub cpus: Option<f64>,
     pub memory: Option<String>,
     pub workdir: Option<String>,
+    /// `--network NAME` (repeatable): named networks to join.
+    pub networks: Vec<String>,
 }
 
 /// The dotfiles flags.
@@ -215,6 +217,7 @@ pub fn workspace_spec<'a>(
             mounts,
             ports,
             workdir,
+            networks: crate::domain::networks::parse_list(&s.networks).map_err(|e| anyhow!(e))?,
         },
     })
 }

@@ -251,6 +251,7 @@ pub async fn run_step(
             // Noted first, so a cancel during the call still removes it.
             st.made.container = Some(name.container());
             ctx.engine.create_container(&cs).await?;
+            super::networks::join(ctx, name, &o.networks).await?;
         }
         Step::Start => {
             match ctx.engine.start_container(&name.container()).await {

@@ -211,6 +211,8 @@ pub struct Deleted {
     pub sidecars: Vec<String>,
     /// Sidecar volumes removed with it.
     pub volumes: Vec<String>,
+    /// Its own networks (the one of its services) removed with it.
+    pub networks: Vec<String>,
 }
 
 /// Removes the container and (unless `keep_volume`) the home volume, and forgets the
@@ -233,6 +235,8 @@ pub async fn delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> Resul
         ctx.engine.remove_container(&c).await?;
         out.container = Some(c);
     }
+    sidecars::remove_networks(ctx, &plan.sidecars).await?;
+    out.networks.clone_from(&plan.sidecars.networks);
     if plan.volume_exists {
         if keep_volume {
             out.volume_kept = true;

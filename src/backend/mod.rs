@@ -3,6 +3,8 @@
 pub mod create;
 mod create_checks;
 #[cfg(test)]
+mod create_network_tests;
+#[cfg(test)]
 mod create_options_tests;
 mod create_spec;
 mod create_steps;
@@ -19,8 +21,10 @@ pub mod inventory;
 pub mod keys;
 pub mod lifecycle;
 pub mod platform;
+pub mod networks;
 pub mod provision;
 pub mod service;
+pub mod services;
 pub mod sidecars;
 pub mod ssh_cmd;
 pub mod sshd;

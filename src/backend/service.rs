@@ -52,6 +52,11 @@ pub enum Command {
     SshCommand {
         name: String,
     },
+    /// What goes with `name` when it is deleted (its sidecars, services, their
+    /// volumes), for the confirmation: answered by [`Event::DeletePlan`].
+    PlanDelete {
+        name: String,
+    },
     /// Cancel every running job (creates roll back); each still reports how it ended.
     CancelJobs,
 }
@@ -117,6 +122,11 @@ pub enum Event {
     SshCommand {
         name: String,
         command: Result<String, String>,
+    },
+    /// What goes with `name` when it is deleted, or why berth cannot tell.
+    DeletePlan {
+        name: String,
+        owned: Result<super::sidecars::Owned, String>,
     },
 }
 
@@ -224,6 +234,13 @@ async fn run(
                             let _ = events.send(Event::SshCommand { name, command }).await;
                         });
                     }
+                    Command::PlanDelete { name } => {
+                        let (link, events) = (link_rx.clone(), events.clone());
+                        tokio::spawn(async move {
+                            let owned = plan_delete(link, &name).await;
+                            let _ = events.send(Event::DeletePlan { name, owned }).await;
+                        });
+                    }
                     Command::CancelJobs => {
                         for (cancel, _) in jobs.values() {
                             let _ = cancel.send(true);
@@ -261,6 +278,17 @@ async fn linked(mut link: tokio::sync::watch::Receiver<Option<Ctx>>) -> Result<C
     }
 }
 
+async fn plan_delete(
+    link: tokio::sync::watch::Receiver<Option<Ctx>>,
+    name: &str,
+) -> Result<super::sidecars::Owned, String> {
+    let ctx = linked(link).await?;
+    let name = WorkspaceName::parse(name).map_err(|e| e.to_string())?;
+    super::sidecars::owned(&ctx, &name)
+        .await
+        .map_err(|e| format!("{e:#}"))
+}
+
 async fn ssh_for(
     link: tokio::sync::watch::Receiver<Option<Ctx>>,
     name: &str,
@@ -283,6 +311,7 @@ fn job_id(cmd: &Command) -> Option<u64> {
         Command::Select(_)
         | Command::PrepareShell { .. }
         | Command::SshCommand { .. }
+        | Command::PlanDelete { .. }
         | Command::CancelJobs => None,
     }
 }
@@ -425,6 +454,7 @@ async fn run_job(
         Command::Select(_)
         | Command::PrepareShell { .. }
         | Command::SshCommand { .. }
+        | Command::PlanDelete { .. }
         | Command::CancelJobs => Ok(String::new()),
     }
 }

@@ -403,3 +403,26 @@ async fn a_job_sent_before_the_first_connection_waits_for_it() {
         "{why}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_delete_plan_names_the_sidecars_that_go_with_the_workspace() {
+    let engine = MemoryEngine::new();
+    engine.add_workspace("api", 2201);
+    engine.add_sidecar("api", "db");
+    let mut h = Harness::start(&engine);
+    h.connected().await;
+    for name in ["api", "Bad_Name"] {
+        h.send(Command::PlanDelete { name: name.into() });
+        let owned = h
+            .wait_for(5, "DeletePlan", |e| match e {
+                Event::DeletePlan { name: n, owned } if n == name => Some(owned.clone()),
+                _ => None,
+            })
+            .await;
+        match (name, owned) {
+            ("api", Ok(o)) => assert_eq!(o.sidecars, [("db".into(), "workspace-api.db".into())]),
+            ("Bad_Name", Err(why)) => assert!(why.contains("lowercase"), "{why}"),
+            (n, o) => panic!("{n}: {o:?}"),
+        }
+    }
+}

@@ -92,11 +92,13 @@ pub struct Owned {
     pub sidecars: Vec<(String, String)>,
     /// Sidecar volumes (e.g. its Docker engine's data).
     pub volumes: Vec<String>,
+    /// The network that joins it to its services (removed after its container).
+    pub networks: Vec<String>,
 }
 
 impl Owned {
     pub fn is_empty(&self) -> bool {
-        self.sidecars.is_empty() && self.volumes.is_empty()
+        self.sidecars.is_empty() && self.volumes.is_empty() && self.networks.is_empty()
     }
 
     /// For a confirmation question: "sidecars db, docker and volume ...".
@@ -137,7 +139,30 @@ pub async fn owned(ctx: &Ctx, name: &WorkspaceName) -> Result<Owned> {
             (labels::NAME, name.as_str()),
         ])
         .await?;
-    Ok(Owned { sidecars, volumes })
+    let networks = ctx
+        .engine
+        .networks_labelled(&[
+            (labels::ROLE, labels::ROLE_WORKSPACE_NETWORK),
+            (labels::NAME, name.as_str()),
+        ])
+        .await?
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    Ok(Owned {
+        sidecars,
+        volumes,
+        networks,
+    })
+}
+
+/// Removes the workspace's own networks (once its container is gone; the sidecars
+/// on them are already).
+pub async fn remove_networks(ctx: &Ctx, owned: &Owned) -> Result<()> {
+    for n in &owned.networks {
+        ctx.engine.remove_network(n).await?;
+    }
+    Ok(())
 }
 
 /// Removes the sidecar containers, and their volumes unless `keep_volumes`.

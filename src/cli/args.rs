@@ -134,6 +134,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Named networks: the workspaces on one reach each other by their names.
+    Net {
+        #[command(subcommand)]
+        action: super::net::NetAction,
+    },
+    /// Services beside a workspace (a database, a cache), reachable from it by name.
+    Service {
+        #[command(subcommand)]
+        action: super::service::ServiceAction,
+    },
     /// Check the engine, permissions, disk, image, ports and runtimes; print fixes.
     Doctor {
         #[arg(long)]
@@ -232,6 +242,8 @@ impl Command {
             Command::SshConfig { .. } => "ssh-config",
             Command::Hint { .. } => "hint",
             Command::Logs { .. } => "logs",
+            Command::Net { .. } => "net",
+            Command::Service { .. } => "service",
             Command::Doctor { .. } => "doctor",
             Command::Config { .. } => "config",
             Command::Image { .. } => "image",

@@ -103,11 +103,15 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             Ok(0)
         }
         Command::Status { name: n, json } => {
-            let w = lifecycle::find(ctx, &name(&n)?).await?;
+            let n = name(&n)?;
+            let w = lifecycle::find(ctx, &n).await?;
+            let extra = super::service::StatusExtra::of(ctx, &n).await?;
             if json {
-                print_json(&output::workspace_json(&w))?;
+                let mut v = output::workspace_json(&w);
+                extra.add_json(&mut v)?;
+                print_json(&v)?;
             } else {
-                print!("{}", output::details(&w));
+                print!("{}{}", output::details(&w), extra.text());
             }
             Ok(0)
         }
@@ -188,6 +192,8 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             };
             super::logs::run(ctx, &name(&n)?, opts, json).await
         }
+        Command::Net { action } => super::net::run(ctx, action).await,
+        Command::Service { action } => super::service::run(ctx, action).await,
         Command::Doctor { .. }
         | Command::Config { .. }
         | Command::Image { .. }

@@ -92,6 +92,10 @@ pub struct CreateArgs {
     /// Public key to authorize besides berth's own (default: every ~/.ssh/*.pub).
     #[arg(long, value_name = "FILE")]
     pub ssh_key: Option<PathBuf>,
+    /// Named network to join (repeatable; `berth net create NAME` makes one): the
+    /// workspaces on it reach each other by their workspace names.
+    #[arg(long = "network", value_name = "NAME")]
+    pub networks: Vec<String>,
     /// Platform: linux/amd64 or linux/arm64 (default: the engine's own). Another
     /// than the engine's needs an emulator registered where it runs (binfmt_misc)
     /// and an image for it (`berth image build --platform`).
@@ -154,6 +158,7 @@ impl CreateArgs {
             cpus: self.cpus,
             memory: self.memory.clone(),
             workdir: self.workdir.clone(),
+            networks: self.networks.clone(),
         })
     }
 }

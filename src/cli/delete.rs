@@ -46,6 +46,9 @@ fn removed_parts(name: &WorkspaceName, d: &lifecycle::Deleted) -> Vec<String> {
     for v in &d.volumes {
         parts.push(format!("removed sidecar volume {v}"));
     }
+    for n in &d.networks {
+        parts.push(format!("removed network {n}"));
+    }
     if d.volume_kept {
         parts.push(format!("kept volume {}", name.volume()));
     }

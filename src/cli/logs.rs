@@ -1,4 +1,6 @@
-//! `berth logs`: a workspace's output, raw or one JSON object per line.
+//! `berth logs`: a workspace's output, raw or one JSON object per line; with its
+//! sidecars' (services, ...) lines tagged when it has any (see `logs_tagged`).
+use super::logs_tagged::WORKSPACE_SOURCE;
 use crate::backend::follow::split_timestamp;
 use crate::backend::{lifecycle, Ctx};
 use crate::domain::naming::WorkspaceName;
@@ -9,12 +11,12 @@ use std::io::Write;
 
 /// Splits a stream's bytes into lines, keeping a partial last line for later.
 #[derive(Default)]
-struct Lines {
+pub(super) struct Lines {
     partial: Vec<u8>,
 }
 
 impl Lines {
-    fn push(&mut self, bytes: &[u8]) -> Vec<String> {
+    pub(super) fn push(&mut self, bytes: &[u8]) -> Vec<String> {
         self.partial.extend_from_slice(bytes);
         let mut out = Vec::new();
         while let Some(pos) = self.partial.iter().position(|b| *b == b'\n') {
@@ -24,23 +26,36 @@ impl Lines {
         out
     }
 
-    fn rest(&mut self) -> Option<String> {
+    pub(super) fn rest(&mut self) -> Option<String> {
         (!self.partial.is_empty())
             .then(|| String::from_utf8_lossy(&std::mem::take(&mut self.partial)).to_string())
     }
 }
 
-fn json_line(stream: &str, line: &str, timestamps: bool) -> String {
+/// One JSON line: `{"source", "stream", "ts", "text"}`.
+pub(super) fn json_line(source: &str, stream: &str, ts: Option<String>, text: &str) -> String {
+    serde_json::json!({ "source": source, "stream": stream, "ts": ts, "text": text }).to_string()
+}
+
+/// A workspace-only line as JSON (its timestamp split off when asked for).
+fn own_json_line(stream: &str, line: &str, timestamps: bool) -> String {
     let (ts, text) = if timestamps {
         split_timestamp(line)
     } else {
         (None, line.to_string())
     };
-    serde_json::json!({ "stream": stream, "ts": ts, "text": text }).to_string()
+    json_line(WORKSPACE_SOURCE, stream, ts, &text)
 }
 
 pub async fn run(ctx: &Ctx, name: &WorkspaceName, opts: LogOptions, json: bool) -> Result<i32> {
     let w = lifecycle::find(ctx, name).await?;
+    let sidecars = ctx.engine.sidecars(name.as_str()).await?;
+    if !sidecars.is_empty() {
+        let sources = std::iter::once((WORKSPACE_SOURCE.to_string(), w.container))
+            .chain(sidecars.into_iter().map(|s| (s.source, s.container)))
+            .collect();
+        return super::logs_tagged::run(ctx.engine.clone(), sources, opts, json).await;
+    }
     let mut s = ctx.engine.logs(&w.container, opts);
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     let (mut o, mut e) = (Lines::default(), Lines::default());
@@ -53,13 +68,13 @@ pub async fn run(ctx: &Ctx, name: &WorkspaceName, opts: LogOptions, json: bool) 
             (false, Output::Stderr(b)) => err.write_all(&b)?,
             (true, Output::Stdout(b)) => {
                 for l in o.push(&b) {
-                    writeln!(out, "{}", json_line("stdout", &l, opts.timestamps))?;
+                    writeln!(out, "{}", own_json_line("stdout", &l, opts.timestamps))?;
                 }
                 out.flush()?;
             }
             (true, Output::Stderr(b)) => {
                 for l in e.push(&b) {
-                    writeln!(out, "{}", json_line("stderr", &l, opts.timestamps))?;
+                    writeln!(out, "{}", own_json_line("stderr", &l, opts.timestamps))?;
                 }
                 out.flush()?;
             }
@@ -68,7 +83,7 @@ pub async fn run(ctx: &Ctx, name: &WorkspaceName, opts: LogOptions, json: bool) 
     if json {
         for (stream, lines) in [("stdout", &mut o), ("stderr", &mut e)] {
             if let Some(l) = lines.rest() {
-                writeln!(out, "{}", json_line(stream, &l, opts.timestamps))?;
+                writeln!(out, "{}", own_json_line(stream, &l, opts.timestamps))?;
             }
         }
     }
@@ -85,13 +100,14 @@ mod tests {
         assert!(l.push(b"par").is_empty());
         assert_eq!(l.push(b"tial\nnext\nla"), ["partial", "next"]);
         assert_eq!(l.rest().as_deref(), Some("la"));
-        let v: serde_json::Value = serde_json::from_str(&json_line(
+        let v: serde_json::Value = serde_json::from_str(&own_json_line(
             "stderr",
             "2026-11-23T01:57:27.795100366Z oops",
             true,
         ))
         .unwrap();
         assert_eq!(v["stream"], "stderr");
+        assert_eq!(v["source"], "workspace");
         assert_eq!(v["ts"], "2026-11-23T01:57:27.795100366Z");
         assert_eq!(v["text"], "oops");
     }

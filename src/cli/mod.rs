@@ -10,8 +10,11 @@ mod exec;
 mod hint;
 mod image;
 mod logs;
+mod logs_tagged;
+mod net;
 mod output;
 mod profiles;
+mod service;
 
 use crate::backend::Ctx;
 use crate::config::{Config, Paths};

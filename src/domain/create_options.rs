@@ -19,6 +19,8 @@ pub struct Options {
     pub ports: Vec<PortMap>,
     /// Default directory for exec, ssh and shells.
     pub workdir: Option<String>,
+    /// `--network NAME`: named networks it joins (its name is its DNS name there).
+    pub networks: Vec<super::networks::NetworkName>,
 }
 
 /// Which host credentials a create forwards into the workspace.

@@ -51,6 +51,19 @@ pub const SIDECAR: &str = "dev.berth.sidecar";
 pub const NETNS: &str = "dev.berth.netns";
 pub const NETNS_WORKSPACE: &str = "workspace";
 
+/// On a sidecar that is a service (`berth service add`): its service name.
+pub const SERVICE: &str = "dev.berth.service";
+/// Role of a named network (`berth net create`); its name is in [`NETWORK`].
+pub const ROLE_NETWORK: &str = "network";
+/// Role of the network that joins a workspace and its services (`dev.berth.name`
+/// names the workspace).
+pub const ROLE_WORKSPACE_NETWORK: &str = "workspace-network";
+/// A named network's name (without the engine's `berth-` prefix).
+pub const NETWORK: &str = "dev.berth.network";
+/// On a workspace: the named networks it was created on ("a,b"), so a copy of it
+/// (restore, fork) can join them too. The engine's own list is the live truth.
+pub const NETWORKS: &str = "dev.berth.networks";
+
 /// Labels for sidecar `kind` of `workspace` (its container and its volumes): the
 /// config's extra labels, role=sidecar, the workspace's name and the kind.
 pub fn sidecar_labels(
@@ -102,6 +115,9 @@ pub fn workspace_labels(
     l.insert(FORWARD.into(), o.forward.label());
     if !o.secrets.is_empty() {
         l.insert(SECRETS.into(), super::env::names_label(&o.secrets));
+    }
+    if !o.networks.is_empty() {
+        l.insert(NETWORKS.into(), super::networks::label_value(&o.networks));
     }
     if let Some(w) =
         super::create_checks::default_workdir(o.workdir.as_deref(), spec.clone_url.is_some())

@@ -254,9 +254,11 @@ impl Engine for DockerEngine {
     }
 
     async fn remove_container(&self, container: &str) -> EngineResult<()> {
+        // Anonymous volumes (an image's VOLUME, e.g. a database service's data) go
+        // with their container; named ones (a home, a sidecar's data) never do.
         let opts = qp::RemoveContainerOptions {
             force: true,
-            v: false,
+            v: true,
             link: false,
         };
         match self.docker.remove_container(container, Some(opts)).await {

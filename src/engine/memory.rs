@@ -13,6 +13,7 @@
 mod controls;
 mod exec;
 mod platform;
+mod networks;
 mod publish;
 mod state;
 mod streams;
@@ -68,6 +69,13 @@ pub enum Op {
     Sidecars,
     ImagePresent,
     BuildImage,
+    CreateNetwork,
+    RemoveNetwork,
+    InspectNetwork,
+    ConnectNetwork,
+    DisconnectNetwork,
+    CreateService,
+    Services,
 }
 
 /// Streams open right now (opened and neither ended nor dropped).

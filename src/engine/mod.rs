@@ -7,8 +7,10 @@ mod docker_create;
 mod docker_exec;
 mod docker_files;
 mod docker_platform;
+mod docker_network;
 mod docker_watch;
 pub mod memory;
+pub mod network;
 
 use crate::domain::create_options::PortMap;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
@@ -21,6 +23,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 use tokio::sync::mpsc;
+
+pub use network::{NetworkEngine, NetworkInfo, NetworkSpec, ServiceInfo, ServiceSpec};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineError {
@@ -168,8 +172,9 @@ pub struct LogOptions {
     pub timestamps: bool,
 }
 
+/// Networks and service containers are [`NetworkEngine`]'s part of it.
 #[async_trait]
-pub trait Engine: Send + Sync {
+pub trait Engine: NetworkEngine + Send + Sync {
     /// Endpoint description (for messages and the status bar).
     fn endpoint(&self) -> String;
     async fn info(&self) -> EngineResult<EngineInfo>;

@@ -80,6 +80,9 @@ pub enum Overlay {
     Confirm {
         name: String,
         keep_volume: bool,
+        /// What goes with it (sidecars, services, their volumes), as the backend
+        /// answered; `None` while it has not yet.
+        owned: Option<Result<crate::backend::sidecars::Owned, String>>,
     },
     Form(Box<CreateForm>),
     /// `q` while jobs run: asks first; once confirmed (`waiting`), the jobs are

@@ -180,6 +180,19 @@ fn on_backend(s: &mut State, e: Event) -> Vec<Effect> {
                 vec![]
             }
         },
+        Event::DeletePlan { name, owned } => {
+            if let Overlay::Confirm {
+                name: asked,
+                owned: slot,
+                ..
+            } = &mut s.overlay
+            {
+                if *asked == name {
+                    *slot = Some(owned);
+                }
+            }
+            vec![]
+        }
         Event::LogsReset { name } => {
             if s.logs_for.as_deref() == Some(&name) {
                 s.logs.clear();

@@ -177,10 +177,11 @@ fn on_action(s: &mut State, mode: Mode, a: Action) -> Vec<Effect> {
                 }
                 Action::Delete => {
                     s.overlay = Overlay::Confirm {
-                        name,
+                        name: name.clone(),
                         keep_volume: false,
+                        owned: None,
                     };
-                    vec![]
+                    vec![Effect::Backend(Command::PlanDelete { name })]
                 }
                 _ => vec![Effect::Backend(Command::SshCommand { name })],
             }
@@ -366,7 +367,12 @@ fn on_quit_key(s: &mut State, waiting: bool, k: KeyEvent) -> Vec<Effect> {
 }
 
 fn on_confirm(s: &mut State, action: Option<Action>) -> Vec<Effect> {
-    let Overlay::Confirm { name, keep_volume } = &mut s.overlay else {
+    let Overlay::Confirm {
+        name,
+        keep_volume,
+        owned,
+    } = &mut s.overlay
+    else {
         return vec![];
     };
     match action {
@@ -376,6 +382,11 @@ fn on_confirm(s: &mut State, action: Option<Action>) -> Vec<Effect> {
         }
         Some(Action::Cancel) => {
             s.overlay = Overlay::None;
+            vec![]
+        }
+        // Not before the person has seen what goes with it.
+        Some(Action::Confirm) if owned.is_none() => {
+            s.notice = Some("still finding out what goes with it; a moment".into());
             vec![]
         }
         Some(Action::Confirm) => {

@@ -276,11 +276,16 @@ fn lifecycle_keys_start_jobs_and_jobs_report_progress() {
 #[test]
 fn delete_asks_and_can_keep_the_volume() {
     let mut s = with_list(&[("a", WorkspaceState::Running)]);
-    assert!(update(&mut s, key('d')).is_empty());
+    // The dialog asks the backend what goes with the workspace.
+    assert_eq!(
+        update(&mut s, key('d')),
+        vec![Effect::Backend(Command::PlanDelete { name: "a".into() })]
+    );
     assert!(matches!(
         s.overlay,
         Overlay::Confirm {
             keep_volume: false,
+            owned: None,
             ..
         }
     ));
@@ -289,6 +294,22 @@ fn delete_asks_and_can_keep_the_volume() {
     assert!(matches!(s.overlay, Overlay::None));
     update(&mut s, key('d'));
     update(&mut s, key('k'));
+    // Not confirmed before the answer is shown; an answer for another is ignored.
+    assert!(update(&mut s, code(KeyCode::Enter)).is_empty());
+    let owned = crate::backend::sidecars::Owned {
+        sidecars: vec![("db".into(), "workspace-a.db".into())],
+        ..Default::default()
+    };
+    for name in ["other", "a"] {
+        update(
+            &mut s,
+            Msg::Backend(Event::DeletePlan {
+                name: name.into(),
+                owned: Ok(owned.clone()),
+            }),
+        );
+    }
+    assert!(matches!(&s.overlay, Overlay::Confirm { owned: Some(Ok(o)), .. } if *o == owned));
     let fx = update(&mut s, code(KeyCode::Enter));
     assert_eq!(
         fx,
@@ -301,6 +322,14 @@ fn delete_asks_and_can_keep_the_volume() {
     assert!(matches!(s.overlay, Overlay::None));
     update(&mut s, key('d'));
     assert!(update(&mut s, code(KeyCode::Esc)).is_empty());
+    // An answer after the dialog closed changes nothing.
+    update(
+        &mut s,
+        Msg::Backend(Event::DeletePlan {
+            name: "a".into(),
+            owned: Err("gone".into()),
+        }),
+    );
     assert!(matches!(s.overlay, Overlay::None));
 }
 

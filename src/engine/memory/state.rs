@@ -143,6 +143,11 @@ pub(super) struct State {
     /// Events to publish once the lock is released.
     pub pending_events: Vec<EngineEvent>,
     pub platforms: super::platform::Platforms,
+    /// Networks by name (see `networks.rs`).
+    pub networks: BTreeMap<String, super::networks::Net>,
+    /// Container id -> network id -> DNS aliases there. Keyed by ids, like the
+    /// engine: a removed network leaves a stopped member unable to start.
+    pub attached: BTreeMap<String, BTreeMap<String, Vec<String>>>,
 }
 
 impl State {
@@ -162,6 +167,8 @@ impl State {
             exec: Arc::new(|_| ExecReply::default()),
             pending_events: Vec::new(),
             platforms: Default::default(),
+            networks: BTreeMap::new(),
+            attached: BTreeMap::new(),
         }
     }
 
@@ -236,6 +243,7 @@ impl State {
             return Ok(());
         }
         let name = c.name.clone();
+        self.check_networks(&c.id)?;
         let ports = c
             .host_port
             .into_iter()

@@ -51,7 +51,11 @@ pub fn draw(f: &mut Frame, s: &State) {
             }
         }
         Overlay::Help { scroll } => overlays::help(f, area, s, *scroll),
-        Overlay::Confirm { name, keep_volume } => overlays::confirm(f, area, s, name, *keep_volume),
+        Overlay::Confirm {
+            name,
+            keep_volume,
+            owned,
+        } => overlays::confirm(f, area, s, name, *keep_volume, owned.as_ref()),
         Overlay::Form(form) => overlays::form(f, area, s, form),
         Overlay::Quit { waiting } => overlays::quit(f, area, s, *waiting),
     }

@@ -1,6 +1,7 @@
 //! Modal overlays: help (generated from the active keymap), delete confirmation,
 //! the create form, and config problems.
 use super::{centered, dim};
+use crate::backend::sidecars::Owned;
 use crate::domain::naming::OBJECT_PREFIX;
 use crate::domain::workspace::{WorkspaceState, WORKSPACE_HOME};
 use crate::tui::form::CreateForm;
@@ -103,7 +104,40 @@ pub fn quit(f: &mut Frame, area: Rect, s: &State, waiting: bool) {
     );
 }
 
-pub fn confirm(f: &mut Frame, area: Rect, s: &State, name: &str, keep_volume: bool) {
+/// The line that says what goes with a workspace (its sidecars and services, and
+/// their volumes unless kept), as far as the backend has answered.
+fn goes_with(s: &State, owned: Option<&Result<Owned, String>>, keep_volume: bool) -> Line<'static> {
+    let th = s.theme();
+    match owned {
+        None => Line::styled(
+            "Finding out which services and sidecars go with it...",
+            th.fg(Role::Dim),
+        ),
+        Some(Err(why)) => Line::styled(
+            format!("Cannot tell which services and sidecars go with it: {why}"),
+            th.fg(Role::Warning),
+        ),
+        Some(Ok(o)) => {
+            let mut o = o.clone();
+            if keep_volume {
+                o.volumes.clear();
+            }
+            match o.describe() {
+                Some(d) => Line::styled(format!("With it go its {d}."), th.fg(Role::Warning)),
+                None => Line::raw("It has no services or sidecars."),
+            }
+        }
+    }
+}
+
+pub fn confirm(
+    f: &mut Frame,
+    area: Rect,
+    s: &State,
+    name: &str,
+    keep_volume: bool,
+    owned: Option<&Result<Owned, String>>,
+) {
     let th = s.theme();
     let w = s.workspaces.iter().find(|w| w.name == name);
     let volume = w.map_or_else(|| format!("{OBJECT_PREFIX}{name}"), |w| w.volume.clone());
@@ -133,6 +167,7 @@ pub fn confirm(f: &mut Frame, area: Rect, s: &State, name: &str, keep_volume: bo
         Line::raw(format!("Delete workspace {name}?")),
         Line::raw(removes),
         lost,
+        goes_with(s, owned, keep_volume),
         Line::raw(""),
         Line::from(vec![
             Span::styled(k(Action::Confirm), th.fg(Role::Key)),
@@ -147,7 +182,7 @@ pub fn confirm(f: &mut Frame, area: Rect, s: &State, name: &str, keep_volume: bo
             Span::raw(" cancel"),
         ]),
     ];
-    let r = centered(area, 78, 9);
+    let r = centered(area, 78, 10);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines)
