@@ -7,8 +7,10 @@ mod common;
 use common::{docker, stderr, stdout, Sandbox};
 
 /// A tiny HTTP server the images here can run (debian:bookworm-slim has perl),
-/// saying so in its log when it is ready and each time it serves.
-const SERVER: &str = r#"$|=1; my $s=IO::Socket::INET->new(LocalPort=>8080,Listen=>5,ReuseAddr=>1) or die "listen: $!"; print "web ready\n"; while(my $c=$s->accept){print $c "HTTP/1.0 200 OK\r\n\r\nhello from web\n"; print "served\n"; close $c}"#;
+/// saying so in its log when it is ready and each time it serves. It reads the
+/// request before it answers: closing with unread bytes resets the connection, and
+/// curl then fails (exit 56) although it got the answer.
+const SERVER: &str = r#"$|=1; my $s=IO::Socket::INET->new(LocalPort=>8080,Listen=>5,ReuseAddr=>1) or die "listen: $!"; print "web ready\n"; while(my $c=$s->accept){while(my $l=<$c>){last if $l=~/^\r?\n$/} print $c "HTTP/1.0 200 OK\r\n\r\nhello from web\n"; print "served\n"; close $c}"#;
 
 fn server_args() -> Vec<&'static str> {
     vec!["--", "perl", "-MIO::Socket::INET", "-e", SERVER]
