@@ -44,6 +44,8 @@ pub struct CreateSpec {
     pub cpus: Option<f64>,
     pub memory: Option<String>,
     pub workdir: Option<String>,
+    /// `--docker`: its own Docker engine in a privileged sidecar.
+    pub docker: bool,
 }
 
 /// The dotfiles flags.
@@ -208,6 +210,7 @@ pub fn workspace_spec<'a>(
             mounts,
             ports,
             workdir,
+            docker: s.docker,
         },
     })
 }

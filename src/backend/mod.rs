@@ -9,6 +9,7 @@ mod create_steps;
 #[cfg(test)]
 mod create_tests;
 mod create_undo;
+pub mod dind;
 #[cfg(test)]
 mod env_delivery_tests;
 pub mod follow;

@@ -87,6 +87,12 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                     ws.ssh_port.map_or("-".into(), |p| p.to_string()),
                     ws.name
                 );
+                if let Some(d) = crate::domain::dind::DockerInside::of(&ws) {
+                    println!(
+                        "Docker inside: DOCKER_HOST={}; its engine runs in sidecar {}, which is PRIVILEGED ({}). `berth image load {} IMAGE` copies an image in.",
+                        d.docker_host, d.sidecar, d.privileges, ws.name
+                    );
+                }
             }
             Ok(0)
         }
@@ -105,10 +111,17 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         }
         Command::Status { name: n, json } => {
             let w = lifecycle::find(ctx, &name(&n)?).await?;
+            // With Docker inside: whether its (privileged) sidecar runs.
+            let docker = crate::backend::dind::inside(ctx, &w).await;
             if json {
-                print_json(&output::workspace_json(&w))?;
+                let mut v = output::workspace_json(&w);
+                v["docker"] = serde_json::to_value(&docker)?;
+                print_json(&v)?;
             } else {
                 print!("{}", output::details(&w));
+                if let Some(d) = &docker {
+                    print!("{}", output::docker_line(d));
+                }
             }
             Ok(0)
         }

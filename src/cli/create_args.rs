@@ -92,6 +92,12 @@ pub struct CreateArgs {
     /// Public key to authorize besides berth's own (default: every ~/.ssh/*.pub).
     #[arg(long, value_name = "FILE")]
     pub ssh_key: Option<PathBuf>,
+    /// Its own Docker engine (DOCKER_HOST=tcp://localhost:2375 inside), in a sidecar
+    /// that runs PRIVILEGED (capabilities ALL but SYS_RESOURCE, seccomp and AppArmor
+    /// unconfined); its data in the volume workspace-NAME.docker. The workspace
+    /// itself stays unprivileged.
+    #[arg(long)]
+    pub docker: bool,
     /// Image platform, e.g. linux/amd64.
     #[arg(long)]
     pub platform: Option<String>,
@@ -152,6 +158,7 @@ impl CreateArgs {
             cpus: self.cpus,
             memory: self.memory.clone(),
             workdir: self.workdir.clone(),
+            docker: self.docker,
         })
     }
 }

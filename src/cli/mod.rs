@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod create_args;
+mod dind;
 mod docs;
 mod doctor;
 mod exec;

@@ -19,6 +19,8 @@ pub struct Options {
     pub ports: Vec<PortMap>,
     /// Default directory for exec, ssh and shells.
     pub workdir: Option<String>,
+    /// `--docker`: its own Docker engine in a sidecar (see `domain::dind`).
+    pub docker: bool,
 }
 
 /// Which host credentials a create forwards into the workspace.

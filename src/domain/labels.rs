@@ -101,6 +101,12 @@ pub fn workspace_labels(
     if !o.secrets.is_empty() {
         l.insert(SECRETS.into(), super::env::names_label(&o.secrets));
     }
+    if o.docker {
+        l.insert(
+            super::dind::LABEL.into(),
+            spec.name.sidecar(super::dind::KIND),
+        );
+    }
     if let Some(w) =
         super::create_checks::default_workdir(o.workdir.as_deref(), spec.clone_url.is_some())
     {
