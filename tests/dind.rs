@@ -183,7 +183,11 @@ fn failures_say_what_to_do_and_leave_nothing_behind() {
     );
     let list = sb.json(&["list", "--json"]);
     assert!(
-        !list.as_array().unwrap().iter().any(|w| w["name"] == name.as_str()),
+        !list
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["name"] == name.as_str()),
         "{list}"
     );
 
