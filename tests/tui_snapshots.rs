@@ -444,3 +444,22 @@ fn quit_with_running_jobs_asks_then_waits_for_them() {
     assert_eq!(fx, vec![Effect::Quit]);
     assert!(s.quit);
 }
+
+#[test]
+fn status_pane_names_a_privileged_docker_sidecar() {
+    let mut s = state("default");
+    update(&mut s, Msg::Resize(120, 30));
+    let mut w = ws("builder", WorkspaceState::Running, 2201);
+    w.labels.insert(
+        berth::domain::dind::LABEL.into(),
+        "workspace-builder.docker".into(),
+    );
+    update(&mut s, Msg::Backend(Event::Workspaces(vec![w])));
+    key(&mut s, KeyCode::Tab);
+    let screen = text(&s);
+    assert!(
+        screen.contains("PRIVILEGED") && screen.contains("workspace-builder.docker"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+}

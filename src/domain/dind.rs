@@ -45,6 +45,9 @@ pub const SHUTDOWN_TIMEOUT_SECS: u32 = 5;
 /// The privileges, in words, for `berth status`, the create output and the README.
 pub const PRIVILEGES: &str = "capabilities ALL but SYS_RESOURCE; seccomp, AppArmor and system paths unconfined; private cgroup namespace";
 
+/// The same, short, for the TUI's status pane.
+pub const PRIVILEGES_SHORT: &str = "caps ALL but SYS_RESOURCE, seccomp/AppArmor unconfined";
+
 /// The engine image's tag for a definition hash.
 pub fn image_tag(definition_hash: &str) -> String {
     format!("{IMAGE_REPO}:{definition_hash}")
