@@ -149,6 +149,21 @@ fn docker_runs_inside_after_image_load_and_its_data_survives_stop_and_start() {
         "again\n"
     );
 
+    // The engine restarts the workspace alone (its restart policy, after a crash):
+    // the sidecar holds a dead network namespace; `berth start` restarts it.
+    assert!(docker(&["restart", "-t", "1", &ws]).status.success());
+    let o = sb.berth(&["start", &name]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("was restarted without it"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        sh(&sb, &name, "docker run --rm debian:bookworm-slim echo back"),
+        "back\n"
+    );
+
     // Delete takes the sidecar and its data volume.
     let v = sb.json(&["delete", &name, "--yes", "--json"]);
     assert_eq!(v["sidecars"], serde_json::json!([sidecar]), "{v}");

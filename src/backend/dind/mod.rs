@@ -148,12 +148,59 @@ pub async fn after_start(ctx: &Ctx, w: &Workspace, progress: ProgressFn<'_>) {
     let (Some(d), Ok(name)) = (DockerInside::of(w), WorkspaceName::parse(&w.name)) else {
         return;
     };
+    // The engine restarted the workspace by itself (its restart policy): the sidecar
+    // still holds the old, dead network namespace.
+    if stale(ctx, &w.container, &d.sidecar).await {
+        progress
+            .report(Progress::Note(format!(
+                "restarting {} (its workspace was restarted without it)",
+                d.sidecar
+            )))
+            .await;
+        if let Err(e) = ctx
+            .engine
+            .restart_container(&d.sidecar, super::STOP_TIMEOUT_SECS)
+            .await
+        {
+            tracing::warn!("cannot restart {}: {e}", d.sidecar);
+        }
+    }
     if let Err(e) = wait_ready(ctx, &name, &d.sidecar).await {
         progress
             .report(Progress::Note(format!(
                 "warning: Docker inside workspace {name} is not answering: {e:#}"
             )))
             .await;
+    }
+}
+
+/// Does the running sidecar sit in another network namespace than its workspace's?
+/// (Read from both containers' first process; unknown counts as no.)
+async fn stale(ctx: &Ctx, workspace: &str, sidecar: &str) -> bool {
+    let netns = |c: &str, user: Option<&str>| {
+        let req = ExecRequest {
+            cmd: vec!["readlink".into(), "/proc/1/ns/net".into()],
+            user: user.map(String::from),
+            timeout: Some(Duration::from_secs(10)),
+            ..Default::default()
+        };
+        let c = c.to_string();
+        async move {
+            match exec_collect(ctx.engine.as_ref(), &c, req).await {
+                Ok((o, out, _)) if o.exit_code == 0 && !out.is_empty() => {
+                    Some(String::from_utf8_lossy(&out).trim().to_string())
+                }
+                _ => None,
+            }
+        }
+    };
+    let user = crate::domain::workspace::WORKSPACE_USER;
+    match (
+        netns(workspace, Some(user)).await,
+        netns(sidecar, None).await,
+    ) {
+        (Some(a), Some(b)) => a != b,
+        _ => false,
     }
 }
 

@@ -236,6 +236,52 @@ async fn start_brings_back_a_sidecar_that_did_not_come_back_with_its_workspace()
 }
 
 #[tokio::test(start_paused = true)]
+async fn start_restarts_a_sidecar_left_in_a_dead_network_namespace() {
+    let r = rig((47190, 47191), Duration::ZERO);
+    r.engine.add_image(DEFAULT_BASE);
+    create_docker(&r, "ns").await.unwrap();
+    let answer = |same: bool| {
+        move |c: &ExecCall| {
+            let ns = if same || c.container.ends_with(".docker") {
+                "net:[1]"
+            } else {
+                "net:[2]"
+            };
+            ExecReply {
+                stdout: if c.cmd.first().map(String::as_str) == Some("readlink") {
+                    ns.as_bytes().to_vec()
+                } else {
+                    Vec::new()
+                },
+                ..Default::default()
+            }
+        }
+    };
+    r.engine.set_exec_handler(answer(true));
+    let before = r.engine.calls(Op::RestartContainer);
+    lifecycle::start(&r.ctx, &n("ns"), &|_| {}).await.unwrap();
+    assert_eq!(
+        r.engine.calls(Op::RestartContainer),
+        before,
+        "same namespace"
+    );
+    r.engine.set_exec_handler(answer(false));
+    let notes = Mutex::new(Vec::new());
+    let report = |p: Progress| {
+        if let Progress::Note(t) = p {
+            notes.lock().unwrap().push(t);
+        }
+    };
+    lifecycle::start(&r.ctx, &n("ns"), &report).await.unwrap();
+    assert_eq!(r.engine.calls(Op::RestartContainer), before + 1);
+    assert!(notes
+        .lock()
+        .unwrap()
+        .join("\n")
+        .contains("restarted without it"));
+}
+
+#[tokio::test(start_paused = true)]
 async fn starting_over_removes_the_old_sidecar_and_reuses_its_volume() {
     let r = rig((47160, 47161), Duration::from_secs(3600));
     r.engine.add_image(DEFAULT_BASE);
