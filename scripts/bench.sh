@@ -4,6 +4,8 @@
 #   scripts/bench.sh            everything
 #   scripts/bench.sh create     berth create vs docker run, and 30 concurrent creates
 #   scripts/bench.sh tui        TUI: first frame with 50 workspaces, idle cost over 60 s
+#   scripts/bench.sh dind       create --docker vs create, stop/start, and image load of a host image
+#                               (time, berth's max RSS) vs docker save | docker exec -i SIDECAR docker load
 #   scripts/bench.sh shell      shell pane: 20 MB cat and keystroke echo, against tmux + docker exec -it
 #   scripts/bench.sh walk       TUI idle cost right after launch and after walking 50 rows down and up,
 #                               against oxker (OXKER=/path/to/oxker) and optionally an older berth
@@ -300,7 +302,31 @@ bench_walk() {
   done
 }
 
+bench_dind() {
+  local img=${DIND_IMAGE:-debian:bookworm-slim} sc=workspace-bench-d.docker i t0 t1
+  "$B" image present --docker >/dev/null || "$B" image build --docker >/dev/null 2>&1
+  echo "== berth create --docker vs create (engine image built; 3 runs each, median)"
+  local pt=() dt=()
+  for i in 1 2 3; do
+    t0=$(now); "$B" create "bench-p$i" >/dev/null 2>&1; t1=$(now); pt+=("$(echo "$t1 - $t0" | bc)")
+    t0=$(now); "$B" create "bench-d$i" --docker >/dev/null 2>&1; t1=$(now); dt+=("$(echo "$t1 - $t0" | bc)")
+    "$B" delete "bench-p$i" --yes >/dev/null; "$B" delete "bench-d$i" --yes >/dev/null
+  done
+  echo "create:          median $(printf '%s\n' "${pt[@]}" | median)s  [${pt[*]}]"
+  echo "create --docker: median $(printf '%s\n' "${dt[@]}" | median)s  [${dt[*]}] (until the inner engine answers)"
+  "$B" create bench-d --docker >/dev/null 2>&1
+  t0=$(now); "$B" stop bench-d >/dev/null; t1=$(now); echo "stop with Docker inside:  $(echo "$t1 - $t0" | bc)s"
+  t0=$(now); "$B" start bench-d >/dev/null 2>&1; t1=$(now); echo "start with Docker inside: $(echo "$t1 - $t0" | bc)s (until the inner engine answers)"
+  echo "== berth image load bench-d $img ($(docker image inspect -f '{{.Size}}' "$img" | awk '{printf "%.0f MB", $1/1e6}'))"
+  /usr/bin/time -f "berth image load: %e s, berth's max RSS %M kB" "$B" image load bench-d "$img" 2>&1 >/dev/null | tail -n1
+  docker exec "$sc" docker -H tcp://127.0.0.1:2375 rmi "$img" >/dev/null
+  t0=$(now); docker save "$img" | docker exec -i "$sc" docker -H tcp://127.0.0.1:2375 load >/dev/null; t1=$(now)
+  echo "docker save | docker exec -i $sc docker load: $(echo "$t1 - $t0" | bc)s"
+  "$B" delete bench-d --yes >/dev/null
+}
+
 case "$what" in
+  dind) bench_dind ;;
   shell) bench_shell ;;
   create) bench_create ;;
   tui) bench_tui ;;
@@ -310,5 +336,5 @@ case "$what" in
   profiles) "$(dirname "$0")/profile-times.sh" "$B" ;;
   steps) bench_steps ;;
   all) bench_create; bench_tui; bench_shell; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
-  *) echo "usage: $0 [create|tui|shell|walk|profiles|steps|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [create|tui|shell|walk|profiles|steps|dind|all]" >&2; exit 2 ;;
 esac

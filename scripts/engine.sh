@@ -6,7 +6,8 @@
 #                                     Debian has it, start dockerd if none answers (through
 #                                     systemd where systemd runs)
 #   scripts/engine.sh images BERTH    make the base image if absent (pull, else debootstrap +
-#                                     docker import), then build the workspace image with BERTH
+#                                     docker import), then build the workspace image and the
+#                                     Docker engine image (`create --docker`) with BERTH
 #   scripts/engine.sh up              exit 0 if an engine answers
 #   scripts/engine.sh stop            stop dockerd, only if this script started it
 #   scripts/engine.sh restart         stop and start dockerd (tests use this; only a dockerd this
@@ -235,8 +236,12 @@ images() {
     exit 1
   fi
   make_base "$berth"
-  if "$berth" image present >/dev/null 2>&1; then return 0; fi
-  "$berth" image build --base "$BASE_IMAGE"
+  if ! "$berth" image present >/dev/null 2>&1; then
+    "$berth" image build --base "$BASE_IMAGE"
+  fi
+  if ! "$berth" image present --docker >/dev/null 2>&1; then
+    "$berth" image build --docker --base "$BASE_IMAGE"
+  fi
 }
 
 case "${1:-}" in

@@ -10,7 +10,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Every step label of a create with a clone, a dotfile, a setup command and a
-/// post-start, in order (ssh-agent and detect have their own tests).
+/// post-start, in order (ssh-agent and detect have their own tests); `docker` and
+/// the step after it with `--docker` (killed there, its sidecar exists).
 const STEPS: &[&str] = &[
     "volume",
     "ssh port",
@@ -21,6 +22,7 @@ const STEPS: &[&str] = &[
     "sshd",
     "host key",
     "env",
+    "docker",
     "git",
     "gh",
     "dotfiles",
@@ -32,8 +34,8 @@ const STEPS: &[&str] = &[
 ];
 
 /// Starts `berth create` and waits until it reports it stalled at `step`. The plan
-/// has a clone, dotfiles or setup step only when stalling there (the clone URL is
-/// never used), and always a post-start step.
+/// has a clone, dotfiles, setup or docker step only when stalling there or (docker)
+/// just after (the clone URL is never used), and always a post-start step.
 fn stall_create_at(sb: &Sandbox, name: &str, step: &str) -> std::process::Child {
     let key = format!("{}.pub", sb.key().display());
     let mut args = vec!["create", name, "--ssh-key", &key, "--post-start", "true"];
@@ -41,6 +43,7 @@ fn stall_create_at(sb: &Sandbox, name: &str, step: &str) -> std::process::Child 
         "clone" => args.extend(["--clone", "file:///nowhere/repo.git"]),
         "dotfiles" => args.extend(["--dotfile", ".crash=1"]),
         "setup" => args.extend(["--setup", "true"]),
+        "docker" | "git" => args.push("--docker"),
         _ => {}
     }
     let mut cmd = sb.cmd(&args);
@@ -153,7 +156,15 @@ fn create_killed_at_every_step_then_created_again() {
         kill_create_at(&sb, &name, step);
         check_incomplete(&sb, &name, step);
         // Created again: it starts over and ends up complete and usable.
-        let o = sb.create(&name, &["--json"]);
+        let docker = matches!(*step, "docker" | "git");
+        let o = sb.create(
+            &name,
+            if docker {
+                &["--json", "--docker"]
+            } else {
+                &["--json"]
+            },
+        );
         assert!(o.status.success(), "{step}: {}", stderr(&o));
         if *step != "volume" {
             assert!(
@@ -170,6 +181,9 @@ fn create_killed_at_every_step_then_created_again() {
             "workspace\n",
             "{step}"
         );
+        if docker {
+            sb.ok(&["exec", &name, "--", "docker", "version"]);
+        }
         sb.ok(&["delete", &name, "--yes"]);
         // Every port is free again (a small range: a leaked lease would show).
         assert!(listed(&sb, &name).is_none());

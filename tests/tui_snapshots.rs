@@ -475,3 +475,22 @@ fn the_status_pane_names_a_workspaces_platform() {
         "{screen}"
     );
 }
+
+#[test]
+fn status_pane_names_a_privileged_docker_sidecar() {
+    let mut s = state("default");
+    update(&mut s, Msg::Resize(120, 30));
+    let mut w = ws("builder", WorkspaceState::Running, 2201);
+    w.labels.insert(
+        berth::domain::dind::LABEL.into(),
+        "workspace-builder.docker".into(),
+    );
+    update(&mut s, Msg::Backend(Event::Workspaces(vec![w])));
+    key(&mut s, KeyCode::Tab);
+    let screen = text(&s);
+    assert!(
+        screen.contains("PRIVILEGED") && screen.contains("workspace-builder.docker"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+}

@@ -201,6 +201,7 @@ async fn create_redacted(
     super::create_checks::check(ctx, spec)
         .await
         .map_err(refuse)?;
+    super::dind::preflight(ctx, spec).await.map_err(refuse)?;
 
     let steps = plan(spec);
     let total = steps.len();

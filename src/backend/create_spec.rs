@@ -47,6 +47,8 @@ pub struct CreateSpec {
     pub workdir: Option<String>,
     /// `--network NAME` (repeatable): named networks to join.
     pub networks: Vec<String>,
+    /// `--docker`: its own Docker engine in a privileged sidecar.
+    pub docker: bool,
 }
 
 /// The dotfiles flags.
@@ -218,6 +220,7 @@ pub fn workspace_spec<'a>(
             ports,
             workdir,
             networks: crate::domain::networks::parse_list(&s.networks).map_err(|e| anyhow!(e))?,
+            docker: s.docker,
         },
     })
 }

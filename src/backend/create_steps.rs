@@ -22,6 +22,8 @@ pub struct Made {
     pub lease: bool,
     pub container: Option<String>,
     pub pinned: bool,
+    /// The Docker engine sidecar and its volume (`--docker`).
+    pub docker: super::dind::Made,
 }
 
 /// A create's working state across steps.
@@ -77,9 +79,16 @@ impl StepState {
         }
     }
 
-    /// Public variables: the spec's, and `SSH_AUTH_SOCK` when an agent is forwarded.
+    /// Public variables: the spec's, `SSH_AUTH_SOCK` when an agent is forwarded, and
+    /// `DOCKER_HOST` with Docker inside (unless `--env` set it).
     fn public_env(&self, spec: &WorkspaceSpec) -> Vec<(String, String)> {
         let mut env = spec.options.env.clone();
+        if spec.options.docker && !env.iter().any(|(k, _)| k == "DOCKER_HOST") {
+            env.push((
+                "DOCKER_HOST".into(),
+                crate::domain::dind::DOCKER_HOST.into(),
+            ));
+        }
         if let Some(v) = self.ssh.as_ref().and_then(|p| p.mode.env()) {
             env.retain(|(k, _)| *k != v.0);
             env.push(v);
@@ -300,6 +309,7 @@ pub async fn run_step(
             )
             .await?
         }
+        Step::Docker => super::dind::provision(ctx, spec, &mut st.made.docker, progress).await?,
         Step::Git => {
             provision::git::forward(ctx, &name.container(), &ctx.paths.home, progress).await?
         }

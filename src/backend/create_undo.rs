@@ -13,6 +13,14 @@ use anyhow::{bail, Result};
 pub async fn rollback(ctx: &Ctx, spec: &WorkspaceSpec, mut st: StepState) -> (String, bool) {
     let mut removed = Vec::new();
     let mut problems = Vec::new();
+    // The Docker sidecar first: it joins the workspace container's network.
+    let docker = std::mem::take(&mut st.made.docker);
+    if let Some(c) = &docker.container {
+        match ctx.engine.remove_container(c).await {
+            Ok(()) => removed.push(format!("sidecar {c}")),
+            Err(e) => problems.push(format!("sidecar {c}: {e}")),
+        }
+    }
     if let Some(c) = st.made.container.take() {
         match ctx.engine.remove_container(&c).await {
             Ok(()) => removed.push(format!("container {c}")),
@@ -20,7 +28,7 @@ pub async fn rollback(ctx: &Ctx, spec: &WorkspaceSpec, mut st: StepState) -> (St
         }
     }
     st.undo_container_and_lease(ctx).await;
-    if let Some(v) = st.made.volume.take() {
+    for v in st.made.volume.take().into_iter().chain(docker.volume) {
         match ctx.engine.remove_volume(&v).await {
             Ok(()) => removed.push(format!("volume {v}")),
             Err(e) => problems.push(format!("volume {v}: {e}")),
@@ -78,6 +86,14 @@ pub async fn start_over(
     if let Some(w) = super::inventory::find(ctx, name).await? {
         if w.provision.is_ready() {
             bail!("workspace {name} exists and is complete; use `berth start {name}` or pick another name");
+        }
+        // Sidecars in its network namespace (its Docker engine) go with the container;
+        // their volumes stay and are reused.
+        for s in ctx.engine.sidecars(name.as_str()).await? {
+            if s.joins_workspace {
+                ctx.engine.remove_container(&s.container).await?;
+                removed.push(format!("sidecar {}", s.container));
+            }
         }
         if w.state != crate::domain::workspace::WorkspaceState::Absent {
             ctx.engine.remove_container(&w.container).await?;

@@ -30,7 +30,7 @@ pub async fn ensure_running(
 ) -> Result<Workspace> {
     let name = WorkspaceName::parse(&w.name)?;
     match w.state {
-        WorkspaceState::Running => {}
+        WorkspaceState::Running => sidecars::ensure_joined(ctx, &name, progress).await,
         WorkspaceState::Paused => bail!(
             "workspace {name} is paused; unpause it with `docker unpause {}`",
             w.container
@@ -53,6 +53,7 @@ pub async fn ensure_running(
     let port = w
         .ssh_port
         .ok_or_else(|| anyhow!("workspace {name} has no SSH port label"))?;
+    super::dind::after_start(ctx, w, progress).await;
     sshd::wait_for_ssh(ctx, &name, port).await?;
     find(ctx, &name).await
 }

@@ -12,6 +12,7 @@ mod create_steps;
 mod create_tests;
 mod create_undo;
 pub mod delete_all;
+pub mod dind;
 #[cfg(test)]
 mod env_delivery_tests;
 pub mod follow;

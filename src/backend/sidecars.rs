@@ -61,6 +61,19 @@ pub async fn after_start(ctx: &Ctx, name: &WorkspaceName, progress: ProgressFn<'
     }
 }
 
+/// For a workspace found running: starts the sidecars in its network namespace that
+/// are not (after an engine restart or a host reboot they may start before the
+/// workspace and fail, or have been stopped by hand).
+pub async fn ensure_joined(ctx: &Ctx, name: &WorkspaceName, progress: ProgressFn<'_>) {
+    for s in list(ctx, name).await {
+        if s.joins_workspace && !s.running {
+            if let Err(e) = ctx.engine.start_container(&s.container).await {
+                warn(progress, "start", &s, e).await;
+            }
+        }
+    }
+}
+
 /// Before the workspace stops: the sidecars in its network namespace.
 pub async fn before_stop(ctx: &Ctx, name: &WorkspaceName, progress: ProgressFn<'_>) {
     stop_where(ctx, name, progress, true).await

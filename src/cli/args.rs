@@ -159,7 +159,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The workspace image.
+    /// The workspace image, the Docker engine image, and images loaded into a
+    /// workspace's own Docker engine.
     Image {
         #[command(subcommand)]
         action: ImageAction,
@@ -196,12 +197,15 @@ pub enum ImageAction {
     /// --profile, a profile's image over the configured workspace image).
     Build {
         /// Tag (default: `image` from the config).
-        #[arg(long, conflicts_with = "profile")]
+        #[arg(long, conflicts_with_all = ["profile", "docker"])]
         tag: Option<String>,
         /// Build this profile's image (over `image` from the config) if not built yet.
         #[arg(long, value_name = "NAME")]
         profile: Option<String>,
-        /// Base image the workspace image is built on.
+        /// Build the Docker engine image of `create --docker` (berth/docker:HASH) instead.
+        #[arg(long, conflicts_with = "profile")]
+        docker: bool,
+        /// Base image the workspace image (or the Docker engine image) is built on.
         #[arg(long, value_name = "IMG", default_value = super::image::DEFAULT_BASE)]
         base: String,
         /// Build for this platform (linux/amd64 or linux/arm64); another than the
@@ -214,6 +218,20 @@ pub enum ImageAction {
     /// Exit 0 if the configured image is present and built from this berth's
     /// definition, 1 if absent or outdated.
     Present {
+        /// The Docker engine image of `create --docker` instead.
+        #[arg(long)]
+        docker: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy an image from the host's engine into a workspace's own Docker engine
+    /// (`create --docker`), streamed; there is no registry to pull from.
+    Load {
+        /// The workspace.
+        name: String,
+        /// The image on the host (`docker images` lists them), e.g. debian:bookworm-slim.
+        image: String,
+        /// {"workspace", "image", "sidecar", "bytes", "loaded", "seconds"}.
         #[arg(long)]
         json: bool,
     },

@@ -86,6 +86,12 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                     ws.ssh_port.map_or("-".into(), |p| p.to_string()),
                     ws.name
                 );
+                if let Some(d) = crate::domain::dind::DockerInside::of(&ws) {
+                    println!(
+                        "Docker inside: DOCKER_HOST={}; its engine runs in sidecar {}, which is PRIVILEGED ({}). `berth image load {} IMAGE` copies an image in.",
+                        d.docker_host, d.sidecar, d.privileges, ws.name
+                    );
+                }
             }
             Ok(0)
         }
@@ -106,12 +112,18 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             let n = name(&n)?;
             let w = lifecycle::find(ctx, &n).await?;
             let extra = super::service::StatusExtra::of(ctx, &n).await?;
+            // With Docker inside: whether its (privileged) sidecar runs.
+            let docker = crate::backend::dind::inside(ctx, &w).await;
             if json {
                 let mut v = output::workspace_json(&w);
                 extra.add_json(&mut v)?;
+                v["docker"] = serde_json::to_value(&docker)?;
                 print_json(&v)?;
             } else {
                 print!("{}{}", output::details(&w), extra.text());
+                if let Some(d) = &docker {
+                    print!("{}", output::docker_line(d));
+                }
             }
             Ok(0)
         }

@@ -96,6 +96,12 @@ pub struct CreateArgs {
     /// workspaces on it reach each other by their workspace names.
     #[arg(long = "network", value_name = "NAME")]
     pub networks: Vec<String>,
+    /// Its own Docker engine (DOCKER_HOST=tcp://localhost:2375 inside), in a sidecar
+    /// that runs PRIVILEGED (capabilities ALL but SYS_RESOURCE, seccomp and AppArmor
+    /// unconfined); its data in the volume workspace-NAME.docker. The workspace
+    /// itself stays unprivileged.
+    #[arg(long)]
+    pub docker: bool,
     /// Platform: linux/amd64 or linux/arm64 (default: the engine's own). Another
     /// than the engine's needs an emulator registered where it runs (binfmt_misc)
     /// and an image for it (`berth image build --platform`).
@@ -159,6 +165,7 @@ impl CreateArgs {
             memory: self.memory.clone(),
             workdir: self.workdir.clone(),
             networks: self.networks.clone(),
+            docker: self.docker,
         })
     }
 }

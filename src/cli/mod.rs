@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod create_args;
 mod delete;
+mod dind;
 mod docs;
 mod doctor;
 mod exec;

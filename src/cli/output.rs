@@ -219,6 +219,8 @@ pub fn workspace_json(w: &Workspace) -> serde_json::Value {
         "started_at": w.started_at,
         "uptime_secs": w.uptime_secs(now()),
         "labels": w.labels,
+        // Docker inside (`create --docker`): its sidecar and the privileges it has.
+        "docker": crate::domain::dind::DockerInside::of(w),
     })
 }
 
@@ -274,6 +276,11 @@ pub fn details(w: &Workspace) -> String {
         kv("pids", p.to_string());
     }
     s
+}
+
+/// `berth status`'s line for Docker inside (with whether its sidecar runs).
+pub fn docker_line(d: &crate::domain::dind::DockerInside) -> String {
+    format!("{:<10} {}\n", "docker", d.summary())
 }
 
 #[cfg(test)]

@@ -46,6 +46,8 @@ struct RawConfig {
     workdir: Option<toml::Spanned<String>>,
     #[serde(default)]
     build: RawBuild,
+    #[serde(default)]
+    docker: super::docker::RawDocker,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -177,6 +179,7 @@ pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError
     if let Some(ca) = raw.build.ca_bundle {
         cfg.build_ca_bundle = text_setting(ca).map(std::path::PathBuf::from);
     }
+    super::docker::apply(&mut cfg.docker, raw.docker, &err_at)?;
     let raw_provision = super::provision::RawProvision {
         env: raw.env,
         forward: raw.forward,

@@ -1,6 +1,7 @@
 //! Configuration: TOML in the XDG config directory, read once, deserialized over
 //! the embedded defaults (`assets/config.toml`). The CLI refuses a bad file with its
 //! file, line and field; the TUI runs on the defaults and shows the same sentence.
+pub mod docker;
 mod layer;
 pub mod profiles;
 pub mod provision;
@@ -45,6 +46,8 @@ pub struct Config {
     /// `[build] ca_bundle`: a CA bundle profile image builds trust (their tools
     /// only, during the build); `None` (set to ""): none.
     pub build_ca_bundle: Option<PathBuf>,
+    /// `[docker]`: Docker inside workspaces.
+    pub docker: docker::DockerConfig,
 }
 
 /// The CA bundle profile builds trust by default (used when it exists).
@@ -78,6 +81,7 @@ impl Default for Config {
             provision: Default::default(),
             profiles: Default::default(),
             build_ca_bundle: Some(PathBuf::from(DEFAULT_CA_BUNDLE)),
+            docker: Default::default(),
         }
     }
 }

@@ -53,6 +53,7 @@ impl Config {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default())
         ));
+        out.push_str(&self.docker.toml());
         out.push_str("\n[labels]\n");
         for (k, v) in &self.labels {
             out.push_str(&format!("{} = {}\n", q(k), q(v)));
@@ -86,6 +87,7 @@ impl Config {
             "labels": self.labels,
             "provision": self.provision.to_json(),
             "build": { "ca_bundle": self.build_ca_bundle },
+            "docker": self.docker.to_json(),
         })
     }
 }

@@ -21,6 +21,8 @@ pub struct Options {
     pub workdir: Option<String>,
     /// `--network NAME`: named networks it joins (its name is its DNS name there).
     pub networks: Vec<super::networks::NetworkName>,
+    /// `--docker`: its own Docker engine in a sidecar (see `domain::dind`).
+    pub docker: bool,
 }
 
 /// Which host credentials a create forwards into the workspace.

@@ -119,6 +119,12 @@ pub fn workspace_labels(
     if !o.networks.is_empty() {
         l.insert(NETWORKS.into(), super::networks::label_value(&o.networks));
     }
+    if o.docker {
+        l.insert(
+            super::dind::LABEL.into(),
+            spec.name.sidecar(super::dind::KIND),
+        );
+    }
     if let Some(w) =
         super::create_checks::default_workdir(o.workdir.as_deref(), spec.clone_url.is_some())
     {

@@ -1,6 +1,7 @@
 //! Pure domain logic: no async runtime, no engine SDK, no terminal, no filesystem I/O.
 pub mod create_checks;
 pub mod create_options;
+pub mod dind;
 pub mod dotfiles;
 pub mod env;
 pub mod labels;

@@ -34,6 +34,8 @@ pub enum Step {
     PinHostKey,
     /// Environment: the public file, and passed-through values on the tmpfs.
     Env,
+    /// `--docker`: the workspace's Docker engine sidecar, its volume and the CLI.
+    Docker,
     /// Copy the host's git config and known_hosts.
     Git,
     /// The GitHub CLI's token as GH_TOKEN, and git's credential helper for it.
@@ -68,6 +70,7 @@ impl Step {
             Step::Ssh => "sshd",
             Step::PinHostKey => "host key",
             Step::Env => "env",
+            Step::Docker => "docker",
             Step::Git => "git",
             Step::Gh => "gh",
             Step::SshAgent => "ssh-agent",
@@ -94,6 +97,9 @@ impl fmt::Display for Step {
             Step::Ssh => f.write_str("wait for sshd"),
             Step::PinHostKey => f.write_str("pin the SSH host key"),
             Step::Env => f.write_str("deliver the environment"),
+            Step::Docker => {
+                f.write_str("start the workspace's Docker engine (a privileged sidecar)")
+            }
             Step::Git => f.write_str("forward git config and known_hosts"),
             Step::Gh => f.write_str("forward GitHub CLI auth"),
             Step::SshAgent => f.write_str("forward the ssh-agent"),
@@ -124,6 +130,10 @@ pub fn plan(spec: &WorkspaceSpec) -> Vec<Step> {
         Step::PinHostKey,
         Step::Env,
     ]);
+    // Before anything that runs the user's commands (setup may use docker).
+    if o.docker {
+        steps.push(Step::Docker);
+    }
     let f = o.forward;
     for (on, step) in [
         (f.git, Step::Git),
@@ -322,6 +332,7 @@ mod tests {
         s.options.dotfiles.inline.push((".x".into(), "y".into()));
         s.options.setup = vec!["a".into(), "b".into()];
         s.options.detect_profile = true;
+        s.options.docker = true;
         let labels: Vec<&str> = plan(&s).iter().map(|s| s.label()).collect();
         assert_eq!(
             labels,
@@ -336,6 +347,7 @@ mod tests {
                 "sshd",
                 "host key",
                 "env",
+                "docker",
                 "git",
                 "gh",
                 "ssh-agent",
@@ -348,7 +360,7 @@ mod tests {
                 "commit"
             ]
         );
-        assert_eq!(plan(&s)[17].to_string(), "setup command 2: b");
+        assert_eq!(plan(&s)[18].to_string(), "setup command 2: b");
         // Blank clone and post-start add nothing; forwarding off drops its steps.
         let mut bare = spec(Some("  "), Some(""));
         bare.options.forward = crate::domain::create_options::Forward::NONE;

@@ -449,6 +449,18 @@ impl Engine for DockerEngine {
         }
         Ok(())
     }
+
+    async fn create_docker_sidecar(&self, spec: &super::DockerSidecarSpec) -> EngineResult<String> {
+        super::docker_dind::create_sidecar(self, spec).await
+    }
+
+    fn export_image(&self, image: &str) -> BoxStream<'static, EngineResult<bytes::Bytes>> {
+        super::docker_dind::export_image(self, image)
+    }
+
+    async fn copy_between(&self, from: &str, path: &str, to: &str, dir: &str) -> EngineResult<()> {
+        super::docker_dind::copy_between(self, from, path, to, dir).await
+    }
 }
 
 /// The engine's build options for `build`: its tag, build arguments and labels;

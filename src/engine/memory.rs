@@ -11,6 +11,7 @@
 //! script exec ([`MemoryEngine::set_exec_handler`]), and count what is open and
 //! what was called ([`MemoryEngine::open_streams`], [`MemoryEngine::calls`]).
 mod controls;
+pub mod dind;
 mod exec;
 mod platform;
 mod networks;
@@ -76,6 +77,9 @@ pub enum Op {
     DisconnectNetwork,
     CreateService,
     Services,
+    CreateDockerSidecar,
+    ExportImage,
+    CopyBetween,
 }
 
 /// Streams open right now (opened and neither ended nor dropped).
@@ -336,6 +340,7 @@ impl Engine for MemoryEngine {
                         binds: spec.binds.clone(),
                         ports: spec.ports.clone(),
                         workdir: spec.workdir.clone(),
+                        ..Default::default()
                     },
                 },
             );
@@ -523,5 +528,17 @@ impl Engine for MemoryEngine {
 
     async fn emulation(&self, arch: Arch) -> EngineResult<Emulation> {
         self.emulation_now(arch)
+    }
+
+    async fn create_docker_sidecar(&self, spec: &super::DockerSidecarSpec) -> EngineResult<String> {
+        dind::create_sidecar(self, spec)
+    }
+
+    fn export_image(&self, image: &str) -> BoxStream<'static, EngineResult<bytes::Bytes>> {
+        dind::export_image(self, image)
+    }
+
+    async fn copy_between(&self, from: &str, path: &str, to: &str, dir: &str) -> EngineResult<()> {
+        dind::copy_between(self, from, path, to, dir)
     }
 }

@@ -4,6 +4,7 @@
 pub mod docker;
 mod docker_convert;
 mod docker_create;
+mod docker_dind;
 mod docker_exec;
 mod docker_files;
 mod docker_platform;
@@ -98,6 +99,23 @@ pub struct ContainerSpec {
     pub ports: Vec<PortMap>,
     /// The container's working directory (`--workdir`); the image's when `None`.
     pub workdir: Option<String>,
+}
+
+/// A workspace's Docker engine sidecar to create: what it is given besides the
+/// fixed privileges of `domain::dind` (which say why it needs them).
+#[derive(Debug, Clone)]
+pub struct DockerSidecarSpec {
+    pub container: String,
+    pub image: String,
+    pub labels: BTreeMap<String, String>,
+    /// The workspace container whose network namespace it joins.
+    pub workspace: String,
+    /// Its data volume, mounted at `domain::dind::DATA_DIR`.
+    pub volume: String,
+    /// The entrypoint's arguments (extra dockerd flags).
+    pub args: Vec<String>,
+    /// Memory and CPU as the workspace's (they bound the inner containers too).
+    pub resources: Resources,
 }
 
 /// A host path bind-mounted into a container.
@@ -269,6 +287,19 @@ pub trait Engine: NetworkEngine + Send + Sync {
         build: &ImageBuild,
         progress: mpsc::Sender<String>,
     ) -> EngineResult<()>;
+
+    // Docker inside a workspace (`domain::dind`).
+
+    /// Creates a workspace's Docker engine sidecar, privileged as `domain::dind`
+    /// says, in the workspace's network namespace (so it starts only while the
+    /// workspace runs).
+    async fn create_docker_sidecar(&self, spec: &DockerSidecarSpec) -> EngineResult<String>;
+    /// The image as a `docker save` archive, streamed as the engine writes it.
+    fn export_image(&self, image: &str) -> BoxStream<'static, EngineResult<bytes::Bytes>>;
+    /// Copies `path` (a file or directory) of container `from` into directory `dir`
+    /// of container `to`, streamed through the engine's archive API (so it lands in
+    /// the container's layer on the host's disk: never for secrets).
+    async fn copy_between(&self, from: &str, path: &str, to: &str, dir: &str) -> EngineResult<()>;
 }
 
 /// Runs a command and collects its output (for short internal commands).

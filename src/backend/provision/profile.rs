@@ -340,7 +340,7 @@ fn lock_path(tag: &str) -> PathBuf {
 
 /// Takes the build lock of `tag` (an exclusive file lock, released when the file is
 /// dropped: when the build ends, fails, or the create is cancelled or killed).
-async fn lock(tag: &str) -> Result<std::fs::File> {
+pub(crate) async fn lock(tag: &str) -> Result<std::fs::File> {
     let path = lock_path(tag);
     tokio::task::spawn_blocking(move || -> Result<std::fs::File> {
         if let Some(dir) = path.parent() {

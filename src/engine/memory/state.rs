@@ -93,6 +93,11 @@ pub struct Extras {
     pub binds: Vec<crate::engine::Bind>,
     pub ports: Vec<crate::domain::create_options::PortMap>,
     pub workdir: Option<String>,
+    /// The container whose network namespace it joins (`container:` mode): it
+    /// starts only while that one runs.
+    pub joins: Option<String>,
+    /// Its command's arguments (a Docker sidecar's dockerd flags).
+    pub args: Vec<String>,
 }
 
 impl Container {
@@ -244,6 +249,13 @@ impl State {
         }
         let name = c.name.clone();
         self.check_networks(&c.id)?;
+        if let Some(j) = &c.extras.joins {
+            if !self.find(j).is_some_and(Container::running) {
+                return Err(EngineError::Conflict(format!(
+                    "cannot join network of a non running container: {j}"
+                )));
+            }
+        }
         let ports = c
             .host_port
             .into_iter()

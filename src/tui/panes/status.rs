@@ -48,6 +48,17 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
             Span::styled(format!("⚠ {why}"), th.fg(Role::Warning)),
         ]));
     }
+    // Docker inside: its sidecar has privileges the workspace never gets; say so.
+    if let Some(d) = crate::domain::dind::DockerInside::of(w) {
+        lines.push(Line::from(vec![
+            key("docker"),
+            Span::raw(format!("sidecar {} ", d.sidecar)),
+            Span::styled(
+                format!("PRIVILEGED ({})", crate::domain::dind::PRIVILEGES_SHORT),
+                th.fg(Role::Warning),
+            ),
+        ]));
+    }
     lines.extend([
         Line::from(vec![
             key("container"),
