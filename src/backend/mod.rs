@@ -1,5 +1,8 @@
 //! Async orchestration: lifecycle operations run as plans against the engine and the
 //! store, reporting progress as events. The CLI (and later the TUI) only call these.
+pub mod copy;
+mod copy_pack;
+mod copy_unpack;
 pub mod create;
 mod create_checks;
 #[cfg(test)]

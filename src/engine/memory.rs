@@ -10,6 +10,7 @@
 //! ([`MemoryEngine::fail_next`]), hold a host port ([`MemoryEngine::occupy_port`]),
 //! script exec ([`MemoryEngine::set_exec_handler`]), and count what is open and
 //! what was called ([`MemoryEngine::open_streams`], [`MemoryEngine::calls`]).
+mod archive;
 mod controls;
 mod exec;
 mod publish;
@@ -20,11 +21,12 @@ mod tests;
 
 use super::{
     ContainerSpec, Engine, EngineError, EngineInfo, EngineResult, ExecOutcome, ExecRequest,
-    LogOptions, Output,
+    LogOptions, Output, PathStat, TarDownload, TarUpload,
 };
 use crate::domain::labels;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
 use crate::domain::workspace::{Workspace, WorkspaceState};
+pub use archive::{Body, MemFs, Node};
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 pub use state::Extras;
@@ -59,6 +61,9 @@ pub enum Op {
     RemoveContainer,
     WriteFile,
     ReadFile,
+    StatPath,
+    UploadArchive,
+    DownloadArchive,
     Exec,
     Logs,
     Events,
@@ -297,6 +302,7 @@ impl Engine for MemoryEngine {
                     host_port: Some(spec.ssh_host_port),
                     volume: spec.volume.clone(),
                     files: BTreeMap::new(),
+                    fs: MemFs::default(),
                     created,
                     started_at: None,
                     memory_limit: Some(spec.resources.memory_bytes).filter(|m| *m > 0),
@@ -410,6 +416,18 @@ impl Engine for MemoryEngine {
             .find(container)
             .ok_or_else(|| State::not_found(container))?;
         Ok(c.files.get(path).map(|b| b[..b.len().min(limit)].to_vec()))
+    }
+
+    async fn stat_path(&self, container: &str, path: &str) -> EngineResult<Option<PathStat>> {
+        archive::stat(self, container, path)
+    }
+
+    async fn upload_archive(&self, c: &str, dir: &str, tar: TarUpload) -> EngineResult<()> {
+        archive::upload(self, c, dir, tar).await
+    }
+
+    fn download_archive(&self, container: &str, path: &str) -> TarDownload {
+        archive::download(self, container, path)
     }
 
     async fn exec(
