@@ -12,7 +12,7 @@ use super::copy_pack::{self, ChanWriter, CHANNEL};
 pub use super::copy_pack::{Counts, Meter, Owner};
 use super::copy_unpack::{self, ChanReader, Staging};
 use super::{lifecycle, Ctx};
-use crate::domain::copy::{place, Dest, Kind, PathArg, Placement};
+use crate::domain::copy::{place, workspace_path, Dest, Kind, PathArg, Placement};
 use crate::domain::naming::WorkspaceName;
 use crate::domain::workspace::{WorkspaceState, WORKSPACE_USER};
 use crate::engine::{exec_collect, ExecRequest};
@@ -117,7 +117,8 @@ pub async fn copy_in(
     let started = Instant::now();
     let w = lifecycle::find(ctx, name).await?;
     let container = w.container.clone();
-    let (dst, at) = dest_in(ctx, &container, &PathArg::new(to)).await?;
+    let to = workspace_path(to);
+    let (dst, at) = dest_in(ctx, &container, &PathArg::new(&to)).await?;
     let (tx, rx) = mpsc::channel(CHANNEL);
     let (placement, producer) = match src {
         Source::Tar(input) => {
@@ -179,13 +180,17 @@ pub async fn copy_in(
             .boxed();
     let upload = ctx.engine.upload_archive(&container, &placement.dir, body);
     let outcome = tokio::select! {
+        biased;
+        _ = cancelled(cancel) => Err(anyhow!("cancelled")),
         r = async { tokio::join!(upload, producer) } => match r {
             (Ok(()), Ok(Ok(c))) => Ok(c),
+            (Err(e), Ok(Err(p))) if p.kind() == std::io::ErrorKind::BrokenPipe => {
+                Err(anyhow!("the engine refused the copy: {e}"))
+            }
             (_, Ok(Err(e))) => Err(anyhow!("{e}")),
             (Err(e), _) => Err(anyhow!("the engine refused the copy: {e}")),
             (_, Err(e)) => Err(anyhow!("the copy stopped: {e}")),
         },
-        _ = cancelled(cancel) => Err(anyhow!("cancelled")),
     };
     match outcome {
         Ok(counts) => Ok(CopySummary {
@@ -212,7 +217,7 @@ fn finish(mut out: ChanWriter, r: std::io::Result<Counts>) -> std::io::Result<Co
 
 /// After a failed copy in: removes the copy's top path when this copy created it
 /// and the workspace runs; otherwise says what may be left.
-async fn roll_back_in(
+pub(super) async fn roll_back_in(
     ctx: &Ctx,
     name: &WorkspaceName,
     container: &str,
@@ -277,7 +282,7 @@ pub async fn copy_out(
 ) -> Result<CopySummary> {
     let started = Instant::now();
     let w = lifecycle::find(ctx, name).await?;
-    let src = PathArg::new(from);
+    let src = PathArg::new(&workspace_path(from));
     // A trailing slash asks the engine to follow a symlink to a directory.
     let asked = if src.slash {
         format!("{}/", src.path.trim_end_matches('/'))
@@ -316,8 +321,9 @@ pub async fn copy_out(
     });
     let pump = pump(download, tx, complete);
     let pumped = tokio::select! {
-        _ = pump => true,
+        biased;
         _ = cancelled(cancel) => false,
+        _ = pump => true,
     };
     // The channel is closed now: the extractor finishes (or stops) soon.
     let extracted = job.await;
@@ -382,8 +388,9 @@ async fn to_tar(
         anyhow::Ok(())
     };
     tokio::select! {
-        r = copy => r?,
+        biased;
         _ = cancelled(cancel) => bail!("cancelled"),
+        r = copy => r?,
     }
     Ok(CopySummary {
         direction: "out",

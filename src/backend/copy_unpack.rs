@@ -77,6 +77,7 @@ impl Drop for Staging {
 }
 
 /// A directory from the archive: its mode and mtime are set once everything is in.
+#[derive(Debug)]
 pub struct DirMeta {
     pub rel: PathBuf,
     pub mode: u32,
@@ -84,6 +85,7 @@ pub struct DirMeta {
 }
 
 /// Extracted, not yet in place.
+#[derive(Debug)]
 pub struct Extracted {
     pub counts: Counts,
     pub dirs: Vec<DirMeta>,
@@ -282,4 +284,72 @@ pub fn commit(staging: &Path, dir: &Path, dirs: &[DirMeta]) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tar whose names are written raw (the tar crate refuses `..` itself).
+    fn raw_tar(entries: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, ty, link) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(*ty);
+            h.set_mode(0o644);
+            let data: &[u8] = if ty.is_file() { b"x" } else { b"" };
+            h.set_size(data.len() as u64);
+            h.as_old_mut().name[..path.len()].copy_from_slice(path.as_bytes());
+            h.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
+            h.set_cksum();
+            b.append(&h, data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn run(tar: Vec<u8>) -> (tempfile::TempDir, io::Result<Extracted>) {
+        let dir = tempfile::tempdir().unwrap();
+        let stage = dir.path().join("stage");
+        fs::create_dir(&stage).unwrap();
+        let r = extract(&tar[..], &stage, Some("x"), &Meter::default());
+        (dir, r)
+    }
+
+    #[test]
+    fn nothing_is_written_outside_the_destination() {
+        use tar::EntryType as T;
+        let (d, r) = run(raw_tar(&[
+            ("x/", T::Directory, ""),
+            ("x/../../evil", T::Regular, ""),
+        ]));
+        assert!(r.unwrap_err().to_string().contains("climbs out"));
+        assert!(!d.path().join("evil").exists());
+        // A symlink planted to lead outside, then a file through it.
+        let out = tempfile::tempdir().unwrap();
+        let target = out.path().to_str().unwrap();
+        let (_d, r) = run(raw_tar(&[
+            ("x/", T::Directory, ""),
+            ("x/l", T::Symlink, target),
+            ("x/l/f", T::Regular, ""),
+        ]));
+        assert!(r.unwrap_err().to_string().contains("goes through a link"));
+        assert!(!out.path().join("f").exists());
+        // A hard link to a file outside.
+        let (_d, r) = run(raw_tar(&[("x/h", T::Link, "../../etc/passwd")]));
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn an_interrupted_stream_is_an_error_not_the_end() {
+        let (tx, rx) = mpsc::channel(2);
+        let complete = Arc::new(AtomicBool::new(false));
+        let mut r = ChanReader::new(rx, complete.clone());
+        tx.blocking_send(Ok(Bytes::from_static(b"ab"))).unwrap();
+        drop(tx);
+        let mut buf = [0u8; 8];
+        assert_eq!(r.read(&mut buf).unwrap(), 2);
+        assert!(r.read(&mut buf).is_err());
+        complete.store(true, Ordering::SeqCst);
+        assert_eq!(r.read(&mut buf).unwrap(), 0);
+    }
 }

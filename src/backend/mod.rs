@@ -2,6 +2,8 @@
 //! store, reporting progress as events. The CLI (and later the TUI) only call these.
 pub mod copy;
 mod copy_pack;
+#[cfg(test)]
+mod copy_tests;
 mod copy_unpack;
 pub mod create;
 mod create_checks;
