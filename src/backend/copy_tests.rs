@@ -98,7 +98,7 @@ async fn contents_into_the_home_leave_the_home_itself_alone() {
     let before = r.engine.fs_node(WS, "/home/workspace").unwrap();
     put(
         &r,
-        &Path::new(&format!("{}/.", src.display())),
+        Path::new(&format!("{}/.", src.display())),
         "/home/workspace",
     )
     .await
@@ -238,12 +238,10 @@ async fn a_broken_copy_in_removes_what_it_made_when_the_workspace_runs() {
     let e =
         super::copy::roll_back_in(&r.ctx, &name(), WS, &placement, anyhow::anyhow!("broke")).await;
     assert!(e.to_string().contains("was removed"), "{e}");
-    let calls = calls.lock().unwrap();
-    let (cmd, user) = &calls[0];
+    let (cmd, user) = calls.lock().unwrap()[0].clone();
     assert_eq!(cmd.last().map(String::as_str), Some("/home/workspace/new"));
     assert!(cmd[2].contains("rm -rf"));
     assert_eq!(user.as_deref(), Some("workspace"));
-    drop(calls);
     // Stopped: nothing can run inside, so it says what to remove.
     r.engine.stop_container(WS, 1).await.unwrap();
     let e =
