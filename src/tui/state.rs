@@ -82,6 +82,8 @@ pub enum Overlay {
         keep_volume: bool,
     },
     Form(Box<CreateForm>),
+    /// The copy form for one workspace.
+    Copy(Box<super::copy_form::CopyForm>),
     /// `q` while jobs run: asks first; once confirmed (`waiting`), the jobs are
     /// cancelled and berth quits when every one of them has ended (rolled back).
     Quit {
@@ -230,7 +232,7 @@ impl State {
     pub fn key_mode(&self) -> super::keymap::Mode {
         use super::keymap::Mode;
         match &self.overlay {
-            Overlay::Form(_) => Mode::Form,
+            Overlay::Form(_) | Overlay::Copy(_) => Mode::Form,
             Overlay::Confirm { .. } | Overlay::Quit { .. } => Mode::Confirm,
             Overlay::Help { .. } => Mode::Help,
             Overlay::None if self.focus == Focus::Logs => Mode::Logs,

@@ -1,5 +1,6 @@
 //! Drawing. Reads state, never changes it.
 mod bars;
+mod copy_form;
 mod list;
 mod logs;
 mod overlays;
@@ -53,6 +54,7 @@ pub fn draw(f: &mut Frame, s: &State) {
         Overlay::Help { scroll } => overlays::help(f, area, s, *scroll),
         Overlay::Confirm { name, keep_volume } => overlays::confirm(f, area, s, name, *keep_volume),
         Overlay::Form(form) => overlays::form(f, area, s, form),
+        Overlay::Copy(form) => copy_form::draw(f, area, s, form),
         Overlay::Quit { waiting } => overlays::quit(f, area, s, *waiting),
     }
 }
