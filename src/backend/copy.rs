@@ -175,9 +175,18 @@ pub async fn copy_in(
             (placement, job)
         }
     };
-    let body =
-        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) })
-            .boxed();
+    // Whether any byte went to the engine (if none did, nothing can have changed).
+    let sent = Arc::new(AtomicBool::new(false));
+    let flag = sent.clone();
+    let body = futures_util::stream::unfold(rx, move |mut rx| {
+        let flag = flag.clone();
+        async move {
+            let c = rx.recv().await?;
+            flag.store(true, Ordering::Relaxed);
+            Some((c, rx))
+        }
+    })
+    .boxed();
     let upload = ctx.engine.upload_archive(&container, &placement.dir, body);
     let outcome = tokio::select! {
         biased;
@@ -199,6 +208,7 @@ pub async fn copy_in(
             counts,
             seconds: started.elapsed().as_secs_f64(),
         }),
+        Err(e) if !sent.load(Ordering::Relaxed) => Err(anyhow!("{e:#}; nothing was copied")),
         Err(e) => Err(roll_back_in(ctx, name, &container, &placement, e).await),
     }
 }
