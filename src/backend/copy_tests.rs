@@ -354,3 +354,51 @@ async fn a_failed_copy_out_leaves_the_host_as_it_was() {
     );
     assert_eq!(fs::read(&out).unwrap(), b"file");
 }
+
+#[tokio::test]
+async fn the_service_runs_a_copy_as_a_job() {
+    use super::service::{Command, Event, JobUpdate};
+    use super::test_support::Harness;
+    let engine = MemoryEngine::new();
+    engine.add_workspace("box", 2222);
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("notes.txt");
+    fs::write(&src, b"n").unwrap();
+    let mut h = Harness::start(&engine);
+    h.connected().await;
+    h.send(Command::Copy {
+        job: 7,
+        src: src.display().to_string(),
+        dst: "box:".into(),
+    });
+    let done = h
+        .wait_for(10, "the copy job's end", |e| match e {
+            Event::Job {
+                job: 7,
+                update: u @ (JobUpdate::Done(_) | JobUpdate::Failed(_)),
+            } => Some(u.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        done,
+        JobUpdate::Done("copied 1 B into box:/home/workspace/notes.txt".into())
+    );
+    assert!(engine.fs_node(WS, "/home/workspace/notes.txt").is_some());
+    // The command line's `-` has no place in a job.
+    h.send(Command::Copy {
+        job: 8,
+        src: "-".into(),
+        dst: "box:".into(),
+    });
+    let failed = h
+        .wait_for(10, "the refusal", |e| match e {
+            Event::Job {
+                job: 8,
+                update: JobUpdate::Failed(m),
+            } => Some(m.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(failed.contains("command line only"), "{failed}");
+}
