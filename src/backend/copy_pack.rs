@@ -253,6 +253,9 @@ pub fn repack(
     let mut a = tar::Archive::new(input);
     let mut b = tar::Builder::new(out);
     let mut c = Counts::default();
+    // Symlinks this archive made: nothing may be written through one (as root, the
+    // engine would follow it anywhere in the workspace).
+    let mut links: std::collections::HashSet<PathBuf> = Default::default();
     let invalid = |e: crate::domain::copy::CopyError| {
         io::Error::new(io::ErrorKind::InvalidData, e.to_string())
     };
@@ -261,6 +264,15 @@ pub fn repack(
         let rel = safe_relative(&e.path()?).map_err(invalid)?;
         if rel.as_os_str().is_empty() {
             continue;
+        }
+        if rel.ancestors().skip(1).any(|a| links.contains(a)) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the archive writes {} through a symlink it made; nothing after it was copied",
+                    rel.display()
+                ),
+            ));
         }
         let mut h = e.header().clone();
         if let Some((uid, gid)) = owner {
@@ -275,6 +287,8 @@ pub fn repack(
             let target = e.link_name()?.unwrap_or_default().into_owned();
             if ty.is_hard_link() {
                 safe_relative(&target).map_err(invalid)?;
+            } else {
+                links.insert(rel.clone());
             }
             c.links += 1;
             b.append_link(&mut h, &rel, target)?;

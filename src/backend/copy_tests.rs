@@ -167,6 +167,20 @@ async fn a_tar_from_stdin_is_reowned_and_never_touches_the_destination() {
         .unwrap_err();
     assert!(format!("{e:#}").contains("climbs out"), "{e:#}");
     assert!(r.engine.fs_node(WS, "/etc/evil").is_none());
+    // Nor a file written through a symlink the same archive made.
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    b.append_link(&mut h, "etc", "/etc").unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_size(1);
+    b.append_data(&mut h, "etc/passwd", &b"x"[..]).unwrap();
+    let src = Source::Tar(Box::new(std::io::Cursor::new(b.into_inner().unwrap())));
+    let e = copy_in(&r.ctx, &name(), src, "/home/workspace", None, &m, never())
+        .await
+        .unwrap_err();
+    assert!(format!("{e:#}").contains("through a symlink"), "{e:#}");
     let src = Source::Tar(Box::new(std::io::Cursor::new(Vec::new())));
     let e = copy_in(
         &r.ctx,
