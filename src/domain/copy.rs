@@ -205,7 +205,6 @@ impl Placement {
 }
 
 /// docker cp's rules: where `src` (a `kind`) lands given what is at `dst`.
-/// `side` names the destination in messages ("the workspace", "the host").
 pub fn place(src: &PathArg, kind: Kind, dst: &PathArg, at: Dest) -> Result<Placement, CopyError> {
     let err = |m: String| Err(CopyError::Place(m));
     if kind != Kind::Dir && src.slash {
