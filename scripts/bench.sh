@@ -7,6 +7,7 @@
 #   scripts/bench.sh dind       create --docker vs create, stop/start, and image load of a host image
 #                               (time, berth's max RSS) vs docker save | docker exec -i SIDECAR docker load
 #   scripts/bench.sh shell      shell pane: 20 MB cat and keystroke echo, against tmux + docker exec -it
+#   scripts/bench.sh cp         berth cp against docker cp: a 200 MB file and a 2,000-file tree, in and out
 #   scripts/bench.sh walk       TUI idle cost right after launch and after walking 50 rows down and up,
 #                               against oxker (OXKER=/path/to/oxker) and optionally an older berth
 #                               (BERTH_BEFORE=/path/to/berth), all in the same run
@@ -325,8 +326,49 @@ bench_dind() {
   "$B" delete bench-d --yes >/dev/null
 }
 
+# berth cp against docker cp of the same thing, into and out of one workspace:
+# a 200 MB file and a tree of 2,000 4 KiB files; 5 runs each, medians and ratios.
+bench_cp() {
+  echo "== berth cp vs docker cp (5 runs each, median seconds; ratio = berth / docker)"
+  "$B" create bench-cp >/dev/null 2>&1
+  local C=workspace-bench-cp D=$WORK/cp
+  mkdir -p "$D/tree"
+  head -c 200M /dev/urandom > "$D/big.bin"
+  local i j
+  for i in $(seq 1 20); do
+    mkdir -p "$D/tree/d$i"
+    for j in $(seq 1 100); do head -c 4096 /dev/urandom > "$D/tree/d$i/f$j"; done
+  done
+  # One case: $1 label, then the berth and docker commands (run with `eval`), and a
+  # clean-up between runs.
+  cp_case() {
+    local label=$1 bcmd=$2 dcmd=$3 clean=$4 bt=() dt=() k t0 t1
+    for k in 1 2 3 4 5; do
+      eval "$clean"; sync
+      t0=$(now); eval "$bcmd" >/dev/null; t1=$(now); bt+=("$(echo "$t1 - $t0" | bc)")
+      eval "$clean"; sync
+      t0=$(now); eval "$dcmd" >/dev/null 2>&1; t1=$(now); dt+=("$(echo "$t1 - $t0" | bc)")
+    done
+    local bm dm
+    bm=$(printf '%s\n' "${bt[@]}" | median); dm=$(printf '%s\n' "${dt[@]}" | median)
+    printf '%-22s berth %7ss  docker %7ss  ratio %s\n' "$label" "$bm" "$dm" "$(echo "scale=2; $bm / $dm" | bc)"
+  }
+  # What docker cp copies in belongs to root, which has no capabilities inside the
+  # workspace: a plain container on the home volume cleans up.
+  local rm_in="docker run --rm --label '$LABEL' -v $C:/v debian:bookworm-slim rm -rf /v/in"
+  cp_case "200 MB file, in" "\"$B\" cp '$D/big.bin' bench-cp:in" "docker cp '$D/big.bin' $C:/home/workspace/in" "$rm_in"
+  cp_case "2,000-file tree, in" "\"$B\" cp '$D/tree' bench-cp:in" "docker cp '$D/tree' $C:/home/workspace/in" "$rm_in"
+  "$B" cp "$D/big.bin" bench-cp:big.bin >/dev/null
+  "$B" cp "$D/tree" bench-cp:tree >/dev/null
+  cp_case "200 MB file, out" "\"$B\" cp bench-cp:big.bin '$D/out'" "docker cp $C:/home/workspace/big.bin '$D/out'" "rm -rf '$D/out'"
+  cp_case "2,000-file tree, out" "\"$B\" cp bench-cp:tree '$D/out'" "docker cp $C:/home/workspace/tree '$D/out'" "rm -rf '$D/out'"
+  "$B" delete bench-cp --yes >/dev/null
+  rm -rf "$D"
+}
+
 case "$what" in
   dind) bench_dind ;;
+  cp) bench_cp ;;
   shell) bench_shell ;;
   create) bench_create ;;
   tui) bench_tui ;;
@@ -336,5 +378,5 @@ case "$what" in
   profiles) "$(dirname "$0")/profile-times.sh" "$B" ;;
   steps) bench_steps ;;
   all) bench_create; bench_tui; bench_shell; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
-  *) echo "usage: $0 [create|tui|shell|walk|profiles|steps|dind|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [create|tui|shell|walk|profiles|steps|dind|cp|all]" >&2; exit 2 ;;
 esac

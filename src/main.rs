@@ -7,7 +7,13 @@ fn main() {
         .enable_all()
         .build()
     {
-        Ok(rt) => rt.block_on(berth::cli::run(args)),
+        Ok(rt) => {
+            let code = rt.block_on(berth::cli::run(args));
+            // A blocking thread still reading standard input (a cancelled
+            // `berth cp - ...`) must not keep berth from exiting.
+            rt.shutdown_timeout(std::time::Duration::from_secs(5));
+            code
+        }
         Err(e) => {
             eprintln!("berth: cannot start the async runtime: {e}");
             1

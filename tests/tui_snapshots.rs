@@ -279,6 +279,20 @@ fn create_form_choices_profile_passthrough_and_dotfiles() {
 }
 
 #[test]
+fn copy_form_empty_then_filled_out_of_the_workspace() {
+    let mut s = populated("default", 100, 30);
+    key(&mut s, KeyCode::Char('C'));
+    key(&mut s, KeyCode::Enter);
+    insta::assert_snapshot!("copy_form_empty", text(&s));
+    chars(&mut s, "/tmp/backup");
+    key(&mut s, KeyCode::Tab);
+    chars(&mut s, "repo/.");
+    key(&mut s, KeyCode::Tab);
+    key(&mut s, KeyCode::Right);
+    insta::assert_snapshot!("copy_form_out", text(&s));
+}
+
+#[test]
 fn delete_confirmation_names_what_is_lost() {
     let mut s = populated("default", 100, 30);
     key(&mut s, KeyCode::Char('d'));

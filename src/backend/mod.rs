@@ -1,5 +1,11 @@
 //! Async orchestration: lifecycle operations run as plans against the engine and the
 //! store, reporting progress as events. The CLI (and later the TUI) only call these.
+pub mod copy;
+pub mod copy_job;
+mod copy_pack;
+#[cfg(test)]
+mod copy_tests;
+mod copy_unpack;
 pub mod create;
 mod create_checks;
 #[cfg(test)]

@@ -41,6 +41,12 @@ pub enum Command {
         name: String,
         keep_volume: bool,
     },
+    /// `berth cp SRC DST` (one side `NAME:PATH`), as a job.
+    Copy {
+        job: u64,
+        src: String,
+        dst: String,
+    },
     /// Follow this workspace's logs and stats (None: stop following).
     Select(Option<String>),
     /// Work out how to open shell `id` on workspace `name` (pins the host key if needed).
@@ -307,7 +313,8 @@ fn job_id(cmd: &Command) -> Option<u64> {
         | Command::Start { job, .. }
         | Command::Stop { job, .. }
         | Command::Restart { job, .. }
-        | Command::Delete { job, .. } => Some(*job),
+        | Command::Delete { job, .. }
+        | Command::Copy { job, .. } => Some(*job),
         Command::Select(_)
         | Command::PrepareShell { .. }
         | Command::SshCommand { .. }
@@ -450,6 +457,9 @@ async fn run_job(
             } else {
                 format!("deleted {name}")
             })
+        }
+        Command::Copy { src, dst, .. } => {
+            super::copy_job::run(ctx, &src, &dst, &progress, cancel).await
         }
         Command::Select(_)
         | Command::PrepareShell { .. }

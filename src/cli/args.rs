@@ -99,6 +99,24 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "CMD")]
         cmd: Vec<String>,
     },
+    /// Copy files and directories between the host and a workspace, as `docker cp`
+    /// does: one side is NAME:PATH (relative paths start at /home/workspace), the other
+    /// a host path, or - for a tar on standard input or output. Trees are recursive,
+    /// modes and mtimes kept, symlinks copied as links; files copied in belong to the
+    /// workspace user. Works on a stopped workspace.
+    Cp {
+        /// A host path, NAME:PATH, or - (a tar read from standard input). SRC/. copies
+        /// a directory's contents rather than the directory.
+        src: String,
+        /// A host path, NAME:PATH, or - (a tar written to standard output).
+        dst: String,
+        /// Keep the host's uid and gid on files copied in (default: the workspace user's).
+        #[arg(long, short = 'a')]
+        archive: bool,
+        /// Print {direction, target, files, dirs, links, skipped, bytes, seconds}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Open SSH to a workspace (with its pinned host key), or run CMD over SSH.
     Ssh {
         name: String,
@@ -256,6 +274,7 @@ impl Command {
             Command::Restart { .. } => "restart",
             Command::Delete { .. } => "delete",
             Command::Exec { .. } => "exec",
+            Command::Cp { .. } => "cp",
             Command::Ssh { .. } => "ssh",
             Command::SshConfig { .. } => "ssh-config",
             Command::Hint { .. } => "hint",

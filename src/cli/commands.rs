@@ -187,6 +187,12 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             json,
             cmd,
         } => super::exec::run(ctx, &name(&n)?, env, workdir, timeout, json, cmd).await,
+        Command::Cp {
+            src,
+            dst,
+            archive,
+            json,
+        } => super::cp::run(ctx, &src, &dst, archive, json).await,
         Command::Ssh { name: n, cmd } => ssh(ctx, &name(&n)?, cmd).await,
         Command::SshConfig { json } => ssh_config(ctx, json).await,
         Command::Hint { name: n, json } => super::hint::run(ctx, &name(&n)?, json).await,

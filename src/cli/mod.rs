@@ -2,6 +2,7 @@
 //! the backend.
 mod args;
 mod commands;
+mod cp;
 mod create_args;
 mod delete;
 mod dind;

@@ -1,4 +1,5 @@
 //! Pure domain logic: no async runtime, no engine SDK, no terminal, no filesystem I/O.
+pub mod copy;
 pub mod create_checks;
 pub mod create_options;
 pub mod dind;

@@ -4,7 +4,7 @@ pub(super) use super::docker_convert::map_err;
 use super::docker_convert::to_workspace;
 use super::{
     ContainerSpec, Engine, EngineError, EngineInfo, EngineResult, ExecOutcome, ExecRequest,
-    ImageBuild, ImageInfo, LogOptions, Output,
+    ImageBuild, ImageInfo, LogOptions, Output, PathStat, TarDownload, TarUpload,
 };
 use crate::domain::labels;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
@@ -287,6 +287,18 @@ impl Engine for DockerEngine {
         limit: usize,
     ) -> EngineResult<Option<Vec<u8>>> {
         super::docker_files::read_file(self, container, path, limit).await
+    }
+
+    async fn stat_path(&self, container: &str, path: &str) -> EngineResult<Option<PathStat>> {
+        super::docker_copy::stat_path(self, container, path).await
+    }
+
+    async fn upload_archive(&self, container: &str, dir: &str, tar: TarUpload) -> EngineResult<()> {
+        super::docker_copy::upload(self, container, dir, tar).await
+    }
+
+    fn download_archive(&self, container: &str, path: &str) -> TarDownload {
+        super::docker_copy::download(self, container, path)
     }
 
     async fn exec(

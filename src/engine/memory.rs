@@ -10,6 +10,7 @@
 //! ([`MemoryEngine::fail_next`]), hold a host port ([`MemoryEngine::occupy_port`]),
 //! script exec ([`MemoryEngine::set_exec_handler`]), and count what is open and
 //! what was called ([`MemoryEngine::open_streams`], [`MemoryEngine::calls`]).
+mod archive;
 mod controls;
 pub mod dind;
 mod exec;
@@ -23,12 +24,13 @@ mod tests;
 
 use super::{
     ContainerSpec, Engine, EngineError, EngineInfo, EngineResult, ExecOutcome, ExecRequest,
-    LogOptions, Output,
+    LogOptions, Output, PathStat, TarDownload, TarUpload,
 };
 use crate::domain::labels;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
 use crate::domain::platform::{Arch, Emulation};
 use crate::domain::workspace::{Workspace, WorkspaceState};
+pub use archive::{Body, MemFs, Node};
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 pub use state::Extras;
@@ -63,6 +65,9 @@ pub enum Op {
     RemoveContainer,
     WriteFile,
     ReadFile,
+    StatPath,
+    UploadArchive,
+    DownloadArchive,
     Exec,
     Logs,
     Events,
@@ -328,6 +333,7 @@ impl Engine for MemoryEngine {
                     host_port: Some(spec.ssh_host_port),
                     volume: spec.volume.clone(),
                     files: BTreeMap::new(),
+                    fs: MemFs::default(),
                     created,
                     started_at: None,
                     memory_limit: Some(spec.resources.memory_bytes).filter(|m| *m > 0),
@@ -442,6 +448,18 @@ impl Engine for MemoryEngine {
             .find(container)
             .ok_or_else(|| State::not_found(container))?;
         Ok(c.files.get(path).map(|b| b[..b.len().min(limit)].to_vec()))
+    }
+
+    async fn stat_path(&self, container: &str, path: &str) -> EngineResult<Option<PathStat>> {
+        archive::stat(self, container, path)
+    }
+
+    async fn upload_archive(&self, c: &str, dir: &str, tar: TarUpload) -> EngineResult<()> {
+        archive::upload(self, c, dir, tar).await
+    }
+
+    fn download_archive(&self, container: &str, path: &str) -> TarDownload {
+        archive::download(self, container, path)
     }
 
     async fn exec(

@@ -3,6 +3,7 @@
 //! `memory.rs` is an in-memory engine for tests and benchmarks.
 pub mod docker;
 mod docker_convert;
+mod docker_copy;
 mod docker_create;
 mod docker_dind;
 mod docker_exec;
@@ -183,6 +184,23 @@ pub struct ImageInfo {
     pub architecture: String,
 }
 
+/// What the engine says about a path inside a container (its archive stat; a
+/// symlink is not followed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathStat {
+    pub kind: crate::domain::copy::Kind,
+    pub size: u64,
+    /// Permission bits (0o7777).
+    pub mode: u32,
+    /// Where a symlink points (empty otherwise).
+    pub link_target: String,
+}
+
+/// Tar bytes on their way into a container (an error ends the upload).
+pub type TarUpload = BoxStream<'static, std::io::Result<bytes::Bytes>>;
+/// Tar bytes on their way out of a container.
+pub type TarDownload = BoxStream<'static, EngineResult<bytes::Bytes>>;
+
 #[derive(Debug, Clone, Copy)]
 pub struct LogOptions {
     pub follow: bool,
@@ -236,6 +254,15 @@ pub trait Engine: NetworkEngine + Send + Sync {
         path: &str,
         limit: usize,
     ) -> EngineResult<Option<Vec<u8>>>;
+
+    /// Stats a path in the container's filesystem through the archive API (works on
+    /// a stopped container); `Ok(None)` when it does not exist.
+    async fn stat_path(&self, container: &str, path: &str) -> EngineResult<Option<PathStat>>;
+    /// Extracts a tar, streamed, into the existing directory `dir` (as root: entries
+    /// keep the owners and modes their headers carry). Works on a stopped container.
+    async fn upload_archive(&self, container: &str, dir: &str, tar: TarUpload) -> EngineResult<()>;
+    /// A tar of `path` (its entries named after its last component), streamed.
+    fn download_archive(&self, container: &str, path: &str) -> TarDownload;
 
     /// Runs a command; output chunks go to `out` as they arrive.
     async fn exec(

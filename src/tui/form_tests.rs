@@ -93,3 +93,38 @@ fn a_create_without_a_name_is_submitted_for_a_made_up_one() {
     assert_eq!(spec.name, "");
     assert_eq!(s.jobs[0].action, "create");
 }
+
+#[test]
+fn copy_form_opens_for_the_selected_workspace_and_starts_a_copy_job() {
+    let mut s = with_list(&[("box", WorkspaceState::Stopped)]);
+    update(&mut s, key('C'));
+    let Overlay::Copy(f) = &s.overlay else {
+        panic!("no copy form")
+    };
+    assert_eq!(f.name, "box");
+    // An empty host path is refused on submit; typed keys go to the path.
+    assert!(update(&mut s, code(KeyCode::Enter)).is_empty());
+    typed(&mut s, "/tmp/q s");
+    update(&mut s, code(KeyCode::Tab));
+    update(&mut s, Msg::Paste("notes/\n".into()));
+    // Turned round on the direction field: the paths swap sides.
+    update(&mut s, code(KeyCode::Tab));
+    update(&mut s, code(KeyCode::Right));
+    let fx = update(&mut s, code(KeyCode::Enter));
+    let [Effect::Backend(Command::Copy { job: 1, src, dst })] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!((src.as_str(), dst.as_str()), ("box:notes/", "/tmp/q s"));
+    assert!(matches!(s.overlay, Overlay::None));
+    assert_eq!(
+        (s.jobs[0].action.as_str(), s.jobs[0].name.as_str()),
+        ("copy", "box")
+    );
+    // Esc closes it; with nothing selected it does not open.
+    update(&mut s, key('C'));
+    update(&mut s, code(KeyCode::Esc));
+    assert!(matches!(s.overlay, Overlay::None));
+    let mut empty = with_list(&[]);
+    update(&mut empty, key('C'));
+    assert!(matches!(empty.overlay, Overlay::None));
+}

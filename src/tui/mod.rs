@@ -2,6 +2,7 @@
 //! draw; `keymap` and `theme` are data loaded from config.
 pub mod app;
 pub mod chord;
+pub mod copy_form;
 #[cfg(test)]
 mod dialog_tests;
 pub mod effects;
@@ -18,6 +19,7 @@ mod shell_tests;
 pub mod state;
 pub mod theme;
 pub mod update;
+mod update_copy;
 mod update_input;
 mod update_shell;
 #[cfg(test)]

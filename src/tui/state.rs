@@ -85,6 +85,8 @@ pub enum Overlay {
         owned: Option<Result<crate::backend::sidecars::Owned, String>>,
     },
     Form(Box<CreateForm>),
+    /// The copy form for one workspace.
+    Copy(Box<super::copy_form::CopyForm>),
     /// `q` while jobs run: asks first; once confirmed (`waiting`), the jobs are
     /// cancelled and berth quits when every one of them has ended (rolled back).
     Quit {
@@ -233,7 +235,7 @@ impl State {
     pub fn key_mode(&self) -> super::keymap::Mode {
         use super::keymap::Mode;
         match &self.overlay {
-            Overlay::Form(_) => Mode::Form,
+            Overlay::Form(_) | Overlay::Copy(_) => Mode::Form,
             Overlay::Confirm { .. } | Overlay::Quit { .. } => Mode::Confirm,
             Overlay::Help { .. } => Mode::Help,
             Overlay::None if self.focus == Focus::Logs => Mode::Logs,

@@ -84,7 +84,8 @@ fn apply(s: &mut State, msg: Msg) -> Vec<Effect> {
                 | Command::Start { job, .. }
                 | Command::Stop { job, .. }
                 | Command::Restart { job, .. }
-                | Command::Delete { job, .. } => end_job(s, job, JobUpdate::Failed(why)),
+                | Command::Delete { job, .. }
+                | Command::Copy { job, .. } => end_job(s, job, JobUpdate::Failed(why)),
                 Command::PrepareShell { id, .. } => super::update_shell::failed(s, id, why),
                 Command::CancelJobs if matches!(s.overlay, Overlay::Quit { waiting: true }) => {
                     // The jobs were not cancelled: ask again rather than wait forever.

@@ -1,4 +1,5 @@
 //! Keys, mouse and paste: what the user does, turned into state changes and effects.
+use super::copy_form::CopyForm;
 use super::form::CreateForm;
 use super::keymap::{Action, Mode};
 use super::layout;
@@ -156,6 +157,15 @@ fn on_action(s: &mut State, mode: Mode, a: Action) -> Vec<Effect> {
             s.sort_desc = !s.sort_desc;
             refresh_view(s)
         }
+        Action::CopyFiles => {
+            match s.selected_workspace() {
+                Some(w) => {
+                    s.overlay = Overlay::Copy(Box::new(CopyForm::new(&w.name)));
+                }
+                None => s.notice = Some("no workspace selected".into()),
+            }
+            vec![]
+        }
         Action::Start | Action::Stop | Action::Restart | Action::Delete | Action::CopySsh => {
             let Some(w) = s.selected_workspace().cloned() else {
                 s.notice = Some("no workspace selected".into());
@@ -281,6 +291,9 @@ fn live_filter(s: &mut State, input: LineInput) -> Vec<Effect> {
 }
 
 fn on_form_key(s: &mut State, action: Option<Action>, k: KeyEvent) -> Vec<Effect> {
+    if matches!(s.overlay, Overlay::Copy(_)) {
+        return super::update_copy::on_key(s, action, k);
+    }
     let Overlay::Form(form) = &mut s.overlay else {
         return vec![];
     };
@@ -411,6 +424,11 @@ pub(super) fn on_paste(s: &mut State, text: &str) -> Vec<Effect> {
     if let Some(input) = s.input {
         s.input_buf.push_str(&one_line);
         return live_filter(s, input);
+    }
+    if let Overlay::Copy(form) = &mut s.overlay {
+        if let Some(t) = form.focused_mut() {
+            t.insert_str(&one_line);
+        }
     }
     if let Overlay::Form(form) = &mut s.overlay {
         if form.focused().is_choice() {

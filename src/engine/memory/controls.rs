@@ -87,6 +87,7 @@ impl MemoryEngine {
                         String::new()
                     },
                     files: BTreeMap::new(),
+                    fs: super::MemFs::default(),
                     created,
                     started_at: None,
                     memory_limit: None,

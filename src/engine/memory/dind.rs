@@ -45,6 +45,7 @@ pub(super) fn create_sidecar(eng: &MemoryEngine, spec: &DockerSidecarSpec) -> En
                 host_port: None,
                 volume: spec.volume.clone(),
                 files: BTreeMap::new(),
+                fs: Default::default(),
                 created,
                 started_at: None,
                 memory_limit: Some(spec.resources.memory_bytes).filter(|m| *m > 0),

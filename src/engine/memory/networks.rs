@@ -240,6 +240,7 @@ impl NetworkEngine for MemoryEngine {
                     host_port: None,
                     volume: String::new(),
                     files: BTreeMap::new(),
+                    fs: Default::default(),
                     created,
                     started_at: None,
                     memory_limit: Some(spec.resources.memory_bytes).filter(|m| *m > 0),

@@ -73,6 +73,8 @@ pub(super) struct Container {
     pub volume: String,
     /// Files written through the engine (`write_file`), by absolute path.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// The filesystem the archive API works on (`stat_path`, uploads, downloads).
+    pub fs: super::MemFs,
     pub created: i64,
     pub started_at: Option<i64>,
     pub memory_limit: Option<i64>,

@@ -88,6 +88,11 @@ fn hints(s: &State) -> Vec<(String, &'static str)> {
             (Mode::Confirm, Action::Confirm, "quit"),
             (Mode::Confirm, Action::Cancel, "keep working"),
         ],
+        Mode::Form if matches!(s.overlay, Overlay::Copy(_)) => &[
+            (Mode::Form, Action::Submit, "copy"),
+            (Mode::Form, Action::NextField, "next"),
+            (Mode::Form, Action::Cancel, "cancel"),
+        ],
         Mode::Form => &[
             (Mode::Form, Action::Submit, "create"),
             (Mode::Form, Action::NextField, "next"),

@@ -1,5 +1,6 @@
 //! Drawing. Reads state, never changes it.
 mod bars;
+mod copy_form;
 mod list;
 mod logs;
 mod overlays;
@@ -57,6 +58,7 @@ pub fn draw(f: &mut Frame, s: &State) {
             owned,
         } => overlays::confirm(f, area, s, name, *keep_volume, owned.as_ref()),
         Overlay::Form(form) => overlays::form(f, area, s, form),
+        Overlay::Copy(form) => copy_form::draw(f, area, s, form),
         Overlay::Quit { waiting } => overlays::quit(f, area, s, *waiting),
     }
 }
