@@ -11,6 +11,7 @@ pub mod profiles;
 pub mod provision;
 pub mod redact;
 pub mod resources;
+pub mod snapshot;
 pub mod ssh_forward;
 pub mod text_pos;
 pub mod workspace;

@@ -13,6 +13,7 @@
 mod controls;
 mod exec;
 mod publish;
+mod snapshot;
 mod state;
 mod streams;
 #[cfg(test)]
@@ -66,6 +67,13 @@ pub enum Op {
     Sidecars,
     ImagePresent,
     BuildImage,
+    Pause,
+    Unpause,
+    Commit,
+    CopyVolume,
+    ImagesByLabel,
+    VolumesByLabel,
+    UntagImage,
 }
 
 /// Streams open right now (opened and neither ended nor dropped).
@@ -264,6 +272,7 @@ impl Engine for MemoryEngine {
                 )));
             }
             s.volumes.remove(name);
+            s.volume_files.remove(name);
             Ok(())
         })
     }
@@ -296,7 +305,8 @@ impl Engine for MemoryEngine {
                     state: WorkspaceState::Created,
                     host_port: Some(spec.ssh_host_port),
                     volume: spec.volume.clone(),
-                    files: BTreeMap::new(),
+                    // A container starts with its image's files (a snapshot's).
+                    files: s.image_files.get(&spec.image).cloned().unwrap_or_default(),
                     created,
                     started_at: None,
                     memory_limit: Some(spec.resources.memory_bytes).filter(|m| *m > 0),

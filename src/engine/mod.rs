@@ -6,8 +6,12 @@ mod docker_convert;
 mod docker_create;
 mod docker_exec;
 mod docker_files;
+mod docker_snapshot;
 mod docker_watch;
 pub mod memory;
+pub mod snapshot;
+
+pub use snapshot::{ImageSummary, SnapshotEngine, VolumeCopy, VolumeSummary};
 
 use crate::domain::create_options::PortMap;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
@@ -156,7 +160,7 @@ pub struct LogOptions {
 }
 
 #[async_trait]
-pub trait Engine: Send + Sync {
+pub trait Engine: SnapshotEngine + Send + Sync {
     /// Endpoint description (for messages and the status bar).
     fn endpoint(&self) -> String;
     async fn info(&self) -> EngineResult<EngineInfo>;
