@@ -22,6 +22,8 @@ pub struct Made {
     pub lease: bool,
     pub container: Option<String>,
     pub pinned: bool,
+    /// A restore's volume-copy helper, while it runs.
+    pub helper: Option<String>,
 }
 
 /// A create's working state across steps.
@@ -143,6 +145,7 @@ pub async fn run_step(
                 }
             }
         }
+        Step::Seed(_) => super::restore::seed(ctx, req, st, progress).await?,
         Step::Port => {
             // Debug switch (used by tests): trust only the store and the engine's refusal.
             let probe = std::env::var_os("BERTH_DEBUG_NO_HOST_PROBE")
@@ -196,6 +199,9 @@ pub async fn run_step(
             }
             // try-repo: the label names the profile it picked.
             labels.insert(PROFILE.into(), st.profile_name(spec).into());
+            if let Some(r) = &req.restore {
+                labels = r.labels(labels);
+            }
             let cs = ContainerSpec {
                 container: name.container(),
                 hostname: name.to_string(),
@@ -280,6 +286,9 @@ pub async fn run_step(
                     .set_identities(name.as_str(), &req.identities)
                     .await?;
             }
+        }
+        Step::Env if req.restore.is_some() => {
+            super::restore::deliver_env(ctx, spec, progress).await?
         }
         Step::Env => {
             provision::env::at_create(

@@ -31,10 +31,13 @@ pub async fn ensure_running(
     let name = WorkspaceName::parse(&w.name)?;
     match w.state {
         WorkspaceState::Running => {}
-        WorkspaceState::Paused => bail!(
-            "workspace {name} is paused; unpause it with `docker unpause {}`",
-            w.container
-        ),
+        // Left paused by a snapshot that was killed midway (or paused by hand).
+        WorkspaceState::Paused => {
+            progress
+                .report(Progress::Note(format!("resuming paused workspace {name}")))
+                .await;
+            ctx.engine.unpause_container(&w.container).await?;
+        }
         WorkspaceState::Absent => bail!(
             "workspace {name} has no container: {}",
             w.provision.explain(name.as_str()).unwrap_or_default()

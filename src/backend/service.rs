@@ -377,6 +377,7 @@ async fn run_job(
                 keys: keys.keys,
                 identities: keys.identities,
                 name_generated,
+                restore: None,
             };
             Ok(match create(ctx, req, &progress, cancel).await? {
                 CreateOutcome::Created(w) => format!(

@@ -65,6 +65,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                 keys: keys.keys,
                 identities: keys.identities,
                 name_generated,
+                restore: None,
             };
             let result = create(ctx, req, &|p| view.event(p), cancel_rx).await;
             view.finish();

@@ -112,6 +112,14 @@ pub fn helper_name(to: &str) -> String {
     format!("berth-copy-{to}")
 }
 
+/// Labels of a volume-copy helper (so a cleanup by label finds one left behind).
+pub fn helper_labels(extra: &BTreeMap<String, String>, snapshot: &str) -> BTreeMap<String, String> {
+    let mut l = extra.clone();
+    l.insert(labels::ROLE.into(), ROLE_HELPER.into());
+    l.insert(SNAPSHOT.into(), snapshot.into());
+    l
+}
+
 /// Labels of a snapshot's volume and image: the config's extra labels, the role,
 /// the snapshot's own, and the workspace's spec labels a restore needs (never its
 /// name, port or the create that made it).

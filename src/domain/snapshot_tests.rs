@@ -35,7 +35,10 @@ fn ws(labels: &[(&str, &str)]) -> Workspace {
 
 #[test]
 fn names_follow_the_workspace_rules_and_default_to_a_utc_stamp() {
-    assert_eq!(SnapshotName::parse("before-x").unwrap().as_str(), "before-x");
+    assert_eq!(
+        SnapshotName::parse("before-x").unwrap().as_str(),
+        "before-x"
+    );
     for bad in ["", "Rm", "1a", "a_b", &"a".repeat(64)] {
         let e = SnapshotName::parse(bad).unwrap_err().to_string();
         assert!(e.contains("not a valid snapshot name"), "{e}");
@@ -86,14 +89,24 @@ fn a_snapshot_keeps_the_spec_labels_and_never_the_identity() {
     assert_eq!(vol[RUNTIME], "runsc");
     assert_eq!(vol["berth.test-run"], "r1");
     assert_eq!(vol[labels::PROFILE], "python");
-    for k in [labels::NAME, labels::SSH_PORT, labels::THREAD, labels::CREATE] {
+    for k in [
+        labels::NAME,
+        labels::SSH_PORT,
+        labels::THREAD,
+        labels::CREATE,
+    ] {
         assert!(!vol.contains_key(k), "{k}");
     }
     // The image drops nothing it cannot: the container's identity is emptied.
     let img = image_labels(&vol, &w.labels, 4096);
     assert_eq!(img[SNAPSHOT_HOME_BYTES], "4096");
     assert_eq!(img[labels::ROLE], ROLE_SNAPSHOT);
-    for k in [labels::NAME, labels::SSH_PORT, labels::THREAD, labels::CREATE] {
+    for k in [
+        labels::NAME,
+        labels::SSH_PORT,
+        labels::THREAD,
+        labels::CREATE,
+    ] {
         assert_eq!(img[k], "", "{k}");
     }
     // A restore's container inherits none of the snapshot's own labels.

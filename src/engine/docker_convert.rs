@@ -88,8 +88,14 @@ pub(super) fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
         container_id: c.id.unwrap_or_default(),
         volume,
         // Empty: emptied by a snapshot's image (a container inherits its image's labels).
-        thread: labels.get(labels::THREAD).filter(|t| !t.is_empty()).cloned(),
-        platform: labels.get(labels::PLATFORM).filter(|p| !p.is_empty()).cloned(),
+        thread: labels
+            .get(labels::THREAD)
+            .filter(|t| !t.is_empty())
+            .cloned(),
+        platform: labels
+            .get(labels::PLATFORM)
+            .filter(|p| !p.is_empty())
+            .cloned(),
         profile: labels.get(labels::PROFILE).cloned(),
         created: c.created.as_deref().and_then(rfc3339_secs).unwrap_or(0),
         started_at: state.started_at.as_deref().and_then(rfc3339_secs),

@@ -46,7 +46,10 @@ fn helper_body(c: &VolumeCopy) -> ContainerCreateBody {
         script.push_str("echo 'berth-debug: the copy fails here' >&2; exit 3\n");
     }
     let host_config = HostConfig {
-        binds: Some(vec![format!("{}:/from:ro", c.from), format!("{}:/to", c.to)]),
+        binds: Some(vec![
+            format!("{}:/from:ro", c.from),
+            format!("{}:/to", c.to),
+        ]),
         cap_drop: Some(vec!["ALL".into()]),
         cap_add: Some(HELPER_CAPS.iter().map(|s| s.to_string()).collect()),
         security_opt: Some(vec!["no-new-privileges:true".into()]),
@@ -107,7 +110,9 @@ impl DockerEngine {
         let (mut out, mut err) = (Vec::new(), Vec::new());
         while let Some(chunk) = logs.next().await {
             match chunk.map_err(|e| self.e(e))? {
-                bollard::container::LogOutput::StdErr { message } => err.extend_from_slice(&message),
+                bollard::container::LogOutput::StdErr { message } => {
+                    err.extend_from_slice(&message)
+                }
                 other => out.extend_from_slice(&other.into_bytes()),
             }
         }
@@ -209,9 +214,7 @@ impl SnapshotEngine for DockerEngine {
         Ok(list
             .into_iter()
             .map(|i| ImageSummary {
-                own_bytes: sizes
-                    .get(&i.parent_id)
-                    .map(|p| (i.size - p).max(0) as u64),
+                own_bytes: sizes.get(&i.parent_id).map(|p| (i.size - p).max(0) as u64),
                 id: i.id,
                 tags: i.repo_tags,
                 labels: i.labels.into_iter().collect(),
@@ -220,10 +223,7 @@ impl SnapshotEngine for DockerEngine {
             .collect())
     }
 
-    async fn volumes_by_label(
-        &self,
-        want: &[(&str, &str)],
-    ) -> EngineResult<Vec<VolumeSummary>> {
+    async fn volumes_by_label(&self, want: &[(&str, &str)]) -> EngineResult<Vec<VolumeSummary>> {
         let opts = qp::ListVolumesOptions {
             filters: Some(label_filter(want)),
         };

@@ -58,8 +58,7 @@ pub trait SnapshotEngine: Send + Sync {
     /// Images whose labels hold every `label=value`.
     async fn images_by_label(&self, labels: &[(&str, &str)]) -> EngineResult<Vec<ImageSummary>>;
     /// Volumes whose labels hold every `label=value`.
-    async fn volumes_by_label(&self, labels: &[(&str, &str)])
-        -> EngineResult<Vec<VolumeSummary>>;
+    async fn volumes_by_label(&self, labels: &[(&str, &str)]) -> EngineResult<Vec<VolumeSummary>>;
     /// Removes the tag `image` even while containers run on it (their layers stay
     /// until the last of them is gone). Absent is fine.
     async fn untag_image(&self, image: &str) -> EngineResult<()>;

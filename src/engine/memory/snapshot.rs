@@ -117,10 +117,7 @@ impl SnapshotEngine for MemoryEngine {
             .collect())
     }
 
-    async fn volumes_by_label(
-        &self,
-        want: &[(&str, &str)],
-    ) -> EngineResult<Vec<VolumeSummary>> {
+    async fn volumes_by_label(&self, want: &[(&str, &str)]) -> EngineResult<Vec<VolumeSummary>> {
         let mut s = self.inner.lock();
         s.enter(Op::VolumesByLabel)?;
         Ok(s.volumes
@@ -158,7 +155,12 @@ impl MemoryEngine {
 
     /// A file in a volume, `None` when absent.
     pub fn volume_file(&self, volume: &str, path: &str) -> Option<Vec<u8>> {
-        self.inner.lock().volume_files.get(volume)?.get(path).cloned()
+        self.inner
+            .lock()
+            .volume_files
+            .get(volume)?
+            .get(path)
+            .cloned()
     }
 
     /// An image's labels, `None` when no such image was committed.
