@@ -196,8 +196,12 @@ pub async fn delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> Resul
     let plan = plan_delete(ctx, name, keep_volume).await?;
     let mut out = Deleted::default();
     if let Some(c) = plan.container {
+        let w = inventory::find(ctx, name).await?;
         ctx.engine.remove_container(&c).await?;
         out.container = Some(c);
+        if let Some(w) = w {
+            super::snapshot::drop_orphan_layers(ctx, &w).await;
+        }
     }
     if plan.volume_exists {
         if keep_volume {

@@ -12,7 +12,8 @@ use crate::domain::labels::ROLE;
 use crate::domain::naming::WorkspaceName;
 use crate::domain::snapshot::{
     helper_labels, helper_name, image_labels, snapshot_labels, SnapshotInfo, SnapshotName,
-    IMAGE_REPO, ROLE_SNAPSHOT, SNAPSHOT, SNAPSHOT_CREATED, SNAPSHOT_HOME_BYTES, SNAPSHOT_OF,
+    IMAGE_REPO, RESTORED_FROM, ROLE_SNAPSHOT, SNAPSHOT, SNAPSHOT_CREATED, SNAPSHOT_HOME_BYTES,
+    SNAPSHOT_OF,
 };
 use crate::domain::workspace::WorkspaceState;
 use crate::engine::{EngineError, ImageSummary, VolumeCopy, VolumeSummary};
@@ -360,6 +361,24 @@ pub async fn remove(ctx: &Ctx, snap: &SnapshotName) -> Result<Removed> {
         .audit(&info.workspace, "snapshot-rm", snap.as_str())
         .await;
     Ok(out)
+}
+
+/// After workspace `w` (restored from a snapshot since removed) is gone: removes
+/// the snapshot's untagged image if no other workspace runs on it.
+pub async fn drop_orphan_layers(ctx: &Ctx, w: &crate::domain::workspace::Workspace) {
+    let Some(snap) = w.labels.get(RESTORED_FROM).filter(|s| !s.is_empty()) else {
+        return;
+    };
+    let want = [(ROLE, ROLE_SNAPSHOT), (SNAPSHOT, snap.as_str())];
+    let Ok(images) = ctx.engine.images_by_label(&want).await else {
+        return;
+    };
+    for i in images.iter().filter(|i| i.tags.is_empty()) {
+        // Kept (Ok(false)) while another workspace restored from it runs on it.
+        if let Err(e) = ctx.engine.remove_image(&i.id).await {
+            tracing::warn!("cannot remove the layers of removed snapshot {snap}: {e}");
+        }
+    }
 }
 
 /// Pure: snapshots from the images and volumes labelled as theirs. An image counts

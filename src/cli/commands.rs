@@ -183,6 +183,10 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             };
             super::logs::run(ctx, &name(&n)?, opts, json).await
         }
+        Command::Snapshot(_)
+        | Command::Snapshots { .. }
+        | Command::Restore { .. }
+        | Command::Fork { .. } => super::snapshot::run(ctx, cmd).await,
         Command::Doctor { .. }
         | Command::Config { .. }
         | Command::Image { .. }
@@ -200,10 +204,24 @@ async fn delete(
     json: bool,
 ) -> Result<i32> {
     let plan = lifecycle::plan_delete(ctx, name, keep_volume).await?;
+    // Snapshots outlive their workspace (that is what they are for): say so.
+    let snapshots: Vec<String> = crate::backend::snapshot::of_workspace(ctx, name.as_str())
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    let remain = (!snapshots.is_empty()).then(|| {
+        format!(
+            "Its snapshots remain: {} (`berth restore SNAP NAME` brings one back, `berth snapshot rm SNAP` removes one).",
+            snapshots.join(", ")
+        )
+    });
     if !yes {
         eprint!(
-            "Delete workspace {name}? This removes {}. Type 'yes' to confirm: ",
-            plan.describe(name)
+            "Delete workspace {name}? This removes {}.{} Type 'yes' to confirm: ",
+            plan.describe(name),
+            remain.as_ref().map(|r| format!(" {r}")).unwrap_or_default()
         );
         std::io::stderr().flush()?;
         let answer = tokio::task::spawn_blocking(|| {
@@ -225,6 +243,7 @@ async fn delete(
     if json {
         let mut v = serde_json::to_value(&d)?;
         v["name"] = name.as_str().into();
+        v["snapshots_kept"] = snapshots.into();
         print_json(&v)?;
         return Ok(0);
     }
@@ -239,6 +258,9 @@ async fn delete(
         parts.push(format!("kept volume {}", name.volume()));
     }
     println!("Deleted workspace {name}: {}.", parts.join(", "));
+    if let Some(r) = remain {
+        println!("{r}");
+    }
     Ok(0)
 }
 

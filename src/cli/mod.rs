@@ -11,6 +11,7 @@ mod image;
 mod logs;
 mod output;
 mod profiles;
+mod snapshot;
 
 use crate::backend::Ctx;
 use crate::config::{Config, Paths};

@@ -143,7 +143,10 @@ pub fn snapshot_labels(
     l.insert(labels::VERSION.into(), version.into());
     l.insert(SNAPSHOT.into(), snap.to_string());
     l.insert(SNAPSHOT_OF.into(), w.name.clone());
-    l.insert(SNAPSHOT_CREATED.into(), created.to_rfc3339());
+    l.insert(
+        SNAPSHOT_CREATED.into(),
+        created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    );
     l
 }
 

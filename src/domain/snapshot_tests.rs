@@ -85,7 +85,7 @@ fn a_snapshot_keeps_the_spec_labels_and_never_the_identity() {
     assert_eq!(vol[labels::ROLE], ROLE_SNAPSHOT);
     assert_eq!(vol[SNAPSHOT], "s1");
     assert_eq!(vol[SNAPSHOT_OF], "api");
-    assert_eq!(vol[SNAPSHOT_CREATED], "2026-03-04T05:06:07+00:00");
+    assert_eq!(vol[SNAPSHOT_CREATED], "2026-03-04T05:06:07Z");
     assert_eq!(vol[RUNTIME], "runsc");
     assert_eq!(vol["berth.test-run"], "r1");
     assert_eq!(vol[labels::PROFILE], "python");
