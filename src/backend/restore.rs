@@ -241,3 +241,46 @@ pub async fn fork(
         snapshot_kept: keep,
     })
 }
+
+/// The TUI's snapshot jobs (see `service::Command`): a sentence saying how each ended.
+pub async fn job(
+    ctx: &Ctx,
+    cmd: super::service::Command,
+    progress: ProgressFn<'_>,
+    cancel: watch::Receiver<bool>,
+) -> Result<String> {
+    use super::service::Command;
+    match cmd {
+        Command::Snapshot { name, .. } => {
+            let t =
+                snapshot::take(ctx, &WorkspaceName::parse(&name)?, None, progress, cancel).await?;
+            Ok(match t.paused_ms {
+                Some(ms) => format!("took snapshot {} (paused {ms} ms)", t.info.name),
+                None => format!("took snapshot {}", t.info.name),
+            })
+        }
+        Command::Restore { snapshot, name, .. } => {
+            let keys = super::keys::for_create(&ctx.paths, None).await?;
+            for n in &keys.notes {
+                progress.report(Progress::Note(n.clone())).await;
+            }
+            let req = RestoreRequest {
+                snapshot: SnapshotName::parse(&snapshot)?,
+                name: WorkspaceName::parse(&name)?,
+                keys: keys.keys,
+                identities: keys.identities,
+            };
+            let w = restore(ctx, req, progress, cancel).await?;
+            Ok(format!(
+                "restored {snapshot} as {} (SSH port {})",
+                w.name,
+                w.ssh_port.unwrap_or_default()
+            ))
+        }
+        Command::RemoveSnapshot { snapshot, .. } => {
+            snapshot::remove(ctx, &SnapshotName::parse(&snapshot)?).await?;
+            Ok(format!("removed snapshot {snapshot}"))
+        }
+        _ => Ok(String::new()),
+    }
+}

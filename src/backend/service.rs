@@ -54,6 +54,25 @@ pub enum Command {
     },
     /// Cancel every running job (creates roll back); each still reports how it ended.
     CancelJobs,
+    /// The snapshots of workspace `workspace` (answered with `Event::Snapshots`).
+    ListSnapshots {
+        workspace: String,
+    },
+    /// Snapshot workspace `name` (default snapshot name).
+    Snapshot {
+        job: u64,
+        name: String,
+    },
+    /// Make workspace `name` from snapshot `snapshot`.
+    Restore {
+        job: u64,
+        snapshot: String,
+        name: String,
+    },
+    RemoveSnapshot {
+        job: u64,
+        snapshot: String,
+    },
 }
 
 pub use super::create::CreateSpec;
@@ -117,6 +136,11 @@ pub enum Event {
     SshCommand {
         name: String,
         command: Result<String, String>,
+    },
+    /// Workspace `workspace`'s snapshots, or why they could not be listed.
+    Snapshots {
+        workspace: String,
+        list: Result<Vec<crate::domain::snapshot::SnapshotInfo>, String>,
     },
 }
 
@@ -224,6 +248,18 @@ async fn run(
                             let _ = events.send(Event::SshCommand { name, command }).await;
                         });
                     }
+                    Command::ListSnapshots { workspace } => {
+                        let (link, events) = (link_rx.clone(), events.clone());
+                        tokio::spawn(async move {
+                            let list = match linked(link).await {
+                                Ok(ctx) => super::snapshot::of_workspace(&ctx, &workspace)
+                                    .await
+                                    .map_err(|e| format!("{e:#}")),
+                                Err(e) => Err(e),
+                            };
+                            let _ = events.send(Event::Snapshots { workspace, list }).await;
+                        });
+                    }
                     Command::CancelJobs => {
                         for (cancel, _) in jobs.values() {
                             let _ = cancel.send(true);
@@ -279,10 +315,14 @@ fn job_id(cmd: &Command) -> Option<u64> {
         | Command::Start { job, .. }
         | Command::Stop { job, .. }
         | Command::Restart { job, .. }
-        | Command::Delete { job, .. } => Some(*job),
+        | Command::Delete { job, .. }
+        | Command::Snapshot { job, .. }
+        | Command::Restore { job, .. }
+        | Command::RemoveSnapshot { job, .. } => Some(*job),
         Command::Select(_)
         | Command::PrepareShell { .. }
         | Command::SshCommand { .. }
+        | Command::ListSnapshots { .. }
         | Command::CancelJobs => None,
     }
 }
@@ -423,9 +463,13 @@ async fn run_job(
                 format!("deleted {name}")
             })
         }
+        cmd @ (Command::Snapshot { .. }
+        | Command::Restore { .. }
+        | Command::RemoveSnapshot { .. }) => super::restore::job(ctx, cmd, &progress, cancel).await,
         Command::Select(_)
         | Command::PrepareShell { .. }
         | Command::SshCommand { .. }
+        | Command::ListSnapshots { .. }
         | Command::CancelJobs => Ok(String::new()),
     }
 }

@@ -319,3 +319,56 @@ async fn removing_a_snapshot_removes_its_image_and_volume_and_names_who_still_ru
     remove(&r.ctx, &snap("half")).await.unwrap();
     assert!(list(&r.ctx).await.unwrap().is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_tui_backend_takes_lists_and_removes_snapshots_as_jobs() {
+    use crate::backend::service::{Command, Event, JobUpdate};
+    use crate::backend::test_support::Harness;
+    let engine = crate::engine::memory::MemoryEngine::new();
+    engine.add_workspace("api", 2201);
+    let mut h = Harness::start(&engine);
+    h.connected().await;
+    h.send(Command::Snapshot {
+        job: 1,
+        name: "api".into(),
+    });
+    let done = h
+        .wait_for(10, "the snapshot job", |e| match e {
+            Event::Job {
+                job: 1,
+                update: JobUpdate::Done(m) | JobUpdate::Failed(m),
+            } => Some(m.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(done.starts_with("took snapshot api-"), "{done}");
+    h.send(Command::ListSnapshots {
+        workspace: "api".into(),
+    });
+    let list = h
+        .wait_for(10, "the list", |e| match e {
+            Event::Snapshots { workspace, list } if workspace == "api" => Some(list.clone()),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1);
+    h.send(Command::RemoveSnapshot {
+        job: 2,
+        snapshot: list[0].name.clone(),
+    });
+    let done = h
+        .wait_for(10, "the removal", |e| match e {
+            Event::Job {
+                job: 2,
+                update: JobUpdate::Done(m) | JobUpdate::Failed(m),
+            } => Some(m.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(done.starts_with("removed snapshot"), "{done}");
+    assert_eq!(
+        engine.state_of("workspace-api"),
+        Some(WorkspaceState::Running)
+    );
+}

@@ -88,6 +88,16 @@ fn hints(s: &State) -> Vec<(String, &'static str)> {
             (Mode::Confirm, Action::Confirm, "quit"),
             (Mode::Confirm, Action::Cancel, "keep working"),
         ],
+        Mode::Confirm if matches!(s.overlay, Overlay::Snapshots(_)) => &[
+            (Mode::Confirm, Action::Confirm, "remove"),
+            (Mode::Confirm, Action::Cancel, "keep"),
+        ],
+        Mode::Snapshots => &[
+            (Mode::Snapshots, Action::SnapshotTake, "take"),
+            (Mode::Snapshots, Action::SnapshotRestore, "restore"),
+            (Mode::Snapshots, Action::SnapshotRemove, "remove"),
+            (Mode::Snapshots, Action::Close, "close"),
+        ],
         Mode::Form => &[
             (Mode::Form, Action::Submit, "create"),
             (Mode::Form, Action::NextField, "next"),

@@ -4,6 +4,7 @@ mod list;
 mod logs;
 mod overlays;
 mod shell;
+mod snapshot_view;
 mod status;
 pub mod term_view;
 
@@ -54,6 +55,7 @@ pub fn draw(f: &mut Frame, s: &State) {
         Overlay::Confirm { name, keep_volume } => overlays::confirm(f, area, s, name, *keep_volume),
         Overlay::Form(form) => overlays::form(f, area, s, form),
         Overlay::Quit { waiting } => overlays::quit(f, area, s, *waiting),
+        Overlay::Snapshots(v) => snapshot_view::draw(f, area, s, v),
     }
 }
 
