@@ -77,7 +77,9 @@ pub(super) async fn seed(
     };
     // Noted first: a cancel during the copy removes the helper holding the volume.
     st.made.helper = Some(copy.helper.clone());
+    ctx.engine.start_copy_helper(&copy).await?;
     let bytes = ctx.engine.copy_volume(&copy).await?;
+    ctx.engine.remove_container(&copy.helper).await?;
     st.made.helper = None;
     progress
         .report(Progress::Note(format!(

@@ -155,6 +155,14 @@ pub async fn take(
     };
     let version = env!("CARGO_PKG_VERSION");
     let vol_labels = snapshot_labels(&w, &snap, chrono::Utc::now(), &ctx.config.labels, version);
+    let copy = VolumeCopy {
+        from: w.volume.clone(),
+        to: snap.volume(),
+        image: helper_image,
+        helper: helper_name(&snap.volume()),
+        labels: helper_labels(&ctx.config.labels, snap.as_str()),
+        skip: vec![],
+    };
     let made = Made::default();
     let total = if pause { 4 } else { 2 };
     let mut paused_at = None;
@@ -171,6 +179,8 @@ pub async fn take(
                 snap.volume()
             );
         }
+        // Started before the pause: starting a container is the slow part of a copy.
+        ctx.engine.start_copy_helper(&copy).await?;
         let mut sidecars = Vec::new();
         if pause {
             step(
@@ -203,14 +213,6 @@ pub async fn take(
             format!("copy the home volume {}", w.volume),
         )
         .await;
-        let copy = VolumeCopy {
-            from: w.volume.clone(),
-            to: snap.volume(),
-            image: helper_image.clone(),
-            helper: helper_name(&snap.volume()),
-            labels: helper_labels(&ctx.config.labels, snap.as_str()),
-            skip: vec![],
-        };
         let bytes = ctx.engine.copy_volume(&copy).await?;
         step(
             progress,
@@ -243,6 +245,7 @@ pub async fn take(
         }
     }
     let paused_ms = paused_at.map(|t| t.elapsed().as_millis() as u64);
+    let helper_gone = ctx.engine.remove_container(&copy.helper).await;
     let resume_problem = (!not_resumed.is_empty()).then(|| {
         format!(
             "could not resume {}; `berth start {name}` resumes the workspace",
@@ -259,6 +262,13 @@ pub async fn take(
     };
     if let Some(p) = resume_problem {
         bail!("snapshot {snap} of {name} was taken, but {p}");
+    }
+    if let Err(e) = helper_gone {
+        let note = format!(
+            "the copy's helper container {} could not be removed: {e}",
+            copy.helper
+        );
+        progress.report(Progress::Note(note)).await;
     }
     let _ = ctx
         .store

@@ -2,11 +2,10 @@
 //! a short-lived helper container, images and volumes listed by label.
 use super::docker::{hash, map_err, DockerEngine};
 use super::snapshot::{ImageSummary, SnapshotEngine, VolumeCopy, VolumeSummary};
-use super::{Engine, EngineError, EngineResult};
+use super::{exec_collect, Engine, EngineError, EngineResult, ExecRequest};
 use async_trait::async_trait;
 use bollard::models::{ContainerConfig, ContainerCreateBody, HostConfig};
 use bollard::query_parameters as qp;
-use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 
 /// The helper's script: copy, leave out the skipped paths, print the bytes copied.
@@ -36,8 +35,8 @@ fn split_tag(image: &str) -> (&str, &str) {
     }
 }
 
-/// The helper's create request.
-fn helper_body(c: &VolumeCopy) -> ContainerCreateBody {
+/// The copy's command (run in the helper, as root).
+fn copy_cmd(c: &VolumeCopy) -> Vec<String> {
     let mut script = COPY_SCRIPT.to_string();
     // Test seam (debug builds only): the copy fails after copying, so tests see the
     // rollback of a real failed copy.
@@ -45,6 +44,14 @@ fn helper_body(c: &VolumeCopy) -> ContainerCreateBody {
     if std::env::var("BERTH_DEBUG_SNAPSHOT_FAIL").ok().as_deref() == Some("copy") {
         script.push_str("echo 'berth-debug: the copy fails here' >&2; exit 3\n");
     }
+    let mut cmd = vec!["/bin/sh".into(), "-c".into(), script, "berth-copy".into()];
+    cmd.extend(c.skip.iter().cloned());
+    cmd
+}
+
+/// The helper's create request: idle until the copy is run in it, so starting a
+/// container (the slow part) happens before the workspace is paused.
+fn helper_body(c: &VolumeCopy) -> ContainerCreateBody {
     let host_config = HostConfig {
         binds: Some(vec![
             format!("{}:/from:ro", c.from),
@@ -54,18 +61,14 @@ fn helper_body(c: &VolumeCopy) -> ContainerCreateBody {
         cap_add: Some(HELPER_CAPS.iter().map(|s| s.to_string()).collect()),
         security_opt: Some(vec!["no-new-privileges:true".into()]),
         network_mode: Some("none".into()),
+        init: Some(true),
         ..Default::default()
     };
     ContainerCreateBody {
         image: Some(c.image.clone()),
         user: Some("0:0".into()),
-        entrypoint: Some(vec![
-            "/bin/sh".into(),
-            "-c".into(),
-            script,
-            "berth-copy".into(),
-        ]),
-        cmd: Some(c.skip.clone()),
+        entrypoint: Some(vec!["sleep".into(), "infinity".into()]),
+        cmd: Some(vec![]),
         labels: Some(hash(&c.labels)),
         network_disabled: Some(true),
         host_config: Some(host_config),
@@ -76,48 +79,6 @@ fn helper_body(c: &VolumeCopy) -> ContainerCreateBody {
 impl DockerEngine {
     fn e(&self, e: bollard::errors::Error) -> EngineError {
         map_err(&self.endpoint(), e)
-    }
-
-    /// Runs the helper to its end; its stdout and stderr, and its exit code.
-    async fn run_helper(&self, c: &VolumeCopy) -> EngineResult<(String, String, i64)> {
-        let opts = qp::CreateContainerOptions {
-            name: Some(c.helper.clone()),
-            platform: String::new(),
-        };
-        self.docker()
-            .create_container(Some(opts), helper_body(c))
-            .await
-            .map_err(|e| self.e(e))?;
-        self.start_container(&c.helper).await?;
-        let code = match self
-            .docker()
-            .wait_container(&c.helper, None::<qp::WaitContainerOptions>)
-            .next()
-            .await
-        {
-            Some(Ok(r)) => r.status_code,
-            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
-            Some(Err(e)) => return Err(self.e(e)),
-            None => -1,
-        };
-        let opts = qp::LogsOptions {
-            stdout: true,
-            stderr: true,
-            tail: "100".into(),
-            ..Default::default()
-        };
-        let mut logs = self.docker().logs(&c.helper, Some(opts));
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        while let Some(chunk) = logs.next().await {
-            match chunk.map_err(|e| self.e(e))? {
-                bollard::container::LogOutput::StdErr { message } => {
-                    err.extend_from_slice(&message)
-                }
-                other => out.extend_from_slice(&other.into_bytes()),
-            }
-        }
-        let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_string();
-        Ok((text(&out), text(&err), code))
     }
 }
 
@@ -165,18 +126,35 @@ impl SnapshotEngine for DockerEngine {
         Ok(r.id)
     }
 
-    async fn copy_volume(&self, c: &VolumeCopy) -> EngineResult<u64> {
+    async fn start_copy_helper(&self, c: &VolumeCopy) -> EngineResult<()> {
         // A helper left by a copy into this volume that was killed.
         self.remove_container(&c.helper).await?;
-        let run = self.run_helper(c).await;
-        let removed = self.remove_container(&c.helper).await;
-        let (out, err, code) = run?;
-        removed?;
-        if code != 0 {
+        let opts = qp::CreateContainerOptions {
+            name: Some(c.helper.clone()),
+            platform: String::new(),
+        };
+        self.docker()
+            .create_container(Some(opts), helper_body(c))
+            .await
+            .map_err(|e| self.e(e))?;
+        self.start_container(&c.helper).await
+    }
+
+    async fn copy_volume(&self, c: &VolumeCopy) -> EngineResult<u64> {
+        let req = ExecRequest {
+            cmd: copy_cmd(c),
+            user: Some("0:0".into()),
+            ..Default::default()
+        };
+        let (outcome, out, err) = exec_collect(self, &c.helper, req).await?;
+        let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_string();
+        let (out, err) = (text(&out), text(&err));
+        if outcome.exit_code != 0 {
             return Err(EngineError::Api(format!(
-                "copying volume {} into {} failed (exit {code}): {}",
+                "copying volume {} into {} failed (exit {}): {}",
                 c.from,
                 c.to,
+                outcome.exit_code,
                 err.lines().last().unwrap_or("no message")
             )));
         }
@@ -281,7 +259,8 @@ mod tests {
         assert_eq!(hc.cap_add.unwrap().len(), 4);
         assert_eq!(hc.network_mode.as_deref(), Some("none"));
         assert_eq!(b.user.as_deref(), Some("0:0"));
-        assert_eq!(b.cmd.unwrap(), [".berth/ssh/key"]);
+        let cmd = copy_cmd(&c);
+        assert_eq!(cmd.last().map(String::as_str), Some(".berth/ssh/key"));
         assert_eq!(b.labels.unwrap()["k"], "v");
         assert_eq!(split_tag("berth/snapshot:s1"), ("berth/snapshot", "s1"));
         assert_eq!(split_tag("reg:5000/x"), ("reg:5000/x", "latest"));

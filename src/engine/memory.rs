@@ -181,7 +181,7 @@ impl MemoryEngine {
         }
     }
 
-    /// After a change: only running containers keep their published ports.
+    /// After a change: only running (or paused) containers keep their published ports.
     fn republish(&self) {
         if self.inner.publisher.on {
             let ports = self
@@ -189,7 +189,7 @@ impl MemoryEngine {
                 .lock()
                 .containers
                 .values()
-                .filter(|c| c.running())
+                .filter(|c| c.running() || c.state == WorkspaceState::Paused)
                 .filter_map(|c| c.host_port)
                 .collect();
             self.inner.publisher.keep_only(&ports);

@@ -52,8 +52,12 @@ pub trait SnapshotEngine: Send + Sync {
         tag: &str,
         labels: &BTreeMap<String, String>,
     ) -> EngineResult<String>;
-    /// Copies everything in `from` into `to` (owners, modes, times and links kept),
-    /// then returns the bytes now in `to`. `to` exists; `from` is mounted read-only.
+    /// Starts the copy's helper container (idle, root, four capabilities, no network),
+    /// `from` mounted read-only and `to` (which exists) writable. The caller removes
+    /// it (`remove_container(copy.helper)`) when done, on every path.
+    async fn start_copy_helper(&self, copy: &VolumeCopy) -> EngineResult<()>;
+    /// Copies everything in `from` into `to` (owners, modes, times and links kept) in
+    /// the started helper, leaving out `skip`; returns the bytes now in `to`.
     async fn copy_volume(&self, copy: &VolumeCopy) -> EngineResult<u64>;
     /// Images whose labels hold every `label=value`.
     async fn images_by_label(&self, labels: &[(&str, &str)]) -> EngineResult<Vec<ImageSummary>>;

@@ -18,6 +18,17 @@ fn bytes(files: &BTreeMap<String, Vec<u8>>) -> u64 {
     files.values().map(|f| f.len() as u64).sum()
 }
 
+fn volumes_exist(s: &State, copy: &VolumeCopy) -> EngineResult<()> {
+    for v in [&copy.from, &copy.to] {
+        if !s.volumes.contains_key(v) {
+            return Err(EngineError::NotFound {
+                what: format!("no such volume: {v}"),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Moves a container between running and paused, like the engine (which refuses
 /// to pause what does not run, and to unpause what is not paused).
 fn set_paused(s: &mut State, key: &str, paused: bool) -> EngineResult<()> {
@@ -78,16 +89,16 @@ impl SnapshotEngine for MemoryEngine {
         })
     }
 
+    async fn start_copy_helper(&self, copy: &VolumeCopy) -> EngineResult<()> {
+        let mut s = self.inner.lock();
+        s.enter(Op::CopyVolume)?;
+        volumes_exist(&s, copy)
+    }
+
     async fn copy_volume(&self, copy: &VolumeCopy) -> EngineResult<u64> {
         self.inner.update(|s| {
             s.enter(Op::CopyVolume)?;
-            for v in [&copy.from, &copy.to] {
-                if !s.volumes.contains_key(v) {
-                    return Err(EngineError::NotFound {
-                        what: format!("no such volume: {v}"),
-                    });
-                }
-            }
+            volumes_exist(s, copy)?;
             let mut files = s.volume_files.get(&copy.from).cloned().unwrap_or_default();
             files.retain(|path, _| {
                 !copy
