@@ -228,6 +228,39 @@ fn every_failure_leaves_nothing_behind() {
     assert_eq!(objects(&sb), base);
     assert!(!sb.volume_exists(&r) && !sb.container_exists(&r));
 
+    // Ctrl-C while paused (the copy stalls): resumed, and nothing left.
+    let mut child = sb
+        .cmd(&["snapshot", &a, "--as", &s2])
+        .env("BERTH_DEBUG_SNAPSHOT_FAIL", "stall")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut paused = false;
+    for _ in 0..600 {
+        if state(&a) == "paused" {
+            paused = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(paused, "the snapshot never paused the workspace");
+    // `timeout` (berth's wrapper here) passes the signal on.
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let o = child.wait_with_output().unwrap();
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("interrupted") && err.contains("Removed what it had made"),
+        "{err}"
+    );
+    assert_eq!(state(&a), "running");
+    assert_eq!(objects(&sb), base);
+
     // A stopped workspace is snapshotted as it is, without pausing.
     sb.ok(&["stop", &a]);
     let s = sb.json(&["snapshot", &a, "--as", &cold, "--json"]);

@@ -35,15 +35,22 @@ fn split_tag(image: &str) -> (&str, &str) {
     }
 }
 
+/// Test seam (debug builds only): `BERTH_DEBUG_SNAPSHOT_FAIL=copy` makes the copy
+/// fail after copying (tests see the rollback of a real failed copy); `stall` makes
+/// it never end (tests interrupt it).
+fn debug_seam() -> &'static str {
+    #[cfg(debug_assertions)]
+    match std::env::var("BERTH_DEBUG_SNAPSHOT_FAIL").ok().as_deref() {
+        Some("copy") => return "echo 'berth-debug: the copy fails here' >&2; exit 3\n",
+        Some("stall") => return "sleep 600\n",
+        _ => {}
+    }
+    ""
+}
+
 /// The copy's command (run in the helper, as root).
 fn copy_cmd(c: &VolumeCopy) -> Vec<String> {
-    let mut script = COPY_SCRIPT.to_string();
-    // Test seam (debug builds only): the copy fails after copying, so tests see the
-    // rollback of a real failed copy.
-    #[cfg(debug_assertions)]
-    if std::env::var("BERTH_DEBUG_SNAPSHOT_FAIL").ok().as_deref() == Some("copy") {
-        script.push_str("echo 'berth-debug: the copy fails here' >&2; exit 3\n");
-    }
+    let script = format!("{COPY_SCRIPT}{}", debug_seam());
     let mut cmd = vec!["/bin/sh".into(), "-c".into(), script, "berth-copy".into()];
     cmd.extend(c.skip.iter().cloned());
     cmd
