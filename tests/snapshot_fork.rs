@@ -229,7 +229,7 @@ fn every_failure_leaves_nothing_behind() {
     assert!(!sb.volume_exists(&r) && !sb.container_exists(&r));
 
     // Ctrl-C while paused (the copy stalls): resumed, and nothing left.
-    let mut child = sb
+    let child = sb
         .cmd(&["snapshot", &a, "--as", &s2])
         .env("BERTH_DEBUG_SNAPSHOT_FAIL", "stall")
         .stderr(Stdio::piped())
