@@ -82,18 +82,24 @@ pub enum Command {
     },
     /// Create workspace NAME from a snapshot: the same files, a new SSH port and host key.
     Restore {
+        /// The snapshot (`berth snapshots` lists them).
         snapshot: String,
+        /// The new workspace's name.
         name: String,
+        /// Print the new workspace as JSON (with `restored_from` and its steps).
         #[arg(long)]
         json: bool,
     },
     /// Copy a workspace into a new one (a snapshot, restored at once, then removed).
     Fork {
+        /// The workspace to copy (paused while its snapshot is taken).
         name: String,
+        /// The new workspace's name.
         new_name: String,
         /// Keep the snapshot the fork goes through (NEW_NAME-fork-YYYYMMDD-HHMMSS).
         #[arg(long)]
         keep_snapshot: bool,
+        /// Print the new workspace as JSON (with `forked_from`, the snapshot and `paused_ms`).
         #[arg(long)]
         json: bool,
     },
