@@ -8,6 +8,8 @@
 #                               (time, berth's max RSS) vs docker save | docker exec -i SIDECAR docker load
 #   scripts/bench.sh shell      shell pane: 20 MB cat and keystroke echo, against tmux + docker exec -it
 #   scripts/bench.sh cp         berth cp against docker cp: a 200 MB file and a 2,000-file tree, in and out
+#   scripts/bench.sh snapshot   snapshot, restore and fork time, and how long the workspace is paused,
+#                               for a small home and a 1 GB one
 #   scripts/bench.sh walk       TUI idle cost right after launch and after walking 50 rows down and up,
 #                               against oxker (OXKER=/path/to/oxker) and optionally an older berth
 #                               (BERTH_BEFORE=/path/to/berth), all in the same run
@@ -32,6 +34,7 @@ cleanup() {
   tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
   if [ -n "${EVPID:-}" ]; then kill "$EVPID" 2>/dev/null || true; fi
   docker ps -aq --filter "label=$LABEL" | xargs -r docker rm -f >/dev/null 2>&1 || true
+  docker images -q --filter "label=$LABEL" --filter label=dev.berth.role=snapshot | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
   docker volume ls -q --filter "label=$LABEL" | xargs -r docker volume rm -f >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -98,6 +101,35 @@ print("sum".ljust(12), f"{total:7.3f} s")
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# Snapshot, restore and fork against the home's size: seconds (wall, this process) and
+# the pause berth measures itself (`paused_ms` in --json), 3 runs each, medians.
+bench_snapshot() {
+  local size label ws i
+  json() { python3 -c "import json,sys; v=json.load(sys.stdin); print($1)"; }
+  for size in 1000000 1000000000; do
+    label=$( [ "$size" -ge 1000000000 ] && echo "1 GB" || echo "1 MB")
+    ws="bench-snap-$size"
+    echo "== snapshot, restore, fork with a $label home (3 runs, medians)"
+    "$B" create "$ws" >/dev/null 2>&1
+    "$B" exec "$ws" -- sh -c "head -c $size /dev/urandom > ~/data" >/dev/null
+    local st=() sp=() rt=() ft=() fp=() t0 t1 out
+    for i in 1 2 3; do
+      t0=$(now); out=$("$B" snapshot "$ws" --as "bench-s$size-$i" --json); t1=$(now)
+      st+=("$(echo "$t1 - $t0" | bc)"); sp+=("$(echo "$out" | json 'v["paused_ms"]')")
+      t0=$(now); "$B" restore "bench-s$size-$i" "bench-r$size-$i" >/dev/null 2>&1; t1=$(now)
+      rt+=("$(echo "$t1 - $t0" | bc)")
+      t0=$(now); out=$("$B" fork "$ws" "bench-f$size-$i" --json 2>/dev/null); t1=$(now)
+      ft+=("$(echo "$t1 - $t0" | bc)"); fp+=("$(echo "$out" | json 'v["paused_ms"]')")
+      "$B" delete "bench-r$size-$i" --yes >/dev/null; "$B" delete "bench-f$size-$i" --yes >/dev/null
+      "$B" snapshot rm "bench-s$size-$i" --yes >/dev/null
+    done
+    echo "snapshot: median $(printf '%s\n' "${st[@]}" | median)s  [${st[*]}]; paused median $(printf '%s\n' "${sp[@]}" | median) ms  [${sp[*]}]"
+    echo "restore:  median $(printf '%s\n' "${rt[@]}" | median)s  [${rt[*]}]"
+    echo "fork:     median $(printf '%s\n' "${ft[@]}" | median)s  [${ft[*]}]; paused median $(printf '%s\n' "${fp[@]}" | median) ms  [${fp[*]}]"
+    "$B" delete "$ws" --yes >/dev/null
+  done
+}
 
 # Creates 50 workspaces named $1NN (10 at a time), labelled with this run's label.
 make_50() {
@@ -377,6 +409,7 @@ case "$what" in
   # `docker run -d` of the same image (scripts/profile-times.sh).
   profiles) "$(dirname "$0")/profile-times.sh" "$B" ;;
   steps) bench_steps ;;
+  snapshot) bench_snapshot ;;
   all) bench_create; bench_tui; bench_shell; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
-  *) echo "usage: $0 [create|tui|shell|walk|profiles|steps|dind|cp|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [create|tui|shell|walk|profiles|steps|dind|cp|snapshot|all]" >&2; exit 2 ;;
 esac

@@ -7,7 +7,7 @@ use super::create_steps::{run_step, StepError, StepState};
 use super::create_undo::{rollback, start_over};
 use super::{inventory, Ctx, Progress, ProgressFn};
 use crate::domain::naming::{generated_name, WorkspaceName};
-use crate::domain::provision::{plan, Provision, Step};
+use crate::domain::provision::{plan, restore_plan, Provision, Step};
 use crate::domain::workspace::{Workspace, WorkspaceSpec};
 use crate::store::Begin;
 use anyhow::anyhow;
@@ -35,6 +35,8 @@ pub struct CreateRequest {
     pub identities: Vec<PathBuf>,
     /// The name was made up (none given): one taken by a workspace is replaced.
     pub name_generated: bool,
+    /// `restore`: the snapshot whose image and home the workspace gets.
+    pub restore: Option<super::restore::RestoreSource>,
 }
 
 #[derive(Debug)]
@@ -203,7 +205,10 @@ async fn create_redacted(
         .map_err(refuse)?;
     super::dind::preflight(ctx, spec).await.map_err(refuse)?;
 
-    let steps = plan(spec);
+    let steps = match &req.restore {
+        Some(r) => restore_plan(r.snapshot.as_str()),
+        None => plan(spec),
+    };
     let total = steps.len();
     let token = format!(
         "{}-{}-{}",

@@ -24,6 +24,8 @@ pub struct Made {
     pub pinned: bool,
     /// The Docker engine sidecar and its volume (`--docker`).
     pub docker: super::dind::Made,
+    /// A restore's volume-copy helper, while it runs.
+    pub helper: Option<String>,
 }
 
 /// A create's working state across steps.
@@ -152,6 +154,7 @@ pub async fn run_step(
                 }
             }
         }
+        Step::Seed(_) => super::restore::seed(ctx, req, st, progress).await?,
         Step::Port => {
             // Debug switch (used by tests): trust only the store and the engine's refusal.
             let probe = std::env::var_os("BERTH_DEBUG_NO_HOST_PROBE")
@@ -212,6 +215,9 @@ pub async fn run_step(
             }
             // try-repo: the label names the profile it picked.
             labels.insert(PROFILE.into(), st.profile_name(spec).into());
+            if let Some(r) = &req.restore {
+                labels = r.labels(labels);
+            }
             let cs = ContainerSpec {
                 container: name.container(),
                 hostname: name.to_string(),
@@ -297,6 +303,9 @@ pub async fn run_step(
                     .set_identities(name.as_str(), &req.identities)
                     .await?;
             }
+        }
+        Step::Env if req.restore.is_some() => {
+            super::restore::deliver_env(ctx, spec, progress).await?
         }
         Step::Env => {
             provision::env::at_create(

@@ -71,6 +71,7 @@ pub(super) fn request(ctx: &Ctx, name: &str, post_start: Option<&str>) -> Create
         keys: vec![HOST_KEY.into()],
         identities: vec![],
         name_generated: name.is_empty(),
+        restore: None,
     }
 }
 

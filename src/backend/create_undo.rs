@@ -28,6 +28,12 @@ pub async fn rollback(ctx: &Ctx, spec: &WorkspaceSpec, mut st: StepState) -> (St
         }
     }
     st.undo_container_and_lease(ctx).await;
+    // A restore's copy cancelled midway: its helper still holds the volume.
+    if let Some(h) = st.made.helper.take() {
+        if let Err(e) = ctx.engine.remove_container(&h).await {
+            problems.push(format!("helper container {h}: {e}"));
+        }
+    }
     for v in st.made.volume.take().into_iter().chain(docker.volume) {
         match ctx.engine.remove_volume(&v).await {
             Ok(()) => removed.push(format!("volume {v}")),

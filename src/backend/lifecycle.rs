@@ -31,10 +31,14 @@ pub async fn ensure_running(
     let name = WorkspaceName::parse(&w.name)?;
     match w.state {
         WorkspaceState::Running => sidecars::ensure_joined(ctx, &name, progress).await,
-        WorkspaceState::Paused => bail!(
-            "workspace {name} is paused; unpause it with `docker unpause {}`",
-            w.container
-        ),
+        // Left paused by a snapshot that was killed midway (or paused by hand).
+        WorkspaceState::Paused => {
+            progress
+                .report(Progress::Note(format!("resuming paused workspace {name}")))
+                .await;
+            ctx.engine.unpause_container(&w.container).await?;
+            sidecars::ensure_joined(ctx, &name, progress).await;
+        }
         WorkspaceState::Absent => bail!(
             "workspace {name} has no container: {}",
             w.provision.explain(name.as_str()).unwrap_or_default()
@@ -233,8 +237,12 @@ pub async fn delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> Resul
         out.volumes.clone_from(&plan.sidecars.volumes);
     }
     if let Some(c) = plan.container {
+        let w = inventory::find(ctx, name).await?;
         ctx.engine.remove_container(&c).await?;
         out.container = Some(c);
+        if let Some(w) = w {
+            super::snapshot::drop_orphan_layers(ctx, &w).await;
+        }
     }
     sidecars::remove_networks(ctx, &plan.sidecars).await?;
     out.networks.clone_from(&plan.sidecars.networks);

@@ -58,6 +58,7 @@ async fn create_with(
 ) -> (crate::domain::workspace::Workspace, Vec<Progress>) {
     let req = CreateRequest {
         name_generated: false,
+        restore: None,
         spec: super::create::workspace_spec(&ctx.config, s, []).unwrap(),
         keys: vec![HOST_KEY.into()],
         identities: vec![],

@@ -65,6 +65,25 @@ pub enum Command {
     },
     /// Cancel every running job (creates roll back); each still reports how it ended.
     CancelJobs,
+    /// The snapshots of workspace `workspace` (answered with `Event::Snapshots`).
+    ListSnapshots {
+        workspace: String,
+    },
+    /// Snapshot workspace `name` (default snapshot name).
+    Snapshot {
+        job: u64,
+        name: String,
+    },
+    /// Make workspace `name` from snapshot `snapshot`.
+    Restore {
+        job: u64,
+        snapshot: String,
+        name: String,
+    },
+    RemoveSnapshot {
+        job: u64,
+        snapshot: String,
+    },
 }
 
 pub use super::create::CreateSpec;
@@ -133,6 +152,11 @@ pub enum Event {
     DeletePlan {
         name: String,
         owned: Result<super::sidecars::Owned, String>,
+    },
+    /// Workspace `workspace`'s snapshots, or why they could not be listed.
+    Snapshots {
+        workspace: String,
+        list: Result<Vec<crate::domain::snapshot::SnapshotInfo>, String>,
     },
 }
 
@@ -247,6 +271,18 @@ async fn run(
                             let _ = events.send(Event::DeletePlan { name, owned }).await;
                         });
                     }
+                    Command::ListSnapshots { workspace } => {
+                        let (link, events) = (link_rx.clone(), events.clone());
+                        tokio::spawn(async move {
+                            let list = match linked(link).await {
+                                Ok(ctx) => super::snapshot::of_workspace(&ctx, &workspace)
+                                    .await
+                                    .map_err(|e| format!("{e:#}")),
+                                Err(e) => Err(e),
+                            };
+                            let _ = events.send(Event::Snapshots { workspace, list }).await;
+                        });
+                    }
                     Command::CancelJobs => {
                         for (cancel, _) in jobs.values() {
                             let _ = cancel.send(true);
@@ -314,11 +350,15 @@ fn job_id(cmd: &Command) -> Option<u64> {
         | Command::Stop { job, .. }
         | Command::Restart { job, .. }
         | Command::Delete { job, .. }
-        | Command::Copy { job, .. } => Some(*job),
+        | Command::Copy { job, .. }
+        | Command::Snapshot { job, .. }
+        | Command::Restore { job, .. }
+        | Command::RemoveSnapshot { job, .. } => Some(*job),
         Command::Select(_)
         | Command::PrepareShell { .. }
         | Command::SshCommand { .. }
         | Command::PlanDelete { .. }
+        | Command::ListSnapshots { .. }
         | Command::CancelJobs => None,
     }
 }
@@ -413,6 +453,7 @@ async fn run_job(
                 keys: keys.keys,
                 identities: keys.identities,
                 name_generated,
+                restore: None,
             };
             Ok(match create(ctx, req, &progress, cancel).await? {
                 CreateOutcome::Created(w) => format!(
@@ -461,10 +502,14 @@ async fn run_job(
         Command::Copy { src, dst, .. } => {
             super::copy_job::run(ctx, &src, &dst, &progress, cancel).await
         }
+        cmd @ (Command::Snapshot { .. }
+        | Command::Restore { .. }
+        | Command::RemoveSnapshot { .. }) => super::restore::job(ctx, cmd, &progress, cancel).await,
         Command::Select(_)
         | Command::PrepareShell { .. }
         | Command::SshCommand { .. }
         | Command::PlanDelete { .. }
+        | Command::ListSnapshots { .. }
         | Command::CancelJobs => Ok(String::new()),
     }
 }

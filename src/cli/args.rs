@@ -80,6 +80,37 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Snapshot a workspace's filesystem and home as one consistent point (it is
+    /// paused for the copy), or manage snapshots (`berth snapshot rm SNAP`).
+    Snapshot(Box<super::snapshot::SnapshotArgs>),
+    /// List snapshots: workspace, name, when, size.
+    Snapshots {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create workspace NAME from a snapshot: the same files, a new SSH port and host key.
+    Restore {
+        /// The snapshot (`berth snapshots` lists them).
+        snapshot: String,
+        /// The new workspace's name.
+        name: String,
+        /// Print the new workspace as JSON (with `restored_from` and its steps).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy a workspace into a new one (a snapshot, restored at once, then removed).
+    Fork {
+        /// The workspace to copy (paused while its snapshot is taken).
+        name: String,
+        /// The new workspace's name.
+        new_name: String,
+        /// Keep the snapshot the fork goes through (NEW_NAME-fork-YYYYMMDD-HHMMSS).
+        #[arg(long)]
+        keep_snapshot: bool,
+        /// Print the new workspace as JSON (with `forked_from`, the snapshot and `paused_ms`).
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a command in a workspace; its exit code becomes berth's.
     Exec {
         name: String,
@@ -273,6 +304,10 @@ impl Command {
             Command::Stop { .. } => "stop",
             Command::Restart { .. } => "restart",
             Command::Delete { .. } => "delete",
+            Command::Snapshot(_) => "snapshot",
+            Command::Snapshots { .. } => "snapshots",
+            Command::Restore { .. } => "restore",
+            Command::Fork { .. } => "fork",
             Command::Exec { .. } => "exec",
             Command::Cp { .. } => "cp",
             Command::Ssh { .. } => "ssh",

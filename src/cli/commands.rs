@@ -64,6 +64,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                 keys: keys.keys,
                 identities: keys.identities,
                 name_generated,
+                restore: None,
             };
             let result = create(ctx, req, &|p| view.event(p), cancel_rx).await;
             view.finish();
@@ -212,6 +213,10 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         }
         Command::Net { action } => super::net::run(ctx, action).await,
         Command::Service { action } => super::service::run(ctx, action).await,
+        Command::Snapshot(_)
+        | Command::Snapshots { .. }
+        | Command::Restore { .. }
+        | Command::Fork { .. } => super::snapshot::run(ctx, cmd).await,
         Command::Doctor { .. }
         | Command::Config { .. }
         | Command::Image { .. }

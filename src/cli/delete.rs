@@ -63,10 +63,24 @@ pub async fn one(
     json: bool,
 ) -> Result<i32> {
     let plan = lifecycle::plan_delete(ctx, name, keep_volume).await?;
+    // Snapshots outlive their workspace (that is what they are for): say so.
+    let snapshots: Vec<String> = crate::backend::snapshot::of_workspace(ctx, name.as_str())
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    let remain = (!snapshots.is_empty()).then(|| {
+        format!(
+            "Its snapshots remain: {} (`berth restore SNAP NAME` brings one back, `berth snapshot rm SNAP` removes one).",
+            snapshots.join(", ")
+        )
+    });
     if !yes
         && !confirm(format!(
-            "Delete workspace {name}? This removes {}.",
-            plan.describe(name)
+            "Delete workspace {name}? This removes {}.{}",
+            plan.describe(name),
+            remain.as_ref().map(|r| format!(" {r}")).unwrap_or_default()
         ))
         .await?
     {
@@ -76,6 +90,7 @@ pub async fn one(
     if json {
         let mut v = serde_json::to_value(&d)?;
         v["name"] = name.as_str().into();
+        v["snapshots_kept"] = snapshots.into();
         print_json(&v)?;
         return Ok(0);
     }
@@ -83,6 +98,9 @@ pub async fn one(
         "Deleted workspace {name}: {}.",
         removed_parts(name, &d).join(", ")
     );
+    if let Some(r) = remain {
+        println!("{r}");
+    }
     Ok(0)
 }
 

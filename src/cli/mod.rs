@@ -17,6 +17,7 @@ mod net;
 mod output;
 mod profiles;
 mod service;
+mod snapshot;
 
 use crate::backend::Ctx;
 use crate::config::{Config, Paths};

@@ -16,6 +16,7 @@ pub mod provision;
 pub mod redact;
 pub mod resources;
 pub mod services;
+pub mod snapshot;
 pub mod ssh_forward;
 pub mod text_pos;
 pub mod workspace;

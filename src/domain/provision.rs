@@ -16,6 +16,8 @@ use std::fmt;
 pub enum Step {
     /// Create the home volume (or reuse one kept by `delete --keep-volume`).
     Volume,
+    /// `restore`: copy the snapshot's home into the new volume (without its host key).
+    Seed(String),
     /// Reserve an SSH port in the range.
     Port,
     /// `try-repo`: pick the profile from the repository's top-level files.
@@ -61,6 +63,7 @@ impl Step {
     pub fn label(&self) -> &'static str {
         match self {
             Step::Volume => "volume",
+            Step::Seed(_) => "home",
             Step::Port => "ssh port",
             Step::Detect(_) => "detect",
             Step::Image => "image",
@@ -88,6 +91,7 @@ impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Step::Volume => f.write_str("create the home volume"),
+            Step::Seed(snap) => write!(f, "copy the home of snapshot {snap}"),
             Step::Port => f.write_str("reserve an SSH port"),
             Step::Detect(url) => write!(f, "pick a profile from the files of {url}"),
             Step::Image => f.write_str("get the profile's image (built once, then cached)"),
@@ -159,6 +163,25 @@ pub fn plan(spec: &WorkspaceSpec) -> Vec<Step> {
     }
     steps.push(Step::Commit);
     steps
+}
+
+/// The steps that restore snapshot `snapshot` as a new workspace: a create without
+/// the image, forwarding, dotfiles, clone, profile, setup and post-start steps (its
+/// files are there), with its home copied from the snapshot. Passed-through values
+/// are delivered again (the env step), the GitHub token with them.
+pub fn restore_plan(snapshot: &str) -> Vec<Step> {
+    vec![
+        Step::Volume,
+        Step::Seed(snapshot.to_string()),
+        Step::Port,
+        Step::Container,
+        Step::Start,
+        Step::Keys,
+        Step::Ssh,
+        Step::PinHostKey,
+        Step::Env,
+        Step::Commit,
+    ]
 }
 
 /// The file whose content (the container's id) says provisioning finished.

@@ -87,8 +87,15 @@ pub(super) fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
             .to_string(),
         container_id: c.id.unwrap_or_default(),
         volume,
-        thread: labels.get(labels::THREAD).cloned(),
-        platform: labels.get(labels::PLATFORM).cloned(),
+        // Empty: emptied by a snapshot's image (a container inherits its image's labels).
+        thread: labels
+            .get(labels::THREAD)
+            .filter(|t| !t.is_empty())
+            .cloned(),
+        platform: labels
+            .get(labels::PLATFORM)
+            .filter(|p| !p.is_empty())
+            .cloned(),
         profile: labels.get(labels::PROFILE).cloned(),
         created: c.created.as_deref().and_then(rfc3339_secs).unwrap_or(0),
         started_at: state.started_at.as_deref().and_then(rfc3339_secs),

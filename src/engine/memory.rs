@@ -17,6 +17,7 @@ mod exec;
 mod platform;
 mod networks;
 mod publish;
+mod snapshot;
 mod state;
 mod streams;
 #[cfg(test)]
@@ -85,6 +86,13 @@ pub enum Op {
     CreateDockerSidecar,
     ExportImage,
     CopyBetween,
+    Pause,
+    Unpause,
+    Commit,
+    CopyVolume,
+    ImagesByLabel,
+    VolumesByLabel,
+    UntagImage,
 }
 
 /// Streams open right now (opened and neither ended nor dropped).
@@ -192,7 +200,7 @@ impl MemoryEngine {
         }
     }
 
-    /// After a change: only running containers keep their published ports.
+    /// After a change: only running (or paused) containers keep their published ports.
     fn republish(&self) {
         if self.inner.publisher.on {
             let ports = self
@@ -200,7 +208,7 @@ impl MemoryEngine {
                 .lock()
                 .containers
                 .values()
-                .filter(|c| c.running())
+                .filter(|c| c.running() || c.state == WorkspaceState::Paused)
                 .filter_map(|c| c.host_port)
                 .collect();
             self.inner.publisher.keep_only(&ports);
@@ -298,6 +306,7 @@ impl Engine for MemoryEngine {
                 )));
             }
             s.volumes.remove(name);
+            s.volume_files.remove(name);
             Ok(())
         })
     }
@@ -332,7 +341,8 @@ impl Engine for MemoryEngine {
                     state: WorkspaceState::Created,
                     host_port: Some(spec.ssh_host_port),
                     volume: spec.volume.clone(),
-                    files: BTreeMap::new(),
+                    // A container starts with its image's files (a snapshot's).
+                    files: s.image_files.get(&spec.image).cloned().unwrap_or_default(),
                     fs: MemFs::default(),
                     created,
                     started_at: None,

@@ -10,9 +10,13 @@ mod docker_exec;
 mod docker_files;
 mod docker_platform;
 mod docker_network;
+mod docker_snapshot;
 mod docker_watch;
 pub mod memory;
 pub mod network;
+pub mod snapshot;
+
+pub use snapshot::{ImageSummary, SnapshotEngine, VolumeCopy, VolumeSummary};
 
 use crate::domain::create_options::PortMap;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
@@ -210,7 +214,7 @@ pub struct LogOptions {
 
 /// Networks and service containers are [`NetworkEngine`]'s part of it.
 #[async_trait]
-pub trait Engine: NetworkEngine + Send + Sync {
+pub trait Engine: NetworkEngine + SnapshotEngine + Send + Sync {
     /// Endpoint description (for messages and the status bar).
     fn endpoint(&self) -> String;
     async fn info(&self) -> EngineResult<EngineInfo>;

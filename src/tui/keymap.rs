@@ -16,10 +16,12 @@ pub enum Mode {
     Help,
     /// A focused shell: every key goes to it except these.
     Shell,
+    /// The selected workspace's snapshots.
+    Snapshots,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 7] = [
+    pub const ALL: [Mode; 8] = [
         Mode::Global,
         Mode::Normal,
         Mode::Logs,
@@ -27,6 +29,7 @@ impl Mode {
         Mode::Confirm,
         Mode::Help,
         Mode::Shell,
+        Mode::Snapshots,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -37,6 +40,7 @@ impl Mode {
             Mode::Confirm => "confirm",
             Mode::Help => "help",
             Mode::Shell => "shell",
+            Mode::Snapshots => "snapshots",
         }
     }
     fn parse(s: &str) -> Option<Mode> {
@@ -103,6 +107,10 @@ actions! {
     ShellScrollDown = "shell_scroll_down": "scroll the shell forward",
     ShellReconnect = "shell_reconnect": "reconnect a disconnected shell",
     ShellClose = "shell_close": "close a disconnected shell's tab",
+    Snapshots = "snapshots": "snapshots: take, restore, remove",
+    SnapshotTake = "snapshot_take": "take a snapshot of the workspace",
+    SnapshotRestore = "snapshot_restore": "restore the snapshot as a new workspace",
+    SnapshotRemove = "snapshot_remove": "remove the snapshot (asks first)",
 }
 
 const DEFAULTS: &[(Mode, Action, &[&str])] = &[
@@ -131,6 +139,7 @@ const DEFAULTS: &[(Mode, Action, &[&str])] = &[
     (Mode::Normal, Action::Delete, &["d", "delete"]),
     (Mode::Normal, Action::CopySsh, &["y"]),
     (Mode::Normal, Action::CopyFiles, &["C"]),
+    (Mode::Normal, Action::Snapshots, &["b"]),
     (Mode::Logs, Action::Search, &["/"]),
     (Mode::Logs, Action::SearchNext, &["n"]),
     (Mode::Logs, Action::SearchPrev, &["N"]),
@@ -148,6 +157,12 @@ const DEFAULTS: &[(Mode, Action, &[&str])] = &[
     (Mode::Help, Action::Close, &["esc", "q", "?"]),
     (Mode::Help, Action::Up, &["k", "up"]),
     (Mode::Help, Action::Down, &["j", "down"]),
+    (Mode::Snapshots, Action::SnapshotTake, &["s", "n"]),
+    (Mode::Snapshots, Action::SnapshotRestore, &["r", "enter"]),
+    (Mode::Snapshots, Action::SnapshotRemove, &["d", "delete"]),
+    (Mode::Snapshots, Action::Up, &["k", "up"]),
+    (Mode::Snapshots, Action::Down, &["j", "down"]),
+    (Mode::Snapshots, Action::Close, &["esc", "q", "b"]),
     (Mode::Shell, Action::ShellLeave, &["ctrl-]"]),
     (Mode::Shell, Action::ShellFullscreen, &["alt-enter"]),
     (Mode::Shell, Action::ShellScrollUp, &["shift-pageup"]),

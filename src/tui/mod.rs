@@ -16,6 +16,9 @@ pub mod logbuf;
 pub mod panes;
 #[cfg(test)]
 mod shell_tests;
+pub mod snapshot_view;
+#[cfg(test)]
+mod snapshot_view_tests;
 pub mod state;
 pub mod theme;
 pub mod update;

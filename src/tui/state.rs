@@ -92,6 +92,8 @@ pub enum Overlay {
     Quit {
         waiting: bool,
     },
+    /// The selected workspace's snapshots.
+    Snapshots(Box<super::snapshot_view::SnapshotView>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -238,6 +240,8 @@ impl State {
             Overlay::Form(_) | Overlay::Copy(_) => Mode::Form,
             Overlay::Confirm { .. } | Overlay::Quit { .. } => Mode::Confirm,
             Overlay::Help { .. } => Mode::Help,
+            Overlay::Snapshots(v) if v.confirming() => Mode::Confirm,
+            Overlay::Snapshots(_) => Mode::Snapshots,
             Overlay::None if self.focus == Focus::Logs => Mode::Logs,
             Overlay::None if self.focus == Focus::Shell => Mode::Shell,
             Overlay::None => Mode::Normal,

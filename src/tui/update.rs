@@ -85,7 +85,10 @@ fn apply(s: &mut State, msg: Msg) -> Vec<Effect> {
                 | Command::Stop { job, .. }
                 | Command::Restart { job, .. }
                 | Command::Delete { job, .. }
-                | Command::Copy { job, .. } => end_job(s, job, JobUpdate::Failed(why)),
+                | Command::Copy { job, .. }
+                | Command::Snapshot { job, .. }
+                | Command::Restore { job, .. }
+                | Command::RemoveSnapshot { job, .. } => end_job(s, job, JobUpdate::Failed(why)),
                 Command::PrepareShell { id, .. } => super::update_shell::failed(s, id, why),
                 Command::CancelJobs if matches!(s.overlay, Overlay::Quit { waiting: true }) => {
                     // The jobs were not cancelled: ask again rather than wait forever.
@@ -109,6 +112,16 @@ fn apply(s: &mut State, msg: Msg) -> Vec<Effect> {
 /// A job ended (or made progress); when quitting waits for jobs, the last one to
 /// end lets berth quit.
 fn end_job(s: &mut State, job: u64, update: JobUpdate) -> Vec<Effect> {
+    let ended = !matches!(update, JobUpdate::Progress(_));
+    let action = s
+        .jobs
+        .iter()
+        .find(|j| j.id == job)
+        .map(|j| j.action.clone());
+    let fx = match action.filter(|_| ended) {
+        Some(a) => super::snapshot_view::on_job_end(s, &a),
+        None => vec![],
+    };
     match update {
         JobUpdate::Progress(p) => s.job_progress(job, p),
         JobUpdate::Done(msg) => {
@@ -131,7 +144,7 @@ fn end_job(s: &mut State, job: u64, update: JobUpdate) -> Vec<Effect> {
         s.quit = true;
         return vec![Effect::Quit];
     }
-    vec![]
+    fx
 }
 
 fn on_backend(s: &mut State, e: Event) -> Vec<Effect> {
@@ -192,6 +205,10 @@ fn on_backend(s: &mut State, e: Event) -> Vec<Effect> {
                     *slot = Some(owned);
                 }
             }
+            vec![]
+        }
+        Event::Snapshots { workspace, list } => {
+            super::snapshot_view::on_list(s, workspace, list);
             vec![]
         }
         Event::LogsReset { name } => {

@@ -274,7 +274,7 @@ pub fn kept_env() -> impl Iterator<Item = (String, String)> {
         .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
 }
 
-/// Removes every container, volume and network with `label`.
+/// Removes every container, image, volume and network with `label`.
 pub fn remove_labelled(label: &str) {
     let filter = format!("label={label}");
     let ids = stdout(&docker(&["ps", "-aq", "--filter", &filter]));
@@ -282,6 +282,24 @@ pub fn remove_labelled(label: &str) {
     if !ids.is_empty() {
         let mut a = vec!["rm", "-f"];
         a.extend(ids);
+        docker(&a);
+    }
+    // Snapshot images, once no container of the run uses them (profile images stay:
+    // other cases of the run may share them).
+    let images = stdout(&docker(&[
+        "images",
+        "-aq",
+        "--filter",
+        &filter,
+        "--filter",
+        "label=dev.berth.role=snapshot",
+    ]));
+    let mut images: Vec<&str> = images.lines().collect();
+    images.sort_unstable();
+    images.dedup();
+    if !images.is_empty() {
+        let mut a = vec!["rmi", "-f"];
+        a.extend(images);
         docker(&a);
     }
     let vols = stdout(&docker(&["volume", "ls", "-q", "--filter", &filter]));

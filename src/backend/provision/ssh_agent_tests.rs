@@ -98,6 +98,7 @@ async fn create_with_ssh(
     spec.options.forward.ssh = true;
     let req = CreateRequest {
         name_generated: false,
+        restore: None,
         spec,
         keys: vec![HOST_KEY.into()],
         identities: vec![],

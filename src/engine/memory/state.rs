@@ -140,6 +140,11 @@ pub(super) struct State {
     pub containers: BTreeMap<String, Container>,
     pub volumes: BTreeMap<String, BTreeMap<String, String>>,
     pub images: BTreeSet<String>,
+    /// Labels and files of committed images (snapshots), by tag.
+    pub image_labels: BTreeMap<String, BTreeMap<String, String>>,
+    pub image_files: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    /// What volumes hold, by volume and path (only what tests and copies put there).
+    pub volume_files: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     /// Host ports held by something outside the engine's containers.
     pub occupied_ports: BTreeSet<u16>,
     pub failures: HashMap<Op, VecDeque<EngineError>>,
@@ -166,6 +171,9 @@ impl State {
             containers: BTreeMap::new(),
             volumes: BTreeMap::new(),
             images: BTreeSet::new(),
+            image_labels: BTreeMap::new(),
+            image_files: BTreeMap::new(),
+            volume_files: BTreeMap::new(),
             occupied_ports: BTreeSet::new(),
             failures: HashMap::new(),
             calls: HashMap::new(),

@@ -93,6 +93,16 @@ fn hints(s: &State) -> Vec<(String, &'static str)> {
             (Mode::Form, Action::NextField, "next"),
             (Mode::Form, Action::Cancel, "cancel"),
         ],
+        Mode::Confirm if matches!(s.overlay, Overlay::Snapshots(_)) => &[
+            (Mode::Confirm, Action::Confirm, "remove"),
+            (Mode::Confirm, Action::Cancel, "keep"),
+        ],
+        Mode::Snapshots => &[
+            (Mode::Snapshots, Action::SnapshotTake, "take"),
+            (Mode::Snapshots, Action::SnapshotRestore, "restore"),
+            (Mode::Snapshots, Action::SnapshotRemove, "remove"),
+            (Mode::Snapshots, Action::Close, "close"),
+        ],
         Mode::Form => &[
             (Mode::Form, Action::Submit, "create"),
             (Mode::Form, Action::NextField, "next"),

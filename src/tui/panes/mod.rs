@@ -5,6 +5,7 @@ mod list;
 mod logs;
 mod overlays;
 mod shell;
+mod snapshot_view;
 mod status;
 pub mod term_view;
 
@@ -60,6 +61,7 @@ pub fn draw(f: &mut Frame, s: &State) {
         Overlay::Form(form) => overlays::form(f, area, s, form),
         Overlay::Copy(form) => copy_form::draw(f, area, s, form),
         Overlay::Quit { waiting } => overlays::quit(f, area, s, *waiting),
+        Overlay::Snapshots(v) => snapshot_view::draw(f, area, s, v),
     }
 }
 
