@@ -256,9 +256,17 @@ pub fn repack(
     // Symlinks this archive made: nothing may be written through one (as root, the
     // engine would follow it anywhere in the workspace).
     let mut links: std::collections::HashSet<PathBuf> = Default::default();
+    // Directories and regular files this archive made: every entry's parent must be
+    // one of its directories (else the engine, as root, would follow whatever is at
+    // that path in the workspace, e.g. a symlink the user planted), and a hard link
+    // may only point at one of its files (else the engine would re-own the linked
+    // file, wherever it is).
+    let mut dirs: std::collections::HashSet<PathBuf> = Default::default();
+    let mut files: std::collections::HashSet<PathBuf> = Default::default();
     let invalid = |e: crate::domain::copy::CopyError| {
         io::Error::new(io::ErrorKind::InvalidData, e.to_string())
     };
+    let refuse = |msg: String| io::Error::new(io::ErrorKind::InvalidData, msg);
     for entry in a.entries()? {
         let mut e = entry?;
         let rel = safe_relative(&e.path()?).map_err(invalid)?;
@@ -274,6 +282,15 @@ pub fn repack(
                 ),
             ));
         }
+        if let Some(parent) = rel.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !dirs.contains(parent) {
+                return Err(refuse(format!(
+                    "the archive holds {} but no entry for its directory {}; make the tar of the whole directory (`tar -cf - DIR`), so each directory comes before what is in it; nothing after it was copied",
+                    rel.display(),
+                    parent.display()
+                )));
+            }
+        }
         let mut h = e.header().clone();
         if let Some((uid, gid)) = owner {
             h.set_uid(uid);
@@ -282,11 +299,19 @@ pub fn repack(
         let ty = h.entry_type();
         if ty.is_dir() {
             c.dirs += 1;
+            dirs.insert(rel.clone());
             b.append_data(&mut h, &rel, io::empty())?;
         } else if ty.is_symlink() || ty.is_hard_link() {
             let target = e.link_name()?.unwrap_or_default().into_owned();
             if ty.is_hard_link() {
-                safe_relative(&target).map_err(invalid)?;
+                let t = safe_relative(&target).map_err(invalid)?;
+                if !files.contains(&t) {
+                    return Err(refuse(format!(
+                        "the archive's hard link {} points at {}, which is not a file earlier in the archive; nothing after it was copied",
+                        rel.display(),
+                        target.display()
+                    )));
+                }
             } else {
                 links.insert(rel.clone());
             }
@@ -294,7 +319,10 @@ pub fn repack(
             b.append_link(&mut h, &rel, target)?;
         } else if ty.is_file() {
             c.files += 1;
-            c.bytes += h.size()?;
+            files.insert(rel.clone());
+            // The size the entry really has (a PAX record may hold it, not the header).
+            h.set_size(e.size());
+            c.bytes += e.size();
             b.append_data(
                 &mut h,
                 &rel,

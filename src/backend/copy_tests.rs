@@ -181,6 +181,35 @@ async fn a_tar_from_stdin_is_reowned_and_never_touches_the_destination() {
         .await
         .unwrap_err();
     assert!(format!("{e:#}").contains("through a symlink"), "{e:#}");
+    // Nor a hard link to a file through such a symlink (the engine would re-own the
+    // linked file), nor one to anything but a file earlier in the archive.
+    for target in ["l/passwd", "d/nothing"] {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        b.append_link(&mut h, "l", "/etc").unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Link);
+        h.set_size(0);
+        b.append_link(&mut h, "h", target).unwrap();
+        let src = Source::Tar(Box::new(std::io::Cursor::new(b.into_inner().unwrap())));
+        let e = copy_in(&r.ctx, &name(), src, "/home/workspace", None, &m, never())
+            .await
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("hard link h points at"), "{e:#}");
+        assert!(r.engine.fs_node(WS, "/home/workspace/h").is_none());
+    }
+    // Nor a file whose directory is not in the archive: the engine would follow
+    // whatever the workspace has at that path.
+    let src = Source::Tar(Box::new(std::io::Cursor::new(tar_of(&[("d2/f", b"1")]))));
+    let e = copy_in(&r.ctx, &name(), src, "/home/workspace", None, &m, never())
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{e:#}").contains("no entry for its directory d2"),
+        "{e:#}"
+    );
     let src = Source::Tar(Box::new(std::io::Cursor::new(Vec::new())));
     let e = copy_in(
         &r.ctx,

@@ -43,7 +43,13 @@ impl Read for ChanReader {
                 Some(Ok(b)) => self.cur = b,
                 Some(Err(e)) => return Err(io::Error::other(e.to_string())),
                 None if self.complete.load(Ordering::SeqCst) => return Ok(0),
-                None => return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted")),
+                // Not `Interrupted`: std's readers retry that kind forever.
+                None => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the copy was interrupted before the archive ended",
+                    ))
+                }
             }
         }
         let n = buf.len().min(self.cur.len());

@@ -66,6 +66,9 @@ pub async fn start(ctx: &Ctx, name: &WorkspaceName, progress: ProgressFn<'_>) ->
     let w = find(ctx, name).await?;
     warn_incomplete(&w, progress).await;
     let w = ensure_running(ctx, &w, progress).await?;
+    // `berth start` on a running workspace: its services that were stopped (by hand,
+    // or a failed stop) start too.
+    sidecars::before_start(ctx, name, progress).await;
     let _ = ctx.store.audit(name.as_str(), "start", "").await;
     Ok(w)
 }

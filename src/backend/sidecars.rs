@@ -120,9 +120,19 @@ impl Owned {
         if !self.sidecars.is_empty() {
             let names: Vec<&str> = self.sidecars.iter().map(|(s, _)| s.as_str()).collect();
             parts.push(format!(
-                "sidecar{} {}",
+                "sidecar{} {} (with what {} inside {})",
                 if names.len() == 1 { "" } else { "s" },
-                names.join(", ")
+                names.join(", "),
+                if names.len() == 1 {
+                    "it stores"
+                } else {
+                    "they store"
+                },
+                if names.len() == 1 {
+                    "its container"
+                } else {
+                    "their containers"
+                },
             ));
         }
         if !self.volumes.is_empty() {
@@ -276,7 +286,7 @@ mod tests {
         assert_eq!(o.volumes, ["workspace-w.docker"]);
         assert_eq!(
             o.describe().unwrap(),
-            "sidecar db and sidecar volume workspace-w.docker (their data is lost)"
+            "sidecar db (with what it stores inside its container) and sidecar volume workspace-w.docker (their data is lost)"
         );
         remove(&ctx, &o, true).await.unwrap();
         assert!(!e.containers().contains(&"workspace-w.db".to_string()));

@@ -14,8 +14,9 @@ mod archive;
 mod controls;
 pub mod dind;
 mod exec;
-mod platform;
 mod networks;
+mod ops;
+mod platform;
 mod publish;
 mod snapshot;
 mod state;
@@ -50,50 +51,7 @@ pub const IMAGE: &str = "berth/workspace:latest";
 /// as a real client would lose its connection, and resyncs.
 const EVENTS_BUFFER: usize = 1024;
 
-/// The engine's operations, for call counts and injected failures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Op {
-    Info,
-    ListWorkspaces,
-    InspectWorkspace,
-    CreateVolume,
-    VolumeExists,
-    RemoveVolume,
-    CreateContainer,
-    StartContainer,
-    StopContainer,
-    RestartContainer,
-    RemoveContainer,
-    WriteFile,
-    ReadFile,
-    StatPath,
-    UploadArchive,
-    DownloadArchive,
-    Exec,
-    Logs,
-    Events,
-    Stats,
-    Sidecars,
-    ImagePresent,
-    BuildImage,
-    CreateNetwork,
-    RemoveNetwork,
-    InspectNetwork,
-    ConnectNetwork,
-    DisconnectNetwork,
-    CreateService,
-    Services,
-    CreateDockerSidecar,
-    ExportImage,
-    CopyBetween,
-    Pause,
-    Unpause,
-    Commit,
-    CopyVolume,
-    ImagesByLabel,
-    VolumesByLabel,
-    UntagImage,
-}
+pub use ops::Op;
 
 /// Streams open right now (opened and neither ended nor dropped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -314,54 +272,7 @@ impl Engine for MemoryEngine {
     async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String> {
         self.inner.update(|s| {
             s.enter(Op::CreateContainer)?;
-            if s.containers.contains_key(&spec.container) {
-                return Err(EngineError::Conflict(format!(
-                    "Conflict. The container name \"/{}\" is already in use",
-                    spec.container
-                )));
-            }
-            if !s.images.contains(&spec.image) {
-                return Err(EngineError::NotFound {
-                    what: format!("No such image: {}", spec.image),
-                });
-            }
-            s.platforms
-                .check_create(&spec.image, spec.platform.as_deref())?;
-            // Like a bind of a named volume: created empty when missing.
-            s.volumes.entry(spec.volume.clone()).or_default();
-            let id = s.new_id();
-            let created = s.clock.now_secs();
-            s.containers.insert(
-                spec.container.clone(),
-                Container {
-                    id: id.clone(),
-                    name: spec.container.clone(),
-                    image: spec.image.clone(),
-                    labels: spec.labels.clone(),
-                    state: WorkspaceState::Created,
-                    host_port: Some(spec.ssh_host_port),
-                    volume: spec.volume.clone(),
-                    // A container starts with its image's files (a snapshot's).
-                    files: s.image_files.get(&spec.image).cloned().unwrap_or_default(),
-                    fs: MemFs::default(),
-                    created,
-                    started_at: None,
-                    memory_limit: Some(spec.resources.memory_bytes).filter(|m| *m > 0),
-                    pids_limit: Some(spec.resources.pids).filter(|p| *p > 0),
-                    runtime: spec.runtime.clone().filter(|r| r != "runc"),
-                    run: 0,
-                    logs: Vec::new(),
-                    stats: Stats::default(),
-                    extras: state::Extras {
-                        binds: spec.binds.clone(),
-                        ports: spec.ports.clone(),
-                        workdir: spec.workdir.clone(),
-                        ..Default::default()
-                    },
-                },
-            );
-            s.event(&spec.container, "create");
-            Ok(id)
+            s.create_container(spec)
         })
     }
 

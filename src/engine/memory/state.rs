@@ -163,6 +163,66 @@ pub(super) struct State {
 }
 
 impl State {
+    /// Creates a workspace container as the engine would (refusing a taken name or
+    /// a missing image); its id.
+    pub fn create_container(
+        &mut self,
+        spec: &crate::engine::ContainerSpec,
+    ) -> Result<String, EngineError> {
+        if self.containers.contains_key(&spec.container) {
+            return Err(EngineError::Conflict(format!(
+                "Conflict. The container name \"/{}\" is already in use",
+                spec.container
+            )));
+        }
+        if !self.images.contains(&spec.image) {
+            return Err(EngineError::NotFound {
+                what: format!("No such image: {}", spec.image),
+            });
+        }
+        self.platforms
+            .check_create(&spec.image, spec.platform.as_deref())?;
+        // Like a bind of a named volume: created empty when missing.
+        self.volumes.entry(spec.volume.clone()).or_default();
+        let id = self.new_id();
+        let created = self.clock.now_secs();
+        self.containers.insert(
+            spec.container.clone(),
+            Container {
+                id: id.clone(),
+                name: spec.container.clone(),
+                image: spec.image.clone(),
+                labels: spec.labels.clone(),
+                state: WorkspaceState::Created,
+                host_port: Some(spec.ssh_host_port),
+                volume: spec.volume.clone(),
+                // A container starts with its image's files (a snapshot's).
+                files: self
+                    .image_files
+                    .get(&spec.image)
+                    .cloned()
+                    .unwrap_or_default(),
+                fs: super::MemFs::default(),
+                created,
+                started_at: None,
+                memory_limit: Some(spec.resources.memory_bytes).filter(|m| *m > 0),
+                pids_limit: Some(spec.resources.pids).filter(|p| *p > 0),
+                runtime: spec.runtime.clone().filter(|r| r != "runc"),
+                run: 0,
+                logs: Vec::new(),
+                stats: Stats::default(),
+                extras: Extras {
+                    binds: spec.binds.clone(),
+                    ports: spec.ports.clone(),
+                    workdir: spec.workdir.clone(),
+                    ..Default::default()
+                },
+            },
+        );
+        self.event(&spec.container, "create");
+        Ok(id)
+    }
+
     pub fn new() -> Self {
         Self {
             up: true,
