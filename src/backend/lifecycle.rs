@@ -253,6 +253,10 @@ pub async fn delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> Resul
         if keep_volume {
             out.volume_kept = true;
         } else {
+            // A restore killed while seeding the home leaves its copy helper
+            // holding the volume.
+            let helper = crate::domain::snapshot::helper_name(&name.volume());
+            ctx.engine.remove_container(&helper).await?;
             ctx.engine.remove_volume(&name.volume()).await?;
             out.volume = Some(name.volume());
         }

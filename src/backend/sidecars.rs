@@ -30,8 +30,20 @@ async fn list(ctx: &Ctx, name: &WorkspaceName) -> Vec<Sidecar> {
     }
 }
 
+/// Resumes the sidecars left paused (a snapshot cut off before it resumed them).
+async fn resume_paused(ctx: &Ctx, name: &WorkspaceName, progress: ProgressFn<'_>) {
+    for s in list(ctx, name).await {
+        if s.paused {
+            if let Err(e) = ctx.engine.unpause_container(&s.container).await {
+                warn(progress, "resume", &s, e).await;
+            }
+        }
+    }
+}
+
 /// Before the workspace starts: its own-network sidecars (services).
 pub async fn before_start(ctx: &Ctx, name: &WorkspaceName, progress: ProgressFn<'_>) {
+    resume_paused(ctx, name, progress).await;
     for s in list(ctx, name).await {
         if !s.joins_workspace && !s.running {
             if let Err(e) = ctx.engine.start_container(&s.container).await {
@@ -65,6 +77,7 @@ pub async fn after_start(ctx: &Ctx, name: &WorkspaceName, progress: ProgressFn<'
 /// are not (after an engine restart or a host reboot they may start before the
 /// workspace and fail, or have been stopped by hand).
 pub async fn ensure_joined(ctx: &Ctx, name: &WorkspaceName, progress: ProgressFn<'_>) {
+    resume_paused(ctx, name, progress).await;
     for s in list(ctx, name).await {
         if s.joins_workspace && !s.running {
             if let Err(e) = ctx.engine.start_container(&s.container).await {
@@ -213,7 +226,7 @@ mod tests {
     use super::*;
     use crate::backend::test_support::ctx_with;
     use crate::engine::memory::MemoryEngine;
-    use crate::engine::Engine;
+    use crate::engine::{Engine, SnapshotEngine};
     use std::sync::Arc;
 
     fn quiet() -> impl Fn(Progress) + Send + Sync {
@@ -266,6 +279,31 @@ mod tests {
             before + 1
         );
         assert!(e.containers().contains(&dind));
+    }
+
+    #[tokio::test]
+    async fn sidecars_left_paused_are_resumed_when_the_workspace_starts() {
+        let e = Arc::new(MemoryEngine::new());
+        e.add_workspace("w", 2201);
+        let db = e.add_sidecar("w", "db");
+        let dind = e.add_joined_sidecar("w", "docker");
+        let (ctx, _dir) = ctx_with(e.clone());
+        let n = WorkspaceName::parse("w").unwrap();
+        e.pause_container(&db).await.unwrap();
+        e.pause_container(&dind).await.unwrap();
+        let paused: Vec<bool> = e
+            .sidecars("w")
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.paused)
+            .collect();
+        assert_eq!(paused, [true, true]);
+        ensure_joined(&ctx, &n, &quiet()).await;
+        assert_eq!(
+            running(&e, "w").await,
+            [("db".to_string(), true), ("docker".to_string(), true)]
+        );
     }
 
     #[tokio::test]

@@ -163,6 +163,21 @@ pub async fn take(
         labels: helper_labels(&ctx.config.labels, snap.as_str()),
         skip: vec![],
     };
+    let kept_out: Vec<String> = ctx
+        .engine
+        .sidecars(name.as_str())
+        .await?
+        .into_iter()
+        .map(|s| s.source)
+        .collect();
+    if !kept_out.is_empty() {
+        progress
+            .report(Progress::Note(format!(
+                "{name}'s sidecars ({}) are paused with it but not captured: a workspace restored from this snapshot has none of them (`berth service add` adds a service again; Docker inside needs a new `berth create --docker`)",
+                kept_out.join(", ")
+            )))
+            .await;
+    }
     let made = Made::default();
     let total = if pause { 4 } else { 2 };
     let mut paused_at = None;
@@ -233,10 +248,8 @@ pub async fn take(
         r = work => r,
         _ = cancelled(&mut cancel) => Err(anyhow!("interrupted")),
     };
-    // Resume what was paused, whatever happened: the workspace first.
-    if pause && result.is_ok() {
-        step(progress, total, total, "resume", format!("resume {name}")).await;
-    }
+    // Resume what was paused, whatever happened: the workspace first; reported
+    // after, so a slow reader of the progress never lengthens the pause.
     let mut not_resumed = Vec::new();
     for c in made.paused().iter().rev() {
         match ctx.engine.unpause_container(c).await {
@@ -245,6 +258,9 @@ pub async fn take(
         }
     }
     let paused_ms = paused_at.map(|t| t.elapsed().as_millis() as u64);
+    if pause && result.is_ok() {
+        step(progress, total, total, "resume", format!("resume {name}")).await;
+    }
     let helper_gone = ctx.engine.remove_container(&copy.helper).await;
     let resume_problem = (!not_resumed.is_empty()).then(|| {
         format!(
@@ -344,16 +360,17 @@ pub async fn remove(ctx: &Ctx, snap: &SnapshotName) -> Result<Removed> {
         name: snap.to_string(),
         ..Default::default()
     };
-    if let Some(image) = &info.image {
-        ctx.engine.untag_image(image).await?;
-        out.image = Some(image.clone());
-    }
+    // The volume first: "in use" (a restore copying from it) then changes nothing.
     if let Some(v) = &info.volume {
         ctx.engine.remove_volume(v).await.map_err(|e| match e {
             EngineError::Conflict(m) => anyhow!("the volume {v} is in use ({m}): a restore from {snap} is running; try again when it ends"),
             e => e.into(),
         })?;
         out.volume = Some(v.clone());
+    }
+    if let Some(image) = &info.image {
+        ctx.engine.untag_image(image).await?;
+        out.image = Some(image.clone());
     }
     out.still_used_by = super::inventory::list(ctx)
         .await?

@@ -49,6 +49,8 @@ pub struct Sidecar {
     pub source: String,
     pub container: String,
     pub running: bool,
+    /// Frozen (by a snapshot that was cut off, or by hand): `running` is false.
+    pub paused: bool,
     /// It shares the workspace's network namespace (restarted with the workspace).
     pub joins_workspace: bool,
 }

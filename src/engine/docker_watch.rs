@@ -133,6 +133,7 @@ pub(super) async fn sidecars(eng: &DockerEngine, name: &str) -> EngineResult<Vec
                 source,
                 container,
                 running: c.state == Some(bollard::models::ContainerSummaryStateEnum::RUNNING),
+                paused: c.state == Some(bollard::models::ContainerSummaryStateEnum::PAUSED),
                 joins_workspace: l.get(labels::NETNS).map(String::as_str)
                     == Some(labels::NETNS_WORKSPACE),
             }

@@ -425,6 +425,7 @@ impl Engine for MemoryEngine {
                     .unwrap_or_else(|| c.name.clone()),
                 container: c.name.clone(),
                 running: c.running(),
+                paused: c.state == WorkspaceState::Paused,
                 joins_workspace: c.labels.get(labels::NETNS).map(String::as_str)
                     == Some(labels::NETNS_WORKSPACE),
             })
