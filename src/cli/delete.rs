@@ -1,34 +1,20 @@
 //! `berth delete NAME` and `berth delete --all`: say what goes, ask, then remove it.
 use crate::backend::{delete_all, lifecycle, Ctx};
 use crate::domain::naming::WorkspaceName;
-use anyhow::{bail, Result};
-use std::io::{BufRead, Write};
+use anyhow::Result;
 
 fn print_json(v: &serde_json::Value) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
-/// Asks `question` on stderr; true for "y"/"yes". Standard input closed is an error
-/// that says how to go on without asking.
+/// Asks; "Nothing was deleted." when the answer is no.
 async fn confirm(question: String) -> Result<bool> {
-    eprint!("{question} Type 'yes' to confirm: ");
-    std::io::stderr().flush()?;
-    let (read, answer) = tokio::task::spawn_blocking(|| {
-        let mut answer = String::new();
-        let read = std::io::stdin().lock().read_line(&mut answer).unwrap_or(0);
-        (read, answer)
-    })
-    .await?;
-    if read == 0 {
-        eprintln!();
-        bail!("no confirmation (standard input is closed); nothing was deleted. Pass --yes to delete without asking");
-    }
-    if !matches!(answer.trim(), "y" | "yes") {
+    let yes = super::confirm::ask(question, "deleted").await?;
+    if !yes {
         eprintln!("Nothing was deleted.");
-        return Ok(false);
     }
-    Ok(true)
+    Ok(yes)
 }
 
 /// What one delete removed, as a sentence's parts.

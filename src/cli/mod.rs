@@ -2,6 +2,7 @@
 //! the backend.
 mod args;
 mod commands;
+mod confirm;
 mod cp;
 mod create_args;
 mod delete;

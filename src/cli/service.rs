@@ -4,9 +4,8 @@ use crate::backend::services::{self, ServiceView};
 use crate::backend::{networks, Ctx};
 use crate::domain::naming::WorkspaceName;
 use crate::domain::services::ServiceRequest;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Subcommand;
-use std::io::{BufRead, Write};
 
 #[derive(Subcommand, Debug)]
 pub enum ServiceAction {
@@ -101,24 +100,6 @@ fn service_rows(l: &[ServiceView]) -> Vec<[String; 5]> {
         .collect()
 }
 
-/// Asks `question`; true for "y"/"yes". A closed stdin is an error saying how to
-/// go without asking.
-async fn confirm(question: String) -> Result<bool> {
-    eprint!("{question} Type 'yes' to confirm: ");
-    std::io::stderr().flush()?;
-    let (read, answer) = tokio::task::spawn_blocking(|| {
-        let mut answer = String::new();
-        let read = std::io::stdin().lock().read_line(&mut answer).unwrap_or(0);
-        (read, answer)
-    })
-    .await?;
-    if read == 0 {
-        eprintln!();
-        bail!("no confirmation (standard input is closed); nothing was removed. Pass --yes to remove without asking");
-    }
-    Ok(matches!(answer.trim(), "y" | "yes"))
-}
-
 pub async fn run(ctx: &Ctx, action: ServiceAction) -> Result<i32> {
     match action {
         ServiceAction::Add {
@@ -174,10 +155,10 @@ pub async fn run(ctx: &Ctx, action: ServiceAction) -> Result<i32> {
         } => {
             let ws = WorkspaceName::parse(&ws)?;
             if !yes
-                && !confirm(format!(
+                && !super::confirm::ask(format!(
                     "Remove service {service} of workspace {ws}? Its container {} and what it stored are lost.",
                     ws.sidecar(&service)
-                ))
+                ), "removed")
                 .await?
             {
                 eprintln!("Nothing was removed.");

@@ -13,7 +13,6 @@ use crate::domain::naming::WorkspaceName;
 use crate::domain::snapshot::{human_bytes, SnapshotInfo, SnapshotName};
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
-use std::io::{BufRead, Write};
 use tokio::sync::watch;
 
 #[derive(Args, Debug)]
@@ -194,23 +193,6 @@ async fn list(ctx: &Ctx, json: bool) -> Result<i32> {
     Ok(0)
 }
 
-/// Asks on the terminal; `Ok(false)` unless the answer is yes.
-async fn confirm(question: String) -> Result<bool> {
-    eprint!("{question} Type 'yes' to confirm: ");
-    std::io::stderr().flush()?;
-    let (read, answer) = tokio::task::spawn_blocking(|| {
-        let mut answer = String::new();
-        let read = std::io::stdin().lock().read_line(&mut answer).unwrap_or(0);
-        (read, answer)
-    })
-    .await?;
-    if read == 0 {
-        eprintln!();
-        bail!("no confirmation (standard input is closed); nothing was removed. Pass --yes to remove without asking");
-    }
-    Ok(matches!(answer.trim(), "y" | "yes"))
-}
-
 async fn remove(ctx: &Ctx, names: &[String], yes: bool, json: bool) -> Result<i32> {
     let snaps: Vec<SnapshotName> = names
         .iter()
@@ -227,7 +209,7 @@ async fn remove(ctx: &Ctx, names: &[String], yes: bool, json: bool) -> Result<i3
             "Remove snapshot(s) {}? Their image and home volume are deleted.",
             list.join(", ")
         );
-        if !confirm(q).await? {
+        if !super::confirm::ask(q, "removed").await? {
             eprintln!("Nothing was removed.");
             return Ok(1);
         }
