@@ -3,11 +3,8 @@
 //! is a few chunks of bytes; a copy puts a file in the other container.
 use super::state::{Container, State};
 use super::{MemoryEngine, Op};
-use crate::domain::observe::Stats;
-use crate::domain::workspace::WorkspaceState;
 use crate::engine::{DockerSidecarSpec, EngineError, EngineResult};
 use futures_util::stream::{self, BoxStream, StreamExt};
-use std::collections::BTreeMap;
 
 /// Size of each of the chunks an exported image comes in.
 pub const EXPORT_CHUNK: usize = 1024;
@@ -37,28 +34,21 @@ pub(super) fn create_sidecar(eng: &MemoryEngine, spec: &DockerSidecarSpec) -> En
         s.containers.insert(
             spec.container.clone(),
             Container {
-                id: id.clone(),
-                name: spec.container.clone(),
-                image: spec.image.clone(),
-                labels: spec.labels.clone(),
-                state: WorkspaceState::Created,
-                host_port: None,
                 volume: spec.volume.clone(),
-                files: BTreeMap::new(),
-                fs: Default::default(),
-                created,
-                started_at: None,
                 memory_limit: Some(spec.resources.memory_bytes).filter(|m| *m > 0),
                 pids_limit: Some(crate::domain::dind::PIDS_LIMIT),
-                runtime: None,
-                run: 0,
-                logs: Vec::new(),
-                stats: Stats::default(),
                 extras: super::Extras {
                     joins: Some(spec.workspace.clone()),
                     args: spec.args.clone(),
                     ..Default::default()
                 },
+                ..Container::new(
+                    id.clone(),
+                    &spec.container,
+                    &spec.image,
+                    spec.labels.clone(),
+                    created,
+                )
             },
         );
         s.event(&spec.container, "create");

@@ -6,7 +6,6 @@
 use super::state::{Container, State};
 use super::{MemoryEngine, Op};
 use crate::domain::labels;
-use crate::domain::workspace::WorkspaceState;
 use crate::engine::network::{NetworkEngine, NetworkInfo, NetworkSpec, ServiceInfo, ServiceSpec};
 use crate::engine::{EngineError, EngineResult};
 use async_trait::async_trait;
@@ -232,27 +231,19 @@ impl NetworkEngine for MemoryEngine {
             s.containers.insert(
                 spec.container.clone(),
                 Container {
-                    id: id.clone(),
-                    name: spec.container.clone(),
-                    image: spec.image.clone(),
-                    labels: spec.labels.clone(),
-                    state: WorkspaceState::Created,
-                    host_port: None,
-                    volume: String::new(),
-                    files: BTreeMap::new(),
-                    fs: Default::default(),
-                    created,
-                    started_at: None,
                     memory_limit: Some(spec.resources.memory_bytes).filter(|m| *m > 0),
                     pids_limit: Some(spec.resources.pids).filter(|p| *p > 0),
-                    runtime: None,
-                    run: 0,
-                    logs: Vec::new(),
-                    stats: Default::default(),
                     extras: super::Extras {
                         ports: spec.ports.clone(),
                         ..Default::default()
                     },
+                    ..Container::new(
+                        id.clone(),
+                        &spec.container,
+                        &spec.image,
+                        spec.labels.clone(),
+                        created,
+                    )
                 },
             );
             s.attached

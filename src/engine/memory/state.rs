@@ -103,6 +103,36 @@ pub struct Extras {
 }
 
 impl Container {
+    /// A created (not started) container with nothing else set.
+    pub fn new(
+        id: String,
+        name: &str,
+        image: &str,
+        labels: BTreeMap<String, String>,
+        created: i64,
+    ) -> Self {
+        Self {
+            id,
+            name: name.to_string(),
+            image: image.to_string(),
+            labels,
+            state: WorkspaceState::Created,
+            host_port: None,
+            volume: String::new(),
+            files: BTreeMap::new(),
+            fs: Default::default(),
+            created,
+            started_at: None,
+            memory_limit: None,
+            pids_limit: None,
+            runtime: None,
+            run: 0,
+            logs: Vec::new(),
+            stats: Stats::default(),
+            extras: Extras::default(),
+        }
+    }
+
     pub fn running(&self) -> bool {
         self.state == WorkspaceState::Running
     }
@@ -189,11 +219,6 @@ impl State {
         self.containers.insert(
             spec.container.clone(),
             Container {
-                id: id.clone(),
-                name: spec.container.clone(),
-                image: spec.image.clone(),
-                labels: spec.labels.clone(),
-                state: WorkspaceState::Created,
                 host_port: Some(spec.ssh_host_port),
                 volume: spec.volume.clone(),
                 // A container starts with its image's files (a snapshot's).
@@ -202,21 +227,22 @@ impl State {
                     .get(&spec.image)
                     .cloned()
                     .unwrap_or_default(),
-                fs: super::MemFs::default(),
-                created,
-                started_at: None,
                 memory_limit: Some(spec.resources.memory_bytes).filter(|m| *m > 0),
                 pids_limit: Some(spec.resources.pids).filter(|p| *p > 0),
                 runtime: spec.runtime.clone().filter(|r| r != "runc"),
-                run: 0,
-                logs: Vec::new(),
-                stats: Stats::default(),
                 extras: Extras {
                     binds: spec.binds.clone(),
                     ports: spec.ports.clone(),
                     workdir: spec.workdir.clone(),
                     ..Default::default()
                 },
+                ..Container::new(
+                    id.clone(),
+                    &spec.container,
+                    &spec.image,
+                    spec.labels.clone(),
+                    created,
+                )
             },
         );
         self.event(&spec.container, "create");
