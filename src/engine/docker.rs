@@ -357,43 +357,11 @@ impl Engine for DockerEngine {
     }
 
     async fn volumes_labelled(&self, want: &[(&str, &str)]) -> EngineResult<Vec<String>> {
-        let filters = HashMap::from([(
-            "label".to_string(),
-            want.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-        )]);
-        let opts = qp::ListVolumesOptions {
-            filters: Some(filters),
-        };
-        let list = self
-            .docker
-            .list_volumes(Some(opts))
-            .await
-            .map_err(|e| self.err(e))?;
-        let mut names: Vec<String> = list
-            .volumes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|v| v.name)
-            .collect();
-        names.sort();
-        Ok(names)
+        super::docker_labelled::volumes(self, want).await
     }
 
     async fn images_labelled(&self, want: &[(&str, &str)]) -> EngineResult<Vec<String>> {
-        let filters = HashMap::from([(
-            "label".to_string(),
-            want.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-        )]);
-        let opts = qp::ListImagesOptions {
-            filters: Some(filters),
-            ..Default::default()
-        };
-        let list = self
-            .docker
-            .list_images(Some(opts))
-            .await
-            .map_err(|e| self.err(e))?;
-        Ok(list.into_iter().flat_map(|i| i.repo_tags).collect())
+        super::docker_labelled::images(self, want).await
     }
 
     async fn remove_image(&self, image: &str) -> EngineResult<bool> {

@@ -118,10 +118,7 @@ impl NetworkEngine for DockerEngine {
     }
 
     async fn networks_labelled(&self, want: &[(&str, &str)]) -> EngineResult<Vec<NetworkInfo>> {
-        let filters = HashMap::from([(
-            "label".to_string(),
-            want.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-        )]);
+        let filters = super::docker_labelled::label_filter(want);
         let list = self
             .docker()
             .list_networks(Some(qp::ListNetworksOptions {

@@ -20,13 +20,6 @@ du -sb /to | cut -f1
 /// their modes and times. Nothing else (no network, no new privileges).
 const HELPER_CAPS: [&str; 4] = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"];
 
-fn label_filter(want: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
-    HashMap::from([(
-        "label".to_string(),
-        want.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-    )])
-}
-
 /// `repo:tag` split at the tag's colon (a registry port's colon stays in the repo).
 fn split_tag(image: &str) -> (&str, &str) {
     match image.rsplit_once(':') {
@@ -178,7 +171,7 @@ impl SnapshotEngine for DockerEngine {
 
     async fn images_by_label(&self, want: &[(&str, &str)]) -> EngineResult<Vec<ImageSummary>> {
         let opts = qp::ListImagesOptions {
-            filters: Some(label_filter(want)),
+            filters: Some(super::docker_labelled::label_filter(want)),
             ..Default::default()
         };
         let list = self
@@ -210,7 +203,7 @@ impl SnapshotEngine for DockerEngine {
 
     async fn volumes_by_label(&self, want: &[(&str, &str)]) -> EngineResult<Vec<VolumeSummary>> {
         let opts = qp::ListVolumesOptions {
-            filters: Some(label_filter(want)),
+            filters: Some(super::docker_labelled::label_filter(want)),
         };
         let r = self
             .docker()

@@ -8,6 +8,7 @@ mod docker_create;
 mod docker_dind;
 mod docker_exec;
 mod docker_files;
+mod docker_labelled;
 mod docker_network;
 mod docker_platform;
 mod docker_snapshot;
