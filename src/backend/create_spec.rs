@@ -7,6 +7,7 @@ use crate::domain::create_options::{
 };
 use crate::domain::env::{parse_assignment, select, Passthrough};
 use crate::domain::naming::WorkspaceName;
+use crate::domain::net_profile::NetProfile;
 use crate::domain::platform::Platform;
 use crate::domain::profiles::TRY_REPO;
 use crate::domain::resources::parse_memory;
@@ -49,6 +50,10 @@ pub struct CreateSpec {
     pub networks: Vec<String>,
     /// `--docker`: its own Docker engine in a privileged sidecar.
     pub docker: bool,
+    /// `--net-profile` (default: `[network] profile`).
+    pub net_profile: Option<String>,
+    /// `--allow-domain` (added to `[network] allow_domains`).
+    pub allow_domains: Vec<String>,
 }
 
 /// The dotfiles flags.
@@ -221,8 +226,27 @@ pub fn workspace_spec<'a>(
             workdir,
             networks: crate::domain::networks::parse_list(&s.networks).map_err(|e| anyhow!(e))?,
             docker: s.docker,
+            net_profile: match s.net_profile.as_deref().filter(|p| !p.trim().is_empty()) {
+                Some(p) => NetProfile::parse(p).map_err(|e| anyhow!("--net-profile: {e}"))?,
+                None => config.network.profile,
+            },
+            allow_domains: allow_domains(&config.network.allow_domains, &s.allow_domains)?,
         },
     })
+}
+
+/// The proxy's allowlist: the config's domains, then `--allow-domain`'s, each
+/// checked, lowercased and named once.
+fn allow_domains(config: &[String], flags: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = config.to_vec();
+    for raw in flags {
+        let d = crate::config::network::check_domain(raw)
+            .map_err(|e| anyhow!("--allow-domain: {e}"))?;
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

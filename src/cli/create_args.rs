@@ -102,6 +102,16 @@ pub struct CreateArgs {
     /// itself stays unprivileged.
     #[arg(long)]
     pub docker: bool,
+    /// Network profile: open (the engine's default bridge), isolated (no workspace
+    /// reaches another; the internet does), proxy (only through berth's logging
+    /// proxy; `berth egress NAME`), offline (only lo). Default: `[network] profile`.
+    #[arg(long, value_name = "PROFILE")]
+    pub net_profile: Option<String>,
+    /// For --net-profile proxy: a domain its proxy lets through (repeatable, added
+    /// to `[network] allow_domains`; .example.com takes subdomains too). Without
+    /// any, every domain is let through and logged.
+    #[arg(long = "allow-domain", value_name = "DOMAIN")]
+    pub allow_domains: Vec<String>,
     /// Platform: linux/amd64 or linux/arm64 (default: the engine's own). Another
     /// than the engine's needs an emulator registered where it runs (binfmt_misc)
     /// and an image for it (`berth image build --platform`).
@@ -166,6 +176,8 @@ impl CreateArgs {
             workdir: self.workdir.clone(),
             networks: self.networks.clone(),
             docker: self.docker,
+            net_profile: self.net_profile.clone(),
+            allow_domains: self.allow_domains.clone(),
         })
     }
 }

@@ -48,6 +48,8 @@ struct RawConfig {
     build: RawBuild,
     #[serde(default)]
     docker: super::docker::RawDocker,
+    #[serde(default)]
+    network: super::network::RawNetwork,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -180,6 +182,7 @@ pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError
         cfg.build_ca_bundle = text_setting(ca).map(std::path::PathBuf::from);
     }
     super::docker::apply(&mut cfg.docker, raw.docker, &err_at)?;
+    super::network::apply(&mut cfg.network, raw.network, &err_at)?;
     let raw_provision = super::provision::RawProvision {
         env: raw.env,
         forward: raw.forward,

@@ -3,6 +3,7 @@
 //! file, line and field; the TUI runs on the defaults and shows the same sentence.
 pub mod docker;
 mod layer;
+pub mod network;
 pub mod profiles;
 pub mod provision;
 mod show;
@@ -48,6 +49,8 @@ pub struct Config {
     pub build_ca_bundle: Option<PathBuf>,
     /// `[docker]`: Docker inside workspaces.
     pub docker: docker::DockerConfig,
+    /// `[network]`: network profile of new workspaces, the proxy's allowlist.
+    pub network: network::NetworkConfig,
 }
 
 /// The CA bundle profile builds trust by default (used when it exists).
@@ -82,6 +85,7 @@ impl Default for Config {
             profiles: Default::default(),
             build_ca_bundle: Some(PathBuf::from(DEFAULT_CA_BUNDLE)),
             docker: Default::default(),
+            network: Default::default(),
         }
     }
 }

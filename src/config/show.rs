@@ -54,6 +54,7 @@ impl Config {
                 .unwrap_or_default())
         ));
         out.push_str(&self.docker.toml());
+        out.push_str(&self.network.toml());
         out.push_str("\n[labels]\n");
         for (k, v) in &self.labels {
             out.push_str(&format!("{} = {}\n", q(k), q(v)));
@@ -88,6 +89,7 @@ impl Config {
             "provision": self.provision.to_json(),
             "build": { "ca_bundle": self.build_ca_bundle },
             "docker": self.docker.to_json(),
+            "network": self.network.to_json(),
         })
     }
 }

@@ -23,6 +23,11 @@ pub struct Options {
     pub networks: Vec<super::networks::NetworkName>,
     /// `--docker`: its own Docker engine in a sidecar (see `domain::dind`).
     pub docker: bool,
+    /// `--net-profile`: how it reaches the network (see `domain::net_profile`).
+    pub net_profile: super::net_profile::NetProfile,
+    /// `--allow-domain` and `[network] allow_domains`: for the `proxy` profile,
+    /// the only domains its proxy lets through (empty: all, each one logged).
+    pub allow_domains: Vec<String>,
 }
 
 /// Which host credentials a create forwards into the workspace.

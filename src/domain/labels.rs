@@ -119,6 +119,7 @@ pub fn workspace_labels(
     if !o.networks.is_empty() {
         l.insert(NETWORKS.into(), super::networks::label_value(&o.networks));
     }
+    l.insert(super::net_profile::LABEL.into(), o.net_profile.to_string());
     if o.docker {
         l.insert(
             super::dind::LABEL.into(),
