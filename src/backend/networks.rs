@@ -58,10 +58,7 @@ fn is_ours(info: &NetworkInfo, name: &NetworkName) -> bool {
 
 /// `berth net create NAME`.
 pub async fn create(ctx: &Ctx, name: &NetworkName) -> Result<NetView> {
-    let spec = NetworkSpec {
-        name: name.engine_name(),
-        labels: named_labels(&ctx.config.labels, name),
-    };
+    let spec = NetworkSpec::bridge(name.engine_name(), named_labels(&ctx.config.labels, name));
     if !ctx.engine.create_network(&spec).await? {
         let theirs = ctx
             .engine
@@ -238,12 +235,9 @@ mod tests {
         let err = check_exist(&ctx, &[n("nope")]).await.unwrap_err();
         assert!(err.contains("berth net create nope"), "{err}");
         // Someone else's network of the same engine name is not berth's.
-        e.create_network(&NetworkSpec {
-            name: "berth-x".into(),
-            labels: Default::default(),
-        })
-        .await
-        .unwrap();
+        e.create_network(&NetworkSpec::bridge("berth-x".into(), Default::default()))
+            .await
+            .unwrap();
         assert!(check_exist(&ctx, &[n("x")]).await.is_err());
         let err = create(&ctx, &n("x")).await.unwrap_err().to_string();
         assert!(err.contains("did not make"), "{err}");

@@ -189,10 +189,10 @@ async fn make(
     made: &mut Made,
 ) -> Result<Added> {
     let net = workspace_network(ws);
-    let spec = NetworkSpec {
-        name: net.clone(),
-        labels: workspace_network_labels(&ctx.config.labels, ws),
-    };
+    let spec = NetworkSpec::bridge(
+        net.clone(),
+        workspace_network_labels(&ctx.config.labels, ws),
+    );
     if ctx.engine.create_network(&spec).await? {
         made.network = true;
     }

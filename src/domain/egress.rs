@@ -4,6 +4,10 @@
 //! sidecar's logs with [`parse_line`]. Pure.
 use serde::Serialize;
 
+/// The proxy sidecar's kind: its container is `workspace-NAME.proxy`
+/// (`WorkspaceName::sidecar`), its source tag in the logs pane `proxy`.
+pub const PROXY_KIND: &str = "proxy";
+
 /// First word of every audit line, so the proxy's other output (start-up
 /// messages, warnings) is told apart.
 pub const MARKER: &str = "berth-egress";

@@ -16,6 +16,17 @@ use bollard::query_parameters as qp;
 use futures_util::StreamExt;
 use std::collections::HashMap;
 
+/// The bridge driver's option that turns inter-container communication off.
+const ICC_OPTION: &str = "com.docker.network.bridge.enable_icc";
+
+/// Inter-container communication of a network with driver `options`: on unless
+/// the bridge option says "false".
+fn icc_of(options: Option<&HashMap<String, String>>) -> bool {
+    options
+        .and_then(|o| o.get(ICC_OPTION))
+        .is_none_or(|v| v != "false")
+}
+
 impl DockerEngine {
     fn net_err(&self, e: BErr) -> EngineError {
         match e {
@@ -59,6 +70,9 @@ impl NetworkEngine for DockerEngine {
             name: spec.name.clone(),
             driver: Some("bridge".into()),
             labels: Some(hash(&spec.labels)),
+            internal: Some(spec.internal),
+            options: (!spec.icc)
+                .then(|| HashMap::from([(ICC_OPTION.to_string(), "false".to_string())])),
             ..Default::default()
         };
         match self.docker().create_network(req).await {
@@ -113,6 +127,8 @@ impl NetworkEngine for DockerEngine {
             name: found,
             id: n.id.unwrap_or_default(),
             driver: n.driver.unwrap_or_default(),
+            internal: n.internal.unwrap_or(false),
+            icc: icc_of(n.options.as_ref()),
             labels: n.labels.unwrap_or_default().into_iter().collect(),
         }))
     }
@@ -134,6 +150,8 @@ impl NetworkEngine for DockerEngine {
                     name,
                     id: n.id.unwrap_or_default(),
                     driver: n.driver.unwrap_or_default(),
+                    internal: n.internal.unwrap_or(false),
+                    icc: icc_of(n.options.as_ref()),
                     labels: n.labels.unwrap_or_default().into_iter().collect(),
                 })
             })
@@ -361,5 +379,20 @@ mod tests {
             eps["workspace-w"].aliases.as_deref(),
             Some(&["db".to_string()][..])
         );
+    }
+}
+
+#[cfg(test)]
+mod icc_tests {
+    use super::*;
+
+    #[test]
+    fn icc_is_on_unless_the_bridge_option_turns_it_off() {
+        assert!(icc_of(None));
+        assert!(icc_of(Some(&HashMap::new())));
+        let off = HashMap::from([(ICC_OPTION.to_string(), "false".to_string())]);
+        assert!(!icc_of(Some(&off)));
+        let on = HashMap::from([(ICC_OPTION.to_string(), "true".to_string())]);
+        assert!(icc_of(Some(&on)));
     }
 }

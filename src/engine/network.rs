@@ -14,6 +14,24 @@ use std::net::IpAddr;
 pub struct NetworkSpec {
     pub name: String,
     pub labels: BTreeMap<String, String>,
+    /// No route out of it (the engine's `--internal`): its containers reach only
+    /// each other.
+    pub internal: bool,
+    /// Containers on it may reach each other (the engine's default); `false`
+    /// turns inter-container communication off.
+    pub icc: bool,
+}
+
+impl NetworkSpec {
+    /// A plain bridge: routed out, inter-container communication on.
+    pub fn bridge(name: String, labels: BTreeMap<String, String>) -> Self {
+        Self {
+            name,
+            labels,
+            internal: false,
+            icc: true,
+        }
+    }
 }
 
 /// What the engine says about a network.
@@ -23,6 +41,10 @@ pub struct NetworkInfo {
     pub id: String,
     pub driver: String,
     pub labels: BTreeMap<String, String>,
+    /// See [`NetworkSpec::internal`].
+    pub internal: bool,
+    /// See [`NetworkSpec::icc`].
+    pub icc: bool,
     /// Names of the containers attached to it, stopped ones included, sorted.
     pub containers: Vec<String>,
 }

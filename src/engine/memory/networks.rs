@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 pub struct Net {
     pub id: String,
     pub labels: BTreeMap<String, String>,
+    pub internal: bool,
+    pub icc: bool,
 }
 
 impl State {
@@ -54,6 +56,8 @@ impl State {
             id: n.id.clone(),
             driver: "bridge".into(),
             labels: n.labels.clone(),
+            internal: n.internal,
+            icc: n.icc,
             containers: self.members(&n.id),
         })
     }
@@ -118,6 +122,8 @@ impl NetworkEngine for MemoryEngine {
                 Net {
                     id,
                     labels: spec.labels.clone(),
+                    internal: spec.internal,
+                    icc: spec.icc,
                 },
             );
             Ok(true)
