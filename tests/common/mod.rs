@@ -116,14 +116,31 @@ impl Sandbox {
     }
 
     pub fn write_config(&self, extra: &str) {
+        // Its own isolated network (carrying its labels, removed by its cleanup), so
+        // sandboxes running side by side never share one. A `[network]` table in
+        // `extra` gets the line too (TOML allows a table once).
+        let net = format!("isolated_network = \"{}\"\n", self.isolated_network());
+        let (own, extra) = match extra.contains("[network]\n") {
+            true => (
+                String::new(),
+                extra.replacen("[network]\n", &format!("[network]\n{net}"), 1),
+            ),
+            false => (format!("\n[network]\n{net}"), extra.to_string()),
+        };
         let text = format!(
-            "[ssh]\nport_range = \"{}-{}\"\n\n[labels]\n\"berth.test-run\" = \"{}\"\n\"berth.test-case\" = \"{}\"\n{extra}",
+            "[ssh]\nport_range = \"{}-{}\"\n{own}\n[labels]\n\"berth.test-run\" = \"{}\"\n\"berth.test-case\" = \"{}\"\n{extra}",
             self.range.0,
             self.range.1,
             run_id(),
             self.case
         );
         std::fs::write(self.config_file(), text).unwrap();
+    }
+
+    /// This sandbox's network for `isolated` workspaces (config `[network]
+    /// isolated_network`).
+    pub fn isolated_network(&self) -> String {
+        format!("berth.isolated.{}", self.case)
     }
 
     pub fn home(&self) -> PathBuf {
