@@ -22,7 +22,7 @@ now() { date +%s.%N; }
 berth_times() {
   local out=() t0 t1
   for i in $(seq 1 "$N"); do
-    t0=$(now); "$B" create "bench-net-$1-$i" --net-profile "$1" >/dev/null; t1=$(now)
+    t0=$(now); "$B" create "bench-net-$1-$i" --net-profile "$1" >/dev/null 2>&1; t1=$(now)
     out+=("$(echo "$t1 - $t0" | bc)")
     "$B" delete "bench-net-$1-$i" --yes >/dev/null
   done
@@ -52,7 +52,7 @@ row "open (default bridge)" "$(berth_times open)" "$(docker_times)"
 # Each cycle's create makes the network and its delete removes it (the last one on it).
 row "isolated (network made by create)" "$(berth_times isolated)" "$(docker_times --network "$DNET")"
 # With another isolated workspace holding the network, a create only joins it.
-"$B" create bench-net-anchor --net-profile isolated >/dev/null
+"$B" create bench-net-anchor --net-profile isolated >/dev/null 2>&1
 row "isolated (network already there)" "$(berth_times isolated)" "$(docker_times --network "$DNET")"
 "$B" delete bench-net-anchor --yes >/dev/null
 # Offline waits for sshd through the engine (an exec) instead of a port.

@@ -84,6 +84,24 @@ fn host_side_server(sb: &Sandbox, network: &str) -> String {
     gw
 }
 
+/// `berth doctor`'s isolated network check, as "STATUS: DETAIL".
+fn doctor_line(sb: &Sandbox) -> String {
+    let o = sb.berth(&["doctor", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("doctor --json");
+    let c = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "isolated network")
+        .unwrap_or_else(|| panic!("no isolated network check: {v}"))
+        .clone();
+    format!(
+        "{}: {}",
+        c["status"].as_str().unwrap(),
+        c["detail"].as_str().unwrap()
+    )
+}
+
 #[test]
 fn isolated_workspaces_reach_the_host_side_but_never_each_other() {
     let Some(sb) = Sandbox::new("netiso", (3150, 3153)) else {
@@ -91,6 +109,11 @@ fn isolated_workspaces_reach_the_host_side_but_never_each_other() {
     };
     let net = sb.isolated_network();
     let (a, b) = (sb.name("a"), sb.name("b"));
+    assert!(
+        doctor_line(&sb).contains("will be made by the first isolated create"),
+        "{}",
+        doctor_line(&sb)
+    );
     // The default profile, made on the first create.
     let wa = sb.create_ok(&a, &[]);
     assert_eq!(wa["net_profile"], "isolated", "{wa}");
@@ -134,6 +157,11 @@ fn isolated_workspaces_reach_the_host_side_but_never_each_other() {
     let list = sb.ok(&["list"]);
     let row = list.lines().find(|l| l.starts_with(&a)).unwrap();
     assert!(row.contains("isolated"), "{list}");
+    let line = doctor_line(&sb);
+    assert!(
+        line.contains("is berth's, inter-container communication off (2 container(s)"),
+        "{line}"
+    );
     let status = sb.ok(&["status", &a]);
     assert!(status.contains("network    isolated"), "{status}");
     // The network goes with its last workspace, not before.
