@@ -5,7 +5,6 @@ use super::{provision, sshd, Ctx, Progress, ProgressFn};
 use crate::domain::create_checks::mentions_port;
 use crate::domain::labels::{workspace_labels, Maker, PROFILE};
 use crate::domain::net_isolation;
-use crate::domain::net_profile::NetProfile;
 use crate::domain::provision::{Step, MARKER_PATH};
 use crate::domain::ssh_forward;
 use crate::domain::workspace::{
@@ -247,15 +246,12 @@ pub async fn run_step(
                 mount_point: WORKSPACE_HOME.into(),
                 ssh_container_port: SSHD_CONTAINER_PORT,
                 ssh_host_port: publishes.then_some(st.port),
-                network: match o.net_profile {
-                    // berth's shared network, made on the first isolated create.
-                    NetProfile::Isolated => {
-                        let (net, made) = super::net_isolated::ensure(ctx).await?;
-                        st.made.isolated_network |= made;
-                        Some(net)
-                    }
-                    p => net_isolation::container_network(p, ""),
-                },
+                network: super::net_isolated::for_container(
+                    ctx,
+                    o.net_profile,
+                    &mut st.made.isolated_network,
+                )
+                .await?,
                 bind_address: ctx.config.bind_address,
                 resources: spec.resources,
                 runtime: spec.runtime.clone(),

@@ -5,6 +5,7 @@
 //! workspace on it is gone.
 use super::Ctx;
 use crate::domain::net_isolation::{self, check_found, Found};
+use crate::domain::net_profile::NetProfile;
 use crate::engine::{EngineError, NetworkInfo, NetworkSpec};
 use serde::Serialize;
 
@@ -60,6 +61,22 @@ pub async fn ensure(ctx: &Ctx) -> anyhow::Result<(String, bool)> {
         }
     };
     Ok((net, made))
+}
+
+/// The network a workspace with `profile` is created on (see
+/// `domain::net_isolation::container_network`); for `isolated`, berth's shared
+/// network, made now if absent (`made` turns true when this call made it).
+pub async fn for_container(
+    ctx: &Ctx,
+    profile: NetProfile,
+    made: &mut bool,
+) -> anyhow::Result<Option<String>> {
+    if profile != NetProfile::Isolated {
+        return Ok(net_isolation::container_network(profile, name(ctx)));
+    }
+    let (net, made_now) = ensure(ctx).await?;
+    *made |= made_now;
+    Ok(Some(net))
 }
 
 /// Removes the network when no container is on it any more (stopped ones count:
