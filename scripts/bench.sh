@@ -10,6 +10,8 @@
 #   scripts/bench.sh cp         berth cp against docker cp: a 200 MB file and a 2,000-file tree, in and out
 #   scripts/bench.sh snapshot   snapshot, restore and fork time, and how long the workspace is paused,
 #                               for a small home and a 1 GB one
+#   scripts/bench.sh profiles-net  create per network profile (open, isolated, offline) vs
+#                               docker run -d on the same network setup (ports 3150-3159)
 #   scripts/bench.sh walk       TUI idle cost right after launch and after walking 50 rows down and up,
 #                               against oxker (OXKER=/path/to/oxker) and optionally an older berth
 #                               (BERTH_BEFORE=/path/to/berth), all in the same run
@@ -36,6 +38,7 @@ cleanup() {
   docker ps -aq --filter "label=$LABEL" | xargs -r docker rm -f >/dev/null 2>&1 || true
   docker images -q --filter "label=$LABEL" --filter label=dev.berth.role=snapshot | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
   docker volume ls -q --filter "label=$LABEL" | xargs -r docker volume rm -f >/dev/null 2>&1 || true
+  docker network ls -q --filter "label=$LABEL" | xargs -r docker network rm >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -408,8 +411,10 @@ case "$what" in
   # Profiles: each profile image's cold build, then a create with it cached, against
   # `docker run -d` of the same image (scripts/profile-times.sh).
   profiles) "$(dirname "$0")/profile-times.sh" "$B" ;;
+  # Network profiles: a create per profile vs docker run -d on the same network setup.
+  profiles-net) "$(dirname "$0")/net-profile-times.sh" "$B" "$RUN" ;;
   steps) bench_steps ;;
   snapshot) bench_snapshot ;;
   all) bench_create; bench_tui; bench_shell; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
-  *) echo "usage: $0 [create|tui|shell|walk|profiles|steps|dind|cp|snapshot|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [create|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|all]" >&2; exit 2 ;;
 esac

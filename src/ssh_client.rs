@@ -47,6 +47,9 @@ pub struct Target {
     pub identities: Vec<PathBuf>,
     /// Forward the client's ssh-agent (workspaces made with `--forward-ssh`).
     pub forward_agent: bool,
+    /// A workspace without a network: ssh reaches its sshd through this command
+    /// (`berth ssh-proxy NAME`, see `backend::ssh_exec`) instead of host and port.
+    pub proxy: Option<String>,
 }
 
 impl Target {
@@ -67,28 +70,48 @@ impl Target {
         if self.forward_agent {
             o.push(("ForwardAgent", "yes".into()));
         }
+        if let Some(p) = &self.proxy {
+            o.push(("ProxyCommand", p.clone()));
+        }
         o
+    }
+
+    /// Where ssh connects: the workspace's alias when a proxy command carries the
+    /// connection (no host or port is used then).
+    fn host_name(&self) -> &str {
+        match self.proxy {
+            Some(_) => &self.alias,
+            None => &self.host,
+        }
     }
 
     /// `ssh` arguments (without the program).
     pub fn args(&self, paths: &Paths) -> Vec<String> {
-        let mut a = vec!["-p".to_string(), self.port.to_string()];
+        let mut a = Vec::new();
+        if self.proxy.is_none() {
+            a.extend(["-p".to_string(), self.port.to_string()]);
+        }
         for (k, v) in self.options(paths) {
             a.extend(["-o".to_string(), format!("{k}={v}")]);
         }
         for id in &self.identities {
             a.extend(["-i".into(), id.display().to_string()]);
         }
-        a.push(format!("{WORKSPACE_USER}@{}", self.host));
+        a.push(format!("{WORKSPACE_USER}@{}", self.host_name()));
         a
     }
 
     /// One `Host` block for `~/.ssh/berth.d/<alias>.conf`.
     pub fn host_block(&self, paths: &Paths) -> String {
         let mut s = format!(
-            "# Written by `berth ssh-config`; rewritten on every run.\nHost {}\n  HostName {}\n  Port {}\n  User {WORKSPACE_USER}\n",
-            self.alias, self.host, self.port
+            "# Written by `berth ssh-config`; rewritten on every run.\nHost {}\n  HostName {}\n",
+            self.alias,
+            self.host_name()
         );
+        if self.proxy.is_none() {
+            s.push_str(&format!("  Port {}\n", self.port));
+        }
+        s.push_str(&format!("  User {WORKSPACE_USER}\n"));
         for (k, v) in self.options(paths) {
             s.push_str(&format!("  {k} {v}\n"));
         }
@@ -216,6 +239,7 @@ mod tests {
                 port: 2200,
                 identities: vec![],
                 forward_agent: false,
+                proxy: None,
             };
             (a.to_string(), t.host_block(&p))
         };
@@ -250,6 +274,7 @@ mod tests {
             port: 2201,
             identities: vec![],
             forward_agent: false,
+            proxy: None,
         };
         assert!(!t.args(&p).join(" ").contains("ForwardAgent"));
         assert!(!t.host_block(&p).contains("ForwardAgent"));
@@ -268,6 +293,7 @@ mod tests {
             port: 2201,
             identities: vec![PathBuf::from("/k/id")],
             forward_agent: false,
+            proxy: None,
         };
         let a = t.args(&p);
         let s = a.join(" ");
@@ -284,5 +310,30 @@ mod tests {
         );
         assert!(!s.contains("StrictHostKeyChecking=no"));
         assert!(s.ends_with("workspace@127.0.0.1"));
+    }
+
+    #[test]
+    fn a_workspace_without_a_network_is_reached_through_its_proxy_command() {
+        let p = Paths::under(std::path::Path::new("/nowhere"));
+        let t = Target {
+            alias: "berth-x".into(),
+            host: "127.0.0.1".into(),
+            port: 0,
+            identities: vec![],
+            forward_agent: true,
+            proxy: Some("/bin/berth --config /c ssh-proxy x".into()),
+        };
+        let a = t.args(&p);
+        assert!(!a.contains(&"-p".to_string()), "{a:?}");
+        assert!(a.contains(&"ProxyCommand=/bin/berth --config /c ssh-proxy x".to_string()));
+        assert!(a.contains(&"StrictHostKeyChecking=yes".to_string()));
+        assert_eq!(a.last().map(String::as_str), Some("workspace@berth-x"));
+        let block = t.host_block(&p);
+        assert!(
+            block.contains("  HostName berth-x\n") && !block.contains("Port"),
+            "{block}"
+        );
+        assert!(block.contains("  ProxyCommand /bin/berth --config /c ssh-proxy x\n"));
+        assert!(block.contains("  ForwardAgent yes\n"));
     }
 }

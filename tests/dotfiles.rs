@@ -97,6 +97,8 @@ fn every_dotfiles_rule_installs_what_it_should() {
     let Some(sb) = Sandbox::new("dot", (2980, 2989)) else {
         return;
     };
+    // The dotfiles are cloned from a git server in another workspace.
+    sb.use_profile("open");
     let base = start_server(&sb);
     let url = |r: &str| format!("{base}/{r}.git");
     let rule = |ws: &str| sh(&sb, ws, "cat ~/rule");

@@ -244,6 +244,9 @@ fn try_repo_picks_the_profile_from_the_marker_files() {
     let Some(sb) = sandbox("prof-try", (2967, 2970)) else {
         return;
     };
+    // The repositories are cloned from a git server in another workspace.
+    sb.use_profile("open");
+    use_image(&sb, base_image());
     let o = sb.create(&sb.name("none"), &["--profile", "try-repo"]);
     assert_refused(&o, "--clone URL");
     let cases = [

@@ -154,6 +154,8 @@ fn clone_puts_the_repo_in_home_and_a_bad_url_fails_cleanly() {
     let Some(sb) = Sandbox::new("clone", (2660, 2669)) else {
         return;
     };
+    // The repository is cloned from a git server in another workspace.
+    sb.use_profile("open");
     // A git server in one of our own workspaces (git daemon on an unprivileged port).
     let srv = sb.name("srv");
     sb.create_ok(&srv, &[]);

@@ -508,3 +508,39 @@ fn status_pane_names_a_privileged_docker_sidecar() {
     );
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn the_list_and_status_pane_show_each_workspaces_network_profile() {
+    let mut s = state("default");
+    update(&mut s, Msg::Resize(120, 30));
+    let profiled = |name: &str, port: Option<u16>, profile: &str| {
+        let mut w = ws(name, WorkspaceState::Running, 2201);
+        w.ssh_port = port;
+        w.labels.insert(
+            berth::domain::net_profile::LABEL.into(),
+            profile.to_string(),
+        );
+        w
+    };
+    update(
+        &mut s,
+        Msg::Backend(Event::Workspaces(vec![
+            profiled("airgap", None, "offline"),
+            profiled("sandboxed", Some(2201), "isolated"),
+            profiled("shared", Some(2202), "open"),
+        ])),
+    );
+    let screen = text(&s);
+    let row = |n: &str| screen.lines().find(|l| l.contains(n)).unwrap().to_string();
+    assert!(
+        row("● airgap").contains("exec") && row("● airgap").contains("offline"),
+        "{screen}"
+    );
+    assert!(row("● sandboxed").contains("isolated"), "{screen}");
+    assert!(row("● shared").contains("open"), "{screen}");
+    assert!(
+        screen.contains("through the engine") && screen.contains("no network (only lo)"),
+        "the status pane of the offline one says how ssh gets in: {screen}"
+    );
+    insta::assert_snapshot!(screen);
+}

@@ -206,7 +206,7 @@ async fn create_redacted(
     super::dind::preflight(ctx, spec).await.map_err(refuse)?;
 
     let steps = match &req.restore {
-        Some(r) => restore_plan(r.snapshot.as_str()),
+        Some(r) => restore_plan(r.snapshot.as_str(), spec.options.net_profile),
         None => plan(spec),
     };
     let total = steps.len();

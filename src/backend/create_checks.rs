@@ -12,6 +12,9 @@ use std::net::SocketAddr;
 pub async fn check(ctx: &Ctx, spec: &WorkspaceSpec) -> Result<(), String> {
     let o = &spec.options;
     create_checks::check(o, ctx.config.port_range)?;
+    if o.net_profile == crate::domain::net_profile::NetProfile::Isolated {
+        super::net_isolated::preflight(ctx).await?;
+    }
     super::networks::check_exist(ctx, &o.networks).await?;
     for m in &o.mounts {
         if let Err(e) = tokio::fs::metadata(&m.host).await {

@@ -4,6 +4,7 @@ use super::create::CreateRequest;
 use super::{provision, sshd, Ctx, Progress, ProgressFn};
 use crate::domain::create_checks::mentions_port;
 use crate::domain::labels::{workspace_labels, Maker, PROFILE};
+use crate::domain::net_isolation;
 use crate::domain::provision::{Step, MARKER_PATH};
 use crate::domain::ssh_forward;
 use crate::domain::workspace::{
@@ -26,6 +27,9 @@ pub struct Made {
     pub docker: super::dind::Made,
     /// A restore's volume-copy helper, while it runs.
     pub helper: Option<String>,
+    /// This create made berth's isolated network (removed on failure if no other
+    /// workspace took it meanwhile).
+    pub isolated_network: bool,
 }
 
 /// A create's working state across steps.
@@ -209,7 +213,9 @@ pub async fn run_step(
             if o.forward.ssh && st.ssh.is_none() {
                 st.ssh = Some(provision::ssh_agent::prepare(ctx, name.as_str()).await?);
             }
-            let mut labels = workspace_labels(spec, Some(st.port), version, &st.maker);
+            let publishes = net_isolation::publishes_ports(o.net_profile);
+            let mut labels =
+                workspace_labels(spec, publishes.then_some(st.port), version, &st.maker);
             if let Some(p) = &st.ssh {
                 labels.insert(ssh_forward::LABEL.into(), p.mode.label().into());
             }
@@ -239,7 +245,13 @@ pub async fn run_step(
                 volume: name.volume(),
                 mount_point: WORKSPACE_HOME.into(),
                 ssh_container_port: SSHD_CONTAINER_PORT,
-                ssh_host_port: st.port,
+                ssh_host_port: publishes.then_some(st.port),
+                network: super::net_isolated::for_container(
+                    ctx,
+                    o.net_profile,
+                    &mut st.made.isolated_network,
+                )
+                .await?,
                 bind_address: ctx.config.bind_address,
                 resources: spec.resources,
                 runtime: spec.runtime.clone(),
@@ -294,6 +306,9 @@ pub async fn run_step(
             }
         }
         Step::Keys => sshd::install_keys(ctx, name, &req.keys).await?,
+        Step::Ssh if !net_isolation::publishes_ports(spec.options.net_profile) => {
+            super::ssh_exec::wait_for_sshd(ctx, name).await?
+        }
         Step::Ssh => sshd::wait_for_ssh(ctx, name, st.port).await?,
         Step::PinHostKey => {
             sshd::pin_host_key(ctx, name).await?;

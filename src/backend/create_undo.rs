@@ -34,6 +34,10 @@ pub async fn rollback(ctx: &Ctx, spec: &WorkspaceSpec, mut st: StepState) -> (St
             problems.push(format!("helper container {h}: {e}"));
         }
     }
+    // berth's isolated network, when this create made it and nobody else is on it.
+    if std::mem::take(&mut st.made.isolated_network) && super::net_isolated::release(ctx).await {
+        removed.push(format!("network {}", super::net_isolated::name(ctx)));
+    }
     for v in st.made.volume.take().into_iter().chain(docker.volume) {
         match ctx.engine.remove_volume(&v).await {
             Ok(()) => removed.push(format!("volume {v}")),

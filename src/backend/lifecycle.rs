@@ -1,6 +1,8 @@
 //! start / stop / restart / delete / lookups.
 use super::{inventory, provision, sidecars, sshd, Ctx, Progress, ProgressFn, STOP_TIMEOUT_SECS};
 use crate::domain::naming::WorkspaceName;
+use crate::domain::net_isolation::ssh_through_engine;
+use crate::domain::net_profile::NetProfile;
 use crate::domain::provision::Provision;
 use crate::domain::workspace::{Workspace, WorkspaceState, WORKSPACE_HOME};
 use anyhow::{anyhow, bail, Result};
@@ -54,11 +56,15 @@ pub async fn ensure_running(
             sidecars::after_start(ctx, &name, progress).await;
         }
     }
-    let port = w
-        .ssh_port
-        .ok_or_else(|| anyhow!("workspace {name} has no SSH port label"))?;
     super::dind::after_start(ctx, w, progress).await;
-    sshd::wait_for_ssh(ctx, &name, port).await?;
+    match w.ssh_port {
+        Some(port) => sshd::wait_for_ssh(ctx, &name, port).await?,
+        // No network: sshd is reached through the engine.
+        None if ssh_through_engine(w.net_profile()) => {
+            super::ssh_exec::wait_for_sshd(ctx, &name).await?
+        }
+        None => bail!("workspace {name} has no SSH port label"),
+    }
     find(ctx, &name).await
 }
 
@@ -219,7 +225,8 @@ pub struct Deleted {
     pub sidecars: Vec<String>,
     /// Sidecar volumes removed with it.
     pub volumes: Vec<String>,
-    /// Its own networks (the one of its services) removed with it.
+    /// Networks removed with it: its own (the one of its services), and berth's
+    /// isolated network when it was the last workspace on it.
     pub networks: Vec<String>,
 }
 
@@ -245,10 +252,15 @@ pub async fn delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> Resul
         out.container = Some(c);
         if let Some(w) = w {
             super::snapshot::drop_orphan_layers(ctx, &w).await;
+            // The last workspace on berth's isolated network takes it along.
+            if w.net_profile() == NetProfile::Isolated && super::net_isolated::release(ctx).await {
+                out.networks
+                    .push(super::net_isolated::name(ctx).to_string());
+            }
         }
     }
     sidecars::remove_networks(ctx, &plan.sidecars).await?;
-    out.networks.clone_from(&plan.sidecars.networks);
+    out.networks.extend(plan.sidecars.networks.iter().cloned());
     if plan.volume_exists {
         if keep_volume {
             out.volume_kept = true;

@@ -27,6 +27,7 @@ pub mod images;
 pub mod inventory;
 pub mod keys;
 pub mod lifecycle;
+pub mod net_isolated;
 pub mod networks;
 pub mod platform;
 pub mod provision;
@@ -36,6 +37,7 @@ pub mod services;
 pub mod sidecars;
 pub mod snapshot;
 pub mod ssh_cmd;
+pub mod ssh_exec;
 pub mod sshd;
 pub mod watch;
 

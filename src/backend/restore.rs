@@ -274,9 +274,9 @@ pub async fn job(
             };
             let w = restore(ctx, req, progress, cancel).await?;
             Ok(format!(
-                "restored {snapshot} as {} (SSH port {})",
+                "restored {snapshot} as {} ({})",
                 w.name,
-                w.ssh_port.unwrap_or_default()
+                crate::domain::net_isolation::ssh_summary(w.ssh_port, w.net_profile())
             ))
         }
         Command::RemoveSnapshot { snapshot, .. } => {

@@ -457,9 +457,9 @@ async fn run_job(
             };
             Ok(match create(ctx, req, &progress, cancel).await? {
                 CreateOutcome::Created(w) => format!(
-                    "created {} (SSH port {})",
+                    "created {} ({})",
                     w.name,
-                    w.ssh_port.unwrap_or_default()
+                    crate::domain::net_isolation::ssh_summary(w.ssh_port, w.net_profile())
                 ),
                 CreateOutcome::Reused(w) => format!("reused {} for its thread", w.name),
             })

@@ -103,6 +103,9 @@ async fn workspace_for_service(ctx: &Ctx, ws: &WorkspaceName) -> Result<Workspac
     if w.state == WorkspaceState::Absent {
         bail!("workspace {ws} has no container; `berth delete {ws}` removes what is left");
     }
+    // A service is reached over a network, which an offline workspace has none of.
+    crate::domain::net_isolation::refuse_offline(w.net_profile(), ws.as_str(), "have services")
+        .map_err(|e| anyhow!(e))?;
     Ok(w)
 }
 

@@ -6,6 +6,7 @@ use super::{keys, lifecycle, sshd, Ctx};
 use crate::domain::env::shell_quote;
 use crate::domain::labels;
 use crate::domain::naming::WorkspaceName;
+use crate::domain::net_isolation::ssh_through_engine;
 use crate::domain::workspace::{Workspace, WorkspaceState};
 use crate::ssh_client::{self, Target};
 use anyhow::{bail, Context, Result};
@@ -45,11 +46,24 @@ pub struct SshCommand {
     pub env: Vec<(String, String)>,
 }
 
-/// How ssh reaches workspace `w`: its port, its host key (pinned now through the
-/// engine when missing and it runs) and the identities to offer.
+/// Can ssh reach `w` at all: through its port, or through the engine (offline)?
+pub fn reachable(w: &Workspace) -> bool {
+    w.ssh_port.is_some() || ssh_through_engine(w.net_profile())
+}
+
+/// How ssh reaches workspace `w`: its port (or, offline, `berth ssh-proxy` through
+/// the engine), its host key (pinned now through the engine when missing and it
+/// runs) and the identities to offer.
 pub async fn target(ctx: &Ctx, w: &Workspace) -> Result<Target> {
     let name = WorkspaceName::parse(&w.name)?;
-    let port = w.ssh_port.context("the workspace has no SSH port label")?;
+    let (port, proxy) = match w.ssh_port {
+        Some(p) => (p, None),
+        None if ssh_through_engine(w.net_profile()) => (
+            0,
+            Some(super::ssh_exec::proxy_command_here(ctx, name.as_str())?),
+        ),
+        None => bail!("the workspace has no SSH port label"),
+    };
     let alias = name.ssh_alias();
     let pinned = ssh_client::known_hosts_file(&ctx.paths, &alias);
     if w.state == WorkspaceState::Running && !tokio::fs::try_exists(&pinned).await.unwrap_or(false)
@@ -64,6 +78,7 @@ pub async fn target(ctx: &Ctx, w: &Workspace) -> Result<Target> {
         port,
         identities: keys::identities(ctx, name.as_str()).await?,
         forward_agent: super::provision::ssh_agent::ssh_forwards_agent(w),
+        proxy,
     })
 }
 

@@ -154,6 +154,10 @@ pub enum Command {
         #[arg(last = true, value_name = "CMD")]
         cmd: Vec<String>,
     },
+    /// One SSH connection to an offline workspace's sshd through the engine, on
+    /// stdin and stdout: the `ProxyCommand` berth's ssh commands use for it.
+    #[command(name = "ssh-proxy", hide = true)]
+    SshProxy { name: String },
     /// Print the exact commands a person runs to connect (ssh alias, berth ssh,
     /// docker exec) and the workspace user's login shell.
     Hint {
@@ -312,6 +316,7 @@ impl Command {
             Command::Cp { .. } => "cp",
             Command::Ssh { .. } => "ssh",
             Command::SshConfig { .. } => "ssh-config",
+            Command::SshProxy { .. } => "ssh-proxy",
             Command::Hint { .. } => "hint",
             Command::Logs { .. } => "logs",
             Command::Net { .. } => "net",

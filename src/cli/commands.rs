@@ -6,6 +6,7 @@ use crate::backend::ssh_cmd::{self, Purpose};
 use crate::backend::{inventory, keys, lifecycle, Ctx};
 use crate::config::{Config, Paths};
 use crate::domain::naming::WorkspaceName;
+use crate::domain::net_isolation::ssh_summary;
 use crate::engine::LogOptions;
 use crate::ssh_client;
 use anyhow::{bail, Context, Result};
@@ -79,12 +80,18 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                 print_json(&v)?;
             } else {
                 let verb = if reused { "reused" } else { "created" };
+                let at = match ws.ssh_port {
+                    Some(p) => format!(
+                        "SSH on {}:{p}",
+                        ssh_client::connect_host(ctx.config.bind_address)
+                    ),
+                    None => ssh_summary(None, ws.net_profile()),
+                };
                 println!(
-                    "Workspace {} {verb}: {}, SSH on {}:{}. Connect with `berth ssh {}`.",
+                    "Workspace {} {verb}: {}, network {}, {at}. Connect with `berth ssh {}`.",
                     ws.name,
                     ws.state.as_str(),
-                    ssh_client::connect_host(ctx.config.bind_address),
-                    ws.ssh_port.map_or("-".into(), |p| p.to_string()),
+                    ws.net_profile(),
                     ws.name
                 );
                 if let Some(d) = crate::domain::dind::DockerInside::of(&ws) {
@@ -136,9 +143,9 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                 print_json(&output::workspace_json(&w))?;
             } else {
                 println!(
-                    "Workspace {} is running (SSH port {}).",
+                    "Workspace {} is running ({}).",
                     w.name,
-                    w.ssh_port.unwrap_or_default()
+                    ssh_summary(w.ssh_port, w.net_profile())
                 );
             }
             Ok(0)
@@ -162,9 +169,9 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                 print_json(&output::workspace_json(&w))?;
             } else {
                 println!(
-                    "Workspace {} restarted (SSH port {}).",
+                    "Workspace {} restarted ({}).",
                     w.name,
-                    w.ssh_port.unwrap_or_default()
+                    ssh_summary(w.ssh_port, w.net_profile())
                 );
             }
             Ok(0)
@@ -196,6 +203,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         } => super::cp::run(ctx, &src, &dst, archive, json).await,
         Command::Ssh { name: n, cmd } => ssh(ctx, &name(&n)?, cmd).await,
         Command::SshConfig { json } => ssh_config(ctx, json).await,
+        Command::SshProxy { name: n } => crate::backend::ssh_exec::proxy(ctx, &name(&n)?).await,
         Command::Hint { name: n, json } => super::hint::run(ctx, &name(&n)?, json).await,
         Command::Logs {
             name: n,
@@ -241,7 +249,7 @@ async fn ssh(ctx: &Ctx, name: &WorkspaceName, cmd: Vec<String>) -> Result<i32> {
 async fn ssh_config(ctx: &Ctx, json: bool) -> Result<i32> {
     let ws = inventory::list(ctx).await?;
     let mut blocks = Vec::new();
-    for w in ws.iter().filter(|w| w.ssh_port.is_some()) {
+    for w in ws.iter().filter(|w| ssh_cmd::reachable(w)) {
         match ssh_cmd::target(ctx, w).await {
             Ok(t) => blocks.push((t.alias.clone(), t.host_block(&ctx.paths))),
             Err(e) => eprintln!("note: no ssh config for {}: {e:#}", w.name),

@@ -104,7 +104,9 @@ pub struct CreateArgs {
     pub docker: bool,
     /// Network profile: open (the engine's default bridge), isolated (no workspace
     /// reaches another; the internet does), proxy (only through berth's logging
-    /// proxy; `berth egress NAME`), offline (only lo). Default: `[network] profile`.
+    /// proxy; `berth egress NAME`), offline (only lo: no port is published, ssh and
+    /// shells go through the engine; Docker inside, --docker, is offline too; no
+    /// --port, --network, services or `net connect`). Default: `[network] profile`.
     #[arg(long, value_name = "PROFILE")]
     pub net_profile: Option<String>,
     /// For --net-profile proxy: a domain its proxy lets through (repeatable, added

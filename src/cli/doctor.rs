@@ -227,6 +227,7 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
             )
         });
         v.push(platforms(e).await);
+        v.push(isolated_network(e, config).await);
     }
     v.push(check(
         "config",
@@ -239,6 +240,18 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
 
 /// The engine's own platform and, for each other one berth supports, whether an
 /// emulator where the engine runs makes it usable (`--platform`).
+/// berth's network for `isolated` workspaces: ours with ICC off, or absent (made
+/// by the first isolated create); a network of that name berth may not use fails.
+async fn isolated_network(e: &dyn Engine, config: &Config) -> Check {
+    let name = &config.network.isolated_network;
+    let h = crate::backend::net_isolated::health(e, name).await;
+    let fix =
+        format!("docker network rm {name}  # or set [network] isolated_network to another name");
+    let status = if h.ok() { Status::Ok } else { Status::Fail };
+    let fix = (!h.ok()).then_some(fix.as_str());
+    check("isolated network", status, h.text(), fix)
+}
+
 async fn platforms(e: &dyn Engine) -> Check {
     let (native, text) = match engine_platform(e).await {
         Ok(n) => n,

@@ -157,7 +157,7 @@ fn ago(ts: i64) -> String {
 
 /// The `berth list` table.
 pub fn table(ws: &[Workspace]) -> String {
-    let rows: Vec<[String; 6]> = ws
+    let rows: Vec<[String; 7]> = ws
         .iter()
         .map(|w| {
             [
@@ -166,21 +166,22 @@ pub fn table(ws: &[Workspace]) -> String {
                     Provision::Ready => w.state.as_str().to_string(),
                     p => format!("{} at {}", p.word(), p.step_text()),
                 },
-                w.ssh_port.map_or("-".into(), |p| p.to_string()),
+                ssh_text(w),
+                w.net_profile().to_string(),
                 w.image.clone(),
                 w.uptime_secs(now()).map_or("-".into(), human_duration),
                 w.thread.clone().unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
-    let header = ["NAME", "STATE", "SSH", "IMAGE", "UPTIME", "THREAD"].map(String::from);
+    let header = ["NAME", "STATE", "SSH", "NET", "IMAGE", "UPTIME", "THREAD"].map(String::from);
     let mut widths = header.clone().map(|h| h.len());
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
             widths[i] = widths[i].max(c.chars().count());
         }
     }
-    let line = |r: &[String; 6]| {
+    let line = |r: &[String; 7]| {
         let cells: Vec<String> = r
             .iter()
             .enumerate()
@@ -195,6 +196,16 @@ pub fn table(ws: &[Workspace]) -> String {
     out
 }
 
+/// Where SSH is: the host port, `exec` for an offline workspace (through the
+/// engine: `berth ssh-proxy`), `-` for none.
+pub fn ssh_text(w: &Workspace) -> String {
+    match w.ssh_port {
+        Some(p) => p.to_string(),
+        None if crate::domain::net_isolation::ssh_through_engine(w.net_profile()) => "exec".into(),
+        None => "-".into(),
+    }
+}
+
 /// JSON for one workspace (stable field names: scripts depend on them). `state` is
 /// "incomplete" or "provisioning" until provisioning finished (never "running" for
 /// a half-made workspace); the engine's own word is `container_state`.
@@ -205,6 +216,9 @@ pub fn workspace_json(w: &Workspace) -> serde_json::Value {
         "container_state": w.state.as_str(),
         "provision": w.provision,
         "ssh_port": w.ssh_port,
+        // open, isolated, proxy or offline (`domain::net_profile`); offline has no
+        // ssh_port: ssh goes through the engine.
+        "net_profile": w.net_profile(),
         "image": w.image,
         "container": w.container,
         "container_id": w.container_id,
@@ -234,7 +248,9 @@ pub fn details(w: &Workspace) -> String {
         kv("provision", why);
         kv("engine", format!("container {}", w.state.as_str()));
     }
-    kv("ssh port", w.ssh_port.map_or("-".into(), |p| p.to_string()));
+    kv("ssh port", ssh_text(w));
+    let p = w.net_profile();
+    kv("network", format!("{p}: {}", p.describe()));
     kv("image", w.image.clone());
     kv("created", ago(w.created));
     kv(

@@ -1,16 +1,30 @@
 //! `[network]`: the network profile of new workspaces and the proxy's allowlist
 //! (`berth create --net-profile`, `--allow-domain`).
 use super::ConfigError;
+use crate::domain::net_isolation;
 use crate::domain::net_profile::NetProfile;
 use serde::Deserialize;
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkConfig {
     /// Profile of new workspaces (default `isolated`).
     pub profile: NetProfile,
     /// For the `proxy` profile: the only domains its proxy lets through (a
     /// leading dot takes subdomains too). Empty: every domain, each request logged.
     pub allow_domains: Vec<String>,
+    /// The engine name of berth's shared network for `isolated` workspaces
+    /// (default `berth.isolated`; tests give each run its own).
+    pub isolated_network: String,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            profile: NetProfile::default(),
+            allow_domains: Vec::new(),
+            isolated_network: net_isolation::DEFAULT_NETWORK.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -18,6 +32,7 @@ pub struct NetworkConfig {
 pub(super) struct RawNetwork {
     profile: Option<toml::Spanned<String>>,
     allow_domains: Option<toml::Spanned<Vec<String>>>,
+    isolated_network: Option<toml::Spanned<String>>,
 }
 
 /// A domain for the allowlist (`example.com`, `.example.com` for it and its
@@ -58,6 +73,11 @@ pub(super) fn apply(
             .collect::<Result<_, _>>()
             .map_err(|e| err_at(at, format!("network.allow_domains: {e}")))?;
     }
+    if let Some(n) = raw.isolated_network {
+        net_isolation::check_network_name(n.get_ref())
+            .map_err(|e| err_at(n.span().start, format!("network.isolated_network: {e}")))?;
+        cfg.isolated_network = n.into_inner();
+    }
     Ok(())
 }
 
@@ -70,14 +90,19 @@ impl NetworkConfig {
             .map(|d| toml::Value::String(d.clone()))
             .collect();
         format!(
-            "\n[network]\nprofile = {}\nallow_domains = {}\n",
+            "\n[network]\nprofile = {}\nallow_domains = {}\nisolated_network = {}\n",
             toml::Value::String(self.profile.to_string()),
-            toml::Value::Array(domains)
+            toml::Value::Array(domains),
+            toml::Value::String(self.isolated_network.clone())
         )
     }
 
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({ "profile": self.profile, "allow_domains": self.allow_domains })
+        serde_json::json!({
+            "profile": self.profile,
+            "allow_domains": self.allow_domains,
+            "isolated_network": self.isolated_network,
+        })
     }
 }
 
@@ -107,6 +132,15 @@ mod tests {
         );
         let e = Config::parse("[network]\nallow_domains = [\"a b\"]\n", "c.toml").unwrap_err();
         assert!(e.to_string().contains("not a domain"), "{e}");
+        let c = Config::parse(
+            "[network]\nisolated_network = \"berth.isolated.t1\"\n",
+            "c.toml",
+        )
+        .unwrap();
+        assert_eq!(c.network.isolated_network, "berth.isolated.t1");
+        assert_eq!(Config::parse(&c.to_toml(), "x").unwrap(), c);
+        let e = Config::parse("[network]\nisolated_network = \"berth-x\"\n", "c.toml").unwrap_err();
+        assert!(e.to_string().contains("network.isolated_network"), "{e}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! ssh and shells. Pure rules; the host checks (paths exist, ports free) are in
 //! `backend::create_checks`.
 use super::create_options::Options;
+use super::net_profile::NetProfile;
 use super::ports::PortRange;
 use super::workspace::{REPO_DIR, WORKSPACE_HOME};
 use std::collections::BTreeSet;
@@ -64,6 +65,26 @@ pub fn check(options: &Options, ssh_range: PortRange) -> Result<(), String> {
                 p.host
             ));
         }
+    }
+    check_offline(options)
+}
+
+/// An offline workspace has no network: nothing can be published on the host or
+/// joined, and saying yes to either would defeat the profile.
+fn check_offline(options: &Options) -> Result<(), String> {
+    if options.net_profile != NetProfile::Offline {
+        return Ok(());
+    }
+    if let Some(p) = options.ports.first() {
+        return Err(format!(
+            "--port {}:{} cannot be published by an offline workspace (it has no network, only lo); drop --port, or pick another --net-profile (isolated, open)",
+            p.host, p.container
+        ));
+    }
+    if let Some(n) = options.networks.first() {
+        return Err(format!(
+            "an offline workspace cannot join network {n} (it has no network, only lo); drop --network, or pick another --net-profile (isolated, open)"
+        ));
     }
     Ok(())
 }
@@ -147,6 +168,25 @@ mod tests {
         assert!(e.contains("two mounts at /d"), "{e}");
         let e = check(&options(&["/a:/home/workspace:ro"], &[]), RANGE).unwrap_err();
         assert!(e.contains("hide the workspace's home"), "{e}");
+    }
+
+    #[test]
+    fn offline_refuses_ports_and_networks() {
+        let mut o = options(&["/a:/data"], &[]);
+        o.net_profile = NetProfile::Offline;
+        assert_eq!(check(&o, RANGE), Ok(()));
+        let mut p = options(&[], &["8080:80"]);
+        p.net_profile = NetProfile::Offline;
+        let e = check(&p, RANGE).unwrap_err();
+        assert!(e.contains("--port 8080:80") && e.contains("offline"), "{e}");
+        o.networks = vec![crate::domain::networks::NetworkName::parse("team").unwrap()];
+        let e = check(&o, RANGE).unwrap_err();
+        assert!(
+            e.contains("network team") && e.contains("--net-profile"),
+            "{e}"
+        );
+        o.net_profile = NetProfile::Isolated;
+        assert_eq!(check(&o, RANGE), Ok(()));
     }
 
     #[test]

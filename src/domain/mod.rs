@@ -8,6 +8,7 @@ pub mod egress;
 pub mod env;
 pub mod labels;
 pub mod naming;
+pub mod net_isolation;
 pub mod net_profile;
 pub mod networks;
 pub mod observe;

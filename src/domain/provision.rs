@@ -121,7 +121,11 @@ impl fmt::Display for Step {
 pub fn plan(spec: &WorkspaceSpec) -> Vec<Step> {
     let o = &spec.options;
     let clone = spec.clone_url.as_ref().filter(|u| !u.trim().is_empty());
-    let mut steps = vec![Step::Volume, Step::Port];
+    let mut steps = vec![Step::Volume];
+    // An offline workspace publishes nothing: no SSH port (ssh goes through the engine).
+    if super::net_isolation::publishes_ports(o.net_profile) {
+        steps.push(Step::Port);
+    }
     if let (true, Some(url)) = (o.detect_profile, clone) {
         steps.push(Step::Detect(url.clone()));
     }
@@ -169,19 +173,21 @@ pub fn plan(spec: &WorkspaceSpec) -> Vec<Step> {
 /// the image, forwarding, dotfiles, clone, profile, setup and post-start steps (its
 /// files are there), with its home copied from the snapshot. Passed-through values
 /// are delivered again (the env step), the GitHub token with them.
-pub fn restore_plan(snapshot: &str) -> Vec<Step> {
-    vec![
-        Step::Volume,
-        Step::Seed(snapshot.to_string()),
-        Step::Port,
-        Step::Container,
-        Step::Start,
-        Step::Keys,
-        Step::Ssh,
-        Step::PinHostKey,
-        Step::Env,
-        Step::Commit,
-    ]
+pub fn restore_plan(snapshot: &str, profile: super::net_profile::NetProfile) -> Vec<Step> {
+    let port = super::net_isolation::publishes_ports(profile).then_some(Step::Port);
+    [Step::Volume, Step::Seed(snapshot.to_string())]
+        .into_iter()
+        .chain(port)
+        .chain([
+            Step::Container,
+            Step::Start,
+            Step::Keys,
+            Step::Ssh,
+            Step::PinHostKey,
+            Step::Env,
+            Step::Commit,
+        ])
+        .collect()
 }
 
 /// The file whose content (the container's id) says provisioning finished.
@@ -388,6 +394,17 @@ mod tests {
         let mut bare = spec(Some("  "), Some(""));
         bare.options.forward = crate::domain::create_options::Forward::NONE;
         assert_eq!(plan(&bare).len(), 11);
+    }
+
+    #[test]
+    fn an_offline_workspace_reserves_no_port() {
+        use crate::domain::net_profile::NetProfile;
+        let mut s = spec(None, None);
+        s.options.net_profile = NetProfile::Offline;
+        assert!(!plan(&s).contains(&Step::Port));
+        assert!(plan(&s).contains(&Step::Ssh), "sshd is still waited for");
+        assert!(!restore_plan("snap", NetProfile::Offline).contains(&Step::Port));
+        assert!(restore_plan("snap", NetProfile::Isolated).contains(&Step::Port));
     }
 
     fn progress(step: &str, alive: bool) -> Progress {

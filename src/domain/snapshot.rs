@@ -42,12 +42,13 @@ pub const HOST_KEY_FILES: [&str; 2] = [
 ];
 
 /// The workspace labels a snapshot keeps so a restore gets the same spec.
-const KEPT: [&str; 5] = [
+const KEPT: [&str; 6] = [
     labels::PROFILE,
     labels::FORWARD,
     labels::WORKDIR,
     labels::SECRETS,
     labels::PLATFORM,
+    super::net_profile::LABEL,
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -204,6 +205,10 @@ pub fn restore_spec(
             .unwrap_or_default(),
         forward: get(labels::FORWARD).map_or(Forward::NONE, |f| Forward::from_label(&f)),
         workdir: get(labels::WORKDIR),
+        // A snapshot of a workspace made before profiles has no label: it was open.
+        net_profile: super::net_profile::NetProfile::from_label(
+            get(super::net_profile::LABEL).as_deref(),
+        ),
         ..Default::default()
     };
     WorkspaceSpec {

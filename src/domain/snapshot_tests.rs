@@ -78,6 +78,7 @@ fn a_snapshot_keeps_the_spec_labels_and_never_the_identity() {
         (labels::FORWARD, "git,gh"),
         (labels::SECRETS, "OPENAI_API_KEY"),
         (labels::WORKDIR, "/home/workspace/repo"),
+        (crate::domain::net_profile::LABEL, "offline"),
     ]);
     let snap = SnapshotName::parse("s1").unwrap();
     let extra = [("berth.test-run".to_string(), "r1".to_string())].into();
@@ -89,6 +90,7 @@ fn a_snapshot_keeps_the_spec_labels_and_never_the_identity() {
     assert_eq!(vol[RUNTIME], "runsc");
     assert_eq!(vol["berth.test-run"], "r1");
     assert_eq!(vol[labels::PROFILE], "python");
+    assert_eq!(vol[crate::domain::net_profile::LABEL], "offline");
     for k in [
         labels::NAME,
         labels::SSH_PORT,
@@ -128,6 +130,7 @@ fn a_restore_gets_the_snapshots_spec_and_runs_nothing_a_create_would() {
         (labels::WORKDIR, "/home/workspace/repo"),
         (RUNTIME, "runsc"),
         (labels::PLATFORM, "linux/amd64"),
+        (crate::domain::net_profile::LABEL, "offline"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -142,6 +145,8 @@ fn a_restore_gets_the_snapshots_spec_and_runs_nothing_a_create_would() {
     assert_eq!(s.options.secrets, ["A_TOKEN", "B_KEY"]);
     assert!(s.options.forward.gh && s.options.forward.ssh && !s.options.forward.git);
     assert_eq!(s.options.workdir.as_deref(), Some("/home/workspace/repo"));
+    use crate::domain::net_profile::NetProfile;
+    assert_eq!(s.options.net_profile, NetProfile::Offline);
     assert!(s.clone_url.is_none() && s.post_start.is_none() && s.thread.is_none());
     assert!(s.options.dotfiles.is_empty() && s.options.setup.is_empty());
     // Empty labels (a snapshot's emptied ones) count as absent.
@@ -157,6 +162,8 @@ fn a_restore_gets_the_snapshots_spec_and_runs_nothing_a_create_would() {
     assert_eq!(s.profile, DEFAULT_PROFILE);
     assert_eq!(s.options.forward, Forward::NONE);
     assert_eq!(s.runtime.as_deref(), Some("runc"));
+    // A snapshot taken before profiles: the workspace was on the default bridge.
+    assert_eq!(s.options.net_profile, NetProfile::Open);
 }
 
 #[test]

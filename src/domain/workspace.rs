@@ -119,6 +119,15 @@ impl Workspace {
         }
     }
 
+    /// Its network profile (its label; none, made before profiles: `open`).
+    pub fn net_profile(&self) -> super::net_profile::NetProfile {
+        super::net_profile::NetProfile::from_label(
+            self.labels
+                .get(super::net_profile::LABEL)
+                .map(String::as_str),
+        )
+    }
+
     /// Seconds since the current run started, for running workspaces.
     pub fn uptime_secs(&self, now: i64) -> Option<i64> {
         match self.state {

@@ -15,9 +15,10 @@ pub(super) fn create_body(
     spec: &ContainerSpec,
 ) -> (ContainerCreateBody, qp::CreateContainerOptions) {
     let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
-    let ssh = (spec.ssh_container_port, spec.ssh_host_port);
-    for (container, host) in
-        std::iter::once(ssh).chain(spec.ports.iter().map(|p| (p.container, p.host)))
+    let ssh = spec.ssh_host_port.map(|h| (spec.ssh_container_port, h));
+    for (container, host) in ssh
+        .into_iter()
+        .chain(spec.ports.iter().map(|p| (p.container, p.host)))
     {
         // One container port may be published on several host ports.
         bindings
@@ -38,7 +39,10 @@ pub(super) fn create_body(
     }));
     let host_config = HostConfig {
         binds: Some(binds),
-        port_bindings: Some(bindings),
+        // Nothing published (no network): no bindings at all, which the engine
+        // refuses for network mode `none`.
+        port_bindings: (!bindings.is_empty()).then_some(bindings),
+        network_mode: spec.network.clone(),
         cap_drop: Some(vec!["ALL".into()]),
         security_opt: Some(vec!["no-new-privileges:true".into()]),
         memory: Some(spec.resources.memory_bytes),
@@ -59,7 +63,7 @@ pub(super) fn create_body(
         hostname: Some(spec.hostname.clone()),
         image: Some(spec.image.clone()),
         labels: Some(hash(&spec.labels)),
-        exposed_ports: Some(exposed),
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
         working_dir: spec.workdir.clone(),
         host_config: Some(host_config),
         ..Default::default()
@@ -89,7 +93,8 @@ mod tests {
             volume: "workspace-a".into(),
             mount_point: "/home/workspace".into(),
             ssh_container_port: 2222,
-            ssh_host_port: 2201,
+            ssh_host_port: Some(2201),
+            network: None,
             bind_address: "127.0.0.1".parse().unwrap(),
             resources: Resources::default(),
             runtime: None,
@@ -138,5 +143,25 @@ mod tests {
             vec!["2222/tcp".to_string(), "80/tcp".into()]
         );
         assert_eq!(hc.cap_drop.unwrap(), vec!["ALL".to_string()]);
+        assert_eq!(hc.network_mode, None, "the engine's default bridge");
+    }
+
+    #[test]
+    fn a_workspace_without_a_network_publishes_nothing() {
+        let mut s = spec();
+        s.ssh_host_port = None;
+        s.ports.clear();
+        s.network = Some("none".into());
+        let (body, _) = create_body(&s);
+        let hc = body.host_config.unwrap();
+        assert_eq!(hc.network_mode.as_deref(), Some("none"));
+        assert_eq!(hc.port_bindings, None);
+        assert_eq!(body.exposed_ports, None);
+        s.network = Some("berth.isolated".into());
+        s.ssh_host_port = Some(2201);
+        let (body, _) = create_body(&s);
+        let hc = body.host_config.unwrap();
+        assert_eq!(hc.network_mode.as_deref(), Some("berth.isolated"));
+        assert!(hc.port_bindings.unwrap().contains_key("2222/tcp"));
     }
 }

@@ -94,7 +94,12 @@ pub struct ContainerSpec {
     pub volume: String,
     pub mount_point: String,
     pub ssh_container_port: u16,
-    pub ssh_host_port: u16,
+    /// The SSH port published on `bind_address`; none for a workspace without a
+    /// network (ssh then goes through the engine).
+    pub ssh_host_port: Option<u16>,
+    /// The network it is created on: a network's name, or `none` for no network at
+    /// all (only `lo`); the engine's default bridge when `None`.
+    pub network: Option<String>,
     pub bind_address: IpAddr,
     pub resources: Resources,
     pub runtime: Option<String>,

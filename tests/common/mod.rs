@@ -51,16 +51,24 @@ pub fn engine_or_skip(test: &str) -> bool {
     false
 }
 
-/// Workspace `name`'s address on the default bridge (where the test's own servers
-/// in other workspaces are reached).
+/// Workspace `name`'s address (where the test's own servers in other workspaces
+/// are reached: those tests make their workspaces `open`, see
+/// [`Sandbox::use_profile`], on the default bridge). The first network's, when
+/// it is on several.
 pub fn container_ip(name: &str) -> String {
     let o = docker(&[
         "inspect",
         "-f",
-        "{{.NetworkSettings.IPAddress}}",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
         &format!("workspace-{name}"),
     ]);
-    stdout(&o).trim().to_string()
+    let first = stdout(&o)
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    assert!(!first.is_empty(), "workspace {name} has no address");
+    first
 }
 
 pub fn docker(args: &[&str]) -> Output {
@@ -83,6 +91,8 @@ pub struct Sandbox {
     pub dir: tempfile::TempDir,
     pub case: String,
     pub range: (u16, u16),
+    /// `[network] profile` of its config when set (see [`Sandbox::use_profile`]).
+    profile: std::cell::Cell<Option<&'static str>>,
 }
 
 impl Sandbox {
@@ -101,6 +111,7 @@ impl Sandbox {
             dir,
             case: case_id,
             range,
+            profile: std::cell::Cell::new(None),
         };
         std::fs::create_dir_all(sb.config_dir()).unwrap();
         std::fs::create_dir_all(sb.home().join(".ssh")).unwrap();
@@ -116,14 +127,44 @@ impl Sandbox {
     }
 
     pub fn write_config(&self, extra: &str) {
+        // Its own isolated network (carrying its labels, removed by its cleanup), so
+        // sandboxes running side by side never share one. A `[network]` table in
+        // `extra` gets the line too (TOML allows a table once).
+        let mut net = format!("isolated_network = \"{}\"\n", self.isolated_network());
+        if let Some(p) = self.profile.get() {
+            net.push_str(&format!("profile = \"{p}\"\n"));
+        }
+        let (own, extra) = match extra.contains("[network]\n") {
+            true => (
+                String::new(),
+                extra.replacen("[network]\n", &format!("[network]\n{net}"), 1),
+            ),
+            false => (format!("\n[network]\n{net}"), extra.to_string()),
+        };
         let text = format!(
-            "[ssh]\nport_range = \"{}-{}\"\n\n[labels]\n\"berth.test-run\" = \"{}\"\n\"berth.test-case\" = \"{}\"\n{extra}",
+            "[ssh]\nport_range = \"{}-{}\"\n{own}\n[labels]\n\"berth.test-run\" = \"{}\"\n\"berth.test-case\" = \"{}\"\n{extra}",
             self.range.0,
             self.range.1,
             run_id(),
             self.case
         );
         std::fs::write(self.config_file(), text).unwrap();
+    }
+
+    /// Makes `profile` the network profile of this sandbox's workspaces from now on
+    /// (config `[network] profile`, kept by every later `write_config`) and
+    /// rewrites the config without extras. For tests whose workspaces talk to each
+    /// other (a git server in one, clones in others): `open`, since `isolated`, the
+    /// default, keeps workspaces apart.
+    pub fn use_profile(&self, profile: &'static str) {
+        self.profile.set(Some(profile));
+        self.write_config("");
+    }
+
+    /// This sandbox's network for `isolated` workspaces (config `[network]
+    /// isolated_network`).
+    pub fn isolated_network(&self) -> String {
+        format!("berth.isolated.{}", self.case)
     }
 
     pub fn home(&self) -> PathBuf {

@@ -100,6 +100,9 @@ pub struct Extras {
     pub joins: Option<String>,
     /// Its command's arguments (a Docker sidecar's dockerd flags).
     pub args: Vec<String>,
+    /// The network it was created on (`none`: no network); `None` for the
+    /// engine's default bridge.
+    pub network: Option<String>,
 }
 
 impl Container {
@@ -212,6 +215,16 @@ impl State {
         }
         self.platforms
             .check_create(&spec.image, spec.platform.as_deref())?;
+        // Like the engine: a named network must exist (`none` always does).
+        let net_id =
+            match spec.network.as_deref() {
+                None | Some("none") => None,
+                Some(n) => Some(self.networks.get(n).map(|net| net.id.clone()).ok_or_else(
+                    || EngineError::NotFound {
+                        what: format!("network {n} not found"),
+                    },
+                )?),
+            };
         // Like a bind of a named volume: created empty when missing.
         self.volumes.entry(spec.volume.clone()).or_default();
         let id = self.new_id();
@@ -219,7 +232,10 @@ impl State {
         self.containers.insert(
             spec.container.clone(),
             Container {
-                host_port: Some(spec.ssh_host_port),
+                // Nothing is published without a network.
+                host_port: spec
+                    .ssh_host_port
+                    .filter(|_| spec.network.as_deref() != Some("none")),
                 volume: spec.volume.clone(),
                 // A container starts with its image's files (a snapshot's).
                 files: self
@@ -234,6 +250,7 @@ impl State {
                     binds: spec.binds.clone(),
                     ports: spec.ports.clone(),
                     workdir: spec.workdir.clone(),
+                    network: spec.network.clone(),
                     ..Default::default()
                 },
                 ..Container::new(
@@ -245,6 +262,12 @@ impl State {
                 )
             },
         );
+        if let Some(net) = net_id {
+            self.attached
+                .entry(id.clone())
+                .or_default()
+                .insert(net, Vec::new());
+        }
         self.event(&spec.container, "create");
         Ok(id)
     }

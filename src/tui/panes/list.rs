@@ -1,5 +1,6 @@
 //! The workspace list: name, state (symbol and colour), SSH port, image, uptime.
 use super::{block, ellipsize, state_mark};
+use crate::domain::net_isolation::ssh_through_engine;
 use crate::domain::workspace::human_duration;
 use crate::tui::layout;
 use crate::tui::state::{Focus, SortKey, State};
@@ -56,12 +57,13 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         head("  NAME", SortKey::Name),
         head("STATE", SortKey::State),
         head("SSH", SortKey::Port),
+        Cell::from("NET"),
         head("IMAGE", SortKey::Image),
         head("UPTIME", SortKey::Uptime),
     ])
     .style(th.fg(Role::Accent).add_modifier(Modifier::BOLD));
-    let name_w = inner_w.saturating_sub(13 + 6 + 18 + 8 + 4).clamp(8, 40);
-    let image_w = inner_w.saturating_sub(name_w + 13 + 6 + 8 + 4).max(5);
+    let name_w = inner_w.saturating_sub(13 + 6 + 9 + 12 + 8 + 5).clamp(8, 40);
+    let image_w = inner_w.saturating_sub(name_w + 13 + 6 + 9 + 8 + 5).max(5);
     let rows_h = layout::list_rows(area);
     let selected = s.selected_index();
     let rows: Vec<Row> = s
@@ -94,7 +96,13 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
                     Span::raw(name),
                 ])),
                 Cell::from(Span::styled(w.status_word(), state_style)),
-                Cell::from(w.ssh_port.map_or("-".into(), |p| p.to_string())),
+                Cell::from(match w.ssh_port {
+                    Some(p) => p.to_string(),
+                    // Offline: ssh goes through the engine.
+                    None if ssh_through_engine(w.net_profile()) => "exec".into(),
+                    None => "-".into(),
+                }),
+                Cell::from(w.net_profile().as_str()),
                 Cell::from(ellipsize(
                     w.profile.as_deref().map_or(&w.image, |_| &w.image),
                     image_w,
@@ -108,6 +116,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         Constraint::Length(name_w as u16),
         Constraint::Length(12),
         Constraint::Length(5),
+        Constraint::Length(8),
         Constraint::Length(image_w as u16),
         Constraint::Length(8),
     ];

@@ -2,6 +2,7 @@
 //! limits, live CPU and memory, and its recent engine events.
 use super::{block, dim, state_mark};
 use crate::domain::labels::is_berth_key;
+use crate::domain::net_isolation::ssh_through_engine;
 use crate::domain::resources::format_memory;
 use crate::domain::workspace::{human_duration, SSHD_CONTAINER_PORT, WORKSPACE_HOME};
 use crate::tui::state::{Focus, State};
@@ -78,9 +79,21 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         ]),
         Line::from(vec![
             key("ssh"),
-            Span::raw(w.ssh_port.map_or("-".into(), |p| {
-                format!("{}:{p} → {SSHD_CONTAINER_PORT}", s.ssh_host)
-            })),
+            Span::raw(match w.ssh_port {
+                Some(p) => format!("{}:{p} → {SSHD_CONTAINER_PORT}", s.ssh_host),
+                None if ssh_through_engine(w.net_profile()) => {
+                    "through the engine (berth ssh-proxy; nothing published)".into()
+                }
+                None => "-".into(),
+            }),
+        ]),
+        Line::from(vec![
+            key("network"),
+            Span::raw(format!(
+                "{} · {}",
+                w.net_profile(),
+                w.net_profile().describe()
+            )),
         ]),
         Line::from(vec![
             key("image"),
