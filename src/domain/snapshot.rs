@@ -42,8 +42,9 @@ pub const HOST_KEY_FILES: [&str; 2] = [
 ];
 
 /// The workspace labels a snapshot keeps so a restore gets the same spec.
-const KEPT: [&str; 5] = [
+const KEPT: [&str; 6] = [
     labels::PROFILE,
+    super::log_forward::LABEL,
     labels::FORWARD,
     labels::WORKDIR,
     labels::SECRETS,
@@ -204,6 +205,9 @@ pub fn restore_spec(
             .unwrap_or_default(),
         forward: get(labels::FORWARD).map_or(Forward::NONE, |f| Forward::from_label(&f)),
         workdir: get(labels::WORKDIR),
+        // A label berth wrote parses; one that does not is dropped, not fatal.
+        forward_logs: get(super::log_forward::LABEL)
+            .and_then(|t| super::log_forward::Target::parse(&t).ok().flatten()),
         ..Default::default()
     };
     WorkspaceSpec {

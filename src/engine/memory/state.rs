@@ -100,6 +100,10 @@ pub struct Extras {
     pub joins: Option<String>,
     /// Its command's arguments (a Docker sidecar's dockerd flags).
     pub args: Vec<String>,
+    /// Its logging driver when not `json-file` (see `MemoryEngine::set_log_driver`).
+    pub log_driver: Option<String>,
+    /// The user it runs as (a log forwarder's `UID:GID`).
+    pub user: Option<String>,
 }
 
 impl Container {
