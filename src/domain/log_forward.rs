@@ -126,7 +126,7 @@ impl Target {
             (Transport::Tcp, r)
         } else if let Some(r) = t.strip_prefix("syslog://") {
             (Transport::Udp, r)
-        } else if t.contains("://") || !t.contains('/') {
+        } else if t.contains("://") {
             return Err(TargetError::Unknown(t.into()));
         } else {
             return Err(TargetError::Relative(t.into()));

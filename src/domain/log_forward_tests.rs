@@ -84,7 +84,7 @@ fn bad_targets_say_what_to_write() {
         ("syslog+tcp://a:b:c", "only letters"),
         ("syslog+udp://h?x=1", "format=rfc3164"),
         ("http://h", "not a log target"),
-        ("stdout", "not a log target"),
+        ("stdout", "not an absolute path"),
         ("/tmp/a\nb", "not a log target"),
     ];
     for (raw, want) in cases {
