@@ -1,7 +1,8 @@
 //! Log forwarding against the real engine (`berth create --forward-logs`): lines
 //! written to a workspace's log and a service's arrive tagged in a file on the host
 //! and at syslog listeners this test runs on 127.0.0.1; a bad target is refused
-//! with nothing left; delete takes the forwarder and its volume (the file stays).
+//! with nothing left; a fork keeps forwarding; delete takes the forwarder and its
+//! volume (the file stays).
 //! Ports: 3190-3199 (SSH 3190-3196, the syslog listeners 3198 and 3199).
 mod common;
 
@@ -150,6 +151,14 @@ fn workspace_and_service_lines_arrive_tagged_in_a_private_file_and_delete_takes_
     sb.ok(&["start", &name]);
     let after = wait_for_file(&file, &[&ws_line]);
     assert_eq!(after.matches(&ws_line).count(), 1, "{after}");
+
+    // A fork forwards to the same place.
+    let fork = sb.name("g");
+    sb.ok(&["fork", &name, &fork]);
+    let st = sb.json(&["status", &fork, "--json"]);
+    assert_eq!(st["forward_logs"]["target"], target.as_str(), "{st}");
+    assert_eq!(st["forward_logs"]["running"], true, "{st}");
+    sb.ok(&["delete", &fork, "--yes"]);
 
     sb.ok(&["delete", &name, "--yes"]);
     assert!(!exists("container", &forwarder(&name)));
