@@ -508,3 +508,22 @@ fn status_pane_names_a_privileged_docker_sidecar() {
     );
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn status_pane_says_where_the_logs_go() {
+    let mut s = state("default");
+    update(&mut s, Msg::Resize(120, 30));
+    let mut w = ws("shipper", WorkspaceState::Running, 2202);
+    w.labels.insert(
+        berth::domain::log_forward::LABEL.into(),
+        "syslog+udp://127.0.0.1:514".into(),
+    );
+    update(&mut s, Msg::Backend(Event::Workspaces(vec![w])));
+    let screen = text(&s);
+    assert!(
+        screen.contains("logs       → syslog+udp://127.0.0.1:514")
+            && screen.contains("(sidecar workspace-shipper.logs)"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+}
