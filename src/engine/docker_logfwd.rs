@@ -136,10 +136,10 @@ mod tests {
             volume: "workspace-a.logs".into(),
             host_network: false,
         };
-        let (body, opts) = body(&spec);
+        let (req, opts) = body(&spec);
         assert_eq!(opts.name.as_deref(), Some("workspace-a.logs"));
-        assert_eq!(body.user.as_deref(), Some("1000:1000"));
-        let hc = body.host_config.unwrap();
+        assert_eq!(req.user.as_deref(), Some("1000:1000"));
+        let hc = req.host_config.unwrap();
         assert_eq!(hc.network_mode.as_deref(), Some("none"));
         assert_eq!(hc.cap_drop.unwrap(), ["ALL"]);
         assert_eq!(hc.cap_add, None);
@@ -163,14 +163,10 @@ mod tests {
             host_network: true,
             ..spec
         };
-        let (body, _) = body_of(&syslog);
+        let (req, _) = body(&syslog);
         assert_eq!(
-            body.host_config.unwrap().network_mode.as_deref(),
+            req.host_config.unwrap().network_mode.as_deref(),
             Some("host")
         );
-    }
-
-    fn body_of(s: &LogForwarderSpec) -> (ContainerCreateBody, qp::CreateContainerOptions) {
-        body(s)
     }
 }
