@@ -542,5 +542,23 @@ fn the_list_and_status_pane_show_each_workspaces_network_profile() {
         screen.contains("through the engine") && screen.contains("no network (only lo)"),
         "the status pane of the offline one says how ssh gets in: {screen}"
     );
+}
+
+#[test]
+fn status_pane_says_where_the_logs_go() {
+    let mut s = state("default");
+    update(&mut s, Msg::Resize(120, 30));
+    let mut w = ws("shipper", WorkspaceState::Running, 2202);
+    w.labels.insert(
+        berth::domain::log_forward::LABEL.into(),
+        "syslog+udp://127.0.0.1:514".into(),
+    );
+    update(&mut s, Msg::Backend(Event::Workspaces(vec![w])));
+    let screen = text(&s);
+    assert!(
+        screen.contains("logs       → syslog+udp://127.0.0.1:514")
+            && screen.contains("(sidecar workspace-shipper.logs)"),
+        "{screen}"
+    );
     insta::assert_snapshot!(screen);
 }

@@ -54,6 +54,8 @@ pub struct CreateSpec {
     pub net_profile: Option<String>,
     /// `--allow-domain` (added to `[network] allow_domains`).
     pub allow_domains: Vec<String>,
+    /// `--forward-logs TARGET` (default: `[logs] forward`; "" turns it off).
+    pub forward_logs: Option<String>,
 }
 
 /// The dotfiles flags.
@@ -231,6 +233,11 @@ pub fn workspace_spec<'a>(
                 None => config.network.profile,
             },
             allow_domains: allow_domains(&config.network.allow_domains, &s.allow_domains)?,
+            forward_logs: match &s.forward_logs {
+                Some(t) => crate::domain::log_forward::Target::parse(t)
+                    .map_err(|e| anyhow!("--forward-logs: {e}"))?,
+                None => config.logs.forward.clone(),
+            },
         },
     })
 }

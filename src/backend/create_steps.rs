@@ -25,6 +25,8 @@ pub struct Made {
     pub pinned: bool,
     /// The Docker engine sidecar and its volume (`--docker`).
     pub docker: super::dind::Made,
+    /// The log forwarder, its volume and the log file (`--forward-logs`).
+    pub logs: super::log_forward::Made,
     /// A restore's volume-copy helper, while it runs.
     pub helper: Option<String>,
     /// This create made berth's isolated network (removed on failure if no other
@@ -334,6 +336,7 @@ pub async fn run_step(
             .await?
         }
         Step::Docker => super::dind::provision(ctx, spec, &mut st.made.docker, progress).await?,
+        Step::Logs => super::log_forward::provision(ctx, spec, &mut st.made.logs, progress).await?,
         Step::Git => {
             provision::git::forward(ctx, &name.container(), &ctx.paths.home, progress).await?
         }

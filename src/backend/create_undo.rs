@@ -13,6 +13,9 @@ use anyhow::{bail, Result};
 pub async fn rollback(ctx: &Ctx, spec: &WorkspaceSpec, mut st: StepState) -> (String, bool) {
     let mut removed = Vec::new();
     let mut problems = Vec::new();
+    let (r, p) = std::mem::take(&mut st.made.logs).undo(ctx).await;
+    removed.extend(r);
+    problems.extend(p);
     // The Docker sidecar first: it joins the workspace container's network.
     let docker = std::mem::take(&mut st.made.docker);
     if let Some(c) = &docker.container {

@@ -166,6 +166,8 @@ pub async fn add(ctx: &Ctx, ws: &WorkspaceName, req: &ServiceRequest) -> Result<
                 .store
                 .audit(ws.as_str(), "service-add", svc.name.as_str())
                 .await;
+            // Its logs are forwarded too (when the workspace forwards its logs).
+            super::log_forward::refresh_or_warn(ctx, ws, &|_| {}).await;
             Ok(added)
         }
         Err(e) => {
@@ -301,6 +303,7 @@ pub async fn remove(ctx: &Ctx, ws: &WorkspaceName, name: &str) -> Result<Removed
     };
     ctx.engine.remove_container(&s.container).await?;
     let network = drop_network_if_unused(ctx, ws).await?;
+    super::log_forward::refresh_or_warn(ctx, ws, &|_| {}).await;
     let _ = ctx
         .store
         .audit(ws.as_str(), "service-rm", svc.as_str())

@@ -44,6 +44,8 @@ async fn resume_paused(ctx: &Ctx, name: &WorkspaceName, progress: ProgressFn<'_>
 /// Before the workspace starts: its own-network sidecars (services).
 pub async fn before_start(ctx: &Ctx, name: &WorkspaceName, progress: ProgressFn<'_>) {
     resume_paused(ctx, name, progress).await;
+    // The log forwarder follows the sidecars there are now (made again if changed).
+    super::log_forward::before_start(ctx, name, progress).await;
     for s in list(ctx, name).await {
         if !s.joins_workspace && !s.running {
             if let Err(e) = ctx.engine.start_container(&s.container).await {

@@ -250,7 +250,7 @@ pub enum ImageAction {
     /// --profile, a profile's image over the configured workspace image).
     Build {
         /// Tag (default: `image` from the config).
-        #[arg(long, conflicts_with_all = ["profile", "docker"])]
+        #[arg(long, conflicts_with_all = ["profile", "docker", "logs"])]
         tag: Option<String>,
         /// Build this profile's image (over `image` from the config) if not built yet.
         #[arg(long, value_name = "NAME")]
@@ -258,6 +258,9 @@ pub enum ImageAction {
         /// Build the Docker engine image of `create --docker` (berth/docker:HASH) instead.
         #[arg(long, conflicts_with = "profile")]
         docker: bool,
+        /// Build the log forwarder image of `create --forward-logs` (berth/logs:HASH) instead.
+        #[arg(long, conflicts_with_all = ["profile", "docker"])]
+        logs: bool,
         /// Base image the workspace image (or the Docker engine image) is built on.
         #[arg(long, value_name = "IMG", default_value = super::image::DEFAULT_BASE)]
         base: String,
@@ -274,6 +277,9 @@ pub enum ImageAction {
         /// The Docker engine image of `create --docker` instead.
         #[arg(long)]
         docker: bool,
+        /// The log forwarder image of `create --forward-logs` instead.
+        #[arg(long, conflicts_with = "docker")]
+        logs: bool,
         #[arg(long)]
         json: bool,
     },

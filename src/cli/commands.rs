@@ -100,6 +100,9 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                         d.docker_host, d.sidecar, d.privileges, ws.name
                     );
                 }
+                if let Some(f) = crate::domain::log_forward::Forwarding::of(&ws) {
+                    println!("Logs forwarded {}.", f.summary());
+                }
             }
             Ok(0)
         }
@@ -122,15 +125,20 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             let extra = super::service::StatusExtra::of(ctx, &n).await?;
             // With Docker inside: whether its (privileged) sidecar runs.
             let docker = crate::backend::dind::inside(ctx, &w).await;
+            let logs = crate::backend::log_forward::status(ctx, &w).await;
             if json {
                 let mut v = output::workspace_json(&w);
                 extra.add_json(&mut v)?;
                 v["docker"] = serde_json::to_value(&docker)?;
+                v["forward_logs"] = serde_json::to_value(&logs)?;
                 print_json(&v)?;
             } else {
                 print!("{}{}", output::details(&w), extra.text());
                 if let Some(d) = &docker {
                     print!("{}", output::docker_line(d));
+                }
+                if let Some(f) = &logs {
+                    print!("{}", super::log_forward::status_line(f));
                 }
             }
             Ok(0)

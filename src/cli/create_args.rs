@@ -114,6 +114,13 @@ pub struct CreateArgs {
     /// any, every domain is let through and logged.
     #[arg(long = "allow-domain", value_name = "DOMAIN")]
     pub allow_domains: Vec<String>,
+    /// Ship the workspace's logs and its sidecars' to a file on the host
+    /// (file:/abs/path or /abs/path: lines appended, each tagged with its source and
+    /// time) or a syslog endpoint (syslog+udp://HOST[:PORT], syslog+tcp://HOST[:PORT];
+    /// port 514, RFC 5424), through a forwarder sidecar. Default: `[logs] forward`;
+    /// "" forwards nothing.
+    #[arg(long, value_name = "TARGET")]
+    pub forward_logs: Option<String>,
     /// Platform: linux/amd64 or linux/arm64 (default: the engine's own). Another
     /// than the engine's needs an emulator registered where it runs (binfmt_misc)
     /// and an image for it (`berth image build --platform`).
@@ -180,6 +187,7 @@ impl CreateArgs {
             docker: self.docker,
             net_profile: self.net_profile.clone(),
             allow_domains: self.allow_domains.clone(),
+            forward_logs: self.forward_logs.clone(),
         })
     }
 }

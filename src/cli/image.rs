@@ -12,7 +12,18 @@ pub use crate::backend::images::{context_tar, image_build, DEFAULT_BASE};
 pub async fn run(paths: Paths, config: Config, action: ImageAction) -> Result<i32> {
     let ctx = super::connect(paths, config).await?;
     match action {
-        ImageAction::Present { docker: true, json } => super::dind::present(&ctx, json).await,
+        ImageAction::Present {
+            docker: true, json, ..
+        } => super::dind::present(&ctx, json).await,
+        ImageAction::Present {
+            logs: true, json, ..
+        } => super::log_forward::present(&ctx, json).await,
+        ImageAction::Build {
+            logs: true,
+            base,
+            json,
+            ..
+        } => super::log_forward::build(&ctx, &base, json).await,
         ImageAction::Build {
             docker: true,
             base,

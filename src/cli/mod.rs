@@ -12,6 +12,7 @@ mod doctor;
 mod exec;
 mod hint;
 mod image;
+mod log_forward;
 mod logs;
 mod logs_tagged;
 mod net;

@@ -235,6 +235,8 @@ pub fn workspace_json(w: &Workspace) -> serde_json::Value {
         "labels": w.labels,
         // Docker inside (`create --docker`): its sidecar and the privileges it has.
         "docker": crate::domain::dind::DockerInside::of(w),
+        // Log forwarding (`create --forward-logs`): where its logs go.
+        "forward_logs": crate::domain::log_forward::Forwarding::of(w),
     })
 }
 

@@ -50,6 +50,8 @@ struct RawConfig {
     docker: super::docker::RawDocker,
     #[serde(default)]
     network: super::network::RawNetwork,
+    #[serde(default)]
+    logs: super::logs::RawLogs,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -183,6 +185,7 @@ pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError
     }
     super::docker::apply(&mut cfg.docker, raw.docker, &err_at)?;
     super::network::apply(&mut cfg.network, raw.network, &err_at)?;
+    super::logs::apply(&mut cfg.logs, raw.logs, &err_at)?;
     let raw_provision = super::provision::RawProvision {
         env: raw.env,
         forward: raw.forward,

@@ -3,6 +3,7 @@
 //! file, line and field; the TUI runs on the defaults and shows the same sentence.
 pub mod docker;
 mod layer;
+pub mod logs;
 pub mod network;
 pub mod profiles;
 pub mod provision;
@@ -51,6 +52,8 @@ pub struct Config {
     pub docker: docker::DockerConfig,
     /// `[network]`: network profile of new workspaces, the proxy's allowlist.
     pub network: network::NetworkConfig,
+    /// `[logs]`: where new workspaces forward their logs.
+    pub logs: logs::LogsConfig,
 }
 
 /// The CA bundle profile builds trust by default (used when it exists).
@@ -86,6 +89,7 @@ impl Default for Config {
             build_ca_bundle: Some(PathBuf::from(DEFAULT_CA_BUNDLE)),
             docker: Default::default(),
             network: Default::default(),
+            logs: Default::default(),
         }
     }
 }

@@ -55,6 +55,7 @@ impl Config {
         ));
         out.push_str(&self.docker.toml());
         out.push_str(&self.network.toml());
+        out.push_str(&self.logs.toml());
         out.push_str("\n[labels]\n");
         for (k, v) in &self.labels {
             out.push_str(&format!("{} = {}\n", q(k), q(v)));
@@ -90,6 +91,7 @@ impl Config {
             "build": { "ca_bundle": self.build_ca_bundle },
             "docker": self.docker.to_json(),
             "network": self.network.to_json(),
+            "logs": self.logs.to_json(),
         })
     }
 }

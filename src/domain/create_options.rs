@@ -28,6 +28,9 @@ pub struct Options {
     /// `--allow-domain` and `[network] allow_domains`: for the `proxy` profile,
     /// the only domains its proxy lets through (empty: all, each one logged).
     pub allow_domains: Vec<String>,
+    /// `--forward-logs` and `[logs] forward`: where its logs and its sidecars' go
+    /// (see `domain::log_forward`).
+    pub forward_logs: Option<super::log_forward::Target>,
 }
 
 /// Which host credentials a create forwards into the workspace.

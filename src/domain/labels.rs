@@ -120,6 +120,9 @@ pub fn workspace_labels(
         l.insert(NETWORKS.into(), super::networks::label_value(&o.networks));
     }
     l.insert(super::net_profile::LABEL.into(), o.net_profile.to_string());
+    if let Some(t) = &o.forward_logs {
+        l.insert(super::log_forward::LABEL.into(), t.to_string());
+    }
     if o.docker {
         l.insert(
             super::dind::LABEL.into(),

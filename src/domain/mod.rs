@@ -7,6 +7,7 @@ pub mod dotfiles;
 pub mod egress;
 pub mod env;
 pub mod labels;
+pub mod log_forward;
 pub mod naming;
 pub mod net_isolation;
 pub mod net_profile;

@@ -38,6 +38,9 @@ pub enum Step {
     Env,
     /// `--docker`: the workspace's Docker engine sidecar, its volume and the CLI.
     Docker,
+    /// `--forward-logs`: the log forwarder sidecar (after the other sidecars, so
+    /// it follows them from the start).
+    Logs,
     /// Copy the host's git config and known_hosts.
     Git,
     /// The GitHub CLI's token as GH_TOKEN, and git's credential helper for it.
@@ -74,6 +77,7 @@ impl Step {
             Step::PinHostKey => "host key",
             Step::Env => "env",
             Step::Docker => "docker",
+            Step::Logs => "logs",
             Step::Git => "git",
             Step::Gh => "gh",
             Step::SshAgent => "ssh-agent",
@@ -104,6 +108,7 @@ impl fmt::Display for Step {
             Step::Docker => {
                 f.write_str("start the workspace's Docker engine (a privileged sidecar)")
             }
+            Step::Logs => f.write_str("start the log forwarder (a sidecar)"),
             Step::Git => f.write_str("forward git config and known_hosts"),
             Step::Gh => f.write_str("forward GitHub CLI auth"),
             Step::SshAgent => f.write_str("forward the ssh-agent"),
@@ -141,6 +146,9 @@ pub fn plan(spec: &WorkspaceSpec) -> Vec<Step> {
     // Before anything that runs the user's commands (setup may use docker).
     if o.docker {
         steps.push(Step::Docker);
+    }
+    if o.forward_logs.is_some() {
+        steps.push(Step::Logs);
     }
     let f = o.forward;
     for (on, step) in [
@@ -188,6 +196,15 @@ pub fn restore_plan(snapshot: &str, profile: super::net_profile::NetProfile) -> 
             Step::Commit,
         ])
         .collect()
+}
+
+/// [`restore_plan`], with the log forwarder when the restored spec forwards logs.
+pub fn restore_plan_for(snapshot: &str, spec: &WorkspaceSpec) -> Vec<Step> {
+    let mut steps = restore_plan(snapshot, spec.options.net_profile);
+    if spec.options.forward_logs.is_some() {
+        steps.insert(steps.len() - 1, Step::Logs);
+    }
+    steps
 }
 
 /// The file whose content (the container's id) says provisioning finished.
@@ -405,6 +422,21 @@ mod tests {
         assert!(plan(&s).contains(&Step::Ssh), "sshd is still waited for");
         assert!(!restore_plan("snap", NetProfile::Offline).contains(&Step::Port));
         assert!(restore_plan("snap", NetProfile::Isolated).contains(&Step::Port));
+    }
+
+    #[test]
+    fn the_log_forwarder_comes_after_the_other_sidecars_in_a_create_and_a_restore() {
+        let mut s = spec(None, None);
+        s.options.docker = true;
+        assert!(!plan(&s).contains(&Step::Logs));
+        assert!(!restore_plan_for("snap", &s).contains(&Step::Logs));
+        s.options.forward_logs = crate::domain::log_forward::Target::parse("/tmp/x.log").unwrap();
+        let p = plan(&s);
+        let pos = |s: &Step| p.iter().position(|x| x == s).unwrap();
+        assert_eq!(pos(&Step::Logs), pos(&Step::Docker) + 1);
+        let r = restore_plan_for("snap", &s);
+        assert_eq!(&r[r.len() - 2..], [Step::Logs, Step::Commit]);
+        assert_eq!(Step::Logs.label(), "logs");
     }
 
     fn progress(step: &str, alive: bool) -> Progress {

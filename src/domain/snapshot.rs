@@ -42,8 +42,9 @@ pub const HOST_KEY_FILES: [&str; 2] = [
 ];
 
 /// The workspace labels a snapshot keeps so a restore gets the same spec.
-const KEPT: [&str; 6] = [
+const KEPT: [&str; 7] = [
     labels::PROFILE,
+    super::log_forward::LABEL,
     labels::FORWARD,
     labels::WORKDIR,
     labels::SECRETS,
@@ -209,6 +210,9 @@ pub fn restore_spec(
         net_profile: super::net_profile::NetProfile::from_label(
             get(super::net_profile::LABEL).as_deref(),
         ),
+        // A label berth wrote parses; one that does not is dropped, not fatal.
+        forward_logs: get(super::log_forward::LABEL)
+            .and_then(|t| super::log_forward::Target::parse(&t).ok().flatten()),
         ..Default::default()
     };
     WorkspaceSpec {

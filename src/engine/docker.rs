@@ -441,6 +441,14 @@ impl Engine for DockerEngine {
     async fn copy_between(&self, from: &str, path: &str, to: &str, dir: &str) -> EngineResult<()> {
         super::docker_dind::copy_between(self, from, path, to, dir).await
     }
+
+    async fn log_file(&self, container: &str) -> EngineResult<super::LogFile> {
+        super::docker_logfwd::log_file(self, container).await
+    }
+
+    async fn create_log_forwarder(&self, spec: &super::LogForwarderSpec) -> EngineResult<String> {
+        super::docker_logfwd::create(self, spec).await
+    }
 }
 
 /// The engine's build options for `build`: its tag, build arguments and labels;

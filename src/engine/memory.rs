@@ -14,6 +14,7 @@ mod archive;
 mod controls;
 pub mod dind;
 mod exec;
+mod logfwd;
 mod networks;
 mod ops;
 mod platform;
@@ -480,5 +481,13 @@ impl Engine for MemoryEngine {
 
     async fn copy_between(&self, from: &str, path: &str, to: &str, dir: &str) -> EngineResult<()> {
         dind::copy_between(self, from, path, to, dir)
+    }
+
+    async fn log_file(&self, container: &str) -> EngineResult<super::LogFile> {
+        logfwd::log_file(self, container)
+    }
+
+    async fn create_log_forwarder(&self, spec: &super::LogForwarderSpec) -> EngineResult<String> {
+        logfwd::create(self, spec)
     }
 }

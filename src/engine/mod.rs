@@ -9,14 +9,17 @@ mod docker_dind;
 mod docker_exec;
 mod docker_files;
 mod docker_labelled;
+mod docker_logfwd;
 mod docker_network;
 mod docker_platform;
 mod docker_snapshot;
 mod docker_watch;
+pub mod log_forward;
 pub mod memory;
 pub mod network;
 pub mod snapshot;
 
+pub use log_forward::{LogFile, LogForwarderSpec};
 pub use snapshot::{ImageSummary, SnapshotEngine, VolumeCopy, VolumeSummary};
 
 use crate::domain::create_options::PortMap;
@@ -337,6 +340,13 @@ pub trait Engine: NetworkEngine + SnapshotEngine + Send + Sync {
     /// of container `to`, streamed through the engine's archive API (so it lands in
     /// the container's layer on the host's disk: never for secrets).
     async fn copy_between(&self, from: &str, path: &str, to: &str, dir: &str) -> EngineResult<()>;
+
+    // Log forwarding (`domain::log_forward`).
+
+    /// Where the engine writes the container's log, and with which driver.
+    async fn log_file(&self, container: &str) -> EngineResult<LogFile>;
+    /// Creates a workspace's log forwarder sidecar, hardened (see [`LogForwarderSpec`]).
+    async fn create_log_forwarder(&self, spec: &LogForwarderSpec) -> EngineResult<String>;
 }
 
 /// Runs a command and collects its output (for short internal commands).

@@ -42,4 +42,6 @@ pub enum Op {
     ImagesByLabel,
     VolumesByLabel,
     UntagImage,
+    LogFile,
+    CreateLogForwarder,
 }

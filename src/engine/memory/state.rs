@@ -103,6 +103,10 @@ pub struct Extras {
     /// The network it was created on (`none`: no network); `None` for the
     /// engine's default bridge.
     pub network: Option<String>,
+    /// Its logging driver when not `json-file` (see `MemoryEngine::set_log_driver`).
+    pub log_driver: Option<String>,
+    /// The user it runs as (a log forwarder's `UID:GID`).
+    pub user: Option<String>,
 }
 
 impl Container {

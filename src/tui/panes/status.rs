@@ -60,6 +60,13 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
             ),
         ]));
     }
+    // Log forwarding: where its logs and its sidecars' go.
+    if let Some(f) = crate::domain::log_forward::Forwarding::of(w) {
+        lines.push(Line::from(vec![
+            key("logs"),
+            Span::raw(format!("→ {} (sidecar {})", f.target, f.sidecar)),
+        ]));
+    }
     lines.extend([
         Line::from(vec![
             key("container"),
