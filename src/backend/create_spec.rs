@@ -54,6 +54,8 @@ pub struct CreateSpec {
     pub net_profile: Option<String>,
     /// `--allow-domain` (added to `[network] allow_domains`).
     pub allow_domains: Vec<String>,
+    /// `--secret NAME` (repeatable): global secrets it gets as files.
+    pub secret_files: Vec<String>,
 }
 
 /// The dotfiles flags.
@@ -231,6 +233,8 @@ pub fn workspace_spec<'a>(
                 None => config.network.profile,
             },
             allow_domains: allow_domains(&config.network.allow_domains, &s.allow_domains)?,
+            secret_files: crate::domain::secrets::parse_names(&s.secret_files)
+                .map_err(|e| anyhow!(e))?,
         },
     })
 }

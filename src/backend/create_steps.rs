@@ -318,6 +318,9 @@ pub async fn run_step(
             )
             .await?
         }
+        Step::Secrets => {
+            super::secrets::at_create(ctx, name, &spec.options.secret_files, progress).await?
+        }
         Step::Docker => super::dind::provision(ctx, spec, &mut st.made.docker, progress).await?,
         Step::Git => {
             provision::git::forward(ctx, &name.container(), &ctx.paths.home, progress).await?

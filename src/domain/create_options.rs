@@ -28,6 +28,8 @@ pub struct Options {
     /// `--allow-domain` and `[network] allow_domains`: for the `proxy` profile,
     /// the only domains its proxy lets through (empty: all, each one logged).
     pub allow_domains: Vec<String>,
+    /// `--secret NAME`: global secrets it gets as files (see `domain::secrets`).
+    pub secret_files: Vec<String>,
 }
 
 /// Which host credentials a create forwards into the workspace.

@@ -36,6 +36,8 @@ pub enum Step {
     PinHostKey,
     /// Environment: the public file, and passed-through values on the tmpfs.
     Env,
+    /// Secret files on the tmpfs (`berth secret`, `--secret`).
+    Secrets,
     /// `--docker`: the workspace's Docker engine sidecar, its volume and the CLI.
     Docker,
     /// Copy the host's git config and known_hosts.
@@ -73,6 +75,7 @@ impl Step {
             Step::Ssh => "sshd",
             Step::PinHostKey => "host key",
             Step::Env => "env",
+            Step::Secrets => "secrets",
             Step::Docker => "docker",
             Step::Git => "git",
             Step::Gh => "gh",
@@ -101,6 +104,7 @@ impl fmt::Display for Step {
             Step::Ssh => f.write_str("wait for sshd"),
             Step::PinHostKey => f.write_str("pin the SSH host key"),
             Step::Env => f.write_str("deliver the environment"),
+            Step::Secrets => f.write_str("deliver secret files"),
             Step::Docker => {
                 f.write_str("start the workspace's Docker engine (a privileged sidecar)")
             }
@@ -133,6 +137,8 @@ pub fn plan(spec: &WorkspaceSpec) -> Vec<Step> {
         Step::Ssh,
         Step::PinHostKey,
         Step::Env,
+        // Always: secrets set for this workspace's name before it existed count too.
+        Step::Secrets,
     ]);
     // Before anything that runs the user's commands (setup may use docker).
     if o.docker {
@@ -180,6 +186,7 @@ pub fn restore_plan(snapshot: &str) -> Vec<Step> {
         Step::Ssh,
         Step::PinHostKey,
         Step::Env,
+        Step::Secrets,
         Step::Commit,
     ]
 }
@@ -370,6 +377,7 @@ mod tests {
                 "sshd",
                 "host key",
                 "env",
+                "secrets",
                 "docker",
                 "git",
                 "gh",
@@ -383,11 +391,11 @@ mod tests {
                 "commit"
             ]
         );
-        assert_eq!(plan(&s)[18].to_string(), "setup command 2: b");
+        assert_eq!(plan(&s)[19].to_string(), "setup command 2: b");
         // Blank clone and post-start add nothing; forwarding off drops its steps.
         let mut bare = spec(Some("  "), Some(""));
         bare.options.forward = crate::domain::create_options::Forward::NONE;
-        assert_eq!(plan(&bare).len(), 11);
+        assert_eq!(plan(&bare).len(), 12);
     }
 
     fn progress(step: &str, alive: bool) -> Progress {

@@ -42,8 +42,9 @@ pub const HOST_KEY_FILES: [&str; 2] = [
 ];
 
 /// The workspace labels a snapshot keeps so a restore gets the same spec.
-const KEPT: [&str; 5] = [
+const KEPT: [&str; 6] = [
     labels::PROFILE,
+    labels::SECRET_FILES,
     labels::FORWARD,
     labels::WORKDIR,
     labels::SECRETS,
@@ -204,6 +205,9 @@ pub fn restore_spec(
             .unwrap_or_default(),
         forward: get(labels::FORWARD).map_or(Forward::NONE, |f| Forward::from_label(&f)),
         workdir: get(labels::WORKDIR),
+        secret_files: get(labels::SECRET_FILES)
+            .map(|s| super::secrets::names_from_label(&s))
+            .unwrap_or_default(),
         ..Default::default()
     };
     WorkspaceSpec {
