@@ -228,6 +228,7 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
         });
         v.push(platforms(e).await);
     }
+    v.push(super::doctor_state::check(paths.state_dir.clone()).await);
     v.push(check(
         "config",
         Status::Ok,

@@ -9,6 +9,7 @@ mod delete;
 mod dind;
 mod docs;
 mod doctor;
+mod doctor_state;
 mod exec;
 mod hint;
 mod image;
