@@ -172,6 +172,8 @@ pub async fn write(
         stdin,
     )
     .await?;
+    // Names only: never a value in berth's log, whatever its level.
+    tracing::debug!("secret files written in {container}: {}", names.join(", "));
     Ok(())
 }
 
@@ -183,6 +185,10 @@ pub async fn remove(engine: &dyn Engine, container: &str, names: &[String]) -> R
     let args: Vec<&str> = names.iter().map(String::as_str).collect();
     let what = format!("removing from {DIR}");
     run_script(engine, container, &what, REMOVE, &args, Vec::new()).await?;
+    tracing::debug!(
+        "secret files removed from {container}: {}",
+        names.join(", ")
+    );
     Ok(())
 }
 
