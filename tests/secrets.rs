@@ -232,6 +232,51 @@ fn secret_values_are_inside_the_workspace_and_nowhere_else() {
         "debug logging was on, and says which files it wrote: {log}"
     );
 
+    // Command lines while values are delivered: sampled inside (every process's,
+    // as root and as the workspace user) and on the host, during a few rotations.
+    let samplers: Vec<_> = ["root", "workspace"]
+        .map(|u| {
+            let c = container.clone();
+            std::thread::spawn(move || {
+                let s = "end=$(($(date +%s)+3)); while [ $(date +%s) -lt $end ]; do for p in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $p; echo; done 2>/dev/null; done";
+                dexec(u, &c, &["sh", "-c", s])
+            })
+        })
+        .into();
+    let host_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = host_done.clone();
+    let host = std::thread::spawn(move || {
+        let mut seen = String::new();
+        while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+            seen.push_str(&stdout(
+                &std::process::Command::new("ps")
+                    .args(["-eo", "args"])
+                    .output()
+                    .unwrap(),
+            ));
+        }
+        seen
+    });
+    for _ in 0..3 {
+        ok(&["secret", "set", "ENV_S", "--from-env", "SEC_ENV_VALUE"]);
+    }
+    let inside: String = samplers.into_iter().map(|t| t.join().unwrap()).collect();
+    host_done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let on_host = host.join().unwrap();
+    eprintln!(
+        "command lines sampled during delivery: {} delivery execs inside, {} berth processes on the host",
+        inside.matches("head -c").count(),
+        on_host.matches("secret set").count()
+    );
+    assert!(inside.contains("/proc/") && on_host.contains("ps -eo args"));
+    for (n, v) in values {
+        assert!(!inside.contains(v.as_str()), "{n} on a command line inside");
+        assert!(
+            !on_host.contains(v.as_str()),
+            "{n} on a command line on the host"
+        );
+    }
+
     // Rotation while it runs: the new value inside, the container not restarted.
     let started = |c: &str| stdout(&docker(&["inspect", "-f", "{{.State.StartedAt}}", c]));
     let before = started(&container);
