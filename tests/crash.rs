@@ -22,6 +22,7 @@ const STEPS: &[&str] = &[
     "sshd",
     "host key",
     "env",
+    "secrets",
     "docker",
     "git",
     "gh",

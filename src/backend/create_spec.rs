@@ -56,6 +56,8 @@ pub struct CreateSpec {
     pub allow_domains: Vec<String>,
     /// `--forward-logs TARGET` (default: `[logs] forward`; "" turns it off).
     pub forward_logs: Option<String>,
+    /// `--secret NAME` (repeatable): global secrets it gets as files.
+    pub secret_files: Vec<String>,
 }
 
 /// The dotfiles flags.
@@ -238,6 +240,8 @@ pub fn workspace_spec<'a>(
                     .map_err(|e| anyhow!("--forward-logs: {e}"))?,
                 None => config.logs.forward.clone(),
             },
+            secret_files: crate::domain::secrets::parse_names(&s.secret_files)
+                .map_err(|e| anyhow!(e))?,
         },
     })
 }

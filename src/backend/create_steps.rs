@@ -335,6 +335,9 @@ pub async fn run_step(
             )
             .await?
         }
+        Step::Secrets => {
+            super::secrets::at_create(ctx, name, &spec.options.secret_files, progress).await?
+        }
         Step::Docker => super::dind::provision(ctx, spec, &mut st.made.docker, progress).await?,
         Step::Logs => super::log_forward::provision(ctx, spec, &mut st.made.logs, progress).await?,
         Step::Git => {

@@ -197,7 +197,7 @@ async fn a_delete_during_a_create_is_refused_and_after_a_death_it_works() {
         .unwrap()
         .unwrap();
     assert_eq!(w.status_word(), "incomplete");
-    assert_eq!(w.provision.step_text(), "post-start (11/12)");
+    assert_eq!(w.provision.step_text(), "post-start (12/13)");
     // ... and now delete removes it.
     lifecycle::delete(&r.ctx, &name("busy"), false)
         .await
@@ -306,7 +306,7 @@ async fn an_engine_that_goes_away_mid_create_leaves_it_listed_as_incomplete() {
         .unwrap()
         .unwrap();
     assert_eq!(w.status_word(), "incomplete");
-    assert_eq!(w.provision.step_text(), "commit (12/12)");
+    assert_eq!(w.provision.step_text(), "commit (13/13)");
     lifecycle::delete(&r.ctx, &name("gone"), false)
         .await
         .unwrap();

@@ -7,13 +7,16 @@
 //! the follower's task, or dropping the future, ends every stream it opened.
 use super::service::{Event, RawLine};
 use super::watch::backoff;
+use super::Ctx;
 use crate::domain::naming::WorkspaceName;
+use crate::domain::redact_stream::SecretRedactor;
 use crate::domain::workspace::WorkspaceState;
 use crate::engine::{Engine, EngineError, LogOptions, Output};
 use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -28,6 +31,17 @@ const BATCH: Duration = Duration::from_millis(40);
 const BATCH_MAX: usize = 2000;
 
 pub async fn run(engine: Arc<dyn Engine>, name: String, events: mpsc::Sender<Event>) {
+    run_redacted(engine, name, events, SecretRedactor::default()).await
+}
+
+/// [`run`], with the workspace's secret values hidden from every line (the
+/// redactor is made by `secrets::redactor_for` when following starts).
+pub async fn run_redacted(
+    engine: Arc<dyn Engine>,
+    name: String,
+    events: mpsc::Sender<Event>,
+    redactor: SecretRedactor,
+) {
     if events
         .send(Event::LogsReset { name: name.clone() })
         .await
@@ -62,7 +76,34 @@ pub async fn run(engine: Arc<dyn Engine>, name: String, events: mpsc::Sender<Eve
         ws.container(),
         events.clone(),
     ));
-    batch(name, line_rx, events).await;
+    batch(name, line_rx, events, redactor).await;
+}
+
+/// Follows `selected` (ending the previous follower), with its secret values hidden.
+pub(super) fn restart(
+    ctx: &Option<Ctx>,
+    selected: &Option<String>,
+    follower: &mut Option<JoinHandle<()>>,
+    events: &mpsc::Sender<Event>,
+) {
+    if let Some(f) = follower.take() {
+        f.abort();
+    }
+    if let (Some(ctx), Some(name)) = (ctx, selected) {
+        let (ctx, name, events) = (ctx.clone(), name.clone(), events.clone());
+        // Aborting the follower's task also ends the redactor's reads.
+        *follower = Some(tokio::spawn(async move {
+            let found = match WorkspaceName::parse(&name) {
+                Ok(n) => super::inventory::find(&ctx, &n).await.ok().flatten(),
+                Err(_) => None,
+            };
+            let redactor = match found {
+                Some(w) => super::secrets::redactor_for(&ctx, &w).await.0,
+                None => Default::default(),
+            };
+            run_redacted(ctx.engine.clone(), name, events, redactor).await;
+        }));
+    }
 }
 
 /// Splits "2024-01-01T00:00:00.000000000Z text" into (timestamp, text).
@@ -269,7 +310,12 @@ async fn follow_stats(
     }
 }
 
-async fn batch(name: String, mut rx: mpsc::Receiver<RawLine>, events: mpsc::Sender<Event>) {
+async fn batch(
+    name: String,
+    mut rx: mpsc::Receiver<RawLine>,
+    events: mpsc::Sender<Event>,
+    redactor: SecretRedactor,
+) {
     let mut buf = Vec::new();
     loop {
         let first = match rx.recv().await {
@@ -291,7 +337,14 @@ async fn batch(name: String, mut rx: mpsc::Receiver<RawLine>, events: mpsc::Send
                 _ = &mut deadline => break,
             }
         }
-        let lines = std::mem::take(&mut buf);
+        let mut lines = std::mem::take(&mut buf);
+        if !redactor.is_empty() {
+            for l in &mut lines {
+                if let std::borrow::Cow::Owned(t) = redactor.apply(&l.text) {
+                    l.text = t;
+                }
+            }
+        }
         if events
             .send(Event::Logs {
                 name: name.clone(),

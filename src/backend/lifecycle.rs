@@ -53,6 +53,7 @@ pub async fn ensure_running(
             sidecars::before_start(ctx, &name, progress).await;
             ctx.engine.start_container(&w.container).await?;
             provision::env::on_start(ctx, w, progress).await;
+            super::secrets::on_start(ctx, w, progress).await;
             sidecars::after_start(ctx, &name, progress).await;
         }
     }
@@ -113,6 +114,7 @@ pub async fn restart(
         .await?;
     // The restart emptied the tmpfs: deliver the values again.
     provision::env::on_start(ctx, &w, progress).await;
+    super::secrets::on_start(ctx, &w, progress).await;
     sidecars::after_start(ctx, name, progress).await;
     let _ = ctx.store.audit(name.as_str(), "restart", "").await;
     let w = find(ctx, name).await?;

@@ -33,6 +33,10 @@ pub mod networks;
 pub mod platform;
 pub mod provision;
 pub mod restore;
+pub mod secret_files;
+pub mod secrets;
+#[cfg(test)]
+mod secrets_tests;
 pub mod service;
 pub mod services;
 pub mod sidecars;

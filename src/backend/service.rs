@@ -230,7 +230,7 @@ async fn run(
                     Internal::Connected(engine) => {
                         ctx = Some(Ctx::with_store(engine, config.clone(), paths.clone(), store.clone()));
                         link_tx.send_replace(ctx.clone());
-                        restart_follower(&ctx, &selected, &mut follower, &events);
+                        follow::restart(&ctx, &selected, &mut follower, &events);
                     }
                     Internal::Disconnected => {
                         // Keep the context: jobs fail with the engine's own message, and
@@ -243,7 +243,7 @@ async fn run(
                 match cmd {
                     Command::Select(name) => {
                         selected = name;
-                        restart_follower(&ctx, &selected, &mut follower, &events);
+                        follow::restart(&ctx, &selected, &mut follower, &events);
                     }
                     Command::PrepareShell { id, name } => {
                         let (link, events) = (link_rx.clone(), events.clone());
@@ -379,24 +379,6 @@ impl Report for JobProgress {
                 update: JobUpdate::Progress(p),
             })
             .await;
-    }
-}
-
-fn restart_follower(
-    ctx: &Option<Ctx>,
-    selected: &Option<String>,
-    follower: &mut Option<JoinHandle<()>>,
-    events: &mpsc::Sender<Event>,
-) {
-    if let Some(f) = follower.take() {
-        f.abort();
-    }
-    if let (Some(ctx), Some(name)) = (ctx, selected) {
-        *follower = Some(tokio::spawn(follow::run(
-            ctx.engine.clone(),
-            name.clone(),
-            events.clone(),
-        )));
     }
 }
 

@@ -197,6 +197,12 @@ pub enum Command {
         #[command(subcommand)]
         action: super::service::ServiceAction,
     },
+    /// Secrets as files on a tmpfs inside (/run/berth/secrets/NAME): berth records
+    /// where each comes from (a variable, a file, a command), never its value.
+    Secret {
+        #[command(subcommand)]
+        action: super::secret::SecretAction,
+    },
     /// Check the engine, permissions, disk, image, ports and runtimes; print fixes.
     Doctor {
         #[arg(long)]
@@ -327,6 +333,7 @@ impl Command {
             Command::Logs { .. } => "logs",
             Command::Net { .. } => "net",
             Command::Service { .. } => "service",
+            Command::Secret { .. } => "secret",
             Command::Doctor { .. } => "doctor",
             Command::Config { .. } => "config",
             Command::Image { .. } => "image",

@@ -229,6 +229,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         }
         Command::Net { action } => super::net::run(ctx, action).await,
         Command::Service { action } => super::service::run(ctx, action).await,
+        Command::Secret { action } => super::secret::run(ctx, action).await,
         Command::Snapshot(_)
         | Command::Snapshots { .. }
         | Command::Restore { .. }

@@ -121,6 +121,11 @@ pub struct CreateArgs {
     /// "" forwards nothing.
     #[arg(long, value_name = "TARGET")]
     pub forward_logs: Option<String>,
+    /// A global secret (`berth secret set NAME`) it gets as the file
+    /// /run/berth/secrets/NAME (repeatable; names only, never values). Secrets set
+    /// with `--workspace` for this name come without asking.
+    #[arg(long = "secret", value_name = "NAME")]
+    pub secrets: Vec<String>,
     /// Platform: linux/amd64 or linux/arm64 (default: the engine's own). Another
     /// than the engine's needs an emulator registered where it runs (binfmt_misc)
     /// and an image for it (`berth image build --platform`).
@@ -188,6 +193,7 @@ impl CreateArgs {
             net_profile: self.net_profile.clone(),
             allow_domains: self.allow_domains.clone(),
             forward_logs: self.forward_logs.clone(),
+            secret_files: self.secrets.clone(),
         })
     }
 }

@@ -229,6 +229,7 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
         v.push(platforms(e).await);
         v.push(isolated_network(e, config).await);
     }
+    v.push(super::doctor_state::check(paths.state_dir.clone()).await);
     v.push(check(
         "config",
         Status::Ok,

@@ -59,6 +59,13 @@ pub async fn run(
         stdin,
         timeout,
     };
+    // Its secret files' values are hidden from the output (`[secret NAME]`), also
+    // when one is split across chunks.
+    let (mut red_out, notes) = crate::backend::secrets::redactor_for(ctx, &w).await;
+    let mut red_err = red_out.clone();
+    for n in notes {
+        eprintln!("berth: note: {n}");
+    }
     // Workspaces made with --forward-ssh reach this process's agent while it runs.
     let relay = crate::backend::provision::ssh_agent::relay_for(&ctx.paths, &w).await;
     let (tx, mut rx) = mpsc::channel::<Output>(64);
@@ -69,14 +76,22 @@ pub async fn run(
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     while let Some(chunk) = rx.recv().await {
         match (json, chunk) {
-            (true, Output::Stdout(b)) => out_buf.extend(b),
-            (true, Output::Stderr(b)) => err_buf.extend(b),
+            (true, Output::Stdout(b)) => out_buf.extend(red_out.push(&b)),
+            (true, Output::Stderr(b)) => err_buf.extend(red_err.push(&b)),
             (false, Output::Stdout(b)) => {
-                out.write_all(&b)?;
+                out.write_all(&red_out.push(&b))?;
                 out.flush()?;
             }
-            (false, Output::Stderr(b)) => err.write_all(&b)?,
+            (false, Output::Stderr(b)) => err.write_all(&red_err.push(&b))?,
         }
+    }
+    if json {
+        out_buf.extend(red_out.finish());
+        err_buf.extend(red_err.finish());
+    } else {
+        out.write_all(&red_out.finish())?;
+        out.flush()?;
+        err.write_all(&red_err.finish())?;
     }
     let outcome = task.await??;
     if let Some(r) = relay {

@@ -49,31 +49,40 @@ fn own_json_line(stream: &str, line: &str, timestamps: bool) -> String {
 
 pub async fn run(ctx: &Ctx, name: &WorkspaceName, opts: LogOptions, json: bool) -> Result<i32> {
     let w = lifecycle::find(ctx, name).await?;
+    // Its secret files' values are hidden (`[secret NAME]`), in its sidecars' lines too.
+    let (mut red_out, notes) = crate::backend::secrets::redactor_for(ctx, &w).await;
+    for n in notes {
+        eprintln!("berth: note: {n}");
+    }
     let sidecars = ctx.engine.sidecars(name.as_str()).await?;
     if !sidecars.is_empty() {
         let sources = std::iter::once((WORKSPACE_SOURCE.to_string(), w.container))
             .chain(sidecars.into_iter().map(|s| (s.source, s.container)))
             .collect();
-        return super::logs_tagged::run(ctx.engine.clone(), sources, opts, json).await;
+        let engine = ctx.engine.clone();
+        return super::logs_tagged::run(engine, sources, opts, json, &red_out).await;
     }
+    let mut red_err = red_out.clone();
     let mut s = ctx.engine.logs(&w.container, opts);
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     let (mut o, mut e) = (Lines::default(), Lines::default());
     while let Some(chunk) = s.next().await {
         match (json, chunk?) {
             (false, Output::Stdout(b)) => {
-                out.write_all(&b)?;
+                out.write_all(&red_out.push(&b))?;
                 out.flush()?;
             }
-            (false, Output::Stderr(b)) => err.write_all(&b)?,
+            (false, Output::Stderr(b)) => err.write_all(&red_err.push(&b))?,
             (true, Output::Stdout(b)) => {
                 for l in o.push(&b) {
+                    let l = red_out.apply(&l);
                     writeln!(out, "{}", own_json_line("stdout", &l, opts.timestamps))?;
                 }
                 out.flush()?;
             }
             (true, Output::Stderr(b)) => {
                 for l in e.push(&b) {
+                    let l = red_out.apply(&l);
                     writeln!(out, "{}", own_json_line("stderr", &l, opts.timestamps))?;
                 }
                 out.flush()?;
@@ -83,9 +92,14 @@ pub async fn run(ctx: &Ctx, name: &WorkspaceName, opts: LogOptions, json: bool) 
     if json {
         for (stream, lines) in [("stdout", &mut o), ("stderr", &mut e)] {
             if let Some(l) = lines.rest() {
+                let l = red_out.apply(&l);
                 writeln!(out, "{}", own_json_line(stream, &l, opts.timestamps))?;
             }
         }
+    } else {
+        out.write_all(&red_out.finish())?;
+        out.flush()?;
+        err.write_all(&red_err.finish())?;
     }
     Ok(0)
 }

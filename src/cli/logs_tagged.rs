@@ -105,6 +105,7 @@ pub async fn run(
     sources: Vec<(String, String)>,
     opts: LogOptions,
     json: bool,
+    redactor: &crate::domain::redact_stream::SecretRedactor,
 ) -> Result<i32> {
     let names: Vec<String> = sources.iter().map(|(n, _)| n.clone()).collect();
     let mut tasks = JoinSet::new();
@@ -123,6 +124,10 @@ pub async fn run(
     }
     drop(shared_tx);
     let print = |l: &TaggedLine| -> Result<()> {
+        let l = &TaggedLine {
+            text: redactor.apply(&l.text).into_owned(),
+            ..l.clone()
+        };
         if json {
             let mut out = std::io::stdout().lock();
             let stream = if l.stderr { "stderr" } else { "stdout" };

@@ -9,6 +9,7 @@ mod delete;
 mod dind;
 mod docs;
 mod doctor;
+mod doctor_state;
 mod exec;
 mod hint;
 mod image;
@@ -18,6 +19,7 @@ mod logs_tagged;
 mod net;
 mod output;
 mod profiles;
+mod secret;
 mod service;
 mod snapshot;
 

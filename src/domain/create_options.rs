@@ -31,6 +31,8 @@ pub struct Options {
     /// `--forward-logs` and `[logs] forward`: where its logs and its sidecars' go
     /// (see `domain::log_forward`).
     pub forward_logs: Option<super::log_forward::Target>,
+    /// `--secret NAME`: global secrets it gets as files (see `domain::secrets`).
+    pub secret_files: Vec<String>,
 }
 
 /// Which host credentials a create forwards into the workspace.

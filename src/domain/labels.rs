@@ -22,6 +22,8 @@ pub const CREATOR: &str = "dev.berth.creator";
 
 /// Names (never values) of the host variables passed through, redelivered on start.
 pub const SECRETS: &str = "dev.berth.env-passthrough";
+/// Names (never values) of the global secrets it gets as files (`create --secret`).
+pub const SECRET_FILES: &str = "dev.berth.secrets";
 /// What the workspace forwards from the host ("git,gh,ssh"; see `Forward::label`).
 pub const FORWARD: &str = "dev.berth.forward";
 /// Default directory for exec, ssh and shells (`--workdir`, else the clone's).
@@ -115,6 +117,12 @@ pub fn workspace_labels(
     l.insert(FORWARD.into(), o.forward.label());
     if !o.secrets.is_empty() {
         l.insert(SECRETS.into(), super::env::names_label(&o.secrets));
+    }
+    if !o.secret_files.is_empty() {
+        l.insert(
+            SECRET_FILES.into(),
+            super::secrets::names_label(&o.secret_files),
+        );
     }
     if !o.networks.is_empty() {
         l.insert(NETWORKS.into(), super::networks::label_value(&o.networks));

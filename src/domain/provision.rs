@@ -36,6 +36,8 @@ pub enum Step {
     PinHostKey,
     /// Environment: the public file, and passed-through values on the tmpfs.
     Env,
+    /// Secret files on the tmpfs (`berth secret`, `--secret`).
+    Secrets,
     /// `--docker`: the workspace's Docker engine sidecar, its volume and the CLI.
     Docker,
     /// `--forward-logs`: the log forwarder sidecar (after the other sidecars, so
@@ -76,6 +78,7 @@ impl Step {
             Step::Ssh => "sshd",
             Step::PinHostKey => "host key",
             Step::Env => "env",
+            Step::Secrets => "secrets",
             Step::Docker => "docker",
             Step::Logs => "logs",
             Step::Git => "git",
@@ -105,6 +108,7 @@ impl fmt::Display for Step {
             Step::Ssh => f.write_str("wait for sshd"),
             Step::PinHostKey => f.write_str("pin the SSH host key"),
             Step::Env => f.write_str("deliver the environment"),
+            Step::Secrets => f.write_str("deliver secret files"),
             Step::Docker => {
                 f.write_str("start the workspace's Docker engine (a privileged sidecar)")
             }
@@ -142,6 +146,8 @@ pub fn plan(spec: &WorkspaceSpec) -> Vec<Step> {
         Step::Ssh,
         Step::PinHostKey,
         Step::Env,
+        // Always: secrets set for this workspace's name before it existed count too.
+        Step::Secrets,
     ]);
     // Before anything that runs the user's commands (setup may use docker).
     if o.docker {
@@ -193,6 +199,7 @@ pub fn restore_plan(snapshot: &str, profile: super::net_profile::NetProfile) -> 
             Step::Ssh,
             Step::PinHostKey,
             Step::Env,
+            Step::Secrets,
             Step::Commit,
         ])
         .collect()
@@ -393,6 +400,7 @@ mod tests {
                 "sshd",
                 "host key",
                 "env",
+                "secrets",
                 "docker",
                 "git",
                 "gh",
@@ -406,11 +414,11 @@ mod tests {
                 "commit"
             ]
         );
-        assert_eq!(plan(&s)[18].to_string(), "setup command 2: b");
+        assert_eq!(plan(&s)[19].to_string(), "setup command 2: b");
         // Blank clone and post-start add nothing; forwarding off drops its steps.
         let mut bare = spec(Some("  "), Some(""));
         bare.options.forward = crate::domain::create_options::Forward::NONE;
-        assert_eq!(plan(&bare).len(), 11);
+        assert_eq!(plan(&bare).len(), 12);
     }
 
     #[test]

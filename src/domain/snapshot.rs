@@ -42,9 +42,10 @@ pub const HOST_KEY_FILES: [&str; 2] = [
 ];
 
 /// The workspace labels a snapshot keeps so a restore gets the same spec.
-const KEPT: [&str; 7] = [
+const KEPT: [&str; 8] = [
     labels::PROFILE,
     super::log_forward::LABEL,
+    labels::SECRET_FILES,
     labels::FORWARD,
     labels::WORKDIR,
     labels::SECRETS,
@@ -213,6 +214,9 @@ pub fn restore_spec(
         // A label berth wrote parses; one that does not is dropped, not fatal.
         forward_logs: get(super::log_forward::LABEL)
             .and_then(|t| super::log_forward::Target::parse(&t).ok().flatten()),
+        secret_files: get(labels::SECRET_FILES)
+            .map(|s| super::secrets::names_from_label(&s))
+            .unwrap_or_default(),
         ..Default::default()
     };
     WorkspaceSpec {

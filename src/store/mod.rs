@@ -8,6 +8,7 @@
 mod leases;
 pub mod process;
 mod provisioning;
+mod secrets;
 
 pub use leases::LeaseRequest;
 pub use process::Creator;
@@ -312,6 +313,34 @@ impl Store {
         .await
     }
 
+    /// Records where secret `name` (for `workspace`, or global) comes from; whether new.
+    pub async fn secret_set(
+        &self,
+        name: &str,
+        workspace: Option<&str>,
+        source: &crate::domain::secrets::Source,
+    ) -> Result<bool> {
+        let (name, ws, source) = (
+            name.to_string(),
+            workspace.map(String::from),
+            source.clone(),
+        );
+        self.call(move |c| secrets::set(c, &name, ws.as_deref(), &source, now()))
+            .await
+    }
+
+    /// Forgets secret `name` (for `workspace`, or global); whether it was there.
+    pub async fn secret_remove(&self, name: &str, workspace: Option<&str>) -> Result<bool> {
+        let (name, ws) = (name.to_string(), workspace.map(String::from));
+        self.call(move |c| secrets::remove(c, &name, ws.as_deref()))
+            .await
+    }
+
+    /// Every recorded secret (sources only).
+    pub async fn secrets(&self) -> Result<Vec<crate::domain::secrets::Secret>> {
+        self.call(|c| secrets::all(c)).await
+    }
+
     pub async fn audit(&self, name: &str, action: &str, detail: &str) -> Result<()> {
         let (name, action, detail) = (name.to_string(), action.to_string(), detail.to_string());
         self.call(move |c| {
@@ -410,6 +439,7 @@ fn setup(conn: &Connection) -> rusqlite::Result<()> {
              started_at INTEGER NOT NULL,
              updated_at INTEGER NOT NULL);",
     )?;
+    conn.execute_batch(secrets::SCHEMA)?;
     // Leases of berth 0.1 had no creator; such rows count as ended creates.
     if !has_column(conn, "port_leases", "pid")? {
         conn.execute_batch(
