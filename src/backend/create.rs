@@ -204,9 +204,10 @@ async fn create_redacted(
         .await
         .map_err(refuse)?;
     super::dind::preflight(ctx, spec).await.map_err(refuse)?;
+    super::proxy::preflight(ctx, spec).await.map_err(refuse)?;
 
     let steps = match &req.restore {
-        Some(r) => restore_plan(r.snapshot.as_str()),
+        Some(r) => restore_plan(r.snapshot.as_str(), spec),
         None => plan(spec),
     };
     let total = steps.len();

@@ -26,6 +26,8 @@ pub struct Made {
     pub docker: super::dind::Made,
     /// A restore's volume-copy helper, while it runs.
     pub helper: Option<String>,
+    /// The proxy sidecar and the internal network (`--net-profile proxy`).
+    pub proxy: super::proxy::Made,
 }
 
 /// A create's working state across steps.
@@ -95,6 +97,7 @@ impl StepState {
             env.retain(|(k, _)| *k != v.0);
             env.push(v);
         }
+        super::proxy::public_env(spec, &mut env);
         env
     }
 
@@ -107,9 +110,13 @@ impl StepState {
         }
     }
 
-    /// Removes the container and frees the lease (before trying another port).
+    /// Removes the container (and the proxy sidecar, which publishes the port) and
+    /// frees the lease (before trying another port).
     pub async fn undo_container_and_lease(&mut self, ctx: &Ctx) {
         if let Some(c) = self.made.container.take() {
+            let _ = ctx.engine.remove_container(&c).await;
+        }
+        if let Some(c) = self.made.proxy.container.take() {
             let _ = ctx.engine.remove_container(&c).await;
         }
         if std::mem::take(&mut self.made.lease) {
@@ -215,6 +222,7 @@ pub async fn run_step(
             }
             // try-repo: the label names the profile it picked.
             labels.insert(PROFILE.into(), st.profile_name(spec).into());
+            super::proxy::workspace_labels(spec, &mut labels);
             if let Some(r) = &req.restore {
                 labels = r.labels(labels);
             }
@@ -262,10 +270,17 @@ pub async fn run_step(
                     .workdir
                     .clone()
                     .filter(|w| o.mounts.iter().any(|m| m.path == *w)),
+                // A proxy workspace: only its internal network (the engine publishes
+                // nothing from there; its proxy sidecar carries the SSH port).
+                network_mode: super::proxy::wanted(spec)
+                    .then(|| crate::domain::networks::workspace_network(name)),
             };
             // Noted first, so a cancel during the call still removes it.
             st.made.container = Some(name.container());
             ctx.engine.create_container(&cs).await?;
+            if super::proxy::wanted(spec) {
+                super::proxy::configure_workspace(ctx, &name.container()).await?;
+            }
             super::networks::join(ctx, name, &o.networks).await?;
         }
         Step::Start => {
@@ -319,6 +334,14 @@ pub async fn run_step(
             .await?
         }
         Step::Docker => super::dind::provision(ctx, spec, &mut st.made.docker, progress).await?,
+        Step::Proxy => {
+            use super::proxy::{provision, StartError};
+            match provision(ctx, spec, st.port, &mut st.made.proxy, progress).await {
+                Ok(()) => {}
+                Err(StartError::PortTaken(m)) => return Err(StepError::PortRefused(m)),
+                Err(StartError::Other(e)) => return Err(StepError::Fatal(e)),
+            }
+        }
         Step::Git => {
             provision::git::forward(ctx, &name.container(), &ctx.paths.home, progress).await?
         }

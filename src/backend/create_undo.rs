@@ -27,6 +27,9 @@ pub async fn rollback(ctx: &Ctx, spec: &WorkspaceSpec, mut st: StepState) -> (St
             Err(e) => problems.push(format!("container {c}: {e}")),
         }
     }
+    // The proxy sidecar, then its network (once nothing is on it).
+    super::proxy::undo_sidecar(ctx, &mut st.made.proxy, &mut removed, &mut problems).await;
+    super::proxy::undo_network(ctx, &mut st.made.proxy, &mut removed, &mut problems).await;
     st.undo_container_and_lease(ctx).await;
     // A restore's copy cancelled midway: its helper still holds the volume.
     if let Some(h) = st.made.helper.take() {
@@ -95,8 +98,9 @@ pub async fn start_over(
         }
         // Sidecars in its network namespace (its Docker engine) go with the container;
         // their volumes stay and are reused.
+        // ... and its proxy (made again by the create's proxy step).
         for s in ctx.engine.sidecars(name.as_str()).await? {
-            if s.joins_workspace {
+            if s.joins_workspace || s.source == crate::domain::proxy::KIND {
                 ctx.engine.remove_container(&s.container).await?;
                 removed.push(format!("sidecar {}", s.container));
             }

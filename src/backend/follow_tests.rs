@@ -201,6 +201,7 @@ async fn a_create_that_dies_turns_incomplete_without_any_engine_event() {
         platform: None,
         ports: vec![],
         workdir: None,
+        network_mode: None,
     };
     engine.create_container(&spec).await.unwrap();
     let dir = tempfile::tempdir().unwrap();

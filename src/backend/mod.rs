@@ -30,6 +30,7 @@ pub mod lifecycle;
 pub mod networks;
 pub mod platform;
 pub mod provision;
+pub mod proxy;
 pub mod restore;
 pub mod service;
 pub mod services;

@@ -246,7 +246,7 @@ pub enum ImageAction {
     /// --profile, a profile's image over the configured workspace image).
     Build {
         /// Tag (default: `image` from the config).
-        #[arg(long, conflicts_with_all = ["profile", "docker"])]
+        #[arg(long, conflicts_with_all = ["profile", "docker", "proxy"])]
         tag: Option<String>,
         /// Build this profile's image (over `image` from the config) if not built yet.
         #[arg(long, value_name = "NAME")]
@@ -254,6 +254,10 @@ pub enum ImageAction {
         /// Build the Docker engine image of `create --docker` (berth/docker:HASH) instead.
         #[arg(long, conflicts_with = "profile")]
         docker: bool,
+        /// Build the egress proxy image of `create --net-profile proxy`
+        /// (berth/proxy:HASH) instead.
+        #[arg(long, conflicts_with_all = ["profile", "docker", "platform"])]
+        proxy: bool,
         /// Base image the workspace image (or the Docker engine image) is built on.
         #[arg(long, value_name = "IMG", default_value = super::image::DEFAULT_BASE)]
         base: String,
@@ -270,6 +274,9 @@ pub enum ImageAction {
         /// The Docker engine image of `create --docker` instead.
         #[arg(long)]
         docker: bool,
+        /// The egress proxy image of `create --net-profile proxy` instead.
+        #[arg(long, conflicts_with = "docker")]
+        proxy: bool,
         #[arg(long)]
         json: bool,
     },

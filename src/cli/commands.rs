@@ -93,6 +93,12 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                         d.docker_host, d.sidecar, d.privileges, ws.name
                     );
                 }
+                if let Some(e) = crate::domain::proxy::status_line(&ws) {
+                    println!(
+                        "Network profile proxy: the workspace reaches the network only {e}. `berth egress {}` shows each request.",
+                        ws.name
+                    );
+                }
             }
             Ok(0)
         }
@@ -115,15 +121,20 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             let extra = super::service::StatusExtra::of(ctx, &n).await?;
             // With Docker inside: whether its (privileged) sidecar runs.
             let docker = crate::backend::dind::inside(ctx, &w).await;
+            let proxy = crate::backend::proxy::view(ctx, &w).await;
             if json {
                 let mut v = output::workspace_json(&w);
                 extra.add_json(&mut v)?;
                 v["docker"] = serde_json::to_value(&docker)?;
+                v["proxy"] = serde_json::to_value(&proxy)?;
                 print_json(&v)?;
             } else {
                 print!("{}{}", output::details(&w), extra.text());
                 if let Some(d) = &docker {
                     print!("{}", output::docker_line(d));
+                }
+                if let Some(p) = &proxy {
+                    println!("{:<10} {}", "proxy", p.describe());
                 }
             }
             Ok(0)

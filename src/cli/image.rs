@@ -12,13 +12,24 @@ pub use crate::backend::images::{context_tar, image_build, DEFAULT_BASE};
 pub async fn run(paths: Paths, config: Config, action: ImageAction) -> Result<i32> {
     let ctx = super::connect(paths, config).await?;
     match action {
-        ImageAction::Present { docker: true, json } => super::dind::present(&ctx, json).await,
+        ImageAction::Present {
+            docker: true, json, ..
+        } => super::dind::present(&ctx, json).await,
         ImageAction::Build {
             docker: true,
             base,
             json,
             ..
         } => super::dind::build(&ctx, &base, json).await,
+        ImageAction::Present {
+            proxy: true, json, ..
+        } => super::proxy::present(&ctx, json).await,
+        ImageAction::Build {
+            proxy: true,
+            base,
+            json,
+            ..
+        } => super::proxy::build(&ctx, &base, json).await,
         ImageAction::Load { name, image, json } => {
             super::dind::load(&ctx, &name, &image, json).await
         }

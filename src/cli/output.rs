@@ -221,6 +221,8 @@ pub fn workspace_json(w: &Workspace) -> serde_json::Value {
         "labels": w.labels,
         // Docker inside (`create --docker`): its sidecar and the privileges it has.
         "docker": crate::domain::dind::DockerInside::of(w),
+        // Network profile proxy: the allowlist its proxy enforces (empty: every domain).
+        "allow_domains": crate::domain::proxy::allowlist(&w.labels),
     })
 }
 
@@ -268,6 +270,9 @@ pub fn details(w: &Workspace) -> String {
     }
     if let Some(r) = &w.runtime {
         kv("runtime", r.clone());
+    }
+    if let Some(e) = crate::domain::proxy::status_line(w) {
+        kv("egress", e);
     }
     if let Some(m) = w.memory_limit {
         kv("memory", format_memory(m));

@@ -15,6 +15,7 @@ pub mod platform;
 pub mod ports;
 pub mod profiles;
 pub mod provision;
+pub mod proxy;
 pub mod redact;
 pub mod resources;
 pub mod services;

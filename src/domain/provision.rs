@@ -24,6 +24,9 @@ pub enum Step {
     Detect(String),
     /// The profile's image: reused when built from the same definition, else built.
     Image,
+    /// `--net-profile proxy`: the workspace's internal network and its egress
+    /// proxy sidecar (which publishes the SSH port), started.
+    Proxy,
     /// Create the container.
     Container,
     /// Start it (the engine may refuse a host port taken meanwhile).
@@ -67,6 +70,7 @@ impl Step {
             Step::Port => "ssh port",
             Step::Detect(_) => "detect",
             Step::Image => "image",
+            Step::Proxy => "proxy",
             Step::Container => "container",
             Step::Start => "start",
             Step::Keys => "ssh keys",
@@ -95,6 +99,9 @@ impl fmt::Display for Step {
             Step::Port => f.write_str("reserve an SSH port"),
             Step::Detect(url) => write!(f, "pick a profile from the files of {url}"),
             Step::Image => f.write_str("get the profile's image (built once, then cached)"),
+            Step::Proxy => f.write_str(
+                "start the egress proxy (an internal network whose only way out is a logging proxy)",
+            ),
             Step::Container => f.write_str("create the container"),
             Step::Start => f.write_str("start the container"),
             Step::Keys => f.write_str("install SSH public keys"),
@@ -125,8 +132,11 @@ pub fn plan(spec: &WorkspaceSpec) -> Vec<Step> {
     if let (true, Some(url)) = (o.detect_profile, clone) {
         steps.push(Step::Detect(url.clone()));
     }
+    steps.push(Step::Image);
+    if o.net_profile == super::net_profile::NetProfile::Proxy {
+        steps.push(Step::Proxy);
+    }
     steps.extend([
-        Step::Image,
         Step::Container,
         Step::Start,
         Step::Keys,
@@ -169,11 +179,13 @@ pub fn plan(spec: &WorkspaceSpec) -> Vec<Step> {
 /// the image, forwarding, dotfiles, clone, profile, setup and post-start steps (its
 /// files are there), with its home copied from the snapshot. Passed-through values
 /// are delivered again (the env step), the GitHub token with them.
-pub fn restore_plan(snapshot: &str) -> Vec<Step> {
-    vec![
-        Step::Volume,
-        Step::Seed(snapshot.to_string()),
-        Step::Port,
+pub fn restore_plan(snapshot: &str, spec: &WorkspaceSpec) -> Vec<Step> {
+    let proxy = spec.options.net_profile == super::net_profile::NetProfile::Proxy;
+    let mut steps = vec![Step::Volume, Step::Seed(snapshot.to_string()), Step::Port];
+    if proxy {
+        steps.push(Step::Proxy);
+    }
+    steps.extend([
         Step::Container,
         Step::Start,
         Step::Keys,
@@ -181,7 +193,8 @@ pub fn restore_plan(snapshot: &str) -> Vec<Step> {
         Step::PinHostKey,
         Step::Env,
         Step::Commit,
-    ]
+    ]);
+    steps
 }
 
 /// The file whose content (the container's id) says provisioning finished.

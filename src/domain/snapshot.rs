@@ -42,12 +42,14 @@ pub const HOST_KEY_FILES: [&str; 2] = [
 ];
 
 /// The workspace labels a snapshot keeps so a restore gets the same spec.
-const KEPT: [&str; 5] = [
+const KEPT: [&str; 7] = [
     labels::PROFILE,
     labels::FORWARD,
     labels::WORKDIR,
     labels::SECRETS,
     labels::PLATFORM,
+    super::net_profile::LABEL,
+    super::proxy::ALLOW_LABEL,
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -204,6 +206,11 @@ pub fn restore_spec(
             .unwrap_or_default(),
         forward: get(labels::FORWARD).map_or(Forward::NONE, |f| Forward::from_label(&f)),
         workdir: get(labels::WORKDIR),
+        // No label: a snapshot taken before profiles, of an `open` workspace.
+        net_profile: super::net_profile::NetProfile::from_label(
+            get(super::net_profile::LABEL).as_deref(),
+        ),
+        allow_domains: super::proxy::allow_from_label(get(super::proxy::ALLOW_LABEL).as_deref()),
         ..Default::default()
     };
     WorkspaceSpec {

@@ -52,6 +52,7 @@ pub(super) fn create_body(
         init: Some(true),
         runtime: spec.runtime.clone(),
         tmpfs: (!spec.tmpfs.is_empty()).then(|| spec.tmpfs.iter().cloned().collect()),
+        network_mode: spec.network_mode.clone(),
         ..Default::default()
     };
     let body = ContainerCreateBody {
@@ -111,6 +112,7 @@ mod tests {
                 container: 80,
             }],
             workdir: Some("/home/workspace/src".into()),
+            network_mode: None,
         }
     }
 

@@ -17,6 +17,7 @@ mod exec;
 mod networks;
 mod ops;
 mod platform;
+mod proxy;
 mod publish;
 mod snapshot;
 mod state;
@@ -480,5 +481,9 @@ impl Engine for MemoryEngine {
 
     async fn copy_between(&self, from: &str, path: &str, to: &str, dir: &str) -> EngineResult<()> {
         dind::copy_between(self, from, path, to, dir)
+    }
+
+    async fn create_proxy_sidecar(&self, spec: &super::ProxySidecarSpec) -> EngineResult<String> {
+        proxy::create_sidecar(self, spec)
     }
 }

@@ -11,10 +11,12 @@ mod docker_files;
 mod docker_labelled;
 mod docker_network;
 mod docker_platform;
+mod docker_proxy;
 mod docker_snapshot;
 mod docker_watch;
 pub mod memory;
 pub mod network;
+pub mod proxy;
 pub mod snapshot;
 
 pub use snapshot::{ImageSummary, SnapshotEngine, VolumeCopy, VolumeSummary};
@@ -32,6 +34,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 pub use network::{NetworkEngine, NetworkInfo, NetworkSpec, ServiceInfo, ServiceSpec};
+pub use proxy::ProxySidecarSpec;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineError {
@@ -105,6 +108,9 @@ pub struct ContainerSpec {
     pub ports: Vec<PortMap>,
     /// The container's working directory (`--workdir`); the image's when `None`.
     pub workdir: Option<String>,
+    /// The network it is created on; the engine's default bridge when `None`. The
+    /// engine publishes no port of a container whose only network is internal.
+    pub network_mode: Option<String>,
 }
 
 /// A workspace's Docker engine sidecar to create: what it is given besides the
@@ -328,6 +334,8 @@ pub trait Engine: NetworkEngine + SnapshotEngine + Send + Sync {
     async fn create_docker_sidecar(&self, spec: &DockerSidecarSpec) -> EngineResult<String>;
     /// The image as a `docker save` archive, streamed as the engine writes it.
     fn export_image(&self, image: &str) -> BoxStream<'static, EngineResult<bytes::Bytes>>;
+    /// Creates a `proxy` workspace's egress proxy sidecar (`domain::proxy`).
+    async fn create_proxy_sidecar(&self, spec: &ProxySidecarSpec) -> EngineResult<String>;
     /// Copies `path` (a file or directory) of container `from` into directory `dir`
     /// of container `to`, streamed through the engine's archive API (so it lands in
     /// the container's layer on the host's disk: never for secrets).

@@ -100,6 +100,11 @@ pub struct Extras {
     pub joins: Option<String>,
     /// Its command's arguments (a Docker sidecar's dockerd flags).
     pub args: Vec<String>,
+    /// Its environment (a proxy sidecar's configuration; a workspace's public
+    /// variables).
+    pub env: Vec<String>,
+    /// The user it runs as, when not the image's.
+    pub user: Option<String>,
 }
 
 impl Container {
@@ -212,6 +217,7 @@ impl State {
         }
         self.platforms
             .check_create(&spec.image, spec.platform.as_deref())?;
+        let network = self.network_at_create(spec.network_mode.as_deref())?;
         // Like a bind of a named volume: created empty when missing.
         self.volumes.entry(spec.volume.clone()).or_default();
         let id = self.new_id();
@@ -219,7 +225,9 @@ impl State {
         self.containers.insert(
             spec.container.clone(),
             Container {
-                host_port: Some(spec.ssh_host_port),
+                // Nothing is published from an internal network.
+                host_port: Some(spec.ssh_host_port)
+                    .filter(|_| !network.as_ref().is_some_and(|(_, internal)| *internal)),
                 volume: spec.volume.clone(),
                 // A container starts with its image's files (a snapshot's).
                 files: self
@@ -234,6 +242,7 @@ impl State {
                     binds: spec.binds.clone(),
                     ports: spec.ports.clone(),
                     workdir: spec.workdir.clone(),
+                    env: spec.env.clone(),
                     ..Default::default()
                 },
                 ..Container::new(
@@ -245,6 +254,12 @@ impl State {
                 )
             },
         );
+        if let Some((net, _)) = network {
+            self.attached
+                .entry(id.clone())
+                .or_default()
+                .insert(net, vec![]);
+        }
         self.event(&spec.container, "create");
         Ok(id)
     }

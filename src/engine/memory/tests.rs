@@ -54,6 +54,7 @@ fn spec(name: &str, port: u16) -> ContainerSpec {
         platform: None,
         ports: vec![],
         workdir: None,
+        network_mode: None,
     }
 }
 

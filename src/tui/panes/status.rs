@@ -59,6 +59,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
             ),
         ]));
     }
+    // A proxy workspace: its only way out, and what it lets through.
+    if let Some(egress) = crate::domain::proxy::status_line(w) {
+        lines.push(Line::from(vec![key("egress"), Span::raw(egress)]));
+    }
     lines.extend([
         Line::from(vec![
             key("container"),
