@@ -38,11 +38,9 @@ pub const USER: &str = "proxy";
 /// Ports a request (or a CONNECT tunnel) may go to: 80, 443 and the unprivileged
 /// ones; the other well-known ports (SMTP, SSH, ...) are denied.
 pub const SAFE_PORTS: &str = "80 443 1025-65535";
-/// apt's proxy settings, written into the workspace (apt run by sudo does not see
-/// the user's variables).
+/// apt's proxy settings, written into the workspace: apt run as root (a profile's
+/// setup, `docker exec -u root`) goes through the proxy whatever its environment.
 pub const APT_CONF_PATH: &str = "/etc/apt/apt.conf.d/80berth-proxy";
-/// sudo keeps the proxy variables (its env_reset would drop them).
-pub const SUDOERS_PATH: &str = "/etc/sudoers.d/berth-proxy";
 
 /// The proxy image's tag for a definition hash.
 pub fn image_tag(definition_hash: &str) -> String {
@@ -158,11 +156,6 @@ pub fn apt_conf() -> String {
     )
 }
 
-/// sudoers lines that keep the proxy variables for commands run with sudo.
-pub fn sudoers() -> String {
-    "# berth: keep the proxy variables (the workspace reaches the network only through its proxy)\nDefaults env_keep += \"http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY\"\n".into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +217,5 @@ mod tests {
         assert!(env.contains(&format!("BERTH_LOGFORMAT={SQUID_LOGFORMAT}")));
         assert_eq!(image_tag("abc"), "berth/proxy:abc");
         assert!(apt_conf().contains("Acquire::http::Proxy \"http://proxy:3128\";"));
-        assert!(sudoers().contains("env_keep"));
     }
 }

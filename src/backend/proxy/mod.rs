@@ -3,7 +3,7 @@
 //! the sidecar `workspace-NAME.proxy` on that network as `proxy` and on the
 //! engine's default bridge, started before the workspace (it publishes the
 //! workspace's SSH port); the workspace is created on the internal network only,
-//! with the proxy variables and apt and sudo told about the proxy. Stopping,
+//! with the proxy variables and apt told about the proxy. Stopping,
 //! starting and deleting follow the workspace (`backend::sidecars`); the network
 //! goes with the workspace (`sidecars::owned`). See `domain::proxy`.
 pub mod image;
@@ -178,8 +178,8 @@ pub fn public_env(spec: &WorkspaceSpec, env: &mut Vec<(String, String)>) {
     }
 }
 
-/// After the workspace container is made (not started): apt's proxy setting and
-/// sudo keeping the proxy variables, written through the engine as root.
+/// After the workspace container is made (not started): apt's proxy setting,
+/// written through the engine as root (not secret).
 pub async fn configure_workspace(ctx: &Ctx, container: &str) -> Result<()> {
     ctx.engine
         .write_file(
@@ -187,14 +187,6 @@ pub async fn configure_workspace(ctx: &Ctx, container: &str) -> Result<()> {
             proxy::APT_CONF_PATH,
             proxy::apt_conf().as_bytes(),
             0o644,
-        )
-        .await?;
-    ctx.engine
-        .write_file(
-            container,
-            proxy::SUDOERS_PATH,
-            proxy::sudoers().as_bytes(),
-            0o440,
         )
         .await?;
     Ok(())

@@ -97,7 +97,7 @@ async fn a_proxy_workspace_is_on_an_internal_network_whose_way_out_is_its_sideca
         .env
         .contains(&"BERTH_SSH_TARGET=workspace-px:2222".to_string()));
     // The workspace records its profile and allowlist, and has the proxy variables,
-    // for ssh sessions too, and apt and sudo know of the proxy.
+    // for ssh sessions too, and apt knows of the proxy.
     assert_eq!(w.labels[net_profile::LABEL], "proxy");
     assert_eq!(w.labels[proxy::ALLOW_LABEL], "b.test,.a.test,x.a.test");
     let env = file(&r, "/etc/berth/env").await;
@@ -107,7 +107,6 @@ async fn a_proxy_workspace_is_on_an_internal_network_whose_way_out_is_its_sideca
     assert!(env.contains(proxy::URL), "{env}");
     let apt = file(&r, proxy::APT_CONF_PATH).await;
     assert!(apt.contains("Acquire::http::Proxy"), "{apt}");
-    assert!(file(&r, proxy::SUDOERS_PATH).await.contains("env_keep"));
     assert_eq!(
         crate::domain::proxy::status_line(&w).unwrap(),
         "via workspace-px.proxy (http://proxy:3128); allows only b.test, .a.test, x.a.test (others denied, 403)"
