@@ -427,10 +427,15 @@ bench_proxy() {
 
   echo "== $n sequential HTTP requests: through the proxy vs direct (curl's time_total, median and p95, ms)"
   docker network create --label "$LABEL" "$net" >/dev/null
-  docker run -d --label "$LABEL" --name "$srv" --network "$net" --network-alias srv.bench --entrypoint bash "$img" -c \
-    'printf "HTTP/1.0 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nhello\n" > /tmp/r
-     printf "%s\n" "while read -r l; do [ \"\$l\" = \"\$(printf \"\\r\")\" ] && break; done; cat /tmp/r" > /tmp/s
-     exec socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:"bash /tmp/s"' >/dev/null
+  # The server: answers each request (read up to its blank line) with "hello".
+  printf 'HTTP/1.0 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nhello\n' > "$WORK/resp"
+  cat > "$WORK/srv.sh" <<'EOS'
+while read -r l; do [ "$l" = "$(printf '\r')" ] && break; done
+cat /bench/resp
+EOS
+  docker run -d --label "$LABEL" --name "$srv" --network "$net" --network-alias srv.bench \
+    -v "$WORK/srv.sh:/bench/srv.sh:ro" -v "$WORK/resp:/bench/resp:ro" --entrypoint socat "$img" \
+    TCP-LISTEN:8080,fork,reuseaddr "SYSTEM:bash /bench/srv.sh" >/dev/null
   docker network connect bridge "$srv"
   ip=$(docker inspect -f '{{.NetworkSettings.Networks.bridge.IPAddress}}' "$srv")
   "$B" create bench-open --net-profile open >/dev/null 2>&1
