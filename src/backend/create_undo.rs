@@ -98,9 +98,8 @@ pub async fn start_over(
         }
         // Sidecars in its network namespace (its Docker engine) go with the container;
         // their volumes stay and are reused.
-        // ... and its proxy (made again by the create's proxy step).
         for s in ctx.engine.sidecars(name.as_str()).await? {
-            if s.joins_workspace || s.source == crate::domain::proxy::KIND {
+            if s.joins_workspace {
                 ctx.engine.remove_container(&s.container).await?;
                 removed.push(format!("sidecar {}", s.container));
             }
@@ -108,6 +107,14 @@ pub async fn start_over(
         if w.state != crate::domain::workspace::WorkspaceState::Absent {
             ctx.engine.remove_container(&w.container).await?;
             removed.push(format!("container {}", w.container));
+        }
+    }
+    // Its proxy sidecar (made again by the create's proxy step), even when the
+    // create stopped before making the workspace's container.
+    for s in ctx.engine.sidecars(name.as_str()).await? {
+        if s.source == crate::domain::proxy::KIND {
+            ctx.engine.remove_container(&s.container).await?;
+            removed.push(format!("sidecar {}", s.container));
         }
     }
     let volume = name.volume();

@@ -211,3 +211,34 @@ async fn a_service_of_a_proxy_workspace_joins_its_internal_network() {
         .unwrap()
         .is_some());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_create_that_died_after_its_proxy_step_is_started_over() {
+    let _one = PORTS.lock().await;
+    let r = rig((3160, 3161), Duration::ZERO);
+    r.engine.add_image(DEFAULT_BASE);
+    // What a create killed between its proxy and container steps leaves: its record,
+    // the internal network and the sidecar, no workspace container.
+    let req = proxy_request(&r.ctx, "px", &[]);
+    r.ctx
+        .store
+        .begin_provisioning("px", "dead", 12)
+        .await
+        .unwrap();
+    r.ctx
+        .store
+        .abandon_provisioning("px", "dead")
+        .await
+        .unwrap();
+    let mut made = super::Made::default();
+    let provisioned = super::provision(&r.ctx, &req.spec, 3161, &mut made, &|_| {}).await;
+    assert!(provisioned.is_ok());
+    assert!(r
+        .engine
+        .containers()
+        .contains(&"workspace-px.proxy".to_string()));
+    let w = create_proxy(&r, "px", &[]).await.unwrap();
+    assert!(w.provision.is_ready());
+    assert_eq!(sidecar_running(&r, "px").await, Some(true));
+    assert_eq!(r.engine.network_names(), ["workspace-px"]);
+}
