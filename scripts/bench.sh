@@ -15,6 +15,9 @@
 #   scripts/bench.sh walk       TUI idle cost right after launch and after walking 50 rows down and up,
 #                               against oxker (OXKER=/path/to/oxker) and optionally an older berth
 #                               (BERTH_BEFORE=/path/to/berth), all in the same run
+#   scripts/bench.sh proxy      network profile proxy: 200 sequential HTTP requests through the proxy
+#                               sidecar vs direct from an open workspace (a server container the bench
+#                               starts), and create --net-profile proxy vs open (ports 3160-3169)
 # Frame time with 500 workspaces: cargo bench --bench frame
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -401,8 +404,66 @@ bench_cp() {
   rm -rf "$D"
 }
 
+# Network profile proxy: what the proxy costs a request and a create. A server
+# container (socat answering "hello") on a network of the bench's own as srv.bench
+# and on the default bridge; the proxy workspace reaches it through its sidecar
+# (joined to that network), the open one directly on the bridge. Each request's
+# time_total as curl measures it (its own start-up left out), 200 in a row.
+bench_proxy() {
+  local n=200 i t0 t1 img net=bench-proxy-$RUN srv=bench-proxy-srv-$RUN ip
+  printf '[ssh]\nport_range = "3160-3169"\n[labels]\n"berth.bench-run" = "%s"\n' "$RUN" > "$XDG_CONFIG_HOME/berth/config.toml"
+  "$B" image present --proxy >/dev/null || "$B" image build --proxy >/dev/null 2>&1
+  img=$("$B" image present --proxy --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["image"])')
+  echo "== berth create --net-profile proxy vs --net-profile open (proxy image built; 3 runs each, median)"
+  local ot=() pt=()
+  for i in 1 2 3; do
+    t0=$(now); "$B" create "bench-o$i" --net-profile open >/dev/null 2>&1; t1=$(now); ot+=("$(echo "$t1 - $t0" | bc)")
+    t0=$(now); "$B" create "bench-x$i" --net-profile proxy >/dev/null 2>&1; t1=$(now); pt+=("$(echo "$t1 - $t0" | bc)")
+    "$B" delete "bench-o$i" --yes >/dev/null; "$B" delete "bench-x$i" --yes >/dev/null
+  done
+  local om pm
+  om=$(printf '%s\n' "${ot[@]}" | median); pm=$(printf '%s\n' "${pt[@]}" | median)
+  echo "create --net-profile open:  median ${om}s  [${ot[*]}]"
+  echo "create --net-profile proxy: median ${pm}s  [${pt[*]}] (internal network, proxy sidecar started, sshd answering through it)"
+  echo "ratio: $(echo "scale=2; $pm / $om" | bc)"
+
+  echo "== $n sequential HTTP requests: through the proxy vs direct (curl's time_total, median and p95, ms)"
+  docker network create --label "$LABEL" "$net" >/dev/null
+  # The server: answers each request (read up to its blank line) with "hello".
+  printf 'HTTP/1.0 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nhello\n' > "$WORK/resp"
+  cat > "$WORK/srv.sh" <<'EOS'
+while read -r l; do [ "$l" = "$(printf '\r')" ] && break; done
+cat /bench/resp
+EOS
+  docker run -d --label "$LABEL" --name "$srv" --network "$net" --network-alias srv.bench \
+    -v "$WORK/srv.sh:/bench/srv.sh:ro" -v "$WORK/resp:/bench/resp:ro" --entrypoint socat "$img" \
+    TCP-LISTEN:8080,fork,reuseaddr "SYSTEM:bash /bench/srv.sh" >/dev/null
+  docker network connect bridge "$srv"
+  ip=$(docker inspect -f '{{.NetworkSettings.Networks.bridge.IPAddress}}' "$srv")
+  "$B" create bench-open --net-profile open >/dev/null 2>&1
+  "$B" create bench-proxy --net-profile proxy >/dev/null 2>&1
+  docker network connect "$net" workspace-bench-proxy.proxy
+  local loop='for i in $(seq 1 '$n'); do curl -s -o /dev/null -w "%{time_total}\n" "$0"; done'
+  # One warm-up each (DNS, the proxy's first connection).
+  "$B" exec bench-open -- sh -c "$loop" "http://$ip:8080/" >/dev/null
+  "$B" exec bench-proxy -- sh -c "$loop" http://srv.bench:8080/ >/dev/null
+  stats() { sort -n | awk '{a[NR]=$1*1000} END {printf "median %.2f  p95 %.2f", a[int((NR+1)/2)], a[int(NR*0.95)]}'; }
+  t0=$(now); local d p
+  d=$("$B" exec bench-open -- sh -c "$loop" "http://$ip:8080/" | stats); t1=$(now)
+  echo "direct (open workspace -> server):       $d  ($n requests in $(echo "$t1 - $t0" | bc)s wall)"
+  t0=$(now)
+  p=$("$B" exec bench-proxy -- sh -c "$loop" http://srv.bench:8080/ | stats); t1=$(now)
+  echo "through the proxy (proxy -> Squid -> srv): $p  ($n requests in $(echo "$t1 - $t0" | bc)s wall)"
+  local logged
+  logged=$(docker logs workspace-bench-proxy.proxy 2>/dev/null | grep -c '^berth-egress ' || true)
+  echo "audit lines in the sidecar's output: $logged (2 x $n requests made)"
+  "$B" delete bench-open --yes >/dev/null; "$B" delete bench-proxy --yes >/dev/null
+  docker rm -f "$srv" >/dev/null; docker network rm "$net" >/dev/null
+}
+
 case "$what" in
   dind) bench_dind ;;
+  proxy) bench_proxy ;;
   cp) bench_cp ;;
   shell) bench_shell ;;
   create) bench_create ;;
@@ -416,5 +477,5 @@ case "$what" in
   steps) bench_steps ;;
   snapshot) bench_snapshot ;;
   all) bench_create; bench_tui; bench_shell; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
-  *) echo "usage: $0 [create|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [create|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|proxy|all]" >&2; exit 2 ;;
 esac

@@ -7,8 +7,9 @@
 #                                     systemd where systemd runs)
 #   scripts/engine.sh images BERTH    make the base image if absent (pull, else debootstrap +
 #                                     docker import), then build the workspace image and the
-#                                     Docker engine image (`create --docker`) and the log
-#                                     forwarder image (`create --forward-logs`) with BERTH
+#                                     Docker engine image (`create --docker`), the log
+#                                     forwarder image (`create --forward-logs`) and the
+#                                     proxy image (`--net-profile proxy`) with BERTH
 #   scripts/engine.sh up              exit 0 if an engine answers
 #   scripts/engine.sh stop            stop dockerd, only if this script started it
 #   scripts/engine.sh restart         stop and start dockerd (tests use this; only a dockerd this
@@ -245,6 +246,9 @@ images() {
   fi
   if ! "$berth" image present --logs >/dev/null 2>&1; then
     "$berth" image build --logs --base "$BASE_IMAGE"
+  fi
+  if ! "$berth" image present --proxy >/dev/null 2>&1; then
+    "$berth" image build --proxy --base "$BASE_IMAGE"
   fi
 }
 

@@ -562,3 +562,25 @@ fn status_pane_says_where_the_logs_go() {
     );
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn status_pane_says_how_a_proxy_workspace_gets_out() {
+    let mut s = state("default");
+    update(&mut s, Msg::Resize(160, 40));
+    let mut w = ws("agent", WorkspaceState::Running, 2202);
+    w.labels
+        .insert(berth::domain::net_profile::LABEL.into(), "proxy".into());
+    w.labels.insert(
+        berth::domain::proxy::ALLOW_LABEL.into(),
+        "deb.debian.org,.pypi.org".into(),
+    );
+    update(&mut s, Msg::Backend(Event::Workspaces(vec![w])));
+    key(&mut s, KeyCode::Tab);
+    let screen = text(&s);
+    assert!(
+        screen.contains("egress     via workspace-agent.proxy")
+            && screen.contains("deb.debian.org, .pypi.org"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+}

@@ -7,7 +7,7 @@ use super::create_steps::{run_step, StepError, StepState};
 use super::create_undo::{rollback, start_over};
 use super::{inventory, Ctx, Progress, ProgressFn};
 use crate::domain::naming::{generated_name, WorkspaceName};
-use crate::domain::provision::{plan, restore_plan_for, Provision, Step};
+use crate::domain::provision::{plan, restore_plan, Provision, Step};
 use crate::domain::workspace::{Workspace, WorkspaceSpec};
 use crate::store::Begin;
 use anyhow::anyhow;
@@ -207,9 +207,10 @@ async fn create_redacted(
     super::log_forward::preflight(ctx, spec)
         .await
         .map_err(refuse)?;
+    super::proxy::preflight(ctx, spec).await.map_err(refuse)?;
 
     let steps = match &req.restore {
-        Some(r) => restore_plan_for(r.snapshot.as_str(), spec),
+        Some(r) => restore_plan(r.snapshot.as_str(), spec),
         None => plan(spec),
     };
     let total = steps.len();

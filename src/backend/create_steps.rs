@@ -32,6 +32,8 @@ pub struct Made {
     /// This create made berth's isolated network (removed on failure if no other
     /// workspace took it meanwhile).
     pub isolated_network: bool,
+    /// The proxy sidecar and the internal network (`--net-profile proxy`).
+    pub proxy: super::proxy::Made,
 }
 
 /// A create's working state across steps.
@@ -101,6 +103,7 @@ impl StepState {
             env.retain(|(k, _)| *k != v.0);
             env.push(v);
         }
+        super::proxy::public_env(spec, &mut env);
         env
     }
 
@@ -113,9 +116,13 @@ impl StepState {
         }
     }
 
-    /// Removes the container and frees the lease (before trying another port).
+    /// Removes the container (and the proxy sidecar, which publishes the port) and
+    /// frees the lease (before trying another port).
     pub async fn undo_container_and_lease(&mut self, ctx: &Ctx) {
         if let Some(c) = self.made.container.take() {
+            let _ = ctx.engine.remove_container(&c).await;
+        }
+        if let Some(c) = self.made.proxy.container.take() {
             let _ = ctx.engine.remove_container(&c).await;
         }
         if std::mem::take(&mut self.made.lease) {
@@ -223,6 +230,7 @@ pub async fn run_step(
             }
             // try-repo: the label names the profile it picked.
             labels.insert(PROFILE.into(), st.profile_name(spec).into());
+            super::proxy::workspace_labels(spec, &mut labels);
             if let Some(r) = &req.restore {
                 labels = r.labels(labels);
             }
@@ -248,12 +256,18 @@ pub async fn run_step(
                 mount_point: WORKSPACE_HOME.into(),
                 ssh_container_port: SSHD_CONTAINER_PORT,
                 ssh_host_port: publishes.then_some(st.port),
-                network: super::net_isolated::for_container(
-                    ctx,
-                    o.net_profile,
-                    &mut st.made.isolated_network,
-                )
-                .await?,
+                // A proxy workspace: only its internal network (the engine publishes
+                // nothing from there; its proxy sidecar carries the SSH port).
+                network: if super::proxy::wanted(spec) {
+                    Some(crate::domain::networks::workspace_network(name))
+                } else {
+                    super::net_isolated::for_container(
+                        ctx,
+                        o.net_profile,
+                        &mut st.made.isolated_network,
+                    )
+                    .await?
+                },
                 bind_address: ctx.config.bind_address,
                 resources: spec.resources,
                 runtime: spec.runtime.clone(),
@@ -280,6 +294,9 @@ pub async fn run_step(
             // Noted first, so a cancel during the call still removes it.
             st.made.container = Some(name.container());
             ctx.engine.create_container(&cs).await?;
+            if super::proxy::wanted(spec) {
+                super::proxy::configure_workspace(ctx, &name.container()).await?;
+            }
             super::networks::join(ctx, name, &o.networks).await?;
         }
         Step::Start => {
@@ -340,6 +357,14 @@ pub async fn run_step(
         }
         Step::Docker => super::dind::provision(ctx, spec, &mut st.made.docker, progress).await?,
         Step::Logs => super::log_forward::provision(ctx, spec, &mut st.made.logs, progress).await?,
+        Step::Proxy => {
+            use super::proxy::{provision, StartError};
+            match provision(ctx, spec, st.port, &mut st.made.proxy, progress).await {
+                Ok(()) => {}
+                Err(StartError::PortTaken(m)) => return Err(StepError::PortRefused(m)),
+                Err(StartError::Other(e)) => return Err(StepError::Fatal(e)),
+            }
+        }
         Step::Git => {
             provision::git::forward(ctx, &name.container(), &ctx.paths.home, progress).await?
         }

@@ -30,6 +30,9 @@ pub async fn rollback(ctx: &Ctx, spec: &WorkspaceSpec, mut st: StepState) -> (St
             Err(e) => problems.push(format!("container {c}: {e}")),
         }
     }
+    // The proxy sidecar, then its network (once nothing is on it).
+    super::proxy::undo_sidecar(ctx, &mut st.made.proxy, &mut removed, &mut problems).await;
+    super::proxy::undo_network(ctx, &mut st.made.proxy, &mut removed, &mut problems).await;
     st.undo_container_and_lease(ctx).await;
     // A restore's copy cancelled midway: its helper still holds the volume.
     if let Some(h) = st.made.helper.take() {
@@ -111,6 +114,14 @@ pub async fn start_over(
         if w.state != crate::domain::workspace::WorkspaceState::Absent {
             ctx.engine.remove_container(&w.container).await?;
             removed.push(format!("container {}", w.container));
+        }
+    }
+    // Its proxy sidecar (made again by the create's proxy step), even when the
+    // create stopped before making the workspace's container.
+    for s in ctx.engine.sidecars(name.as_str()).await? {
+        if s.source == crate::domain::proxy::KIND {
+            ctx.engine.remove_container(&s.container).await?;
+            removed.push(format!("sidecar {}", s.container));
         }
     }
     let volume = name.volume();

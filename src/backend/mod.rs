@@ -32,6 +32,7 @@ pub mod net_isolated;
 pub mod networks;
 pub mod platform;
 pub mod provision;
+pub mod proxy;
 pub mod restore;
 pub mod secret_files;
 pub mod secrets;

@@ -194,10 +194,13 @@ async fn make(
     made: &mut Made,
 ) -> Result<Added> {
     let net = workspace_network(ws);
-    let spec = NetworkSpec::bridge(
+    let mut spec = NetworkSpec::bridge(
         net.clone(),
         workspace_network_labels(&ctx.config.labels, ws),
     );
+    // A proxy workspace's network is internal (its only way out is its proxy):
+    // never made again as a plain bridge.
+    spec.internal = super::proxy::is_proxy_workspace(w);
     if ctx.engine.create_network(&spec).await? {
         made.network = true;
     }

@@ -256,7 +256,7 @@ pub enum ImageAction {
     /// --profile, a profile's image over the configured workspace image).
     Build {
         /// Tag (default: `image` from the config).
-        #[arg(long, conflicts_with_all = ["profile", "docker", "logs"])]
+        #[arg(long, conflicts_with_all = ["profile", "docker", "logs", "proxy"])]
         tag: Option<String>,
         /// Build this profile's image (over `image` from the config) if not built yet.
         #[arg(long, value_name = "NAME")]
@@ -265,8 +265,12 @@ pub enum ImageAction {
         #[arg(long, conflicts_with = "profile")]
         docker: bool,
         /// Build the log forwarder image of `create --forward-logs` (berth/logs:HASH) instead.
-        #[arg(long, conflicts_with_all = ["profile", "docker"])]
+        #[arg(long, conflicts_with_all = ["profile", "docker", "proxy"])]
         logs: bool,
+        /// Build the egress proxy image of `create --net-profile proxy`
+        /// (berth/proxy:HASH) instead.
+        #[arg(long, conflicts_with_all = ["profile", "docker", "platform", "logs"])]
+        proxy: bool,
         /// Base image the workspace image (or the Docker engine image) is built on.
         #[arg(long, value_name = "IMG", default_value = super::image::DEFAULT_BASE)]
         base: String,
@@ -286,6 +290,9 @@ pub enum ImageAction {
         /// The log forwarder image of `create --forward-logs` instead.
         #[arg(long, conflicts_with = "docker")]
         logs: bool,
+        /// The egress proxy image of `create --net-profile proxy` instead.
+        #[arg(long, conflicts_with_all = ["docker", "logs"])]
+        proxy: bool,
         #[arg(long)]
         json: bool,
     },

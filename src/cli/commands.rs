@@ -103,6 +103,12 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                 if let Some(f) = crate::domain::log_forward::Forwarding::of(&ws) {
                     println!("Logs forwarded {}.", f.summary());
                 }
+                if let Some(e) = crate::domain::proxy::status_line(&ws) {
+                    println!(
+                        "Network profile proxy: the workspace reaches the network only {e}. `berth egress {}` shows each request.",
+                        ws.name
+                    );
+                }
             }
             Ok(0)
         }
@@ -126,11 +132,13 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             // With Docker inside: whether its (privileged) sidecar runs.
             let docker = crate::backend::dind::inside(ctx, &w).await;
             let logs = crate::backend::log_forward::status(ctx, &w).await;
+            let proxy = crate::backend::proxy::view(ctx, &w).await;
             if json {
                 let mut v = output::workspace_json(&w);
                 extra.add_json(&mut v)?;
                 v["docker"] = serde_json::to_value(&docker)?;
                 v["forward_logs"] = serde_json::to_value(&logs)?;
+                v["proxy"] = serde_json::to_value(&proxy)?;
                 print_json(&v)?;
             } else {
                 print!("{}{}", output::details(&w), extra.text());
@@ -139,6 +147,9 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                 }
                 if let Some(f) = &logs {
                     print!("{}", super::log_forward::status_line(f));
+                }
+                if let Some(p) = &proxy {
+                    println!("{:<10} {}", "proxy", p.describe());
                 }
             }
             Ok(0)

@@ -30,6 +30,15 @@ pub async fn run(paths: Paths, config: Config, action: ImageAction) -> Result<i3
             json,
             ..
         } => super::dind::build(&ctx, &base, json).await,
+        ImageAction::Present {
+            proxy: true, json, ..
+        } => super::proxy::present(&ctx, json).await,
+        ImageAction::Build {
+            proxy: true,
+            base,
+            json,
+            ..
+        } => super::proxy::build(&ctx, &base, json).await,
         ImageAction::Load { name, image, json } => {
             super::dind::load(&ctx, &name, &image, json).await
         }

@@ -19,6 +19,7 @@ mod logs_tagged;
 mod net;
 mod output;
 mod profiles;
+mod proxy;
 mod secret;
 mod service;
 mod snapshot;

@@ -237,6 +237,8 @@ pub fn workspace_json(w: &Workspace) -> serde_json::Value {
         "docker": crate::domain::dind::DockerInside::of(w),
         // Log forwarding (`create --forward-logs`): where its logs go.
         "forward_logs": crate::domain::log_forward::Forwarding::of(w),
+        // Network profile proxy: the allowlist its proxy enforces (empty: every domain).
+        "allow_domains": crate::domain::proxy::allowlist(&w.labels),
     })
 }
 
@@ -286,6 +288,9 @@ pub fn details(w: &Workspace) -> String {
     }
     if let Some(r) = &w.runtime {
         kv("runtime", r.clone());
+    }
+    if let Some(e) = crate::domain::proxy::status_line(w) {
+        kv("egress", e);
     }
     if let Some(m) = w.memory_limit {
         kv("memory", format_memory(m));

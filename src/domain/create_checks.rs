@@ -34,6 +34,7 @@ pub fn check_mount_path(path: &str) -> Result<(), String> {
 /// The rules on mounts and ports that need no host: each mount path allowed and
 /// used once, each published host port outside the SSH range and used once.
 pub fn check(options: &Options, ssh_range: PortRange) -> Result<(), String> {
+    check_proxy(options)?;
     let mut paths = BTreeSet::new();
     for m in &options.mounts {
         check_mount_path(&m.path)?;
@@ -84,6 +85,26 @@ fn check_offline(options: &Options) -> Result<(), String> {
     if let Some(n) = options.networks.first() {
         return Err(format!(
             "an offline workspace cannot join network {n} (it has no network, only lo); drop --network, or pick another --net-profile (isolated, open)"
+        ));
+    }
+    Ok(())
+}
+
+/// A proxy workspace is on its internal network only: `--network` and `--port`
+/// would give it another way out (or in), so they are refused.
+fn check_proxy(options: &Options) -> Result<(), String> {
+    if options.net_profile != super::net_profile::NetProfile::Proxy {
+        return Ok(());
+    }
+    if let Some(n) = options.networks.first() {
+        return Err(format!(
+            "--network {n} cannot go with --net-profile proxy: the workspace's only way out is its proxy; leave out --network, or pick another profile (--net-profile isolated)"
+        ));
+    }
+    if let Some(p) = options.ports.first() {
+        return Err(format!(
+            "--port {}:{} cannot go with --net-profile proxy: the engine publishes no port of a container on an internal network; reach its ports with `ssh -L` over its SSH port instead, or pick another profile (--net-profile isolated)",
+            p.host, p.container
         ));
     }
     Ok(())
@@ -187,6 +208,27 @@ mod tests {
         );
         o.net_profile = NetProfile::Isolated;
         assert_eq!(check(&o, RANGE), Ok(()));
+    }
+
+    #[test]
+    fn a_proxy_workspace_refuses_networks_and_ports() {
+        use crate::domain::net_profile::NetProfile;
+        let mut o = options(&[], &["8080:80"]);
+        assert!(check(&o, RANGE).is_ok());
+        o.net_profile = NetProfile::Proxy;
+        let e = check(&o, RANGE).unwrap_err();
+        assert!(
+            e.contains("--port 8080:80 cannot go with --net-profile proxy"),
+            "{e}"
+        );
+        o.ports.clear();
+        assert!(check(&o, RANGE).is_ok());
+        o.networks = crate::domain::networks::parse_list(&["team".into()]).unwrap();
+        let e = check(&o, RANGE).unwrap_err();
+        assert!(
+            e.contains("--network team cannot go with --net-profile proxy"),
+            "{e}"
+        );
     }
 
     #[test]

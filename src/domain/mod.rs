@@ -17,6 +17,7 @@ pub mod platform;
 pub mod ports;
 pub mod profiles;
 pub mod provision;
+pub mod proxy;
 pub mod redact;
 pub mod redact_stream;
 pub mod resources;

@@ -24,6 +24,9 @@ pub enum Step {
     Detect(String),
     /// The profile's image: reused when built from the same definition, else built.
     Image,
+    /// `--net-profile proxy`: the workspace's internal network and its egress
+    /// proxy sidecar (which publishes the SSH port), started.
+    Proxy,
     /// Create the container.
     Container,
     /// Start it (the engine may refuse a host port taken meanwhile).
@@ -72,6 +75,7 @@ impl Step {
             Step::Port => "ssh port",
             Step::Detect(_) => "detect",
             Step::Image => "image",
+            Step::Proxy => "proxy",
             Step::Container => "container",
             Step::Start => "start",
             Step::Keys => "ssh keys",
@@ -102,6 +106,9 @@ impl fmt::Display for Step {
             Step::Port => f.write_str("reserve an SSH port"),
             Step::Detect(url) => write!(f, "pick a profile from the files of {url}"),
             Step::Image => f.write_str("get the profile's image (built once, then cached)"),
+            Step::Proxy => f.write_str(
+                "start the egress proxy (an internal network whose only way out is a logging proxy)",
+            ),
             Step::Container => f.write_str("create the container"),
             Step::Start => f.write_str("start the container"),
             Step::Keys => f.write_str("install SSH public keys"),
@@ -138,8 +145,11 @@ pub fn plan(spec: &WorkspaceSpec) -> Vec<Step> {
     if let (true, Some(url)) = (o.detect_profile, clone) {
         steps.push(Step::Detect(url.clone()));
     }
+    steps.push(Step::Image);
+    if o.net_profile == super::net_profile::NetProfile::Proxy {
+        steps.push(Step::Proxy);
+    }
     steps.extend([
-        Step::Image,
         Step::Container,
         Step::Start,
         Step::Keys,
@@ -187,11 +197,15 @@ pub fn plan(spec: &WorkspaceSpec) -> Vec<Step> {
 /// the image, forwarding, dotfiles, clone, profile, setup and post-start steps (its
 /// files are there), with its home copied from the snapshot. Passed-through values
 /// are delivered again (the env step), the GitHub token with them.
-pub fn restore_plan(snapshot: &str, profile: super::net_profile::NetProfile) -> Vec<Step> {
+pub fn restore_plan(snapshot: &str, spec: &WorkspaceSpec) -> Vec<Step> {
+    let profile = spec.options.net_profile;
     let port = super::net_isolation::publishes_ports(profile).then_some(Step::Port);
+    let proxy = (profile == super::net_profile::NetProfile::Proxy).then_some(Step::Proxy);
+    let logs = spec.options.forward_logs.is_some().then_some(Step::Logs);
     [Step::Volume, Step::Seed(snapshot.to_string())]
         .into_iter()
         .chain(port)
+        .chain(proxy)
         .chain([
             Step::Container,
             Step::Start,
@@ -200,18 +214,10 @@ pub fn restore_plan(snapshot: &str, profile: super::net_profile::NetProfile) -> 
             Step::PinHostKey,
             Step::Env,
             Step::Secrets,
-            Step::Commit,
         ])
+        .chain(logs)
+        .chain([Step::Commit])
         .collect()
-}
-
-/// [`restore_plan`], with the log forwarder when the restored spec forwards logs.
-pub fn restore_plan_for(snapshot: &str, spec: &WorkspaceSpec) -> Vec<Step> {
-    let mut steps = restore_plan(snapshot, spec.options.net_profile);
-    if spec.options.forward_logs.is_some() {
-        steps.insert(steps.len() - 1, Step::Logs);
-    }
-    steps
 }
 
 /// The file whose content (the container's id) says provisioning finished.
@@ -428,8 +434,9 @@ mod tests {
         s.options.net_profile = NetProfile::Offline;
         assert!(!plan(&s).contains(&Step::Port));
         assert!(plan(&s).contains(&Step::Ssh), "sshd is still waited for");
-        assert!(!restore_plan("snap", NetProfile::Offline).contains(&Step::Port));
-        assert!(restore_plan("snap", NetProfile::Isolated).contains(&Step::Port));
+        assert!(!restore_plan("snap", &s).contains(&Step::Port));
+        s.options.net_profile = NetProfile::Isolated;
+        assert!(restore_plan("snap", &s).contains(&Step::Port));
     }
 
     #[test]
@@ -437,12 +444,12 @@ mod tests {
         let mut s = spec(None, None);
         s.options.docker = true;
         assert!(!plan(&s).contains(&Step::Logs));
-        assert!(!restore_plan_for("snap", &s).contains(&Step::Logs));
+        assert!(!restore_plan("snap", &s).contains(&Step::Logs));
         s.options.forward_logs = crate::domain::log_forward::Target::parse("/tmp/x.log").unwrap();
         let p = plan(&s);
         let pos = |s: &Step| p.iter().position(|x| x == s).unwrap();
         assert_eq!(pos(&Step::Logs), pos(&Step::Docker) + 1);
-        let r = restore_plan_for("snap", &s);
+        let r = restore_plan("snap", &s);
         assert_eq!(&r[r.len() - 2..], [Step::Logs, Step::Commit]);
         assert_eq!(Step::Logs.label(), "logs");
     }

@@ -42,7 +42,7 @@ pub const HOST_KEY_FILES: [&str; 2] = [
 ];
 
 /// The workspace labels a snapshot keeps so a restore gets the same spec.
-const KEPT: [&str; 8] = [
+const KEPT: [&str; 9] = [
     labels::PROFILE,
     super::log_forward::LABEL,
     labels::SECRET_FILES,
@@ -51,6 +51,7 @@ const KEPT: [&str; 8] = [
     labels::SECRETS,
     labels::PLATFORM,
     super::net_profile::LABEL,
+    super::proxy::ALLOW_LABEL,
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -217,6 +218,7 @@ pub fn restore_spec(
         secret_files: get(labels::SECRET_FILES)
             .map(|s| super::secrets::names_from_label(&s))
             .unwrap_or_default(),
+        allow_domains: super::proxy::allow_from_label(get(super::proxy::ALLOW_LABEL).as_deref()),
         ..Default::default()
     };
     WorkspaceSpec {

@@ -167,6 +167,32 @@ fn a_restore_gets_the_snapshots_spec_and_runs_nothing_a_create_would() {
 }
 
 #[test]
+fn a_restore_keeps_the_proxy_profile_and_its_allowlist() {
+    use crate::domain::net_profile::{self, NetProfile};
+    use crate::domain::proxy::ALLOW_LABEL;
+    let l: BTreeMap<String, String> = [
+        (net_profile::LABEL, "proxy"),
+        (ALLOW_LABEL, "a.test,.b.test"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let snap = SnapshotName::parse("s1").unwrap();
+    let s = restore_spec(
+        WorkspaceName::parse("c").unwrap(),
+        &snap,
+        &l,
+        Resources::default(),
+        None,
+        BTreeMap::new(),
+    );
+    assert_eq!(s.options.net_profile, NetProfile::Proxy);
+    assert_eq!(s.options.allow_domains, ["a.test", ".b.test"]);
+    let plan = crate::domain::provision::restore_plan("s1", &s);
+    assert!(plan.contains(&crate::domain::provision::Step::Proxy));
+}
+
+#[test]
 fn sizes_read_well() {
     assert_eq!(human_bytes(0), "0 B");
     assert_eq!(human_bytes(999), "999 B");

@@ -449,6 +449,10 @@ impl Engine for DockerEngine {
     async fn create_log_forwarder(&self, spec: &super::LogForwarderSpec) -> EngineResult<String> {
         super::docker_logfwd::create(self, spec).await
     }
+
+    async fn create_proxy_sidecar(&self, spec: &super::ProxySidecarSpec) -> EngineResult<String> {
+        super::docker_proxy::create_sidecar(self, spec).await
+    }
 }
 
 /// The engine's build options for `build`: its tag, build arguments and labels;

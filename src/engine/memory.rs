@@ -18,6 +18,7 @@ mod logfwd;
 mod networks;
 mod ops;
 mod platform;
+mod proxy;
 mod publish;
 mod snapshot;
 mod state;
@@ -489,5 +490,9 @@ impl Engine for MemoryEngine {
 
     async fn create_log_forwarder(&self, spec: &super::LogForwarderSpec) -> EngineResult<String> {
         logfwd::create(self, spec)
+    }
+
+    async fn create_proxy_sidecar(&self, spec: &super::ProxySidecarSpec) -> EngineResult<String> {
+        proxy::create_sidecar(self, spec)
     }
 }

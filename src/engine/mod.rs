@@ -12,11 +12,13 @@ mod docker_labelled;
 mod docker_logfwd;
 mod docker_network;
 mod docker_platform;
+mod docker_proxy;
 mod docker_snapshot;
 mod docker_watch;
 pub mod log_forward;
 pub mod memory;
 pub mod network;
+pub mod proxy;
 pub mod snapshot;
 
 pub use log_forward::{LogFile, LogForwarderSpec};
@@ -35,6 +37,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 pub use network::{NetworkEngine, NetworkInfo, NetworkSpec, ServiceInfo, ServiceSpec};
+pub use proxy::ProxySidecarSpec;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineError {
@@ -336,6 +339,8 @@ pub trait Engine: NetworkEngine + SnapshotEngine + Send + Sync {
     async fn create_docker_sidecar(&self, spec: &DockerSidecarSpec) -> EngineResult<String>;
     /// The image as a `docker save` archive, streamed as the engine writes it.
     fn export_image(&self, image: &str) -> BoxStream<'static, EngineResult<bytes::Bytes>>;
+    /// Creates a `proxy` workspace's egress proxy sidecar (`domain::proxy`).
+    async fn create_proxy_sidecar(&self, spec: &ProxySidecarSpec) -> EngineResult<String>;
     /// Copies `path` (a file or directory) of container `from` into directory `dir`
     /// of container `to`, streamed through the engine's archive API (so it lands in
     /// the container's layer on the host's disk: never for secrets).

@@ -33,6 +33,7 @@ pub enum Op {
     CreateService,
     Services,
     CreateDockerSidecar,
+    CreateProxySidecar,
     ExportImage,
     CopyBetween,
     Pause,

@@ -105,7 +105,10 @@ pub struct Extras {
     pub network: Option<String>,
     /// Its logging driver when not `json-file` (see `MemoryEngine::set_log_driver`).
     pub log_driver: Option<String>,
-    /// The user it runs as (a log forwarder's `UID:GID`).
+    /// Its environment (a proxy sidecar's configuration; a workspace's public
+    /// variables).
+    pub env: Vec<String>,
+    /// The user it runs as, when not the image's.
     pub user: Option<String>,
 }
 
@@ -220,15 +223,7 @@ impl State {
         self.platforms
             .check_create(&spec.image, spec.platform.as_deref())?;
         // Like the engine: a named network must exist (`none` always does).
-        let net_id =
-            match spec.network.as_deref() {
-                None | Some("none") => None,
-                Some(n) => Some(self.networks.get(n).map(|net| net.id.clone()).ok_or_else(
-                    || EngineError::NotFound {
-                        what: format!("network {n} not found"),
-                    },
-                )?),
-            };
+        let network = self.network_at_create(spec.network.as_deref().filter(|n| *n != "none"))?;
         // Like a bind of a named volume: created empty when missing.
         self.volumes.entry(spec.volume.clone()).or_default();
         let id = self.new_id();
@@ -236,10 +231,11 @@ impl State {
         self.containers.insert(
             spec.container.clone(),
             Container {
-                // Nothing is published without a network.
-                host_port: spec
-                    .ssh_host_port
-                    .filter(|_| spec.network.as_deref() != Some("none")),
+                // Nothing is published without a network, nor from an internal one.
+                host_port: spec.ssh_host_port.filter(|_| {
+                    spec.network.as_deref() != Some("none")
+                        && !network.as_ref().is_some_and(|(_, internal)| *internal)
+                }),
                 volume: spec.volume.clone(),
                 // A container starts with its image's files (a snapshot's).
                 files: self
@@ -255,6 +251,7 @@ impl State {
                     ports: spec.ports.clone(),
                     workdir: spec.workdir.clone(),
                     network: spec.network.clone(),
+                    env: spec.env.clone(),
                     ..Default::default()
                 },
                 ..Container::new(
@@ -266,11 +263,11 @@ impl State {
                 )
             },
         );
-        if let Some(net) = net_id {
+        if let Some((net, _)) = network {
             self.attached
                 .entry(id.clone())
                 .or_default()
-                .insert(net, Vec::new());
+                .insert(net, vec![]);
         }
         self.event(&spec.container, "create");
         Ok(id)

@@ -67,6 +67,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
             Span::raw(format!("→ {} (sidecar {})", f.target, f.sidecar)),
         ]));
     }
+    // A proxy workspace: its only way out, and what it lets through.
+    if let Some(egress) = crate::domain::proxy::status_line(w) {
+        lines.push(Line::from(vec![key("egress"), Span::raw(egress)]));
+    }
     lines.extend([
         Line::from(vec![
             key("container"),
