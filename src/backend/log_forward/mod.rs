@@ -288,11 +288,23 @@ pub async fn before_start(ctx: &Ctx, name: &WorkspaceName, progress: ProgressFn<
     if let Ok(Some(t)) = Target::parse(&f.target) {
         if let Some(p) = t.file() {
             if let Err(e) = target::ensure(p).await {
+                // The engine resolves the bind's source again at every start: a
+                // path that became a link (or a directory) would be followed, and
+                // the workspace's lines appended wherever it points. The forwarder
+                // is removed (its volume keeps the cursors) so it cannot start;
+                // the next start makes it again once the file is fixed.
+                let removed = match ctx.engine.remove_container(&f.sidecar).await {
+                    Ok(()) => "not started".to_string(),
+                    Err(e) if e.is_not_found() => "not started".to_string(),
+                    Err(e) => format!("and it could not be removed: {e}"),
+                };
                 progress
                     .report(Progress::Note(format!(
-                        "warning: the log file of {name} cannot be made again: {e:#}"
+                        "warning: the log file of {name} cannot be used ({e:#}); its forwarder {} is {removed}: fix the file and `berth restart {name}`",
+                        f.sidecar
                     )))
                     .await;
+                return;
             }
         }
     }

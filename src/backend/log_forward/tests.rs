@@ -253,3 +253,51 @@ async fn the_forwarder_stops_with_the_workspace_and_goes_with_it() {
     assert!(r.engine.containers().is_empty());
     assert!(file.exists(), "the host file (user data) stays");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_file_target_turned_into_a_link_keeps_the_forwarder_from_starting() {
+    let r = rig((47260, 47261), Duration::ZERO);
+    r.engine.add_image(DEFAULT_BASE);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("w.log");
+    create_logs(&r, "ln", &file.display().to_string())
+        .await
+        .unwrap();
+    lifecycle::stop(&r.ctx, &n("ln"), &|_| {}).await.unwrap();
+    // Swapped for a link while stopped (e.g. by whoever can write that directory):
+    // the engine would follow it when it mounts the file again.
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::write(&elsewhere, "not a log\n").unwrap();
+    std::fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let notes = std::sync::Mutex::new(Vec::new());
+    lifecycle::start(&r.ctx, &n("ln"), &|p| {
+        if let crate::backend::Progress::Note(s) = p {
+            notes.lock().unwrap().push(s);
+        }
+    })
+    .await
+    .unwrap();
+    assert_ne!(
+        r.engine.state_of("workspace-ln.logs"),
+        Some(WorkspaceState::Running),
+        "the forwarder must not start on a link"
+    );
+    let said = notes.lock().unwrap().join("\n");
+    assert!(
+        said.contains("not a regular file") && said.contains("berth restart ln"),
+        "{said}"
+    );
+    // Its cursors stay; fixed, the next start makes it again.
+    assert!(r.engine.volume_labels("workspace-ln.logs").is_some());
+    std::fs::remove_file(&file).unwrap();
+    lifecycle::stop(&r.ctx, &n("ln"), &|_| {}).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    lifecycle::start(&r.ctx, &n("ln"), &|_| {}).await.unwrap();
+    assert_eq!(
+        r.engine.state_of("workspace-ln.logs"),
+        Some(WorkspaceState::Running)
+    );
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "not a log\n");
+}
