@@ -264,10 +264,10 @@ async fn restore_one(ctx: &Ctx, snapshot: &str, name: &str, json: bool) -> Resul
         print_json(&v)?;
     } else {
         println!(
-            "Workspace {} restored from snapshot {snapshot}: {}, SSH on port {}. Connect with `berth ssh {}`.",
+            "Workspace {} restored from snapshot {snapshot}: {}, {}. Connect with `berth ssh {}`.",
             w.name,
             w.status_word(),
-            w.ssh_port.map_or("-".into(), |p| p.to_string()),
+            crate::domain::net_isolation::ssh_summary(w.ssh_port, w.net_profile()),
             w.name
         );
     }
@@ -307,10 +307,13 @@ async fn fork(ctx: &Ctx, from: &str, new: &str, keep: bool, json: bool) -> Resul
             format!("{}, removed once restored", s.info.name)
         };
         println!(
-            "Forked {from} into {}: {}, SSH on port {} (through snapshot {kept}; {}).",
+            "Forked {from} into {}: {}, {} (through snapshot {kept}; {}).",
             f.workspace.name,
             f.workspace.status_word(),
-            f.workspace.ssh_port.map_or("-".into(), |p| p.to_string()),
+            crate::domain::net_isolation::ssh_summary(
+                f.workspace.ssh_port,
+                f.workspace.net_profile()
+            ),
             taken_detail(s)
         );
     }
