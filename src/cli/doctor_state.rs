@@ -218,7 +218,11 @@ mod tests {
             e("/s/agent/w/file", 0o100644),
             e("/s/ssh/agent.sock", 0o140666),
         ] {
-            assert_eq!(problems(&[bad.clone()], s, 1000).len(), 1, "{bad:?}");
+            assert_eq!(
+                problems(std::slice::from_ref(&bad), s, 1000).len(),
+                1,
+                "{bad:?}"
+            );
         }
     }
 }
