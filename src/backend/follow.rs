@@ -5,11 +5,11 @@
 //!
 //! Everything a follower starts lives in a `JoinSet` owned by its future: aborting
 //! the follower's task, or dropping the future, ends every stream it opened.
+use super::follow_redact::LiveRedactor;
 use super::service::{Event, RawLine};
 use super::watch::backoff;
 use super::Ctx;
 use crate::domain::naming::WorkspaceName;
-use crate::domain::redact_stream::SecretRedactor;
 use crate::domain::workspace::WorkspaceState;
 use crate::engine::{Engine, EngineError, LogOptions, Output};
 use futures_util::StreamExt;
@@ -31,16 +31,16 @@ const BATCH: Duration = Duration::from_millis(40);
 const BATCH_MAX: usize = 2000;
 
 pub async fn run(engine: Arc<dyn Engine>, name: String, events: mpsc::Sender<Event>) {
-    run_redacted(engine, name, events, SecretRedactor::default()).await
+    run_redacted(engine, name, events, LiveRedactor::default()).await
 }
 
 /// [`run`], with the workspace's secret values hidden from every line (the
-/// redactor is made by `secrets::redactor_for` when following starts).
+/// redactor is brought up to date before each batch: see `follow_redact`).
 pub async fn run_redacted(
     engine: Arc<dyn Engine>,
     name: String,
     events: mpsc::Sender<Event>,
-    redactor: SecretRedactor,
+    redactor: LiveRedactor,
 ) {
     if events
         .send(Event::LogsReset { name: name.clone() })
@@ -93,13 +93,9 @@ pub(super) fn restart(
         let (ctx, name, events) = (ctx.clone(), name.clone(), events.clone());
         // Aborting the follower's task also ends the redactor's reads.
         *follower = Some(tokio::spawn(async move {
-            let found = match WorkspaceName::parse(&name) {
-                Ok(n) => super::inventory::find(&ctx, &n).await.ok().flatten(),
-                Err(_) => None,
-            };
-            let redactor = match found {
-                Some(w) => super::secrets::redactor_for(&ctx, &w).await.0,
-                None => Default::default(),
+            let redactor = match WorkspaceName::parse(&name) {
+                Ok(n) => LiveRedactor::following(ctx.clone(), n),
+                Err(_) => LiveRedactor::default(),
             };
             run_redacted(ctx.engine.clone(), name, events, redactor).await;
         }));
@@ -314,7 +310,7 @@ async fn batch(
     name: String,
     mut rx: mpsc::Receiver<RawLine>,
     events: mpsc::Sender<Event>,
-    redactor: SecretRedactor,
+    mut redactor: LiveRedactor,
 ) {
     let mut buf = Vec::new();
     loop {
@@ -338,6 +334,8 @@ async fn batch(
             }
         }
         let mut lines = std::mem::take(&mut buf);
+        // After the lines arrived: a value rotated before they were printed is known.
+        redactor.refresh().await;
         if !redactor.is_empty() {
             for l in &mut lines {
                 if let std::borrow::Cow::Owned(t) = redactor.apply(&l.text) {

@@ -22,6 +22,7 @@ pub mod dind;
 #[cfg(test)]
 mod env_delivery_tests;
 pub mod follow;
+pub mod follow_redact;
 pub mod hint;
 pub mod images;
 pub mod inventory;

@@ -332,3 +332,54 @@ async fn bad_input_is_refused_and_records_nothing() {
     assert!(secrets::set(&r.ctx, req).await.is_err());
     assert!(r.ctx.store.secrets().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn the_logs_pane_hides_a_value_rotated_while_it_follows() {
+    use super::follow_redact::LiveRedactor;
+    use super::service::Event;
+    use super::test_support::{log_lines, wait_for};
+    let r = rig();
+    let c = r.engine.add_workspace("w", 3001);
+    let tmp = tempfile::tempdir().unwrap();
+    r.set(
+        "tok",
+        Some("w"),
+        file_source(tmp.path(), "first-value-111"),
+        None,
+    )
+    .await;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let live = LiveRedactor::following(r.ctx.clone(), WorkspaceName::parse("w").unwrap());
+    let e: Arc<dyn Engine> = Arc::new(r.engine.clone());
+    let task = tokio::spawn(super::follow::run_redacted(e, "w".into(), tx, live));
+    async fn line(rx: &mut tokio::sync::mpsc::Receiver<Event>, what: &str) -> String {
+        wait_for(rx, 10, what, |ev| {
+            log_lines(std::slice::from_ref(ev), "w").into_iter().next()
+        })
+        .await
+        .1
+    }
+    r.engine.log(&c, "got first-value-111").unwrap();
+    assert_eq!(line(&mut rx, "the first line").await, "got [secret tok]");
+    // Rotated (by another berth) while the pane follows: the new value is hidden too.
+    r.set(
+        "tok",
+        Some("w"),
+        file_source(tmp.path(), "second-value-22"),
+        None,
+    )
+    .await;
+    r.engine.log(&c, "got second-value-22").unwrap();
+    assert_eq!(line(&mut rx, "the second line").await, "got [secret tok]");
+    // And a secret set for it meanwhile.
+    r.set(
+        "new",
+        Some("w"),
+        file_source(tmp.path(), "third-value-333"),
+        None,
+    )
+    .await;
+    r.engine.log(&c, "got third-value-333").unwrap();
+    assert_eq!(line(&mut rx, "the third line").await, "got [secret new]");
+    task.abort();
+}

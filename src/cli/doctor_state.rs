@@ -17,8 +17,27 @@ pub struct Entry {
     pub mode: u32,
 }
 
-/// What is wrong with `entries` for user `me`: a sentence each (the first few).
-pub fn problems(entries: &[Entry], me: u32) -> Vec<String> {
+/// The ssh-agent relay's per-workspace directories (`agent/NAME`, 0711 so the
+/// workspace's user traverses them through the bind) and their sockets (0666)
+/// are open on purpose: the 0700 state directory keeps other host users out.
+fn open_on_purpose(e: &Entry, state: &Path) -> bool {
+    let Ok(rel) = e.path.strip_prefix(state.join("agent")) else {
+        return false;
+    };
+    let kind = e.mode & 0o170000;
+    let depth = rel.components().count();
+    match kind {
+        // agent/NAME: traversable, nothing more.
+        0o040000 => depth == 1 && e.mode & 0o066 == 0,
+        // agent/NAME/agent.sock
+        0o140000 => depth == 2,
+        _ => false,
+    }
+}
+
+/// What is wrong with `entries` (under the state directory `state`) for user
+/// `me`: a sentence each.
+pub fn problems(entries: &[Entry], state: &Path, me: u32) -> Vec<String> {
     let mut v = Vec::new();
     for e in entries {
         if e.uid != me {
@@ -28,7 +47,7 @@ pub fn problems(entries: &[Entry], me: u32) -> Vec<String> {
                 e.uid
             ));
         }
-        if e.mode & 0o077 != 0 {
+        if e.mode & 0o077 != 0 && !open_on_purpose(e, state) {
             v.push(format!(
                 "{} is open to group or others (mode {:04o})",
                 e.path.display(),
@@ -81,7 +100,7 @@ pub async fn check(state_dir: PathBuf) -> Check {
     let (status, detail, fix) = match found {
         Ok(Ok(None)) => (Status::Ok, format!("{d} not made yet"), None),
         Ok(Ok(Some((entries, me)))) => {
-            let p = problems(&entries, me);
+            let p = problems(&entries, &state_dir, me);
             if p.is_empty() {
                 (
                     Status::Ok,
@@ -136,6 +155,7 @@ mod tests {
                 e("/s/db", 0, 0o100600),
                 e("/s/log", 1000, 0o100644),
             ],
+            Path::new("/s"),
             1000,
         );
         assert_eq!(v.len(), 2, "{v:?}");
@@ -169,5 +189,40 @@ mod tests {
         assert_eq!(c.status, Status::Fail);
         assert!(c.detail.contains("berth.log"), "{}", c.detail);
         assert!(c.fix.unwrap().contains("chmod -R go-rwx"));
+    }
+
+    #[test]
+    fn the_agent_relays_directories_and_sockets_are_open_on_purpose() {
+        let e = |p: &str, mode| Entry {
+            path: p.into(),
+            uid: 1000,
+            mode,
+        };
+        let s = Path::new("/s");
+        // `--forward-ssh`: agent/NAME is 0711 and its socket 0666 (ssh_agent.rs).
+        let ok = [
+            e("/s", 0o40700),
+            e("/s/agent", 0o40700),
+            e("/s/agent/w", 0o40711),
+            e("/s/agent/w/agent.sock", 0o140666),
+        ];
+        assert!(
+            problems(&ok, s, 1000).is_empty(),
+            "{:?}",
+            problems(&ok, s, 1000)
+        );
+        // Anything else open there still counts.
+        for bad in [
+            e("/s/agent", 0o40711),
+            e("/s/agent/w", 0o40755),
+            e("/s/agent/w/file", 0o100644),
+            e("/s/ssh/agent.sock", 0o140666),
+        ] {
+            assert_eq!(
+                problems(std::slice::from_ref(&bad), s, 1000).len(),
+                1,
+                "{bad:?}"
+            );
+        }
     }
 }

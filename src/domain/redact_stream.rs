@@ -12,6 +12,8 @@ pub struct SecretRedactor {
     pairs: Vec<(Vec<u8>, Vec<u8>)>,
     /// The end of the last chunk, held while it may be the start of a value.
     held: Vec<u8>,
+    /// The hidden run that goes on into `held`.
+    run: Run,
 }
 
 /// The marker that replaces secret `name`'s value.
@@ -42,7 +44,7 @@ impl SecretRedactor {
         pairs.dedup_by(|a, b| a.0 == b.0);
         Self {
             pairs,
-            held: Vec::new(),
+            ..Default::default()
         }
     }
 
@@ -57,15 +59,17 @@ impl SecretRedactor {
         }
         let mut buf = std::mem::take(&mut self.held);
         buf.extend_from_slice(chunk);
-        let (out, rest) = self.scan(&buf, true);
-        self.held = buf[rest..].to_vec();
-        out
+        let s = self.scan(&buf, true, self.run);
+        self.held = buf[s.stop..].to_vec();
+        self.run = s.run;
+        s.out
     }
 
     /// The stream ended: what was held back.
     pub fn finish(&mut self) -> Vec<u8> {
         let buf = std::mem::take(&mut self.held);
-        self.scan(&buf, false).0
+        let run = std::mem::take(&mut self.run);
+        self.scan(&buf, false, run).out
     }
 
     /// A whole text at once (a complete log line): values replaced.
@@ -74,16 +78,19 @@ impl SecretRedactor {
         if !self.pairs.iter().any(|(v, _)| contains(b, v)) {
             return Cow::Borrowed(text);
         }
-        Cow::Owned(String::from_utf8_lossy(&self.scan(b, false).0).into_owned())
+        let out = self.scan(b, false, Run::default()).out;
+        Cow::Owned(String::from_utf8_lossy(&out).into_owned())
     }
 
-    /// Replaces values in `buf` from left to right. With `hold`, stops where the
-    /// rest of `buf` is the start of a value that may go on in the next chunk, and
-    /// returns where it stopped.
-    fn scan(&self, buf: &[u8], hold: bool) -> (Vec<u8>, usize) {
+    /// Hides, from left to right, every byte that is inside some value's
+    /// occurrence (overlapping occurrences too: no part of either is shown); a
+    /// hidden run becomes the markers of the values that make it up. With `hold`,
+    /// stops where the rest of `buf` is the start of a value that may go on in the
+    /// next chunk.
+    fn scan(&self, buf: &[u8], hold: bool, run: Run) -> Scan {
         let mut out = Vec::with_capacity(buf.len());
-        let mut i = 0;
-        'at: while i < buf.len() {
+        let (mut hidden_end, mut last) = (run.hidden, run.last);
+        for i in 0..buf.len() {
             let rest = &buf[i..];
             if hold
                 && self
@@ -91,20 +98,54 @@ impl SecretRedactor {
                     .iter()
                     .any(|(v, _)| v.len() > rest.len() && v.starts_with(rest))
             {
-                return (out, i);
+                let run = Run {
+                    hidden: hidden_end.saturating_sub(i),
+                    last,
+                };
+                return Scan { out, stop: i, run };
             }
-            for (v, m) in &self.pairs {
-                if rest.starts_with(v) {
-                    out.extend_from_slice(m);
-                    i += v.len();
-                    continue 'at;
+            // Longest first: the one that hides the most from here.
+            if let Some(k) = self.pairs.iter().position(|(v, _)| rest.starts_with(v)) {
+                let end = i + self.pairs[k].0.len();
+                if end > hidden_end {
+                    let same = last.is_some_and(|l| self.pairs[l].1 == self.pairs[k].1);
+                    if i >= hidden_end || !same {
+                        out.extend_from_slice(&self.pairs[k].1);
+                        last = Some(k);
+                    }
+                    hidden_end = end;
                 }
             }
-            out.push(buf[i]);
-            i += 1;
+            if i >= hidden_end {
+                out.push(buf[i]);
+                last = None;
+            }
         }
-        (out, buf.len())
+        let run = Run {
+            hidden: hidden_end.saturating_sub(buf.len()),
+            last,
+        };
+        Scan {
+            out,
+            stop: buf.len(),
+            run,
+        }
     }
+}
+
+/// A hidden run going on into what follows: how many more bytes it hides, and
+/// the value whose marker was shown last in it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Run {
+    hidden: usize,
+    last: Option<usize>,
+}
+
+struct Scan {
+    out: Vec<u8>,
+    /// Where it stopped (what follows is held back).
+    stop: usize,
+    run: Run,
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -163,7 +204,50 @@ mod tests {
         assert_eq!(none.push(b"abc"), b"abc");
     }
 
+    #[test]
+    fn overlapping_values_are_hidden_whole() {
+        // The end of one value is the start of another: neither shows a byte.
+        let red = r(&[("A", "xx-abcd"), ("B", "abcd-yyyy")]);
+        assert_eq!(red.apply("1 xx-abcd-yyyy 2"), "1 [secret A][secret B] 2");
+        assert_eq!(red.apply("xx-abcd abcd-yyyy"), "[secret A] [secret B]");
+        // A value overlapping itself, and one next to another occurrence.
+        let red = r(&[("S", "abab")]);
+        assert_eq!(red.apply("ababab abababab"), "[secret S] [secret S]");
+        let mut red = r(&[("A", "xx-abcd"), ("B", "abcd-yyyy")]);
+        assert_eq!(
+            stream(&mut red, &[b"1 xx-ab", b"cd-y", b"yyy 2"]),
+            "1 [secret A][secret B] 2"
+        );
+    }
+
     proptest! {
+        #[test]
+        fn overlapping_values_survive_no_chunking(
+            a in "[ab]{4,8}",
+            b in "[ab]{4,8}",
+            text in "[ab ]{0,40}",
+            cuts in proptest::collection::vec(0usize..40, 0..5),
+        ) {
+            let pairs = [("A".to_string(), a.as_bytes().to_vec()), ("B".to_string(), b.as_bytes().to_vec())];
+            let mut red = SecretRedactor::new(pairs.clone());
+            let bytes = text.as_bytes();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+            cuts.sort_unstable();
+            let mut chunks = Vec::new();
+            let mut last = 0;
+            for c in cuts {
+                chunks.push(&bytes[last..c]);
+                last = c;
+            }
+            chunks.push(&bytes[last..]);
+            let out = stream(&mut red, &chunks);
+            let whole = SecretRedactor::new(pairs).apply(&text).into_owned();
+            prop_assert_eq!(&out, &whole);
+            // No byte of an occurrence is shown: what is left has no a/b of one.
+            let shown: String = out.replace("[secret A]", "|").replace("[secret B]", "|");
+            prop_assert!(!shown.contains(&a) && !shown.contains(&b), "{}", out);
+        }
+
         #[test]
         fn no_value_survives_any_chunking(
             v in "[a-z0-9]{4,12}",
