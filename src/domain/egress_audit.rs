@@ -3,6 +3,7 @@
 //! CLI's table and summary line, and an audit line written back from a record (for
 //! tests, benchmarks and fake proxies). Pure.
 use super::egress::{EgressRecord, MARKER};
+use super::net_profile::NetProfile;
 use serde::Serialize;
 
 /// Requests seen and how many of them the proxy denied.
@@ -90,8 +91,26 @@ fn contains_ci(hay: &str, needle_lower: &[u8]) -> bool {
     if needle_lower.len() > h.len() {
         return false;
     }
-    h.windows(needle_lower.len())
-        .any(|w| w.iter().zip(needle_lower).all(|(a, b)| a.to_ascii_lowercase() == *b))
+    h.windows(needle_lower.len()).any(|w| {
+        w.iter()
+            .zip(needle_lower)
+            .all(|(a, b)| a.to_ascii_lowercase() == *b)
+    })
+}
+
+/// Why workspace `name` with network profile `profile` has no egress audit
+/// (`None`: it has one: it is a proxy workspace).
+pub fn no_audit(name: &str, profile: NetProfile) -> Option<String> {
+    (profile != NetProfile::Proxy).then(|| {
+        format!(
+            "{name} has network profile {profile}; only proxy workspaces have an egress audit (create it with --net-profile proxy)"
+        )
+    })
+}
+
+/// The network profile a workspace's labels record (`net_profile::LABEL`).
+pub fn profile_of(labels: &std::collections::BTreeMap<String, String>) -> NetProfile {
+    NetProfile::from_label(labels.get(super::net_profile::LABEL).map(String::as_str))
 }
 
 /// `allowed` or `denied`.
@@ -179,7 +198,13 @@ pub fn summary(all: &EgressCounts, shown: usize, filter: &AuditFilter) -> String
 /// The proxy's audit line for `r` (what `parse_line` reads back), in
 /// `SQUID_LOGFORMAT`'s order.
 pub fn audit_line(r: &EgressRecord) -> String {
-    let dash = |s: &str| if s.is_empty() { "-".to_string() } else { s.to_string() };
+    let dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_string()
+        } else {
+            s.to_string()
+        }
+    };
     format!(
         "{MARKER} {}.{:03} {} {} {} {} {} {} {}",
         r.time_ms.div_euclid(1000),
@@ -196,4 +221,4 @@ pub fn audit_line(r: &EgressRecord) -> String {
 
 #[cfg(test)]
 #[path = "egress_audit_tests.rs"]
-mod tests;
+pub(crate) mod tests;

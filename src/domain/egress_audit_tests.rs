@@ -2,7 +2,7 @@ use super::*;
 use crate::domain::egress::parse_line;
 use proptest::prelude::*;
 
-pub(crate) fn rec(host: &str, allowed: bool, status: Option<u16>) -> EgressRecord {
+pub fn rec(host: &str, allowed: bool, status: Option<u16>) -> EgressRecord {
     EgressRecord {
         time_ms: 1_764_104_400_123,
         method: "GET".into(),
@@ -40,7 +40,10 @@ fn the_filter_matches_host_url_method_status_and_denial() {
     let ok = rec("Api.Example.test", true, Some(200));
     let no = rec("blocked.test", false, Some(403));
     assert!(AuditFilter::new(false, "").matches(&ok));
-    assert!(AuditFilter::new(false, "example").matches(&ok), "case ignored");
+    assert!(
+        AuditFilter::new(false, "example").matches(&ok),
+        "case ignored"
+    );
     assert!(AuditFilter::new(false, "/path").matches(&ok), "the URL");
     assert!(AuditFilter::new(false, "get").matches(&ok), "the method");
     assert!(AuditFilter::new(false, "403").matches(&no), "the status");
@@ -114,8 +117,8 @@ fn arb_record() -> impl Strategy<Value = EgressRecord> {
         prop_oneof![Just("TCP_MISS"), Just("TCP_TUNNEL"), Just("TCP_DENIED")],
         "[a-z/:?=.0-9]{1,40}",
     )
-        .prop_map(|(t, m, host, port, status, bytes, result, url)| {
-            EgressRecord {
+        .prop_map(
+            |(t, m, host, port, status, bytes, result, url)| EgressRecord {
                 time_ms: t,
                 method: m.into(),
                 host,
@@ -125,8 +128,8 @@ fn arb_record() -> impl Strategy<Value = EgressRecord> {
                 allowed: !result.contains("DENIED"),
                 result: result.into(),
                 url,
-            }
-        })
+            },
+        )
 }
 
 proptest! {
@@ -155,4 +158,19 @@ proptest! {
         let t = table(&rs);
         prop_assert_eq!(t.lines().count(), rs.len() + 1);
     }
+}
+
+#[test]
+fn only_proxy_workspaces_have_an_audit() {
+    assert_eq!(no_audit("w", NetProfile::Proxy), None);
+    assert_eq!(
+        no_audit("w", NetProfile::Isolated).as_deref(),
+        Some("w has network profile isolated; only proxy workspaces have an egress audit (create it with --net-profile proxy)")
+    );
+    let labels = std::collections::BTreeMap::from([(
+        crate::domain::net_profile::LABEL.to_string(),
+        "proxy".to_string(),
+    )]);
+    assert_eq!(profile_of(&labels), NetProfile::Proxy);
+    assert_eq!(profile_of(&Default::default()), NetProfile::Open);
 }

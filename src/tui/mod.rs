@@ -6,6 +6,8 @@ pub mod copy_form;
 #[cfg(test)]
 mod dialog_tests;
 pub mod effects;
+pub mod egress_ring;
+pub mod egress_view;
 pub mod form;
 pub mod form_memory;
 #[cfg(test)]
