@@ -23,6 +23,8 @@ use tokio::time::Instant;
 pub const BATCH_MAX: usize = 2000;
 /// A sidecar's stream opens at most this often, whatever the engine does.
 const MIN_REOPEN: Duration = Duration::from_secs(1);
+/// While waiting for the proxy to run, it is looked at again this often.
+const RECHECK: Duration = Duration::from_secs(5);
 
 /// The proxy sidecar's container of workspace `name`, or the sentence why the
 /// workspace has no audit (it does not exist, or its profile is not `proxy`).
@@ -146,34 +148,42 @@ enum Proxy {
 
 /// Returns once the proxy sidecar runs (at once if it does, else at its start
 /// event), or once its workspace is gone. Errors when the engine cannot tell.
+/// An engine may open its events stream only when first read, so an event just
+/// before that could be missed: it looks again every [`RECHECK`] as well.
 async fn wait_for_proxy(
     engine: &dyn Engine,
     workspace: &str,
     container: &str,
 ) -> Result<Proxy, EngineError> {
-    // Subscribed before looking, so a start in between is not missed.
     let mut events = engine.events();
-    if engine.inspect_workspace(workspace).await?.is_none() {
-        return Ok(Proxy::Gone);
-    }
-    let running = engine
-        .inspect_workspace(container)
-        .await?
-        .is_some_and(|w| w.state == WorkspaceState::Running);
-    if running {
-        return Ok(Proxy::Running);
-    }
-    while let Some(ev) = events.next().await {
-        let ev = ev?;
-        match ev.action.as_str() {
-            "start" if ev.container == container => return Ok(Proxy::Running),
-            "destroy" if ev.container == workspace => return Ok(Proxy::Gone),
-            _ => {}
+    let mut recheck = tokio::time::interval(RECHECK);
+    loop {
+        tokio::select! {
+            _ = recheck.tick() => {
+                if engine.inspect_workspace(workspace).await?.is_none() {
+                    return Ok(Proxy::Gone);
+                }
+                let running = engine
+                    .inspect_workspace(container)
+                    .await?
+                    .is_some_and(|w| w.state == WorkspaceState::Running);
+                if running {
+                    return Ok(Proxy::Running);
+                }
+            }
+            ev = events.next() => {
+                let Some(ev) = ev else {
+                    return Err(EngineError::Api("the engine closed its events stream".into()));
+                };
+                let ev = ev?;
+                match ev.action.as_str() {
+                    "start" if ev.container == container => return Ok(Proxy::Running),
+                    "destroy" if ev.container == workspace => return Ok(Proxy::Gone),
+                    _ => {}
+                }
+            }
         }
     }
-    Err(EngineError::Api(
-        "the engine closed its events stream".into(),
-    ))
 }
 
 /// Sends the records among `raw` (emptied); false when nobody listens any more.

@@ -9,6 +9,7 @@ mod delete;
 mod dind;
 mod docs;
 mod doctor;
+mod egress;
 mod exec;
 mod hint;
 mod image;

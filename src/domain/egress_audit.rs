@@ -185,6 +185,28 @@ pub fn table(records: &[EgressRecord]) -> String {
     out
 }
 
+/// One row as `berth egress -f` prints it as records come: the table's columns
+/// at fixed widths (the widest cells of a stream are not known in advance).
+pub fn stream_row(r: &EgressRecord) -> String {
+    format!(
+        "{:<23}  {:<7} {:<30} {:>6} {:>9}  {}",
+        format_time(r.time_ms, true),
+        r.method,
+        r.host,
+        status_text(r),
+        r.bytes,
+        verdict(r)
+    )
+}
+
+/// The header over [`stream_row`]s.
+pub fn stream_header() -> String {
+    format!(
+        "{:<23}  {:<7} {:<30} {:>6} {:>9}  VERDICT",
+        "TIME (UTC)", "METHOD", "HOST", "STATUS", "BYTES"
+    )
+}
+
 /// The line under the table: `12 requests, 3 denied` (and how many are shown
 /// when a filter hides some).
 pub fn summary(all: &EgressCounts, shown: usize, filter: &AuditFilter) -> String {
