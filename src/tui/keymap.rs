@@ -115,7 +115,7 @@ actions! {
     SnapshotTake = "snapshot_take": "take a snapshot of the workspace",
     SnapshotRestore = "snapshot_restore": "restore the snapshot as a new workspace",
     SnapshotRemove = "snapshot_remove": "remove the snapshot (asks first)",
-    Egress = "egress": "egress audit: the proxy's requests (proxy workspaces)",
+    Egress = "egress": "egress audit: requests through the proxy",
     EgressDenied = "egress_denied": "show denied requests only, or all",
 }
 

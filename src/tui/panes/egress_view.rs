@@ -42,8 +42,9 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, v: &EgressView) {
         return;
     }
     f.render_widget(Paragraph::new(counters(s, v)), line_at(0));
-    let host_w = width.saturating_sub(12 + 8 + 7 + 10 + 8 + 6).clamp(10, 40);
-    let url_w = width.saturating_sub(12 + 8 + host_w + 7 + 10 + 8 + 6);
+    // Fixed columns and their spaces take 47 cells; host and URL share the rest.
+    let host_w = (width.saturating_sub(47) * 2 / 5).clamp(10, 40);
+    let url_w = width.saturating_sub(47 + host_w);
     let head = format!(
         "{:<12} {:<7} {:<host_w$} {:>6} {:>9} {:<7} URL",
         "TIME (UTC)", "METHOD", "HOST", "STATUS", "BYTES", "VERDICT"
