@@ -104,8 +104,9 @@ fn a_workspace_that_is_not_proxy_says_why_and_follows_nothing() {
     assert!(fx.is_empty(), "{fx:?}");
     let t = text(&s);
     assert!(
-        t.contains("plain has network profile isolated; only proxy workspaces have an egress audit")
-            && t.contains("--net-profile"),
+        t.contains(
+            "plain has network profile isolated; only proxy workspaces have an egress audit"
+        ) && t.contains("--net-profile"),
         "{t}"
     );
     assert!(press(&mut s, KeyCode::Char('q')).is_empty());
