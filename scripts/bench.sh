@@ -26,6 +26,8 @@ cargo build --release --quiet
 B=$PWD/target/release/berth
 IMG=berth/workspace:latest
 WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
+# cargo and rustup live under the real home.
+ORIG_HOME=$HOME
 export HOME=$WORK/home XDG_CONFIG_HOME=$WORK/config XDG_STATE_HOME=$WORK/state
 mkdir -p "$HOME/.ssh" "$XDG_CONFIG_HOME/berth"
 ssh-keygen -q -t ed25519 -N '' -f "$HOME/.ssh/id_ed25519"
@@ -402,7 +404,7 @@ bench_cp() {
 
 bench_egress() {
   echo "== egress audit view with 100 000 records against the logs pane with the same 100 000 lines (cargo bench --bench egress)"
-  cargo bench --quiet --bench egress 2>/dev/null | grep -v '^$'
+  HOME=$ORIG_HOME cargo bench --quiet --bench egress 2>/dev/null | grep -v '^$'
   echo "== the real TUI with 100 000 records in its audit view (RSS) against less on the same text"
   local n=bench-egress W=workspace-bench-egress
   docker run -d --init --name "$W" --label "$LABEL" --label dev.berth.role=workspace --label dev.berth.name=$n \
@@ -411,7 +413,11 @@ bench_egress() {
     --label dev.berth.sidecar=proxy debian:bookworm-slim sleep infinity >/dev/null
   # 100 000 audit lines (one in 7 denied) into the fake proxy's log, as Squid writes them.
   docker exec "$W.proxy" sh -c 'awk "BEGIN{for(i=0;i<100000;i++){d=(i%7==0); printf \"berth-egress %d.%03d GET api%d.example.com 80 %d %d %s http://api%d.example.com/v1/items/%d\\n\", 1764100000+int(i/100), i%1000, i%50, d?403:200, 200+i, d?\"TCP_DENIED\":\"TCP_MISS\", i%50, i}}" > /proc/1/fd/1'
-  docker logs "$W.proxy" > "$WORK/audit.txt" 2>&1
+  # The engine copies a container's output to its log a little after it is written.
+  local k; for k in $(seq 1 100); do
+    docker logs "$W.proxy" > "$WORK/audit.txt" 2>&1
+    [ "$(wc -l < "$WORK/audit.txt")" -ge 100000 ] && break; sleep 0.2
+  done
   echo "audit text: $(wc -l < "$WORK/audit.txt") lines, $(du -k "$WORK/audit.txt" | cut -f1) kB"
   local T="tmux -L $TMUX_SOCK"
   waitfor() { local i; for i in $(seq 1 600); do $T capture-pane -p -t "$1" | grep -q -- "$2" && return 0; sleep 0.2; done; echo "timed out waiting for $2" >&2; return 1; }

@@ -135,7 +135,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
 }
 
 /// Width of the egress counters column.
-const EGRESS_W: usize = 11;
+const EGRESS_W: usize = 13;
 
 /// A proxy workspace's live counters, `requests/denied` (denials in the error
 /// colour, the header names them); `-` for a workspace without an audit.
