@@ -21,12 +21,17 @@ const N: u64 = 100_000;
 const SIZE: (u16, u16) = (120, 40);
 
 fn rec(i: u64) -> EgressRecord {
-    let allowed = i % 7 != 0;
+    let allowed = !i.is_multiple_of(7);
     EgressRecord {
         time_ms: 1_764_100_000_000 + i as i64 * 37,
-        method: if i % 3 == 0 { "CONNECT" } else { "GET" }.into(),
+        method: if i.is_multiple_of(3) {
+            "CONNECT"
+        } else {
+            "GET"
+        }
+        .into(),
         host: format!("api{}.service{}.example.com", i % 50, i % 13),
-        port: Some(if i % 3 == 0 { 443 } else { 80 }),
+        port: Some(if i.is_multiple_of(3) { 443 } else { 80 }),
         status: Some(if allowed { 200 } else { 403 }),
         bytes: 200 + (i * 7919) % 90_000,
         result: if allowed { "TCP_MISS" } else { "TCP_DENIED" }.into(),

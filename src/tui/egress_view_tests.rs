@@ -33,7 +33,12 @@ fn rec(i: u64) -> EgressRecord {
     let allowed = i % 4 != 3;
     EgressRecord {
         time_ms: 1_764_104_400_000 + i as i64 * 1_500,
-        method: if i.is_multiple_of(2) { "GET" } else { "CONNECT" }.into(),
+        method: if i.is_multiple_of(2) {
+            "GET"
+        } else {
+            "CONNECT"
+        }
+        .into(),
         host: format!("host{i}.example.test"),
         port: Some(if i.is_multiple_of(2) { 80 } else { 443 }),
         status: Some(if allowed { 200 } else { 403 }),
