@@ -18,6 +18,8 @@
 #   scripts/bench.sh proxy      network profile proxy: 200 sequential HTTP requests through the proxy
 #                               sidecar vs direct from an open workspace (a server container the bench
 #                               starts), and create --net-profile proxy vs open (ports 3160-3169)
+#   scripts/bench.sh egress     the egress audit view with 100 000 records: memory and frame time against
+#                               the logs pane (same text), and the real TUI's RSS against less
 # Frame time with 500 workspaces: cargo bench --bench frame
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +31,8 @@ cargo build --release --quiet
 B=$PWD/target/release/berth
 IMG=berth/workspace:latest
 WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
+# cargo and rustup live under the real home.
+ORIG_HOME=$HOME
 export HOME=$WORK/home XDG_CONFIG_HOME=$WORK/config XDG_STATE_HOME=$WORK/state
 mkdir -p "$HOME/.ssh" "$XDG_CONFIG_HOME/berth"
 ssh-keygen -q -t ed25519 -N '' -f "$HOME/.ssh/id_ed25519"
@@ -461,6 +465,44 @@ EOS
   docker rm -f "$srv" >/dev/null; docker network rm "$net" >/dev/null
 }
 
+bench_egress() {
+  echo "== egress audit view with 100 000 records against the logs pane with the same 100 000 lines (cargo bench --bench egress)"
+  HOME=$ORIG_HOME cargo bench --quiet --bench egress 2>/dev/null | grep -v '^$'
+  echo "== the real TUI with 100 000 records in its audit view (RSS) against less on the same text"
+  local n=bench-egress W=workspace-bench-egress
+  docker run -d --init --name "$W" --label "$LABEL" --label dev.berth.role=workspace --label dev.berth.name=$n \
+    --label dev.berth.net-profile=proxy debian:bookworm-slim sleep infinity >/dev/null
+  docker run -d --init --name "$W.proxy" --label "$LABEL" --label dev.berth.role=sidecar --label dev.berth.name=$n \
+    --label dev.berth.sidecar=proxy debian:bookworm-slim sleep infinity >/dev/null
+  # 100 000 audit lines (one in 7 denied) into the fake proxy's log, as Squid writes them.
+  docker exec "$W.proxy" sh -c 'awk "BEGIN{for(i=0;i<100000;i++){d=(i%7==0); printf \"berth-egress %d.%03d GET api%d.example.com 80 %d %d %s http://api%d.example.com/v1/items/%d\\n\", 1764100000+int(i/100), i%1000, i%50, d?403:200, 200+i, d?\"TCP_DENIED\":\"TCP_MISS\", i%50, i}}" > /proc/1/fd/1'
+  # The engine copies a container's output to its log a little after it is written.
+  local k; for k in $(seq 1 100); do
+    docker logs "$W.proxy" > "$WORK/audit.txt" 2>&1
+    [ "$(wc -l < "$WORK/audit.txt")" -ge 100000 ] && break; sleep 0.2
+  done
+  echo "audit text: $(wc -l < "$WORK/audit.txt") lines, $(du -k "$WORK/audit.txt" | cut -f1) kB"
+  local T="tmux -L $TMUX_SOCK"
+  waitfor() { local i; for i in $(seq 1 600); do $T capture-pane -p -t "$1" | grep -q -- "$2" && return 0; sleep 0.2; done; echo "timed out waiting for $2" >&2; return 1; }
+  rss() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
+  $T new-session -d -s eg -x 120 -y 40 "exec $B"
+  local bp; bp=$($T display -p -t eg '#{pane_pid}')
+  waitfor eg "REQ/DENIED"; waitfor eg "100000/14286"
+  sleep 2; local base; base=$(rss "$bp")
+  $T send-keys -t eg E
+  waitfor eg "100000 requests, 14286 denied"
+  sleep 2; local open; open=$(rss "$bp")
+  $T new-session -d -s less -x 120 -y 40 "exec less $WORK/audit.txt"
+  local lp; lp=$($T display -p -t less '#{pane_pid}')
+  sleep 1; $T send-keys -t less G; waitfor less "items/99999"
+  sleep 1; local lr; lr=$(rss "$lp")
+  echo "berth TUI RSS: list with live counters ${base} kB; audit view open on 100 000 records ${open} kB (+$((open - base)) kB)"
+  echo "less on the same 100 000 lines, at the end: ${lr} kB"
+  echo "ratio: audit view's added memory / less: $(echo "scale=2; ($open - $base) / $lr" | bc); whole berth TUI / less: $(echo "scale=2; $open / $lr" | bc)"
+  $T kill-session -t eg 2>/dev/null || true; $T kill-session -t less 2>/dev/null || true
+  docker rm -f "$W.proxy" "$W" >/dev/null
+}
+
 case "$what" in
   dind) bench_dind ;;
   proxy) bench_proxy ;;
@@ -476,6 +518,7 @@ case "$what" in
   profiles-net) "$(dirname "$0")/net-profile-times.sh" "$B" "$RUN" ;;
   steps) bench_steps ;;
   snapshot) bench_snapshot ;;
+  egress) bench_egress ;;
   all) bench_create; bench_tui; bench_shell; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
-  *) echo "usage: $0 [create|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|proxy|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [create|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|proxy|egress|all]" >&2; exit 2 ;;
 esac

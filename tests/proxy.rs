@@ -71,12 +71,33 @@ exec socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:"bash /tmp/s""#;
     Server { network, ip }
 }
 
-/// The egress records in the proxy sidecar's output.
-// TODO(lead): read them with `berth egress NAME --json` once the egress helper's
-// command is merged.
-fn records(sidecar: &str) -> Vec<EgressRecord> {
-    let o = docker(&["logs", sidecar]);
-    stdout(&o).lines().filter_map(parse_line).collect()
+/// The egress records as `berth egress NAME --json` gives them, checked against
+/// the proxy sidecar's own output (the same requests, parsed by berth's parser).
+fn records(sb: &Sandbox, name: &str, sidecar: &str) -> Vec<EgressRecord> {
+    let v = sb.json(&["egress", name, "--json"]);
+    let s = |r: &serde_json::Value, k: &str| r[k].as_str().unwrap_or_default().to_string();
+    let recs: Vec<EgressRecord> = v
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|r| EgressRecord {
+            time_ms: r["time_ms"].as_i64().unwrap(),
+            method: s(r, "method"),
+            host: s(r, "host"),
+            port: r["port"].as_u64().map(|p| p as u16),
+            status: r["status"].as_u64().map(|p| p as u16),
+            bytes: r["bytes"].as_u64().unwrap(),
+            result: s(r, "result"),
+            url: s(r, "url"),
+            allowed: r["allowed"].as_bool().unwrap(),
+        })
+        .collect();
+    let raw: Vec<EgressRecord> = stdout(&docker(&["logs", sidecar]))
+        .lines()
+        .filter_map(parse_line)
+        .collect();
+    assert_eq!(recs, raw, "berth egress --json shows what the proxy logged");
+    recs
 }
 
 fn exec(sb: &Sandbox, name: &str, script: &str) -> std::process::Output {
@@ -164,7 +185,7 @@ fn a_proxy_workspace_goes_out_only_through_its_logging_proxy() {
     );
     assert_eq!(stdout(&tunnel).trim(), "hello", "{tunnel:?}");
     // Every request is in the audit, denied ones too.
-    let recs = records(&sidecar);
+    let recs = records(&sb, &name, &sidecar);
     let ok = recs
         .iter()
         .find(|r| r.url == "http://allowed.test:8080/ok")

@@ -117,7 +117,7 @@ pub fn split_timestamp(line: &str) -> (Option<String>, String) {
 /// Turns a source's output into lines. The engine sends each line (or each piece
 /// of a long line it split) with its own timestamp; a line is complete at its
 /// newline. After a resume, pieces up to the last one shown are skipped.
-struct LineSplitter {
+pub(super) struct LineSplitter {
     source: String,
     /// A line begun but not finished, per stream (stdout, stderr): timestamp, text.
     partial: [Option<(Option<String>, String)>; 2],
@@ -128,7 +128,7 @@ struct LineSplitter {
 }
 
 impl LineSplitter {
-    fn new(source: String) -> Self {
+    pub(super) fn new(source: String) -> Self {
         Self {
             source,
             partial: [None, None],
@@ -138,11 +138,11 @@ impl LineSplitter {
     }
 
     /// Starts a new stream of the same source.
-    fn resume(&mut self) {
+    pub(super) fn resume(&mut self) {
         self.skip_until = self.last_ts.clone();
     }
 
-    fn push(&mut self, chunk: Output, out: &mut Vec<RawLine>) {
+    pub(super) fn push(&mut self, chunk: Output, out: &mut Vec<RawLine>) {
         let (idx, bytes) = match chunk {
             Output::Stdout(b) => (0, b),
             Output::Stderr(b) => (1, b),
@@ -173,7 +173,7 @@ impl LineSplitter {
     }
 
     /// Emits what is left (the stream ended in the middle of a line).
-    fn finish(&mut self, out: &mut Vec<RawLine>) {
+    pub(super) fn finish(&mut self, out: &mut Vec<RawLine>) {
         self.flush(0, out);
         self.flush(1, out);
     }

@@ -19,6 +19,8 @@ mod create_tests;
 mod create_undo;
 pub mod delete_all;
 pub mod dind;
+pub mod egress;
+pub mod egress_tasks;
 #[cfg(test)]
 mod env_delivery_tests;
 pub mod follow;
@@ -48,6 +50,8 @@ pub mod ssh_exec;
 pub mod sshd;
 pub mod watch;
 
+#[cfg(test)]
+mod egress_tests;
 #[cfg(test)]
 mod follow_tests;
 #[cfg(test)]

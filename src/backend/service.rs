@@ -49,6 +49,8 @@ pub enum Command {
     },
     /// Follow this workspace's logs and stats (None: stop following).
     Select(Option<String>),
+    /// Follow this workspace's egress audit for the audit view (None: stop).
+    Egress(Option<String>),
     /// Work out how to open shell `id` on workspace `name` (pins the host key if needed).
     PrepareShell {
         id: u64,
@@ -132,6 +134,20 @@ pub enum Event {
     Stats {
         name: String,
         stats: Stats,
+    },
+    /// Following `name`'s egress audit from scratch: drop earlier records.
+    EgressReset {
+        name: String,
+    },
+    /// New records of `name`'s egress audit, oldest first.
+    Egress {
+        name: String,
+        records: Vec<crate::domain::egress::EgressRecord>,
+    },
+    /// The live counters of proxy workspace `name` (None: it is gone).
+    EgressCounts {
+        name: String,
+        counts: Option<crate::domain::egress_audit::EgressCounts>,
     },
     /// Run `argv` with `env` in a PTY for shell `id`.
     ShellReady {
@@ -218,6 +234,7 @@ async fn run(
     let (link_tx, link_rx) = tokio::sync::watch::channel::<Option<Ctx>>(None);
     let mut selected: Option<String> = None;
     let mut follower: Option<JoinHandle<()>> = None;
+    let mut egress = super::egress_tasks::EgressTasks::default();
     let mut jobs: HashMap<u64, (tokio::sync::watch::Sender<bool>, JoinHandle<()>)> = HashMap::new();
     loop {
         jobs.retain(|_, (_, h)| !h.is_finished());
@@ -231,6 +248,9 @@ async fn run(
                         ctx = Some(Ctx::with_store(engine, config.clone(), paths.clone(), store.clone()));
                         link_tx.send_replace(ctx.clone());
                         follow::restart(&ctx, &selected, &mut follower, &events);
+                        if let Some(c) = &ctx {
+                            egress.connected(&c.engine, &events);
+                        }
                     }
                     Internal::Disconnected => {
                         // Keep the context: jobs fail with the engine's own message, and
@@ -244,6 +264,9 @@ async fn run(
                     Command::Select(name) => {
                         selected = name;
                         follow::restart(&ctx, &selected, &mut follower, &events);
+                    }
+                    Command::Egress(name) => {
+                        egress.view(ctx.as_ref().map(|c| &c.engine), name, &events);
                     }
                     Command::PrepareShell { id, name } => {
                         let (link, events) = (link_rx.clone(), events.clone());
@@ -355,6 +378,7 @@ fn job_id(cmd: &Command) -> Option<u64> {
         | Command::Restore { job, .. }
         | Command::RemoveSnapshot { job, .. } => Some(*job),
         Command::Select(_)
+        | Command::Egress(_)
         | Command::PrepareShell { .. }
         | Command::SshCommand { .. }
         | Command::PlanDelete { .. }
@@ -488,6 +512,7 @@ async fn run_job(
         | Command::Restore { .. }
         | Command::RemoveSnapshot { .. }) => super::restore::job(ctx, cmd, &progress, cancel).await,
         Command::Select(_)
+        | Command::Egress(_)
         | Command::PrepareShell { .. }
         | Command::SshCommand { .. }
         | Command::PlanDelete { .. }

@@ -187,6 +187,25 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A proxy workspace's egress audit: every request its proxy passed or denied
+    /// (time, method, host, status, bytes, allowed/denied).
+    Egress {
+        name: String,
+        /// Keep following new requests (with --json: one object per line).
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Only the requests the proxy denied.
+        #[arg(long)]
+        denied: bool,
+        /// Only requests whose host, URL, method, status or result contains TEXT
+        /// (case ignored).
+        #[arg(long, value_name = "TEXT")]
+        grep: Option<String>,
+        /// A JSON array of records {"time_ms", "method", "host", "port", "status",
+        /// "bytes", "result", "url", "allowed"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Named networks: the workspaces on one reach each other by their names.
     Net {
         #[command(subcommand)]
@@ -338,6 +357,7 @@ impl Command {
             Command::SshProxy { .. } => "ssh-proxy",
             Command::Hint { .. } => "hint",
             Command::Logs { .. } => "logs",
+            Command::Egress { .. } => "egress",
             Command::Net { .. } => "net",
             Command::Service { .. } => "service",
             Command::Secret { .. } => "secret",

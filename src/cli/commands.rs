@@ -238,6 +238,19 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             };
             super::logs::run(ctx, &name(&n)?, opts, json).await
         }
+        Command::Egress {
+            name: n,
+            follow,
+            denied,
+            grep,
+            json,
+        } => {
+            let filter = crate::domain::egress_audit::AuditFilter::new(
+                denied,
+                grep.as_deref().unwrap_or(""),
+            );
+            super::egress::run(ctx, &name(&n)?, follow, &filter, json).await
+        }
         Command::Net { action } => super::net::run(ctx, action).await,
         Command::Service { action } => super::service::run(ctx, action).await,
         Command::Secret { action } => super::secret::run(ctx, action).await,

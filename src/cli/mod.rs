@@ -10,6 +10,7 @@ mod dind;
 mod docs;
 mod doctor;
 mod doctor_state;
+mod egress;
 mod exec;
 mod hint;
 mod image;

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 struct RawTui {
     mouse: Option<bool>,
     log_lines: Option<toml::Spanned<i64>>,
+    egress_records: Option<toml::Spanned<i64>>,
     shell: Option<String>,
 }
 
@@ -174,6 +175,16 @@ pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError
             ));
         }
         cfg.log_lines = v as usize;
+    }
+    if let Some(n) = raw.tui.egress_records {
+        let v = *n.get_ref();
+        if !(100..=10_000_000).contains(&v) {
+            return Err(err_at(
+                n.span().start,
+                "tui.egress_records: must be between 100 and 10000000".into(),
+            ));
+        }
+        cfg.egress_records = v as usize;
     }
     if let Some(labels) = raw.labels {
         let at = text.find("[labels]").unwrap_or(0);

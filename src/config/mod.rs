@@ -37,6 +37,8 @@ pub struct Config {
     pub mouse: bool,
     /// Lines kept in the logs pane.
     pub log_lines: usize,
+    /// Records kept by the egress audit view.
+    pub egress_records: usize,
     /// Command run for an interactive shell (default: bash -l, else sh -l).
     pub shell: Option<String>,
     /// The user's `[keys.<mode>]` entries, with their lines (checked by the TUI's keymap).
@@ -82,6 +84,7 @@ impl Default for Config {
             theme: "default".into(),
             mouse: true,
             log_lines: 10_000,
+            egress_records: 100_000,
             shell: None,
             keys: Vec::new(),
             provision: Default::default(),

@@ -21,6 +21,7 @@ impl Config {
         out.push_str("\n[tui]\n");
         out.push_str(&format!("mouse = {}\n", self.mouse));
         out.push_str(&format!("log_lines = {}\n", self.log_lines));
+        out.push_str(&format!("egress_records = {}\n", self.egress_records));
         out.push_str(&format!(
             "shell = {}\n",
             q(self.shell.as_deref().unwrap_or(""))

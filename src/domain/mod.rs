@@ -5,6 +5,7 @@ pub mod create_options;
 pub mod dind;
 pub mod dotfiles;
 pub mod egress;
+pub mod egress_audit;
 pub mod env;
 pub mod labels;
 pub mod log_forward;

@@ -67,6 +67,7 @@ pub fn initial_state(paths: &Paths, config: &Config, config_error: Option<String
     s.config_problems = problems;
     s.config_ignored = config_ignored;
     s.mouse = config.mouse;
+    s.egress_records = config.egress_records;
     s.ssh_host = crate::ssh_client::connect_host(config.bind_address);
     s.default_image = config.image.clone();
     s.form_choices = super::form_memory::load(&paths.state_dir);

@@ -18,10 +18,12 @@ pub enum Mode {
     Shell,
     /// The selected workspace's snapshots.
     Snapshots,
+    /// The selected workspace's egress audit.
+    Egress,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 8] = [
+    pub const ALL: [Mode; 9] = [
         Mode::Global,
         Mode::Normal,
         Mode::Logs,
@@ -30,6 +32,7 @@ impl Mode {
         Mode::Help,
         Mode::Shell,
         Mode::Snapshots,
+        Mode::Egress,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -41,6 +44,7 @@ impl Mode {
             Mode::Help => "help",
             Mode::Shell => "shell",
             Mode::Snapshots => "snapshots",
+            Mode::Egress => "egress",
         }
     }
     fn parse(s: &str) -> Option<Mode> {
@@ -111,6 +115,8 @@ actions! {
     SnapshotTake = "snapshot_take": "take a snapshot of the workspace",
     SnapshotRestore = "snapshot_restore": "restore the snapshot as a new workspace",
     SnapshotRemove = "snapshot_remove": "remove the snapshot (asks first)",
+    Egress = "egress": "egress audit: requests through the proxy",
+    EgressDenied = "egress_denied": "show denied requests only, or all",
 }
 
 const DEFAULTS: &[(Mode, Action, &[&str])] = &[
@@ -140,6 +146,7 @@ const DEFAULTS: &[(Mode, Action, &[&str])] = &[
     (Mode::Normal, Action::CopySsh, &["y"]),
     (Mode::Normal, Action::CopyFiles, &["C"]),
     (Mode::Normal, Action::Snapshots, &["b"]),
+    (Mode::Normal, Action::Egress, &["E"]),
     (Mode::Logs, Action::Search, &["/"]),
     (Mode::Logs, Action::SearchNext, &["n"]),
     (Mode::Logs, Action::SearchPrev, &["N"]),
@@ -163,6 +170,16 @@ const DEFAULTS: &[(Mode, Action, &[&str])] = &[
     (Mode::Snapshots, Action::Up, &["k", "up"]),
     (Mode::Snapshots, Action::Down, &["j", "down"]),
     (Mode::Snapshots, Action::Close, &["esc", "q", "b"]),
+    (Mode::Egress, Action::Search, &["/"]),
+    (Mode::Egress, Action::EgressDenied, &["d"]),
+    (Mode::Egress, Action::ClearSearch, &["esc"]),
+    (Mode::Egress, Action::Up, &["k", "up"]),
+    (Mode::Egress, Action::Down, &["j", "down"]),
+    (Mode::Egress, Action::PageUp, &["pageup", "ctrl-u"]),
+    (Mode::Egress, Action::PageDown, &["pagedown", "ctrl-d"]),
+    (Mode::Egress, Action::Top, &["g", "home"]),
+    (Mode::Egress, Action::Bottom, &["G", "end"]),
+    (Mode::Egress, Action::Close, &["q", "E"]),
     (Mode::Shell, Action::ShellLeave, &["ctrl-]"]),
     (Mode::Shell, Action::ShellFullscreen, &["alt-enter"]),
     (Mode::Shell, Action::ShellScrollUp, &["shift-pageup"]),

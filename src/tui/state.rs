@@ -94,6 +94,8 @@ pub enum Overlay {
     },
     /// The selected workspace's snapshots.
     Snapshots(Box<super::snapshot_view::SnapshotView>),
+    /// The selected workspace's egress audit.
+    Egress(Box<super::egress_view::EgressView>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -212,6 +214,10 @@ pub struct State {
     /// The active shell fills the screen.
     pub fullscreen: bool,
     pub next_shell: u64,
+    /// Live counters of the proxy workspaces (requests, denied), by name.
+    pub egress_counts: BTreeMap<String, crate::domain::egress_audit::EgressCounts>,
+    /// Records the egress audit view keeps (`[tui] egress_records`).
+    pub egress_records: usize,
 }
 
 impl Effect {
@@ -242,6 +248,7 @@ impl State {
             Overlay::Help { .. } => Mode::Help,
             Overlay::Snapshots(v) if v.confirming() => Mode::Confirm,
             Overlay::Snapshots(_) => Mode::Snapshots,
+            Overlay::Egress(_) => Mode::Egress,
             Overlay::None if self.focus == Focus::Logs => Mode::Logs,
             Overlay::None if self.focus == Focus::Shell => Mode::Shell,
             Overlay::None => Mode::Normal,
@@ -312,6 +319,8 @@ impl State {
             bottom: Bottom::Logs,
             fullscreen: false,
             next_shell: 1,
+            egress_counts: BTreeMap::new(),
+            egress_records: super::egress_ring::DEFAULT_RECORDS,
         }
     }
 

@@ -230,6 +230,21 @@ fn on_backend(s: &mut State, e: Event) -> Vec<Effect> {
             }
             vec![]
         }
+        Event::EgressReset { name } => {
+            super::egress_view::on_reset(s, &name);
+            vec![]
+        }
+        Event::Egress { name, records } => {
+            super::egress_view::on_records(s, &name, records);
+            vec![]
+        }
+        Event::EgressCounts { name, counts } => {
+            match counts {
+                Some(c) => s.egress_counts.insert(name, c),
+                None => s.egress_counts.remove(&name),
+            };
+            vec![]
+        }
         Event::Stats { name, stats } => {
             if s.selected.as_deref() == Some(&name) {
                 s.stats = Some((name, stats));

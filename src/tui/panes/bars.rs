@@ -103,6 +103,13 @@ fn hints(s: &State) -> Vec<(String, &'static str)> {
             (Mode::Snapshots, Action::SnapshotRemove, "remove"),
             (Mode::Snapshots, Action::Close, "close"),
         ],
+        Mode::Egress => &[
+            (Mode::Egress, Action::Search, "search"),
+            (Mode::Egress, Action::EgressDenied, "denied only"),
+            (Mode::Egress, Action::Top, "top"),
+            (Mode::Egress, Action::Bottom, "follow"),
+            (Mode::Egress, Action::Close, "close"),
+        ],
         Mode::Form => &[
             (Mode::Form, Action::Submit, "create"),
             (Mode::Form, Action::NextField, "next"),

@@ -53,17 +53,27 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         };
         Cell::from(text)
     };
-    let header = Row::new(vec![
+    // Egress counters only while some proxy workspace has them.
+    let egress = !s.egress_counts.is_empty();
+    let egress_w = if egress { EGRESS_W + 1 } else { 0 };
+    let mut heads = vec![
         head("  NAME", SortKey::Name),
         head("STATE", SortKey::State),
         head("SSH", SortKey::Port),
         Cell::from("NET"),
         head("IMAGE", SortKey::Image),
         head("UPTIME", SortKey::Uptime),
-    ])
-    .style(th.fg(Role::Accent).add_modifier(Modifier::BOLD));
-    let name_w = inner_w.saturating_sub(13 + 6 + 9 + 12 + 8 + 5).clamp(8, 40);
-    let image_w = inner_w.saturating_sub(name_w + 13 + 6 + 9 + 8 + 5).max(5);
+    ];
+    if egress {
+        heads.push(Cell::from("REQ/DENIED"));
+    }
+    let header = Row::new(heads).style(th.fg(Role::Accent).add_modifier(Modifier::BOLD));
+    let name_w = inner_w
+        .saturating_sub(13 + 6 + 9 + 12 + 8 + 5 + egress_w)
+        .clamp(8, 40);
+    let image_w = inner_w
+        .saturating_sub(name_w + 13 + 6 + 9 + 8 + 5 + egress_w)
+        .max(5);
     let rows_h = layout::list_rows(area);
     let selected = s.selected_index();
     let rows: Vec<Row> = s
@@ -90,7 +100,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
                 th.fg(role)
             };
             let name = ellipsize(&w.name, name_w.saturating_sub(2));
-            Row::new(vec![
+            let mut cells = vec![
                 Cell::from(Line::from(vec![
                     Span::styled(format!("{sym} "), state_style),
                     Span::raw(name),
@@ -108,11 +118,14 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
                     image_w,
                 )),
                 Cell::from(w.uptime_secs(s.now).map_or("-".into(), human_duration)),
-            ])
-            .style(style)
+            ];
+            if egress {
+                cells.push(egress_cell(s, &w.name, Some(i) == selected));
+            }
+            Row::new(cells).style(style)
         })
         .collect();
-    let widths = [
+    let mut widths = vec![
         Constraint::Length(name_w as u16),
         Constraint::Length(12),
         Constraint::Length(5),
@@ -120,9 +133,33 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         Constraint::Length(image_w as u16),
         Constraint::Length(8),
     ];
+    if egress {
+        widths.push(Constraint::Length(EGRESS_W as u16));
+    }
     let t = Table::new(rows, widths)
         .header(header)
         .block(b)
         .column_spacing(1);
     f.render_widget(t, area);
+}
+
+/// Width of the egress counters column.
+const EGRESS_W: usize = 13;
+
+/// A proxy workspace's live counters, `requests/denied` (denials in the error
+/// colour, the header names them); `-` for a workspace without an audit.
+fn egress_cell<'a>(s: &State, name: &str, selected: bool) -> Cell<'a> {
+    let th = s.theme();
+    let Some(c) = s.egress_counts.get(name) else {
+        return Cell::from("-");
+    };
+    let denied = if c.denied > 0 && !selected {
+        th.fg(Role::Error)
+    } else {
+        ratatui::style::Style::default()
+    };
+    Cell::from(Line::from(vec![
+        Span::raw(format!("{}/", c.requests)),
+        Span::styled(c.denied.to_string(), denied),
+    ]))
 }

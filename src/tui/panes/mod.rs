@@ -1,6 +1,7 @@
 //! Drawing. Reads state, never changes it.
 mod bars;
 mod copy_form;
+mod egress_view;
 mod list;
 mod logs;
 mod overlays;
@@ -62,6 +63,7 @@ pub fn draw(f: &mut Frame, s: &State) {
         Overlay::Copy(form) => copy_form::draw(f, area, s, form),
         Overlay::Quit { waiting } => overlays::quit(f, area, s, *waiting),
         Overlay::Snapshots(v) => snapshot_view::draw(f, area, s, v),
+        Overlay::Egress(v) => egress_view::draw(f, area, s, v),
     }
 }
 
