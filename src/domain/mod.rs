@@ -17,6 +17,7 @@ pub mod profiles;
 pub mod provision;
 pub mod redact;
 pub mod resources;
+pub mod runtime;
 pub mod services;
 pub mod snapshot;
 pub mod ssh_forward;

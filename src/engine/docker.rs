@@ -441,6 +441,10 @@ impl Engine for DockerEngine {
     async fn copy_between(&self, from: &str, path: &str, to: &str, dir: &str) -> EngineResult<()> {
         super::docker_dind::copy_between(self, from, path, to, dir).await
     }
+
+    async fn probe_runtime(&self, spec: &super::ProbeSpec) -> EngineResult<super::ProbeOutcome> {
+        super::docker_runtime::probe(self, spec).await
+    }
 }
 
 /// The engine's build options for `build`: its tag, build arguments and labels;

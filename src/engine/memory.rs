@@ -18,6 +18,7 @@ mod networks;
 mod ops;
 mod platform;
 mod publish;
+mod runtimes;
 mod snapshot;
 mod state;
 mod streams;
@@ -35,6 +36,7 @@ use crate::domain::workspace::{Workspace, WorkspaceState};
 pub use archive::{Body, MemFs, Node};
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
+pub use runtimes::RuntimeBehaviour;
 pub use state::Extras;
 use state::{Container, State};
 use std::collections::BTreeMap;
@@ -186,6 +188,7 @@ impl Engine for MemoryEngine {
 
     async fn info(&self) -> EngineResult<EngineInfo> {
         self.enter(Op::Info)?;
+        let (runtimes, default_runtime) = self.runtimes_now();
         Ok(EngineInfo {
             endpoint: ENDPOINT.to_string(),
             version: "memory".into(),
@@ -194,8 +197,8 @@ impl Engine for MemoryEngine {
             platform: format!("linux/{}", self.inner.lock().platforms.native),
             kernel: "memory".into(),
             root_dir: String::new(),
-            runtimes: vec!["runc".into()],
-            default_runtime: "runc".into(),
+            runtimes,
+            default_runtime,
             containers: self.inner.lock().containers.len() as i64,
         })
     }
@@ -480,5 +483,9 @@ impl Engine for MemoryEngine {
 
     async fn copy_between(&self, from: &str, path: &str, to: &str, dir: &str) -> EngineResult<()> {
         dind::copy_between(self, from, path, to, dir)
+    }
+
+    async fn probe_runtime(&self, spec: &super::ProbeSpec) -> EngineResult<super::ProbeOutcome> {
+        self.probe(spec).await
     }
 }

@@ -11,12 +11,15 @@ mod docker_files;
 mod docker_labelled;
 mod docker_network;
 mod docker_platform;
+mod docker_runtime;
 mod docker_snapshot;
 mod docker_watch;
 pub mod memory;
 pub mod network;
+pub mod probe;
 pub mod snapshot;
 
+pub use probe::{ProbeOutcome, ProbeSpec};
 pub use snapshot::{ImageSummary, SnapshotEngine, VolumeCopy, VolumeSummary};
 
 use crate::domain::create_options::PortMap;
@@ -332,6 +335,11 @@ pub trait Engine: NetworkEngine + SnapshotEngine + Send + Sync {
     /// of container `to`, streamed through the engine's archive API (so it lands in
     /// the container's layer on the host's disk: never for secrets).
     async fn copy_between(&self, from: &str, path: &str, to: &str, dir: &str) -> EngineResult<()>;
+
+    /// Runs a runtime's probe container (`probe::ProbeSpec`) and removes it, pass or
+    /// fail, also when this future is dropped. `Err` when the engine refused to
+    /// create or start it (an unknown runtime, a runtime that cannot start).
+    async fn probe_runtime(&self, spec: &ProbeSpec) -> EngineResult<ProbeOutcome>;
 }
 
 /// Runs a command and collects its output (for short internal commands).

@@ -42,4 +42,5 @@ pub enum Op {
     ImagesByLabel,
     VolumesByLabel,
     UntagImage,
+    ProbeRuntime,
 }
