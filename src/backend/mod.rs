@@ -31,6 +31,7 @@ pub mod networks;
 pub mod platform;
 pub mod provision;
 pub mod restore;
+pub mod runtime_health;
 pub mod service;
 pub mod services;
 pub mod sidecars;
@@ -63,6 +64,8 @@ pub struct Ctx {
     pub store: Store,
     pub config: Config,
     pub paths: Paths,
+    /// The latest check of each container runtime (shared by clones).
+    pub runtimes: runtime_health::Cache,
 }
 
 impl Ctx {
@@ -77,6 +80,7 @@ impl Ctx {
             store,
             config,
             paths,
+            runtimes: Default::default(),
         }
     }
 }

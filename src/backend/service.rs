@@ -158,6 +158,8 @@ pub enum Event {
         workspace: String,
         list: Result<Vec<crate::domain::snapshot::SnapshotInfo>, String>,
     },
+    /// Every registered container runtime checked (at connect and every 30 s).
+    Runtimes(crate::domain::runtime::Report),
 }
 
 /// Connects to the engine (called again after it goes away).
@@ -218,6 +220,8 @@ async fn run(
     let (link_tx, link_rx) = tokio::sync::watch::channel::<Option<Ctx>>(None);
     let mut selected: Option<String> = None;
     let mut follower: Option<JoinHandle<()>> = None;
+    // Checks the runtimes while connected; replaced on every connect.
+    let mut health: Option<JoinHandle<()>> = None;
     let mut jobs: HashMap<u64, (tokio::sync::watch::Sender<bool>, JoinHandle<()>)> = HashMap::new();
     loop {
         jobs.retain(|_, (_, h)| !h.is_finished());
@@ -231,6 +235,10 @@ async fn run(
                         ctx = Some(Ctx::with_store(engine, config.clone(), paths.clone(), store.clone()));
                         link_tx.send_replace(ctx.clone());
                         restart_follower(&ctx, &selected, &mut follower, &events);
+                        if let Some(h) = health.take() {
+                            h.abort();
+                        }
+                        health = ctx.clone().map(|c| super::runtime_health::spawn(c, events.clone()));
                     }
                     Internal::Disconnected => {
                         // Keep the context: jobs fail with the engine's own message, and
@@ -300,8 +308,8 @@ async fn run(
         }
     }
     watcher.abort();
-    if let Some(f) = follower {
-        f.abort();
+    for task in [follower, health].into_iter().flatten() {
+        task.abort();
     }
 }
 

@@ -115,13 +115,15 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             let extra = super::service::StatusExtra::of(ctx, &n).await?;
             // With Docker inside: whether its (privileged) sidecar runs.
             let docker = crate::backend::dind::inside(ctx, &w).await;
+            let default_runtime = super::runtime::engine_default(ctx).await;
             if json {
                 let mut v = output::workspace_json(&w);
                 extra.add_json(&mut v)?;
                 v["docker"] = serde_json::to_value(&docker)?;
+                super::runtime::add_json(&mut v, &w, &default_runtime);
                 print_json(&v)?;
             } else {
-                print!("{}{}", output::details(&w), extra.text());
+                print!("{}{}", output::details(&w, &default_runtime), extra.text());
                 if let Some(d) = &docker {
                     print!("{}", output::docker_line(d));
                 }

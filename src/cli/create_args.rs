@@ -112,6 +112,11 @@ pub struct CreateArgs {
     /// any, every domain is let through and logged.
     #[arg(long = "allow-domain", value_name = "DOMAIN")]
     pub allow_domains: Vec<String>,
+    /// Container runtime: runc, runsc (gVisor) or another the engine has registered
+    /// (`berth doctor` lists them). Default: `runtime` in the config, else the
+    /// engine's default. One not registered, or failing its health check, is refused.
+    #[arg(long, value_name = "NAME")]
+    pub runtime: Option<String>,
     /// Platform: linux/amd64 or linux/arm64 (default: the engine's own). Another
     /// than the engine's needs an emulator registered where it runs (binfmt_misc)
     /// and an image for it (`berth image build --platform`).
@@ -178,6 +183,7 @@ impl CreateArgs {
             docker: self.docker,
             net_profile: self.net_profile.clone(),
             allow_domains: self.allow_domains.clone(),
+            runtime: self.runtime.clone(),
         })
     }
 }

@@ -17,6 +17,7 @@ mod logs_tagged;
 mod net;
 mod output;
 mod profiles;
+mod runtime;
 mod service;
 mod snapshot;
 

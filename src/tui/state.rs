@@ -212,6 +212,8 @@ pub struct State {
     /// The active shell fills the screen.
     pub fullscreen: bool,
     pub next_shell: u64,
+    /// The latest check of every container runtime (`None` until the first).
+    pub runtimes: Option<crate::domain::runtime::Report>,
 }
 
 impl Effect {
@@ -312,6 +314,7 @@ impl State {
             bottom: Bottom::Logs,
             fullscreen: false,
             next_shell: 1,
+            runtimes: None,
         }
     }
 
@@ -334,7 +337,7 @@ impl State {
     /// Layout inputs derived from the state.
     pub fn layout_flags(&self) -> super::layout::Flags {
         super::layout::Flags {
-            banner: self.engine_down(),
+            banner: self.engine_down() || self.runtime_banner().is_some(),
             jobs: self.jobs.len(),
             focus: self.focus,
             input: self.input.is_some(),
@@ -372,6 +375,11 @@ impl State {
             .iter()
             .filter(|w| w.state == s && w.provision.is_ready())
             .count()
+    }
+
+    /// A line about an unhealthy runtime, for the banner (`None` when all are well).
+    pub fn runtime_banner(&self) -> Option<String> {
+        self.runtimes.as_ref()?.banner()
     }
 
     pub fn engine_down(&self) -> bool {
