@@ -88,7 +88,7 @@ fn doctor_passes_on_a_healthy_machine() {
         "disk space",
         "image present",
         "free ports",
-        "gVisor runtime",
+        "runtime runc",
     ] {
         assert!(names.contains(&want), "missing check {want}: {names:?}");
     }

@@ -197,6 +197,11 @@ async fn create_redacted(
         }
         Err(e) => return Err(refuse(e.to_string())),
     }
+    // The runtime it asks for (or the engine's default) is registered and healthy:
+    // never a silent fallback to another.
+    super::runtime_health::preflight(ctx, spec)
+        .await
+        .map_err(refuse)?;
     super::provision::dotfiles::preflight(&spec.options.dotfiles, &ctx.paths.home)
         .await
         .map_err(|e| refuse(format!("{e:#}")))?;

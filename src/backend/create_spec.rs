@@ -58,6 +58,8 @@ pub struct CreateSpec {
     pub forward_logs: Option<String>,
     /// `--secret NAME` (repeatable): global secrets it gets as files.
     pub secret_files: Vec<String>,
+    /// `--runtime` (default: the config's `runtime`, else the engine's default).
+    pub runtime: Option<String>,
 }
 
 /// The dotfiles flags.
@@ -216,7 +218,13 @@ pub fn workspace_spec<'a>(
         profile: profile.clone(),
         post_start: s.post_start.or_else(|| config.post_start.clone()),
         resources,
-        runtime: config.runtime.clone(),
+        runtime: s
+            .runtime
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(String::from)
+            .or_else(|| config.runtime.clone()),
         extra_labels: config.labels.clone(),
         options: Options {
             env,

@@ -37,6 +37,7 @@ pub mod platform;
 pub mod provision;
 pub mod proxy;
 pub mod restore;
+pub mod runtime_health;
 pub mod secret_files;
 pub mod secrets;
 #[cfg(test)]
@@ -76,6 +77,8 @@ pub struct Ctx {
     pub store: Store,
     pub config: Config,
     pub paths: Paths,
+    /// The latest check of each container runtime (shared by clones).
+    pub runtimes: runtime_health::Cache,
 }
 
 impl Ctx {
@@ -90,6 +93,7 @@ impl Ctx {
             store,
             config,
             paths,
+            runtimes: Default::default(),
         }
     }
 }

@@ -174,6 +174,8 @@ pub enum Event {
         workspace: String,
         list: Result<Vec<crate::domain::snapshot::SnapshotInfo>, String>,
     },
+    /// Every registered container runtime checked (at connect and every 30 s).
+    Runtimes(crate::domain::runtime::Report),
 }
 
 /// Connects to the engine (called again after it goes away).
@@ -235,6 +237,8 @@ async fn run(
     let mut selected: Option<String> = None;
     let mut follower: Option<JoinHandle<()>> = None;
     let mut egress = super::egress_tasks::EgressTasks::default();
+    // Checks the runtimes while connected; replaced on every connect.
+    let mut health: Option<JoinHandle<()>> = None;
     let mut jobs: HashMap<u64, (tokio::sync::watch::Sender<bool>, JoinHandle<()>)> = HashMap::new();
     loop {
         jobs.retain(|_, (_, h)| !h.is_finished());
@@ -251,6 +255,10 @@ async fn run(
                         if let Some(c) = &ctx {
                             egress.connected(&c.engine, &events);
                         }
+                        if let Some(h) = health.take() {
+                            h.abort();
+                        }
+                        health = ctx.clone().map(|c| super::runtime_health::spawn(c, events.clone()));
                     }
                     Internal::Disconnected => {
                         // Keep the context: jobs fail with the engine's own message, and
@@ -323,8 +331,8 @@ async fn run(
         }
     }
     watcher.abort();
-    if let Some(f) = follower {
-        f.abort();
+    for task in [follower, health].into_iter().flatten() {
+        task.abort();
     }
 }
 

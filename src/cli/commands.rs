@@ -133,15 +133,17 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             let docker = crate::backend::dind::inside(ctx, &w).await;
             let logs = crate::backend::log_forward::status(ctx, &w).await;
             let proxy = crate::backend::proxy::view(ctx, &w).await;
+            let default_runtime = super::runtime::engine_default(ctx).await;
             if json {
                 let mut v = output::workspace_json(&w);
                 extra.add_json(&mut v)?;
                 v["docker"] = serde_json::to_value(&docker)?;
                 v["forward_logs"] = serde_json::to_value(&logs)?;
                 v["proxy"] = serde_json::to_value(&proxy)?;
+                super::runtime::add_json(&mut v, &w, &default_runtime);
                 print_json(&v)?;
             } else {
-                print!("{}{}", output::details(&w), extra.text());
+                print!("{}{}", output::details(&w, &default_runtime), extra.text());
                 if let Some(d) = &docker {
                     print!("{}", output::docker_line(d));
                 }

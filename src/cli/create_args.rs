@@ -126,6 +126,11 @@ pub struct CreateArgs {
     /// with `--workspace` for this name come without asking.
     #[arg(long = "secret", value_name = "NAME")]
     pub secrets: Vec<String>,
+    /// Container runtime: runc, runsc (gVisor) or another the engine has registered
+    /// (`berth doctor` lists them). Default: `runtime` in the config, else the
+    /// engine's default. One not registered, or failing its health check, is refused.
+    #[arg(long, value_name = "NAME")]
+    pub runtime: Option<String>,
     /// Platform: linux/amd64 or linux/arm64 (default: the engine's own). Another
     /// than the engine's needs an emulator registered where it runs (binfmt_misc)
     /// and an image for it (`berth image build --platform`).
@@ -194,6 +199,7 @@ impl CreateArgs {
             allow_domains: self.allow_domains.clone(),
             forward_logs: self.forward_logs.clone(),
             secret_files: self.secrets.clone(),
+            runtime: self.runtime.clone(),
         })
     }
 }

@@ -1,5 +1,6 @@
 //! `berth doctor`: checks with a fix command for each failure.
 use crate::backend::platform::engine_platform;
+use crate::backend::Ctx;
 use crate::config::{Config, Paths};
 use crate::domain::platform::{install_hint, Arch, Emulation, Platform};
 use crate::domain::ports::free_count;
@@ -7,6 +8,7 @@ use crate::engine::docker::{endpoint_from_env, DockerEngine};
 use crate::engine::{Engine, EngineError};
 use anyhow::Result;
 use serde::Serialize;
+use std::sync::Arc;
 
 #[derive(Debug, Serialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -18,20 +20,20 @@ pub enum Status {
 
 #[derive(Debug, Serialize)]
 pub struct Check {
-    pub check: &'static str,
+    pub check: String,
     pub status: Status,
     pub detail: String,
     pub fix: Option<String>,
 }
 
-fn check(
-    check: &'static str,
+pub(super) fn check(
+    check: impl Into<String>,
     status: Status,
     detail: impl Into<String>,
     fix: Option<&str>,
 ) -> Check {
     Check {
-        check,
+        check: check.into(),
         status,
         detail: detail.into(),
         fix: fix.map(String::from),
@@ -89,8 +91,8 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
             Some("sudo apt-get install docker.io"),
         ),
     });
-    let engine = match DockerEngine::connect_to(&endpoint).await {
-        Ok(e) => Some(e),
+    let engine: Option<Arc<dyn Engine>> = match DockerEngine::connect_to(&endpoint).await {
+        Ok(e) => Some(Arc::new(e)),
         Err(e) => {
             let fix = match &e {
                 EngineError::PermissionDenied { .. } => {
@@ -184,7 +186,7 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
             None,
         ),
     });
-    if let (Some(e), Some(i)) = (&engine, &info) {
+    if let (Some(e), Some(_)) = (&engine, &info) {
         v.push(match e.image_present(&config.image).await {
             Ok(true) => check("image present", Status::Ok, config.image.clone(), None),
             Ok(false) => check(
@@ -215,19 +217,11 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
             }
             Err(err) => v.push(check("free ports", Status::Fail, err.to_string(), None)),
         }
-        let gvisor = i.runtimes.iter().any(|r| r == "runsc");
-        v.push(if gvisor {
-            check("gVisor runtime", Status::Ok, "runsc is registered (set runtime = \"runsc\" to use it)", None)
-        } else {
-            check(
-                "gVisor runtime",
-                Status::Warn,
-                format!("runsc is not registered (runtimes: {}); optional", i.runtimes.join(", ")),
-                Some("sudo apt-get install runsc && sudo scripts/engine.sh ensure  # registers it in /etc/docker/daemon.json"),
-            )
-        });
-        v.push(platforms(e).await);
-        v.push(isolated_network(e, config).await);
+        // Each registered runtime through a probe container (`domain::runtime`).
+        let ctx = Ctx::new(e.clone(), config.clone(), paths.clone());
+        v.extend(super::runtime::doctor_checks(&ctx).await);
+        v.push(platforms(e.as_ref()).await);
+        v.push(isolated_network(e.as_ref(), config).await);
     }
     v.push(super::doctor_state::check(paths.state_dir.clone()).await);
     v.push(check(
@@ -277,7 +271,7 @@ async fn platforms(e: &dyn Engine) -> Check {
     match missing {
         None => check("platforms", Status::Ok, detail, None),
         Some(arch) => Check {
-            check: "platforms",
+            check: "platforms".into(),
             status: Status::Warn,
             detail: format!("{detail} (optional: only --platform linux/{arch} needs one)"),
             fix: Some(install_hint(arch).replace('`', "")),

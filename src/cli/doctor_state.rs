@@ -130,7 +130,7 @@ pub async fn check(state_dir: PathBuf) -> Check {
         Err(e) => (Status::Fail, format!("cannot check {d}: {e}"), None),
     };
     Check {
-        check: "state directory",
+        check: "state directory".into(),
         status,
         detail,
         fix,

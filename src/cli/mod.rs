@@ -21,6 +21,7 @@ mod net;
 mod output;
 mod profiles;
 mod proxy;
+mod runtime;
 mod secret;
 mod service;
 mod snapshot;

@@ -242,8 +242,9 @@ pub fn workspace_json(w: &Workspace) -> serde_json::Value {
     })
 }
 
-/// `berth status` for people.
-pub fn details(w: &Workspace) -> String {
+/// `berth status` for people; `engine_default` is the engine's default runtime
+/// (named as such), empty when unknown.
+pub fn details(w: &Workspace, engine_default: &str) -> String {
     let mut s = String::new();
     let mut kv = |k: &str, v: String| s.push_str(&format!("{k:<10} {v}\n"));
     kv("name", w.name.clone());
@@ -286,9 +287,10 @@ pub fn details(w: &Workspace) -> String {
     if let Some(p) = &w.platform {
         kv("platform", p.clone());
     }
-    if let Some(r) = &w.runtime {
-        kv("runtime", r.clone());
-    }
+    kv(
+        "runtime",
+        crate::domain::runtime::describe(w.runtime.as_deref(), engine_default),
+    );
     if let Some(e) = crate::domain::proxy::status_line(w) {
         kv("egress", e);
     }

@@ -46,6 +46,10 @@ pub const ROLE_IMAGE: &str = "image";
 pub const ROLE_SNAPSHOT: &str = "snapshot";
 /// Role of a container that serves a workspace (egress proxy, log forwarder, ...).
 pub const ROLE_SIDECAR: &str = "sidecar";
+/// Role of a short-lived container that checks a runtime (`domain::runtime`).
+pub const ROLE_PROBE: &str = "probe";
+/// On a probe container: the runtime it checks.
+pub const PROBE_RUNTIME: &str = "dev.berth.probe-runtime";
 /// A sidecar's short name, its source tag in the logs pane.
 pub const SIDECAR: &str = "dev.berth.sidecar";
 /// On a sidecar that joins its workspace's network namespace (`container:` network
@@ -65,6 +69,15 @@ pub const NETWORK: &str = "dev.berth.network";
 /// On a workspace: the named networks it was created on ("a,b"), so a copy of it
 /// (restore, fork) can join them too. The engine's own list is the live truth.
 pub const NETWORKS: &str = "dev.berth.networks";
+
+/// Labels of a runtime's probe container (the config's extra labels, so a test's
+/// per-run label finds it too).
+pub fn probe_labels(extra: &BTreeMap<String, String>, runtime: &str) -> BTreeMap<String, String> {
+    let mut l = extra.clone();
+    l.insert(ROLE.into(), ROLE_PROBE.into());
+    l.insert(PROBE_RUNTIME.into(), runtime.into());
+    l
+}
 
 /// Labels for sidecar `kind` of `workspace` (its container and its volumes): the
 /// config's extra labels, role=sidecar, the workspace's name and the kind.

@@ -22,6 +22,7 @@ pub mod proxy;
 pub mod redact;
 pub mod redact_stream;
 pub mod resources;
+pub mod runtime;
 pub mod secrets;
 pub mod services;
 pub mod snapshot;

@@ -98,7 +98,8 @@ pub struct Workspace {
     pub created: i64,
     /// Start time of the current run, seconds since the Unix epoch (running workspaces).
     pub started_at: Option<i64>,
-    /// Container runtime when not the engine default (e.g. runsc).
+    /// Container runtime as the engine recorded it (engines fill in their default
+    /// when none was asked for); `None` when it does not say.
     pub runtime: Option<String>,
     /// Memory limit in bytes, if any.
     pub memory_limit: Option<i64>,

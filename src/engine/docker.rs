@@ -453,6 +453,10 @@ impl Engine for DockerEngine {
     async fn create_proxy_sidecar(&self, spec: &super::ProxySidecarSpec) -> EngineResult<String> {
         super::docker_proxy::create_sidecar(self, spec).await
     }
+
+    async fn probe_runtime(&self, spec: &super::ProbeSpec) -> EngineResult<super::ProbeOutcome> {
+        super::docker_runtime::probe(self, spec).await
+    }
 }
 
 /// The engine's build options for `build`: its tag, build arguments and labels;

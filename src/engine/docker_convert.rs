@@ -110,10 +110,11 @@ pub(super) fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
             .and_then(|h| h.pids_limit)
             .filter(|m| *m > 0),
         provision: Provision::from_engine(legacy),
+        // As the engine recorded it: it fills in its default when none was asked for.
         runtime: c
             .host_config
             .and_then(|h| h.runtime)
-            .filter(|r| r != "runc"),
+            .filter(|r| !r.is_empty()),
         name,
         labels,
     })

@@ -20,6 +20,7 @@ mod ops;
 mod platform;
 mod proxy;
 mod publish;
+mod runtimes;
 mod snapshot;
 mod state;
 mod streams;
@@ -37,6 +38,7 @@ use crate::domain::workspace::{Workspace, WorkspaceState};
 pub use archive::{Body, MemFs, Node};
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
+pub use runtimes::RuntimeBehaviour;
 pub use state::Extras;
 use state::{Container, State};
 use std::collections::BTreeMap;
@@ -188,6 +190,7 @@ impl Engine for MemoryEngine {
 
     async fn info(&self) -> EngineResult<EngineInfo> {
         self.enter(Op::Info)?;
+        let (runtimes, default_runtime) = self.runtimes_now();
         Ok(EngineInfo {
             endpoint: ENDPOINT.to_string(),
             version: "memory".into(),
@@ -196,8 +199,8 @@ impl Engine for MemoryEngine {
             platform: format!("linux/{}", self.inner.lock().platforms.native),
             kernel: "memory".into(),
             root_dir: String::new(),
-            runtimes: vec!["runc".into()],
-            default_runtime: "runc".into(),
+            runtimes,
+            default_runtime,
             containers: self.inner.lock().containers.len() as i64,
         })
     }
@@ -494,5 +497,9 @@ impl Engine for MemoryEngine {
 
     async fn create_proxy_sidecar(&self, spec: &super::ProxySidecarSpec) -> EngineResult<String> {
         proxy::create_sidecar(self, spec)
+    }
+
+    async fn probe_runtime(&self, spec: &super::ProbeSpec) -> EngineResult<super::ProbeOutcome> {
+        self.probe(spec).await
     }
 }

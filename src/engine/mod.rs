@@ -13,15 +13,18 @@ mod docker_logfwd;
 mod docker_network;
 mod docker_platform;
 mod docker_proxy;
+mod docker_runtime;
 mod docker_snapshot;
 mod docker_watch;
 pub mod log_forward;
 pub mod memory;
 pub mod network;
+pub mod probe;
 pub mod proxy;
 pub mod snapshot;
 
 pub use log_forward::{LogFile, LogForwarderSpec};
+pub use probe::{ProbeOutcome, ProbeSpec};
 pub use snapshot::{ImageSummary, SnapshotEngine, VolumeCopy, VolumeSummary};
 
 use crate::domain::create_options::PortMap;
@@ -352,6 +355,10 @@ pub trait Engine: NetworkEngine + SnapshotEngine + Send + Sync {
     async fn log_file(&self, container: &str) -> EngineResult<LogFile>;
     /// Creates a workspace's log forwarder sidecar, hardened (see [`LogForwarderSpec`]).
     async fn create_log_forwarder(&self, spec: &LogForwarderSpec) -> EngineResult<String>;
+    /// Runs a runtime's probe container (`probe::ProbeSpec`) and removes it, pass or
+    /// fail, also when this future is dropped. `Err` when the engine refused to
+    /// create or start it (an unknown runtime, a runtime that cannot start).
+    async fn probe_runtime(&self, spec: &ProbeSpec) -> EngineResult<ProbeOutcome>;
 }
 
 /// Runs a command and collects its output (for short internal commands).

@@ -19,6 +19,8 @@ pub mod layout;
 pub mod logbuf;
 pub mod panes;
 #[cfg(test)]
+mod runtime_tests;
+#[cfg(test)]
 mod shell_tests;
 pub mod snapshot_view;
 #[cfg(test)]

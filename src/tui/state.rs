@@ -218,6 +218,8 @@ pub struct State {
     pub egress_counts: BTreeMap<String, crate::domain::egress_audit::EgressCounts>,
     /// Records the egress audit view keeps (`[tui] egress_records`).
     pub egress_records: usize,
+    /// The latest check of every container runtime (`None` until the first).
+    pub runtimes: Option<crate::domain::runtime::Report>,
 }
 
 impl Effect {
@@ -321,6 +323,7 @@ impl State {
             next_shell: 1,
             egress_counts: BTreeMap::new(),
             egress_records: super::egress_ring::DEFAULT_RECORDS,
+            runtimes: None,
         }
     }
 
@@ -343,7 +346,7 @@ impl State {
     /// Layout inputs derived from the state.
     pub fn layout_flags(&self) -> super::layout::Flags {
         super::layout::Flags {
-            banner: self.engine_down(),
+            banner: self.engine_down() || self.runtime_banner().is_some(),
             jobs: self.jobs.len(),
             focus: self.focus,
             input: self.input.is_some(),
@@ -381,6 +384,11 @@ impl State {
             .iter()
             .filter(|w| w.state == s && w.provision.is_ready())
             .count()
+    }
+
+    /// A line about an unhealthy runtime, for the banner (`None` when all are well).
+    pub fn runtime_banner(&self) -> Option<String> {
+        self.runtimes.as_ref()?.banner()
     }
 
     pub fn engine_down(&self) -> bool {

@@ -207,6 +207,10 @@ fn on_backend(s: &mut State, e: Event) -> Vec<Effect> {
             }
             vec![]
         }
+        Event::Runtimes(r) => {
+            s.runtimes = Some(r);
+            vec![]
+        }
         Event::Snapshots { workspace, list } => {
             super::snapshot_view::on_list(s, workspace, list);
             vec![]

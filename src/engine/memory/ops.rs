@@ -45,4 +45,5 @@ pub enum Op {
     UntagImage,
     LogFile,
     CreateLogForwarder,
+    ProbeRuntime,
 }

@@ -200,6 +200,8 @@ pub(super) struct State {
     /// Container id -> network id -> DNS aliases there. Keyed by ids, like the
     /// engine: a removed network leaves a stopped member unable to start.
     pub attached: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// Registered runtimes and how each behaves (see `runtimes.rs`).
+    pub runtimes: super::runtimes::Runtimes,
 }
 
 impl State {
@@ -224,6 +226,7 @@ impl State {
             .check_create(&spec.image, spec.platform.as_deref())?;
         // Like the engine: a named network must exist (`none` always does).
         let network = self.network_at_create(spec.network.as_deref().filter(|n| *n != "none"))?;
+        let runtime = self.runtimes.resolve(spec.runtime.as_deref())?;
         // Like a bind of a named volume: created empty when missing.
         self.volumes.entry(spec.volume.clone()).or_default();
         let id = self.new_id();
@@ -245,7 +248,8 @@ impl State {
                     .unwrap_or_default(),
                 memory_limit: Some(spec.resources.memory_bytes).filter(|m| *m > 0),
                 pids_limit: Some(spec.resources.pids).filter(|p| *p > 0),
-                runtime: spec.runtime.clone().filter(|r| r != "runc"),
+                // As the engine records it: its default when none was asked for.
+                runtime: Some(runtime),
                 extras: Extras {
                     binds: spec.binds.clone(),
                     ports: spec.ports.clone(),
@@ -294,6 +298,7 @@ impl State {
             platforms: Default::default(),
             networks: BTreeMap::new(),
             attached: BTreeMap::new(),
+            runtimes: Default::default(),
         }
     }
 

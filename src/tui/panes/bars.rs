@@ -10,21 +10,24 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 pub fn banner(f: &mut Frame, r: Rect, s: &State) {
-    if let EngineLink::Down {
-        endpoint,
+    let text = if let EngineLink::Down {
         reason,
         retry_in_secs,
+        ..
     } = &s.link
     {
-        let _ = endpoint;
-        let text = format!(" ⚠ ENGINE DOWN, retrying in {retry_in_secs:.1}s; showing the last known state. {reason}");
-        f.render_widget(
-            Paragraph::new(text)
-                .wrap(ratatui::widgets::Wrap { trim: true })
-                .style(s.theme().banner()),
-            r,
-        );
-    }
+        format!(" ⚠ ENGINE DOWN, retrying in {retry_in_secs:.1}s; showing the last known state. {reason}")
+    } else if let Some(line) = s.runtime_banner() {
+        format!(" ⚠ {line}")
+    } else {
+        return;
+    };
+    f.render_widget(
+        Paragraph::new(text)
+            .wrap(ratatui::widgets::Wrap { trim: true })
+            .style(s.theme().banner()),
+        r,
+    );
 }
 
 pub fn jobs(f: &mut Frame, r: Rect, s: &State) {
@@ -163,6 +166,15 @@ pub fn statusbar(f: &mut Frame, r: Rect, s: &State) {
         EngineLink::Down { .. } => (" ✖ engine down ".to_string(), Role::Error),
     };
     spans.push(Span::styled(text, th.fg(role)));
+    if let Some(r) = &s.runtimes {
+        let bad: Vec<&str> = r.unhealthy().iter().map(|c| c.runtime.as_str()).collect();
+        if !bad.is_empty() {
+            spans.push(Span::styled(
+                format!("⚠ runtime {} unhealthy · ", bad.join(", ")),
+                th.fg(Role::Error),
+            ));
+        }
+    }
     if s.config_ignored {
         spans.push(Span::styled(
             "⚠ config file not used (defaults) · ",

@@ -4,7 +4,7 @@ use super::{block, dim, state_mark};
 use crate::domain::labels::is_berth_key;
 use crate::domain::net_isolation::ssh_through_engine;
 use crate::domain::resources::format_memory;
-use crate::domain::workspace::{human_duration, SSHD_CONTAINER_PORT, WORKSPACE_HOME};
+use crate::domain::workspace::{human_duration, Workspace, SSHD_CONTAINER_PORT, WORKSPACE_HOME};
 use crate::tui::state::{Focus, State};
 use crate::tui::theme::Role;
 use ratatui::layout::Rect;
@@ -17,6 +17,42 @@ fn mib(b: u64) -> String {
         format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30))
     } else {
         format!("{:.0} MiB", b as f64 / f64::from(1u32 << 20))
+    }
+}
+
+/// The workspace's runtime (the engine's default named as such) and its health.
+fn runtime_line<'a>(s: &State, w: &Workspace, key: Span<'a>) -> Line<'a> {
+    use crate::domain::runtime::{describe, Health};
+    let th = s.theme();
+    let Some(report) = &s.runtimes else {
+        return Line::from(vec![key, Span::raw(describe(w.runtime.as_deref(), ""))]);
+    };
+    let name = Span::raw(describe(w.runtime.as_deref(), &report.default));
+    let health = match report.health(w.runtime.as_deref()) {
+        Health::Healthy => Span::styled(" · healthy", th.fg(Role::Ok)),
+        // Why goes at the end of the pane (`runtime_problem`): it is long.
+        Health::Unhealthy { .. } => Span::styled(" · ⚠ UNHEALTHY", th.fg(Role::Error)),
+        Health::Unregistered => Span::styled(
+            " · ⚠ no longer registered with the engine",
+            th.fg(Role::Warning),
+        ),
+        Health::Unchecked { .. } => Span::styled(" · unchecked", dim(s)),
+    };
+    Line::from(vec![key, name, health])
+}
+
+/// Why the workspace's runtime is unhealthy, when it is.
+fn runtime_problem<'a>(s: &State, w: &Workspace, key: Span<'a>) -> Option<Line<'a>> {
+    let report = s.runtimes.as_ref()?;
+    match report.health(w.runtime.as_deref()) {
+        crate::domain::runtime::Health::Unhealthy { reason } => Some(Line::from(vec![
+            key,
+            Span::styled(
+                format!("{reason}; no new workspace can use this runtime"),
+                s.theme().fg(Role::Error),
+            ),
+        ])),
+        _ => None,
     }
 }
 
@@ -113,10 +149,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
                 None => w.image.clone(),
             }),
         ]),
-        Line::from(vec![
-            key("runtime"),
-            Span::raw(w.runtime.clone().unwrap_or_else(|| "runc (default)".into())),
-        ]),
+        runtime_line(s, w, key("runtime")),
         Line::from(vec![
             key("limits"),
             Span::raw(format!(
@@ -153,6 +186,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
             Span::styled("-", dim(s)),
         ])),
     }
+    lines.extend(runtime_problem(s, w, key("runtime ⚠")));
     let mut extra: Vec<String> = Vec::new();
     if let Some(t) = &w.thread {
         extra.push(format!("thread={t}"));

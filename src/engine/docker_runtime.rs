@@ -1,0 +1,171 @@
+//! A runtime's probe container on the Docker engine: created with the runtime,
+//! started, waited for (bounded), and removed whatever happened, also when the
+//! caller gives up half way (a guard removes it then).
+use super::docker::{hash, map_err, DockerEngine};
+use super::probe::{ProbeOutcome, ProbeSpec, PROBE_CMD};
+use super::EngineResult;
+use bollard::errors::Error as BErr;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters as qp;
+use bollard::Docker;
+use futures_util::StreamExt;
+use std::time::Duration;
+
+/// A probe needs next to nothing; these bound a runtime that misbehaves.
+const PROBE_MEMORY: i64 = 256 << 20;
+const PROBE_PIDS: i64 = 64;
+/// How long reading a failed probe's output may take.
+const LOGS_WAIT: Duration = Duration::from_secs(5);
+/// The lines of a failed probe's output kept for its reason.
+const LOGS_TAIL: usize = 20;
+
+/// The engine's create request: `true` as the entrypoint (an image's own does not
+/// run), no network, no capabilities, no new privileges, small limits.
+pub(super) fn probe_body(spec: &ProbeSpec) -> (ContainerCreateBody, qp::CreateContainerOptions) {
+    let host_config = HostConfig {
+        runtime: spec.runtime.clone(),
+        network_mode: Some("none".into()),
+        cap_drop: Some(vec!["ALL".into()]),
+        security_opt: Some(vec!["no-new-privileges".into()]),
+        memory: Some(PROBE_MEMORY),
+        pids_limit: Some(PROBE_PIDS),
+        auto_remove: Some(false),
+        ..Default::default()
+    };
+    let body = ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        entrypoint: Some(vec![PROBE_CMD.into()]),
+        cmd: Some(Vec::new()),
+        labels: Some(hash(&spec.labels)),
+        host_config: Some(host_config),
+        ..Default::default()
+    };
+    let opts = qp::CreateContainerOptions {
+        name: Some(spec.name.clone()),
+        platform: String::new(),
+    };
+    (body, opts)
+}
+
+/// Removes the probe container when dropped while still armed (the caller was
+/// cancelled, or removing it failed): on the runtime, in the background.
+struct RemoveOnDrop {
+    docker: Docker,
+    id: Option<String>,
+}
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else { return };
+        let docker = self.docker.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = docker.remove_container(&id, Some(force())).await {
+                    tracing::warn!("cannot remove probe container {id}: {e}");
+                }
+            });
+        }
+    }
+}
+
+fn force() -> qp::RemoveContainerOptions {
+    qp::RemoveContainerOptions {
+        force: true,
+        v: true,
+        link: false,
+    }
+}
+
+pub(super) async fn probe(eng: &DockerEngine, spec: &ProbeSpec) -> EngineResult<ProbeOutcome> {
+    let endpoint = eng.endpoint_str().to_string();
+    let err = |e: BErr| map_err(&endpoint, e);
+    let (body, opts) = probe_body(spec);
+    let id = eng
+        .docker()
+        .create_container(Some(opts), body)
+        .await
+        .map_err(err)?
+        .id;
+    let mut guard = RemoveOnDrop {
+        docker: eng.docker().clone(),
+        id: Some(id.clone()),
+    };
+    let outcome = run(eng.docker(), &id, spec.timeout).await.map_err(err);
+    match eng.docker().remove_container(&id, Some(force())).await {
+        Ok(())
+        | Err(BErr::DockerResponseServerError {
+            status_code: 404, ..
+        }) => guard.id = None,
+        // The guard tries once more in the background.
+        Err(e) => tracing::warn!("cannot remove probe container {}: {e}", spec.name),
+    }
+    outcome
+}
+
+async fn run(docker: &Docker, id: &str, timeout: Duration) -> Result<ProbeOutcome, BErr> {
+    docker
+        .start_container(id, None::<qp::StartContainerOptions>)
+        .await?;
+    let mut wait = docker.wait_container(id, None::<qp::WaitContainerOptions>);
+    let mut out = ProbeOutcome::default();
+    match tokio::time::timeout(timeout, wait.next()).await {
+        Err(_) => out.timed_out = true,
+        Ok(Some(Ok(r))) => out.exit_code = Some(r.status_code),
+        Ok(Some(Err(BErr::DockerContainerWaitError { code, .. }))) => out.exit_code = Some(code),
+        Ok(Some(Err(e))) => return Err(e),
+        Ok(None) => {}
+    }
+    if out.exit_code != Some(0) {
+        out.output = tail(docker, id).await;
+    }
+    Ok(out)
+}
+
+/// The last lines a failed probe printed (empty if they cannot be read in time).
+async fn tail(docker: &Docker, id: &str) -> String {
+    let opts = qp::LogsOptions {
+        stdout: true,
+        stderr: true,
+        tail: LOGS_TAIL.to_string(),
+        ..Default::default()
+    };
+    let read = docker
+        .logs(id, Some(opts))
+        .fold(String::new(), |mut acc, l| async move {
+            if let Ok(l) = l {
+                acc.push_str(&String::from_utf8_lossy(&l.into_bytes()));
+            }
+            acc
+        });
+    tokio::time::timeout(LOGS_WAIT, read)
+        .await
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_probe_runs_true_with_nothing_else() {
+        let spec = ProbeSpec {
+            name: "berth-probe.runsc.1".into(),
+            image: "berth/workspace:latest".into(),
+            runtime: Some("runsc".into()),
+            labels: [("dev.berth.role".to_string(), "probe".to_string())].into(),
+            timeout: Duration::from_secs(30),
+        };
+        let (body, opts) = probe_body(&spec);
+        assert_eq!(opts.name.as_deref(), Some("berth-probe.runsc.1"));
+        assert_eq!(body.entrypoint.unwrap(), ["true"]);
+        assert_eq!(body.cmd, Some(vec![]));
+        assert_eq!(body.labels.unwrap()["dev.berth.role"], "probe");
+        let hc = body.host_config.unwrap();
+        assert_eq!(hc.runtime.as_deref(), Some("runsc"));
+        assert_eq!(hc.network_mode.as_deref(), Some("none"));
+        assert_eq!(hc.cap_drop.unwrap(), ["ALL"]);
+        assert_eq!(hc.security_opt.unwrap(), ["no-new-privileges"]);
+        assert_eq!(hc.privileged, None);
+        assert_eq!(hc.auto_remove, Some(false), "berth removes it itself");
+    }
+}
