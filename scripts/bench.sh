@@ -148,7 +148,7 @@ import json, re, sys
 c = [c for c in json.load(sys.stdin)["checks"] if c["check"] == "runtime " + sys.argv[1]][0]
 print(re.search(r"in ([0-9.]+) s", c["detail"]).group(1))' "$rt")")
       t0=$(now); docker run --rm --runtime "$rt" --label "$LABEL" --network none --entrypoint true "$IMG"; t1=$(now)
-      dt+=("$(echo "$t1 - $t0" | bc)")
+      dt+=("$(printf '%.2f' "$(echo "$t1 - $t0" | bc)")")
     done
     printf '%-6s berth probe: median %ss  [%s]\n' "$rt" "$(printf '%s\n' "${bt[@]}" | median)" "${bt[*]}"
     printf '%-6s docker run:  median %ss  [%s]\n' "$rt" "$(printf '%s\n' "${dt[@]}" | median)" "${dt[*]}"
