@@ -20,6 +20,8 @@
 #                               starts), and create --net-profile proxy vs open (ports 3160-3169)
 #   scripts/bench.sh egress     the egress audit view with 100 000 records: memory and frame time against
 #                               the logs pane (same text), and the real TUI's RSS against less
+#   scripts/bench.sh runtime    runtime health-check cost: berth's probe of each registered runtime
+#                               against docker run --rm --runtime R IMAGE true, alternating, same run
 # Frame time with 500 workspaces: cargo bench --bench frame
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -139,6 +141,29 @@ bench_snapshot() {
     echo "fork:     median $(printf '%s\n' "${ft[@]}" | median)s  [${ft[*]}]; paused median $(printf '%s\n' "${fp[@]}" | median) ms  [${fp[*]}]"
     "$B" delete "$ws" --yes >/dev/null
   done
+}
+
+# The health check of each registered runtime (a probe container: create, start, wait,
+# remove), as berth measures it in `berth doctor --json`, against its peer `docker run
+# --rm --runtime R IMAGE true` (wall clock, CLI start included), 7 runs each, alternating.
+bench_runtime() {
+  echo "== runtime health check: berth's probe vs docker run --rm --runtime R $IMG true (7 runs, medians)"
+  local rt i t0 t1 bt dt
+  for rt in $(docker info --format '{{range $k, $v := .Runtimes}}{{$k}} {{end}}'); do
+    case "$rt" in io.containerd.*) continue ;; esac
+    bt=(); dt=()
+    for i in 1 2 3 4 5 6 7; do
+      bt+=("$("$B" doctor --json | python3 -c '
+import json, re, sys
+c = [c for c in json.load(sys.stdin)["checks"] if c["check"] == "runtime " + sys.argv[1]][0]
+print(re.search(r"in ([0-9.]+) s", c["detail"]).group(1))' "$rt")")
+      t0=$(now); docker run --rm --runtime "$rt" --label "$LABEL" --network none --entrypoint true "$IMG"; t1=$(now)
+      dt+=("$(printf '%.2f' "$(echo "$t1 - $t0" | bc)")")
+    done
+    printf '%-6s berth probe: median %ss  [%s]\n' "$rt" "$(printf '%s\n' "${bt[@]}" | median)" "${bt[*]}"
+    printf '%-6s docker run:  median %ss  [%s]\n' "$rt" "$(printf '%s\n' "${dt[@]}" | median)" "${dt[*]}"
+  done
+  echo "(every 30 s while the TUI runs, one probe per runtime, one after the other)"
 }
 
 # Creates 50 workspaces named $1NN (10 at a time), labelled with this run's label.
@@ -519,6 +544,7 @@ case "$what" in
   steps) bench_steps ;;
   snapshot) bench_snapshot ;;
   egress) bench_egress ;;
+  runtime) bench_runtime ;;
   all) bench_create; bench_tui; bench_shell; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
-  *) echo "usage: $0 [create|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|proxy|egress|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [create|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|proxy|egress|runtime|all]" >&2; exit 2 ;;
 esac
