@@ -45,6 +45,12 @@ pub async fn ensure(ctx: &Ctx) -> anyhow::Result<(String, bool)> {
             false
         }
         None => {
+            // Held until the network exists: see `creation_lock`.
+            let _lock = creation_lock(ctx).await?;
+            if let Some(info) = ctx.engine.inspect_network(&net).await? {
+                check_info(&info).map_err(anyhow::Error::msg)?;
+                return Ok((net, false));
+            }
             let spec = NetworkSpec {
                 name: net.clone(),
                 labels: net_isolation::network_labels(&ctx.config.labels),
@@ -61,6 +67,32 @@ pub async fn ensure(ctx: &Ctx) -> anyhow::Result<(String, bool)> {
         }
     };
     Ok((net, made))
+}
+
+/// Serializes making the shared network among this user's berth processes: an
+/// engine before API 1.44 lets creates of one name at the same moment make several
+/// networks of that name (which then makes the name ambiguous for every later
+/// create; seen with thirty concurrent creates). A lock file in the state
+/// directory (0600, empty), released when the returned file is dropped.
+async fn creation_lock(ctx: &Ctx) -> anyhow::Result<std::fs::File> {
+    use anyhow::Context as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = ctx.paths.state_dir.join("isolated-network.lock");
+    tokio::task::spawn_blocking(move || {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)?;
+        f.lock()?;
+        Ok::<_, std::io::Error>(f)
+    })
+    .await?
+    .context("cannot take the lock that serializes making berth's isolated network")
 }
 
 /// The network a workspace with `profile` is created on (see
