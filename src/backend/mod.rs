@@ -44,6 +44,7 @@ pub mod secrets;
 mod secrets_tests;
 pub mod service;
 pub mod services;
+pub mod sidecar_image;
 pub mod sidecars;
 pub mod snapshot;
 pub mod ssh_cmd;

@@ -14,31 +14,48 @@ pub async fn run(paths: Paths, config: Config, action: ImageAction) -> Result<i3
     match action {
         ImageAction::Present {
             docker: true, json, ..
-        } => super::dind::present(&ctx, json).await,
+        } => super::sidecar_image::present(&ctx, &crate::backend::dind::image::IMAGE, json).await,
         ImageAction::Present {
             logs: true, json, ..
-        } => super::log_forward::present(&ctx, json).await,
+        } => {
+            super::sidecar_image::present(&ctx, &crate::backend::log_forward::image::IMAGE, json)
+                .await
+        }
         ImageAction::Build {
             logs: true,
             base,
             json,
             ..
-        } => super::log_forward::build(&ctx, &base, json).await,
+        } => {
+            super::sidecar_image::build(
+                &ctx,
+                &crate::backend::log_forward::image::IMAGE,
+                &base,
+                json,
+            )
+            .await
+        }
         ImageAction::Build {
             docker: true,
             base,
             json,
             ..
-        } => super::dind::build(&ctx, &base, json).await,
+        } => {
+            super::sidecar_image::build(&ctx, &crate::backend::dind::image::IMAGE, &base, json)
+                .await
+        }
         ImageAction::Present {
             proxy: true, json, ..
-        } => super::proxy::present(&ctx, json).await,
+        } => super::sidecar_image::present(&ctx, &crate::backend::proxy::image::IMAGE, json).await,
         ImageAction::Build {
             proxy: true,
             base,
             json,
             ..
-        } => super::proxy::build(&ctx, &base, json).await,
+        } => {
+            super::sidecar_image::build(&ctx, &crate::backend::proxy::image::IMAGE, &base, json)
+                .await
+        }
         ImageAction::Load { name, image, json } => {
             super::dind::load(&ctx, &name, &image, json).await
         }

@@ -1,47 +1,6 @@
-//! Log forwarding on the command line: `berth image build --logs`, `berth image
-//! present --logs`, and the lines `berth create` and `berth status` print.
-use crate::backend::log_forward::image;
-use crate::backend::{Ctx, Progress};
+//! Log forwarding on the command line: the lines `berth create` and `berth status`
+//! print (`berth image build|present --logs` are in `cli::sidecar_image`).
 use crate::domain::log_forward::Forwarding;
-use anyhow::Result;
-use std::time::Instant;
-
-/// `berth image present --logs`: 0 when this berth's forwarder image is there.
-pub async fn present(ctx: &Ctx, json: bool) -> Result<i32> {
-    let tag = image::tag();
-    let present = ctx.engine.image_present(&tag).await?;
-    if json {
-        println!(
-            "{}",
-            serde_json::json!({ "image": tag, "present": present })
-        );
-    } else if present {
-        println!("{tag} is present");
-    } else {
-        println!("{tag} is absent; `berth image build --logs` builds it (a create --forward-logs builds it too)");
-    }
-    Ok(if present { 0 } else { 1 })
-}
-
-/// `berth image build --logs`: the forwarder image on `base`, progress on stderr.
-pub async fn build(ctx: &Ctx, base: &str, json: bool) -> Result<i32> {
-    let started = Instant::now();
-    let show = |p: Progress| match p {
-        Progress::Output { line, .. } => eprintln!("  {line}"),
-        Progress::Note(n) => eprintln!("{n}"),
-        _ => {}
-    };
-    let tag = image::build(ctx, base, &show).await?;
-    let secs = started.elapsed().as_secs_f64();
-    eprintln!("Built {tag} in {secs:.0}s.");
-    if json {
-        println!(
-            "{}",
-            serde_json::json!({ "image": tag, "base": base, "built": true, "seconds": secs })
-        );
-    }
-    Ok(0)
-}
 
 /// `berth status`'s line: where the logs go, through which sidecar.
 pub fn status_line(f: &Forwarding) -> String {

@@ -20,10 +20,10 @@ mod logs_tagged;
 mod net;
 mod output;
 mod profiles;
-mod proxy;
 mod runtime;
 mod secret;
 mod service;
+mod sidecar_image;
 mod snapshot;
 
 use crate::backend::Ctx;

@@ -38,7 +38,7 @@ pub async fn preflight(ctx: &Ctx, spec: &WorkspaceSpec) -> Result<(), String> {
     if !spec.options.docker {
         return Ok(());
     }
-    match image::missing_sentence(ctx).await {
+    match image::IMAGE.missing_sentence(ctx).await {
         Ok(None) => Ok(()),
         Ok(Some(s)) => Err(s),
         Err(e) => Err(format!("{e:#}")),
@@ -53,7 +53,7 @@ pub async fn provision(
     progress: ProgressFn<'_>,
 ) -> Result<()> {
     let name = &spec.name;
-    let image = image::ensure(ctx, progress).await?;
+    let image = image::IMAGE.ensure(ctx, progress).await?;
     let sidecar = name.sidecar(dind::KIND);
     let labels = labels::sidecar_labels(&spec.extra_labels, name.as_str(), dind::KIND, true);
     if ctx.engine.volume_exists(&sidecar).await? {

@@ -84,7 +84,11 @@ async fn a_docker_create_builds_the_image_and_starts_a_joined_sidecar_with_the_c
     let CreateOutcome::Created(w) = out else {
         panic!("{out:?}")
     };
-    assert!(r.engine.image_present(&super::image::tag()).await.unwrap());
+    assert!(r
+        .engine
+        .image_present(&super::image::IMAGE.tag())
+        .await
+        .unwrap());
     // The workspace names its sidecar, has DOCKER_HOST, and got the CLI.
     assert_eq!(w.labels[dind::LABEL], "workspace-dk.docker");
     let cli = r

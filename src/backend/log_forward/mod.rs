@@ -71,7 +71,7 @@ pub async fn preflight(ctx: &Ctx, spec: &WorkspaceSpec) -> Result<(), String> {
     if let Some(p) = t.file() {
         target::check(p).await?;
     }
-    match image::missing_sentence(ctx).await {
+    match image::IMAGE.missing_sentence(ctx).await {
         Ok(None) => Ok(()),
         Ok(Some(s)) => Err(s),
         Err(e) => Err(format!("{e:#}")),
@@ -94,7 +94,7 @@ pub async fn provision(
             made.file = Some(p.to_path_buf());
         }
     }
-    let image = image::ensure(ctx, progress).await?;
+    let image = image::IMAGE.ensure(ctx, progress).await?;
     let sidecar = name.sidecar(lf::KIND);
     // One an interrupted create left: made again here.
     match ctx.engine.remove_container(&sidecar).await {
@@ -254,7 +254,7 @@ pub async fn refresh(ctx: &Ctx, name: &WorkspaceName) -> Result<bool> {
     if let Some(p) = t.file() {
         target::ensure(p).await?;
     }
-    let image = image::ensure(ctx, &|_| {}).await?;
+    let image = image::IMAGE.ensure(ctx, &|_| {}).await?;
     make(ctx, name, &t, &image, &ctx.config.labels).await?;
     if was_running {
         ctx.engine.start_container(&f.sidecar).await?;

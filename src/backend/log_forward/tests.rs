@@ -58,7 +58,11 @@ async fn a_create_makes_the_file_and_a_hardened_forwarder_of_the_workspace_log()
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "made private");
-    assert!(r.engine.image_present(&super::image::tag()).await.unwrap());
+    assert!(r
+        .engine
+        .image_present(&super::image::IMAGE.tag())
+        .await
+        .unwrap());
     // A sidecar of the workspace, on the sources there are, with its own volume.
     let l = forwarder_labels(&r, "lw").await;
     assert_eq!(l[labels::ROLE], labels::ROLE_SIDECAR);

@@ -44,7 +44,7 @@ pub async fn preflight(ctx: &Ctx, spec: &WorkspaceSpec) -> Result<(), String> {
     for d in &spec.options.allow_domains {
         check_domain(d)?;
     }
-    match image::missing_sentence(ctx).await {
+    match image::IMAGE.missing_sentence(ctx).await {
         Ok(None) => Ok(()),
         Ok(Some(s)) => Err(s),
         Err(e) => Err(format!("{e:#}")),
@@ -112,7 +112,7 @@ pub async fn provision(
 ) -> Result<(), StartError> {
     let name = &spec.name;
     let net = ensure_network(ctx, name, made).await?;
-    let image = image::ensure(ctx, progress).await?;
+    let image = image::IMAGE.ensure(ctx, progress).await?;
     let domains = checked(&spec.options.allow_domains)?;
     let sidecar = name.sidecar(proxy::KIND);
     let s = ProxySidecarSpec {

@@ -69,7 +69,11 @@ async fn a_proxy_workspace_is_on_an_internal_network_whose_way_out_is_its_sideca
         .await
         .unwrap();
     assert!(w.provision.is_ready());
-    assert!(r.engine.image_present(&super::image::tag()).await.unwrap());
+    assert!(r
+        .engine
+        .image_present(&super::image::IMAGE.tag())
+        .await
+        .unwrap());
     // The workspace's network is internal, and holds the workspace and the proxy.
     let net = r
         .engine
