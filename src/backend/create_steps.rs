@@ -293,7 +293,13 @@ pub async fn run_step(
             };
             // Noted first, so a cancel during the call still removes it.
             st.made.container = Some(name.container());
-            ctx.engine.create_container(&cs).await?;
+            super::net_isolated::create_container(
+                ctx,
+                &cs,
+                o.net_profile,
+                &mut st.made.isolated_network,
+            )
+            .await?;
             if super::proxy::wanted(spec) {
                 super::proxy::configure_workspace(ctx, &name.container()).await?;
             }

@@ -111,11 +111,38 @@ pub async fn for_container(
     Ok(Some(net))
 }
 
+/// Creates a workspace's container. An isolated one whose network went between
+/// [`ensure`] and now (a delete of the last isolated workspace removed it) gets the
+/// network made again and one more try.
+pub async fn create_container(
+    ctx: &Ctx,
+    cs: &crate::engine::ContainerSpec,
+    profile: NetProfile,
+    made: &mut bool,
+) -> anyhow::Result<()> {
+    match ctx.engine.create_container(cs).await {
+        Err(e) if e.is_not_found() && profile == NetProfile::Isolated => {
+            tracing::info!("the isolated network went during a create ({e}); making it again");
+            let (_, made_now) = ensure(ctx).await?;
+            *made |= made_now;
+            ctx.engine.create_container(cs).await?;
+        }
+        r => {
+            r?;
+        }
+    }
+    Ok(())
+}
+
 /// Removes the network when no container is on it any more (stopped ones count:
 /// the engine would let it go under them and they could not start again). Ours
 /// only; one still in use (or taken meanwhile) stays. Returns whether it went.
 pub async fn release(ctx: &Ctx) -> bool {
     let net = name(ctx);
+    // Not while another berth of this user is making it (see `creation_lock`).
+    let Ok(_lock) = creation_lock(ctx).await else {
+        return false;
+    };
     let Ok(Some(info)) = ctx.engine.inspect_network(net).await else {
         return false;
     };

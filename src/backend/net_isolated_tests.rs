@@ -242,3 +242,24 @@ async fn offline_has_no_network_no_port_and_ssh_through_the_engine() {
     let e = services::add(&r.ctx, &ws("off"), &req).await.unwrap_err();
     assert!(format!("{e:#}").contains("offline"), "{e:#}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_create_whose_isolated_network_went_meanwhile_makes_it_again() {
+    let r = net_rig((3150, 3151));
+    // The engine answers the container create as if a delete of the last isolated
+    // workspace had just removed the network under it.
+    r.engine.fail_next(
+        Op::CreateContainer,
+        crate::engine::EngineError::NotFound {
+            what: "network berth.isolated not found".into(),
+        },
+    );
+    let w = created(&r, "late", "isolated").await;
+    assert_eq!(network_of(&r, &w.name).as_deref(), Some(DEFAULT_NETWORK));
+    assert!(r
+        .engine
+        .inspect_network(DEFAULT_NETWORK)
+        .await
+        .unwrap()
+        .is_some_and(|n| n.containers == ["workspace-late".to_string()]));
+}
