@@ -26,8 +26,21 @@ pub const WORKSPACE_SOURCE: &str = "workspace";
 pub const DRIVER: &str = "json-file";
 /// Where the sources' log directories are mounted inside the forwarder.
 pub const LOGS_DIR: &str = "/logs";
-/// Where a file target is mounted inside the forwarder.
-pub const OUT_FILE: &str = "/out/forward.log";
+/// Where a file target's DIRECTORY is mounted inside the forwarder. Not the file
+/// itself: the engine resolves a bind's host path at every start, so a file the
+/// target's owner (or a workspace that has the directory mounted) swapped for a link
+/// would send the lines wherever it points on the host; inside the directory mount,
+/// a link resolves within the forwarder's own (read-only) filesystem instead.
+pub const OUT_DIR: &str = "/out";
+
+/// The file target as the forwarder sees it: its name under [`OUT_DIR`].
+pub fn out_file(host: &std::path::Path) -> String {
+    let name = host
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "forward.log".into());
+    format!("{OUT_DIR}/{name}")
+}
 /// Where the forwarder keeps its cursors (the volume `workspace-NAME.logs`).
 pub const STATE_DIR: &str = "/var/lib/berth-logfwd";
 /// The syslog port when the target names none.
@@ -162,7 +175,7 @@ impl Target {
     /// `syslog udp|tcp HOST PORT FORMAT`.
     pub fn sink_args(&self) -> Vec<String> {
         match self {
-            Target::File(_) => vec!["file".into(), OUT_FILE.into()],
+            Target::File(p) => vec!["file".into(), out_file(p)],
             Target::Syslog {
                 transport,
                 host,

@@ -110,7 +110,7 @@ fn the_forwarder_gets_its_sink_the_workspace_and_one_argument_per_source() {
         forwarder_args(&t, "api", &sources),
         [
             "file",
-            OUT_FILE,
+            "/out/a.log",
             "api",
             "workspace=/logs/workspace/abc-json.log",
             "db=/logs/db/def-json.log"

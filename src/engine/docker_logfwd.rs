@@ -125,7 +125,7 @@ mod tests {
             container: "workspace-a.logs".into(),
             image: "berth/logs:abc".into(),
             labels: [("k".to_string(), "v".to_string())].into(),
-            args: vec!["file".into(), lf::OUT_FILE.into()],
+            args: vec!["file".into(), "/out/forward.log".into()],
             user: "1000:1000".into(),
             group_add: vec!["0".into()],
             binds: vec![Bind {

@@ -175,9 +175,12 @@ async fn make(
         .collect();
     let user = match t.file() {
         Some(p) => {
+            // Its directory (see `lf::OUT_DIR`); the target is checked to be a
+            // regular file there, not a link, before every start.
+            let dir = p.parent().unwrap_or(std::path::Path::new("/"));
             binds.push(Bind {
-                host: p.to_path_buf(),
-                path: lf::OUT_FILE.into(),
+                host: dir.to_path_buf(),
+                path: lf::OUT_DIR.into(),
                 read_only: false,
             });
             target::owner(p).await?

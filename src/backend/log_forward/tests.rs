@@ -81,15 +81,16 @@ async fn a_create_makes_the_file_and_a_hardened_forwarder_of_the_workspace_log()
         .unwrap();
     assert!(logdir.read_only);
     assert!(logdir.host.ends_with(&id));
-    let out = x.binds.iter().find(|b| b.path == lf::OUT_FILE).unwrap();
-    assert_eq!(out.host, file);
+    // The file's directory, not the file (a link there resolves inside).
+    let out = x.binds.iter().find(|b| b.path == lf::OUT_DIR).unwrap();
+    assert_eq!(out.host, file.parent().unwrap());
     assert!(!out.read_only);
     assert_eq!(x.binds.len(), 2, "{:?}", x.binds);
     assert_eq!(
         x.args,
         [
             "file".to_string(),
-            lf::OUT_FILE.into(),
+            lf::out_file(&file),
             "lw".into(),
             format!("workspace=/logs/workspace/{id}-json.log")
         ]
