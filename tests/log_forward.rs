@@ -3,7 +3,7 @@
 //! and at syslog listeners this test runs on 127.0.0.1; a bad target is refused
 //! with nothing left; a fork keeps forwarding; delete takes the forwarder and its
 //! volume (the file stays).
-//! Ports: 3190-3199 (SSH 3190-3196, the syslog listeners 3198 and 3199).
+//! Ports: 3190-3199 (SSH 3190-3197, the syslog listeners 3198 and 3199).
 mod common;
 
 use common::{assert_refused, docker, stdout, Sandbox};
@@ -248,4 +248,33 @@ fn a_bad_target_is_refused_at_create_with_nothing_left() {
     assert!(sb.labelled("container").is_empty());
     assert!(sb.labelled("volume").is_empty());
     assert!(!missing.parent().unwrap().exists());
+}
+
+#[test]
+fn a_file_target_swapped_for_a_link_never_writes_through_it() {
+    let Some(sb) = Sandbox::new("logfwd_link", (3197, 3197)) else {
+        return;
+    };
+    let name = sb.name("l");
+    let file = sb.dir.path().join("forwarded.log");
+    sb.create_ok(&name, &["--forward-logs", &file.display().to_string()]);
+    write_to_workspace_log(&sb, &name, "before-the-swap");
+    wait_for_file(&file, &["before-the-swap"]);
+    // Someone swaps the target for a link to another file of theirs on the host,
+    // and the engine restarts the forwarder by itself (no berth check runs).
+    let victim = sb.dir.path().join("victim.txt");
+    std::fs::write(&victim, "untouched\n").unwrap();
+    std::fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink(&victim, &file).unwrap();
+    let o = docker(&["restart", "-t", "1", &forwarder(&name)]);
+    assert!(o.status.success(), "{o:?}");
+    write_to_workspace_log(&sb, &name, "after-the-swap");
+    // Give the forwarder ample time to have shipped it, were it able to.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "untouched\n",
+        "the forwarder wrote through the link into a file on the host"
+    );
+    sb.ok(&["delete", &name, "--yes"]);
 }
