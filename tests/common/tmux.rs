@@ -108,15 +108,22 @@ impl Tmux {
     }
 }
 
-/// The list row of workspace `name` (the list cuts long names with "…", so the
-/// row is found by the name's first characters after a state symbol).
+/// The list row of workspace `name`: its name cell is the name, or the name cut
+/// short with "…" (the list cuts long names to fit its NAME column).
 pub fn list_row<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
-    let prefix: String = name.chars().take(18).collect();
     screen.lines().find(|l| {
         let mut cs = l.chars();
-        cs.next() == Some('│')
-            && cs.next().is_some_and(|c| "●○◌‖↻…✖⚠?".contains(c))
-            && l.contains(&format!(" {prefix}"))
+        if !(cs.next() == Some('│') && cs.next().is_some_and(|c| "●○◌‖↻…✖⚠?".contains(c)))
+        {
+            return false;
+        }
+        let Some(cell) = cs.as_str().split_whitespace().next() else {
+            return false;
+        };
+        cell == name
+            || cell
+                .strip_suffix('…')
+                .is_some_and(|p| p.chars().count() >= 8 && name.starts_with(p))
     })
 }
 
