@@ -1,4 +1,5 @@
 //! Pure domain logic: no async runtime, no engine SDK, no terminal, no filesystem I/O.
+pub mod activity;
 pub mod copy;
 pub mod create_checks;
 pub mod create_options;
@@ -28,4 +29,5 @@ pub mod services;
 pub mod snapshot;
 pub mod ssh_forward;
 pub mod text_pos;
+pub mod ttl;
 pub mod workspace;
