@@ -53,6 +53,8 @@ struct RawConfig {
     network: super::network::RawNetwork,
     #[serde(default)]
     logs: super::logs::RawLogs,
+    #[serde(default)]
+    lifetime: super::lifetime::RawLifetime,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -197,6 +199,7 @@ pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError
     super::docker::apply(&mut cfg.docker, raw.docker, &err_at)?;
     super::network::apply(&mut cfg.network, raw.network, &err_at)?;
     super::logs::apply(&mut cfg.logs, raw.logs, &err_at)?;
+    super::lifetime::apply(&mut cfg.lifetime, raw.lifetime, &err_at)?;
     let raw_provision = super::provision::RawProvision {
         env: raw.env,
         forward: raw.forward,

@@ -3,6 +3,7 @@
 //! file, line and field; the TUI runs on the defaults and shows the same sentence.
 pub mod docker;
 mod layer;
+pub mod lifetime;
 pub mod logs;
 pub mod network;
 pub mod profiles;
@@ -56,6 +57,8 @@ pub struct Config {
     pub network: network::NetworkConfig,
     /// `[logs]`: where new workspaces forward their logs.
     pub logs: logs::LogsConfig,
+    /// `[lifetime]`: the default TTL of new workspaces.
+    pub lifetime: lifetime::LifetimeConfig,
 }
 
 /// The CA bundle profile builds trust by default (used when it exists).
@@ -93,6 +96,7 @@ impl Default for Config {
             docker: Default::default(),
             network: Default::default(),
             logs: Default::default(),
+            lifetime: Default::default(),
         }
     }
 }

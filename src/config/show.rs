@@ -57,6 +57,7 @@ impl Config {
         out.push_str(&self.docker.toml());
         out.push_str(&self.network.toml());
         out.push_str(&self.logs.toml());
+        out.push_str(&self.lifetime.toml());
         out.push_str("\n[labels]\n");
         for (k, v) in &self.labels {
             out.push_str(&format!("{} = {}\n", q(k), q(v)));
@@ -93,6 +94,7 @@ impl Config {
             "docker": self.docker.to_json(),
             "network": self.network.to_json(),
             "logs": self.logs.to_json(),
+            "lifetime": self.lifetime.to_json(),
         })
     }
 }
