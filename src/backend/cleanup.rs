@@ -166,6 +166,12 @@ pub async fn run_once(ctx: &Ctx, now: i64, dry_run: bool) -> Result<CleanupRepor
         if ws.labels.get(labels::ROLE).map(String::as_str) != Some(labels::ROLE_WORKSPACE) {
             continue;
         }
+        // With `[labels]` in the config, only the workspaces carrying them are this
+        // berth's (a team sharing an engine cleans up only its own), as for
+        // `delete --all`.
+        if !super::delete_all::in_scope(&ws, &ctx.config.labels) {
+            continue;
+        }
         report.workspaces.push(one(ctx, &ws, now, dry_run).await);
     }
     Ok(report)

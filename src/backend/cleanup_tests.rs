@@ -281,3 +281,26 @@ async fn a_dropped_job_leaves_no_reader_behind() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(r.engine.containers(), ["workspace-slow"]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn with_labels_in_the_config_only_its_own_workspaces_are_looked_at() {
+    let mut r = rig((47416, 47417), Duration::ZERO);
+    r.ctx.config.lifetime.ttl = Ttl::After(DAY as u64);
+    r.ctx.config.labels.insert("team".into(), "a".into());
+    let (_tx, rx) = watch::channel(false);
+    super::create::create(&r.ctx, request(&r.ctx, "ours", None), &|_| {}, rx)
+        .await
+        .unwrap();
+    r.engine.add_workspace("theirs", 47417);
+    answer_checks(&r, &[]);
+    let now = created(&r, "workspace-ours") + 2 * DAY;
+    let rep = run_once(&r.ctx, now, false).await.unwrap();
+    let names: Vec<&str> = rep.workspaces.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["ours"]);
+    assert!(r
+        .engine
+        .inspect_workspace("workspace-theirs")
+        .await
+        .unwrap()
+        .is_some());
+}
