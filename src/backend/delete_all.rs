@@ -67,7 +67,7 @@ impl AllPlan {
 /// carry all of them are (a team sharing an engine deletes only its own); a volume an
 /// interrupted create left (no container, so no labels) is known from this berth's
 /// own store, so it is.
-fn in_scope(w: &Workspace, scope: &BTreeMap<String, String>) -> bool {
+pub(crate) fn in_scope(w: &Workspace, scope: &BTreeMap<String, String>) -> bool {
     (w.container_id.is_empty() && w.labels.is_empty())
         || scope.iter().all(|(k, v)| w.labels.get(k) == Some(v))
 }

@@ -250,7 +250,12 @@ pub async fn delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> Resul
     }
     if let Some(c) = plan.container {
         let w = inventory::find(ctx, name).await?;
-        ctx.engine.remove_container(&c).await?;
+        match ctx.engine.remove_container(&c).await {
+            // Another removal of it runs (the engine's 409): it is going; a volume
+            // still held by it fails below and a retry finds it gone.
+            Err(e) if e.is_removal_in_progress() => {}
+            r => r?,
+        }
         out.container = Some(c);
         if let Some(w) = w {
             super::snapshot::drop_orphan_layers(ctx, &w).await;

@@ -1,6 +1,10 @@
 //! Async orchestration: lifecycle operations run as plans against the engine and the
 //! store, reporting progress as events. The CLI (and later the TUI) only call these.
 pub mod activity;
+pub mod cleanup;
+#[cfg(test)]
+mod cleanup_tests;
+pub mod cleanup_work;
 pub mod copy;
 pub mod copy_job;
 mod copy_pack;
@@ -38,6 +42,7 @@ pub mod platform;
 pub mod provision;
 pub mod proxy;
 pub mod restore;
+pub mod retry;
 pub mod runtime_health;
 pub mod secret_files;
 pub mod secrets;

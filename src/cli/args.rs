@@ -222,6 +222,18 @@ pub enum Command {
         #[command(subcommand)]
         action: super::secret::SecretAction,
     },
+    /// Run the cleanup job once: stop idle workspaces, delete expired ones (unsaved
+    /// work in them is snapshotted first, or they are kept: `[cleanup] unpushed`),
+    /// and say what was done and why. Exit code 1 when an action failed.
+    Gc {
+        /// Decide and check, change nothing (not even a snapshot).
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON (a line per workspace: decision, why, what was
+        /// done, snapshot, retries, errors).
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the engine, permissions, disk, image, ports and runtimes; print fixes.
     Doctor {
         #[arg(long)]
@@ -361,6 +373,7 @@ impl Command {
             Command::Net { .. } => "net",
             Command::Service { .. } => "service",
             Command::Secret { .. } => "secret",
+            Command::Gc { .. } => "gc",
             Command::Doctor { .. } => "doctor",
             Command::Config { .. } => "config",
             Command::Image { .. } => "image",

@@ -256,6 +256,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         Command::Net { action } => super::net::run(ctx, action).await,
         Command::Service { action } => super::service::run(ctx, action).await,
         Command::Secret { action } => super::secret::run(ctx, action).await,
+        Command::Gc { dry_run, json } => super::gc::run(ctx, dry_run, json).await,
         Command::Snapshot(_)
         | Command::Snapshots { .. }
         | Command::Restore { .. }

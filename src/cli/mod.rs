@@ -12,6 +12,7 @@ mod doctor;
 mod doctor_state;
 mod egress;
 mod exec;
+mod gc;
 mod hint;
 mod image;
 mod log_forward;

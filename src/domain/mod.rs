@@ -1,5 +1,8 @@
 //! Pure domain logic: no async runtime, no engine SDK, no terminal, no filesystem I/O.
 pub mod activity;
+pub mod backoff;
+pub mod cleanup;
+pub mod cleanup_work;
 pub mod copy;
 pub mod create_checks;
 pub mod create_options;

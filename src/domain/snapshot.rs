@@ -83,6 +83,12 @@ impl SnapshotName {
         Self::stamped(new.as_str(), "-fork", now)
     }
 
+    /// The snapshot the cleanup job takes before deleting a workspace with unsaved
+    /// work: `NAME-gc-YYYYMMDD-HHMMSS`.
+    pub fn for_gc(workspace: &WorkspaceName, now: DateTime<Utc>) -> Self {
+        Self::stamped(workspace.as_str(), "-gc", now)
+    }
+
     fn stamped(base: &str, tag: &str, now: DateTime<Utc>) -> Self {
         let suffix = format!("{tag}-{}", now.format("%Y%m%d-%H%M%S"));
         let room = super::naming::MAX_NAME_LEN - suffix.len();

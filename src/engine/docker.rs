@@ -457,6 +457,10 @@ impl Engine for DockerEngine {
     async fn probe_runtime(&self, spec: &super::ProbeSpec) -> EngineResult<super::ProbeOutcome> {
         super::docker_runtime::probe(self, spec).await
     }
+
+    async fn start_volume_reader(&self, spec: &super::VolumeReader) -> EngineResult<()> {
+        super::docker_reader::start(self, spec).await
+    }
 }
 
 /// The engine's build options for `build`: its tag, build arguments and labels;

@@ -29,7 +29,7 @@ pub(super) fn map_err(endpoint: &str, e: BErr) -> EngineError {
         BErr::DockerResponseServerError {
             status_code: 409,
             message,
-        } => EngineError::Conflict(message),
+        } => conflict(message),
         BErr::DockerResponseServerError { message, .. }
             if message.contains("port is already allocated")
                 || message.contains("address already in use") =>
@@ -52,6 +52,18 @@ pub(super) fn map_err(endpoint: &str, e: BErr) -> EngineError {
             unreachable(reason)
         }
         other => EngineError::Api(other.to_string()),
+    }
+}
+
+/// A 409 told apart: a removal already under way (`removal of container X is
+/// already in progress`) is not a conflict to report; anything else (a running
+/// container, a name in use) is.
+pub(super) fn conflict(message: String) -> EngineError {
+    let m = message.to_ascii_lowercase();
+    if m.contains("removal of container") && m.contains("already in progress") {
+        EngineError::RemovalInProgress(message)
+    } else {
+        EngineError::Conflict(message)
     }
 }
 
@@ -118,4 +130,39 @@ pub(super) fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
         name,
         labels,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16, message: &str) -> EngineError {
+        map_err(
+            "unix:///e.sock",
+            BErr::DockerResponseServerError {
+                status_code: code,
+                message: message.into(),
+            },
+        )
+    }
+
+    #[test]
+    fn status_codes_are_told_apart_as_cleanup_needs() {
+        // 404: gone (a removal or a stop of it is done).
+        assert!(status(404, "No such container: workspace-a").is_not_found());
+        // 409 for a removal under way: done; any other 409 is a real conflict.
+        let busy = status(409, "removal of container 3f2a is already in progress");
+        assert!(busy.is_removal_in_progress(), "{busy:?}");
+        let running = status(
+            409,
+            "cannot remove container \"/workspace-a\": container is running: stop the container before removing or force remove",
+        );
+        assert!(matches!(running, EngineError::Conflict(_)), "{running:?}");
+        assert!(!running.is_removal_in_progress());
+        // 500: an engine error, retried.
+        assert!(matches!(status(500, "driver failed"), EngineError::Api(_)));
+        // bollard 0.21 answers 304 (a stop of a stopped container) with Ok itself
+        // (`Docker::process_request` takes 2xx and 304 as success): it never
+        // becomes an error here, so stop_container's Ok covers it.
+    }
 }

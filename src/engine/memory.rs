@@ -20,6 +20,7 @@ mod ops;
 mod platform;
 mod proxy;
 mod publish;
+mod reader;
 mod runtimes;
 mod snapshot;
 mod state;
@@ -501,5 +502,9 @@ impl Engine for MemoryEngine {
 
     async fn probe_runtime(&self, spec: &super::ProbeSpec) -> EngineResult<super::ProbeOutcome> {
         self.probe(spec).await
+    }
+
+    async fn start_volume_reader(&self, spec: &super::VolumeReader) -> EngineResult<()> {
+        self.inner.update(|s| reader::start(s, spec))
     }
 }

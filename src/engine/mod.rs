@@ -13,6 +13,7 @@ mod docker_logfwd;
 mod docker_network;
 mod docker_platform;
 mod docker_proxy;
+mod docker_reader;
 mod docker_runtime;
 mod docker_snapshot;
 mod docker_watch;
@@ -21,10 +22,12 @@ pub mod memory;
 pub mod network;
 pub mod probe;
 pub mod proxy;
+pub mod reader;
 pub mod snapshot;
 
 pub use log_forward::{LogFile, LogForwarderSpec};
 pub use probe::{ProbeOutcome, ProbeSpec};
+pub use reader::VolumeReader;
 pub use snapshot::{ImageSummary, SnapshotEngine, VolumeCopy, VolumeSummary};
 
 use crate::domain::create_options::PortMap;
@@ -52,6 +55,10 @@ pub enum EngineError {
     NotFound { what: String },
     #[error("{0}")]
     Conflict(String),
+    /// 409 "removal of container ... is already in progress": another removal of it
+    /// runs; it will be gone (a cleanup counts it as done). Other 409s are [`Self::Conflict`].
+    #[error("{0}")]
+    RemovalInProgress(String),
     #[error("host port taken: {0}")]
     PortTaken(String),
     #[error("engine error: {0}")]
@@ -61,6 +68,9 @@ pub enum EngineError {
 impl EngineError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, EngineError::NotFound { .. })
+    }
+    pub fn is_removal_in_progress(&self) -> bool {
+        matches!(self, EngineError::RemovalInProgress(_))
     }
     pub fn is_unreachable(&self) -> bool {
         matches!(
@@ -359,6 +369,9 @@ pub trait Engine: NetworkEngine + SnapshotEngine + Send + Sync {
     /// fail, also when this future is dropped. `Err` when the engine refused to
     /// create or start it (an unknown runtime, a runtime that cannot start).
     async fn probe_runtime(&self, spec: &ProbeSpec) -> EngineResult<ProbeOutcome>;
+    /// Starts a volume reader ([`VolumeReader`]), replacing one of that name left
+    /// behind. The caller removes it on every path.
+    async fn start_volume_reader(&self, spec: &VolumeReader) -> EngineResult<()>;
 }
 
 /// Runs a command and collects its output (for short internal commands).

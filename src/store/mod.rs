@@ -5,6 +5,8 @@
 //!
 //! SQLite is blocking, so one actor thread per `Store` owns the connection and async
 //! callers send it jobs over a bounded channel and await the reply.
+mod audit;
+pub use audit::AuditEntry;
 mod leases;
 pub mod process;
 mod provisioning;

@@ -5,6 +5,8 @@
 //! by label when the sandbox is dropped, pass or fail.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;

@@ -185,6 +185,26 @@ impl MemoryEngine {
             .push_back(error);
     }
 
+    /// A fault plan: the next `n` calls of `op` fail as the Docker engine's answer
+    /// `status` does through bollard: 500 an engine error, 404 not found, 409 a
+    /// removal already in progress. 304 (a stop of a stopped container) is success
+    /// for bollard, so it queues nothing.
+    pub fn fail_next_status(&self, op: Op, status: u16, n: usize) {
+        let error = match status {
+            304 => return,
+            404 => EngineError::NotFound {
+                what: "No such container".into(),
+            },
+            409 => {
+                EngineError::RemovalInProgress("removal of container is already in progress".into())
+            }
+            _ => EngineError::Api(format!("injected failure (status {status})")),
+        };
+        for _ in 0..n {
+            self.fail_next(op, error.clone());
+        }
+    }
+
     /// Something outside the engine holds host port `port`: starting a container
     /// bound to it fails with [`EngineError::PortTaken`].
     pub fn occupy_port(&self, port: u16) {

@@ -46,4 +46,5 @@ pub enum Op {
     LogFile,
     CreateLogForwarder,
     ProbeRuntime,
+    StartVolumeReader,
 }
