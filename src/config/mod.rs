@@ -2,6 +2,7 @@
 //! the embedded defaults (`assets/config.toml`). The CLI refuses a bad file with its
 //! file, line and field; the TUI runs on the defaults and shows the same sentence.
 pub mod docker;
+pub mod jobs;
 mod layer;
 pub mod lifetime;
 pub mod logs;
@@ -59,6 +60,8 @@ pub struct Config {
     pub logs: logs::LogsConfig,
     /// `[lifetime]`: the default TTL of new workspaces.
     pub lifetime: lifetime::LifetimeConfig,
+    /// `[jobs]`: intervals of the background jobs.
+    pub jobs: jobs::JobsConfig,
 }
 
 /// The CA bundle profile builds trust by default (used when it exists).
@@ -97,6 +100,7 @@ impl Default for Config {
             network: Default::default(),
             logs: Default::default(),
             lifetime: Default::default(),
+            jobs: Default::default(),
         }
     }
 }
