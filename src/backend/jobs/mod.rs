@@ -12,6 +12,8 @@ pub mod runner;
 pub mod tui;
 
 #[cfg(test)]
+mod daemon_tests;
+#[cfg(test)]
 mod lock_tests;
 #[cfg(test)]
 mod runner_tests;
