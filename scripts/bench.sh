@@ -553,7 +553,7 @@ daemon_window() {
 bench_daemon() {
   echo "== berth daemon idle for 60 s with 3 workspaces (CPU time and RSS from /proc)"
   printf '[ssh]\nport_range = "3690-3699"\n[labels]\n"berth.bench-run" = "%s"\n' "$RUN" > "$XDG_CONFIG_HOME/berth/config.toml"
-  for i in 1 2 3; do "$B" create "bench-d$i" --ssh-key "$HOME/.ssh/id_ed25519.pub" >/dev/null; done
+  for i in 1 2 3; do "$B" create "bench-d$i" --ssh-key "$HOME/.ssh/id_ed25519.pub" >/dev/null 2>&1; done
   tmux -L "$TMUX_SOCK-d" new-session -d -s idle "sleep 3600"
   sleep 3600 & SLEEP_PID=$!
   daemon_window "health every 30 s"
