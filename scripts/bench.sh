@@ -20,6 +20,8 @@
 #                               starts), and create --net-profile proxy vs open (ports 3160-3169)
 #   scripts/bench.sh egress     the egress audit view with 100 000 records: memory and frame time against
 #                               the logs pane (same text), and the real TUI's RSS against less
+#   scripts/bench.sh daemon     berth daemon's idle CPU and RSS over 60 s with 3 workspaces (health job on,
+#                               then off), against an idle tmux server and a sleep in the same windows
 #   scripts/bench.sh runtime    runtime health-check cost: berth's probe of each registered runtime
 #                               against docker run --rm --runtime R IMAGE true, alternating, same run
 # Frame time with 500 workspaces: cargo bench --bench frame
@@ -44,6 +46,9 @@ TMUX_SOCK="berth-bench-$$"
 cleanup() {
   tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
   if [ -n "${EVPID:-}" ]; then kill "$EVPID" 2>/dev/null || true; fi
+  if [ -n "${DAEMON_PID:-}" ]; then kill "$DAEMON_PID" 2>/dev/null || true; fi
+  if [ -n "${SLEEP_PID:-}" ]; then kill "$SLEEP_PID" 2>/dev/null || true; fi
+  tmux -L "$TMUX_SOCK-d" kill-server 2>/dev/null || true
   docker ps -aq --filter "label=$LABEL" | xargs -r docker rm -f >/dev/null 2>&1 || true
   docker images -q --filter "label=$LABEL" --filter label=dev.berth.role=snapshot | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
   docker volume ls -q --filter "label=$LABEL" | xargs -r docker volume rm -f >/dev/null 2>&1 || true
@@ -528,7 +533,37 @@ bench_egress() {
   docker rm -f "$W.proxy" "$W" >/dev/null
 }
 
+# berth daemon idle: its own CPU time and RSS from /proc over 60 s, next to peers
+# measured in the same window (an idle tmux server, a sleep), and the engine's CPU.
+daemon_window() {
+  local label=$1 hz; hz=$(getconf CLK_TCK)
+  "$B" daemon 2>"$WORK/daemon.err" & local dp=$!; DAEMON_PID=$dp
+  sleep 5
+  local d; d=$(pgrep -xo dockerd)
+  local tp; tp=$(tmux -L "$TMUX_SOCK-d" display -p '#{pid}')
+  local b0 t0 s0 e0; b0=$(cpu_ticks "$dp"); t0=$(cpu_ticks "$tp"); s0=$(cpu_ticks "$SLEEP_PID"); e0=$(cpu_ticks "$d")
+  sleep 60
+  local b1 t1 s1 e1; b1=$(cpu_ticks "$dp"); t1=$(cpu_ticks "$tp"); s1=$(cpu_ticks "$SLEEP_PID"); e1=$(cpu_ticks "$d")
+  local brss trss; brss=$(awk '/VmRSS/ {print $2}' "/proc/$dp/status"); trss=$(awk '/VmRSS/ {print $2}' "/proc/$tp/status")
+  kill -TERM "$dp"; wait "$dp" || true
+  echo "$label: berth daemon CPU $(secs $((b1-b0)))s, RSS ${brss} kB | tmux server CPU $(secs $((t1-t0)))s, RSS ${trss} kB | sleep CPU $(secs $((s1-s0)))s | dockerd CPU $(secs $((e1-e0)))s"
+  echo "$label: daemon/tmux RSS ratio $(ratio "$brss" "$trss")"
+}
+
+bench_daemon() {
+  echo "== berth daemon idle for 60 s with 3 workspaces (CPU time and RSS from /proc)"
+  printf '[ssh]\nport_range = "3690-3699"\n[labels]\n"berth.bench-run" = "%s"\n' "$RUN" > "$XDG_CONFIG_HOME/berth/config.toml"
+  for i in 1 2 3; do "$B" create "bench-d$i" --ssh-key "$HOME/.ssh/id_ed25519.pub" >/dev/null 2>&1; done
+  tmux -L "$TMUX_SOCK-d" new-session -d -s idle "sleep 3600"
+  sleep 3600 & SLEEP_PID=$!
+  daemon_window "health every 30 s"
+  printf '[jobs]\nhealth_interval = "never"\n' >> "$XDG_CONFIG_HOME/berth/config.toml"
+  daemon_window "health off"
+  kill "$SLEEP_PID"; tmux -L "$TMUX_SOCK-d" kill-server
+}
+
 case "$what" in
+  daemon) bench_daemon ;;
   dind) bench_dind ;;
   proxy) bench_proxy ;;
   cp) bench_cp ;;
@@ -546,5 +581,5 @@ case "$what" in
   egress) bench_egress ;;
   runtime) bench_runtime ;;
   all) bench_create; bench_tui; bench_shell; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
-  *) echo "usage: $0 [create|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|proxy|egress|runtime|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [create|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|proxy|egress|runtime|daemon|all]" >&2; exit 2 ;;
 esac

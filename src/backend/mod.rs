@@ -33,6 +33,7 @@ pub mod follow_redact;
 pub mod hint;
 pub mod images;
 pub mod inventory;
+pub mod jobs;
 pub mod keys;
 pub mod lifecycle;
 pub mod log_forward;

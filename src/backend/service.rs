@@ -176,6 +176,8 @@ pub enum Event {
     },
     /// Every registered container runtime checked (at connect and every 30 s).
     Runtimes(crate::domain::runtime::Report),
+    /// Who runs the background jobs, and their runs that acted or failed.
+    Jobs(super::jobs::record::JobsNews),
 }
 
 /// Connects to the engine (called again after it goes away).
@@ -196,12 +198,21 @@ enum Internal {
     Disconnected,
 }
 
-/// Starts the backend task on the current runtime.
 /// Starts the backend task on the current runtime; `store` serves it and every job.
 pub fn spawn(paths: Paths, config: Config, connect: Connector, store: Store) -> Backend {
+    start(paths, config, connect, store, false)
+}
+
+/// [`spawn`], and the background jobs when this process gets the jobs lock
+/// (`backend::jobs::tui`): what the TUI runs.
+pub fn spawn_with_jobs(paths: Paths, config: Config, connect: Connector, store: Store) -> Backend {
+    start(paths, config, connect, store, true)
+}
+
+fn start(paths: Paths, config: Config, connect: Connector, store: Store, jobs: bool) -> Backend {
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
     let (ev_tx, ev_rx) = mpsc::channel(1024);
-    tokio::spawn(run(paths, config, connect, store, cmd_rx, ev_tx));
+    tokio::spawn(run(paths, config, connect, store, cmd_rx, ev_tx, jobs));
     Backend {
         commands: cmd_tx,
         events: ev_rx,
@@ -215,6 +226,7 @@ async fn run(
     store: Store,
     mut cmds: mpsc::Receiver<Command>,
     events: mpsc::Sender<Event>,
+    with_jobs: bool,
 ) {
     // Link changes from the watcher: one per connect or loss, each waited for by the
     // watcher's backoff, so this cannot grow without bound.
@@ -234,6 +246,16 @@ async fn run(
     // Jobs and shells sent before the first connection wait for it (a user can press
     // a key before berth has reached the engine).
     let (link_tx, link_rx) = tokio::sync::watch::channel::<Option<Ctx>>(None);
+    // The acting jobs while this process holds the jobs lock.
+    let background = with_jobs.then(|| {
+        super::jobs::tui::spawn(
+            link_rx.clone(),
+            paths.clone(),
+            config.clone(),
+            store.clone(),
+            events.clone(),
+        )
+    });
     let mut selected: Option<String> = None;
     let mut follower: Option<JoinHandle<()>> = None;
     let mut egress = super::egress_tasks::EgressTasks::default();
@@ -331,7 +353,7 @@ async fn run(
         }
     }
     watcher.abort();
-    for task in [follower, health].into_iter().flatten() {
+    for task in [follower, health, background].into_iter().flatten() {
         task.abort();
     }
 }

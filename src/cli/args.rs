@@ -234,6 +234,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The background jobs (cleanup, pool refill, health, alerts) headless, for
+    /// systemd (assets/systemd/berth.service) or a terminal; one process per state
+    /// directory runs the acting ones (a second daemon waits as a standby).
+    /// SIGTERM or Ctrl-C stops it cleanly.
+    #[command(args_conflicts_with_subcommands = true)]
+    Daemon {
+        #[command(subcommand)]
+        action: Option<super::daemon::DaemonAction>,
+        /// Run every job once and exit (for cron); 1 if a job failed.
+        #[arg(long)]
+        once: bool,
+    },
     /// Check the engine, permissions, disk, image, ports and runtimes; print fixes.
     Doctor {
         #[arg(long)]
@@ -374,6 +386,7 @@ impl Command {
             Command::Service { .. } => "service",
             Command::Secret { .. } => "secret",
             Command::Gc { .. } => "gc",
+            Command::Daemon { .. } => "daemon",
             Command::Doctor { .. } => "doctor",
             Command::Config { .. } => "config",
             Command::Image { .. } => "image",

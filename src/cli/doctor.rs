@@ -224,6 +224,7 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
         v.push(isolated_network(e.as_ref(), config).await);
     }
     v.push(super::doctor_state::check(paths.state_dir.clone()).await);
+    v.push(super::daemon::doctor_check(paths).await);
     v.push(check(
         "config",
         Status::Ok,

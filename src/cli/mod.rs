@@ -5,6 +5,7 @@ mod commands;
 mod confirm;
 mod cp;
 mod create_args;
+mod daemon;
 mod delete;
 mod dind;
 mod docs;
@@ -137,6 +138,7 @@ async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { command } => docs::man(command.as_deref()),
         Command::Doctor { json } => doctor::run(paths, config, json).await,
+        Command::Daemon { action, once } => daemon::run(paths, config, action, once).await,
         Command::Image { action } => image::run(paths, config, action).await,
         Command::Profiles { json } => profiles::list(paths, config, json).await,
         other => {

@@ -57,6 +57,8 @@ struct RawConfig {
     lifetime: super::lifetime::RawLifetime,
     #[serde(default)]
     cleanup: super::cleanup::RawCleanup,
+    #[serde(default)]
+    jobs: super::jobs::RawJobs,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -203,6 +205,7 @@ pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError
     super::logs::apply(&mut cfg.logs, raw.logs, &err_at)?;
     super::lifetime::apply(&mut cfg.lifetime, raw.lifetime, &err_at)?;
     super::cleanup::apply(&mut cfg.cleanup, raw.cleanup, &err_at)?;
+    super::jobs::apply(&mut cfg.jobs, raw.jobs, &err_at)?;
     let raw_provision = super::provision::RawProvision {
         env: raw.env,
         forward: raw.forward,

@@ -3,6 +3,7 @@
 //! file, line and field; the TUI runs on the defaults and shows the same sentence.
 pub mod cleanup;
 pub mod docker;
+pub mod jobs;
 mod layer;
 pub mod lifetime;
 pub mod logs;
@@ -62,6 +63,8 @@ pub struct Config {
     pub lifetime: lifetime::LifetimeConfig,
     /// `[cleanup]`: the cleanup job (`berth gc`).
     pub cleanup: cleanup::CleanupConfig,
+    /// `[jobs]`: intervals of the background jobs.
+    pub jobs: jobs::JobsConfig,
 }
 
 /// The CA bundle profile builds trust by default (used when it exists).
@@ -101,6 +104,7 @@ impl Default for Config {
             logs: Default::default(),
             lifetime: Default::default(),
             cleanup: Default::default(),
+            jobs: Default::default(),
         }
     }
 }

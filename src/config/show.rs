@@ -59,6 +59,7 @@ impl Config {
         out.push_str(&self.logs.toml());
         out.push_str(&self.lifetime.toml());
         out.push_str(&self.cleanup.toml());
+        out.push_str(&self.jobs.toml());
         out.push_str("\n[labels]\n");
         for (k, v) in &self.labels {
             out.push_str(&format!("{} = {}\n", q(k), q(v)));
@@ -97,6 +98,7 @@ impl Config {
             "logs": self.logs.to_json(),
             "lifetime": self.lifetime.to_json(),
             "cleanup": self.cleanup.to_json(),
+            "jobs": self.jobs.to_json(),
         })
     }
 }

@@ -7,11 +7,13 @@
 //! callers send it jobs over a bounded channel and await the reply.
 mod audit;
 pub use audit::AuditEntry;
+pub mod job_runs;
 mod leases;
 pub mod process;
 mod provisioning;
 mod secrets;
 
+pub use job_runs::JobRun;
 pub use leases::LeaseRequest;
 pub use process::Creator;
 pub use provisioning::{Begin, ProvisionRecord};
@@ -442,6 +444,7 @@ fn setup(conn: &Connection) -> rusqlite::Result<()> {
              updated_at INTEGER NOT NULL);",
     )?;
     conn.execute_batch(secrets::SCHEMA)?;
+    conn.execute_batch(job_runs::SCHEMA)?;
     // Leases of berth 0.1 had no creator; such rows count as ended creates.
     if !has_column(conn, "port_leases", "pid")? {
         conn.execute_batch(

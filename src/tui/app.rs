@@ -121,7 +121,8 @@ pub async fn run(paths: Paths, config: Config, problem: Option<String>) -> Resul
     let (p, c) = (paths.clone(), config.clone());
     let mut state = tokio::task::spawn_blocking(move || initial_state(&p, &c, problem)).await?;
     let store = crate::store::Store::new(paths.store_file());
-    let backend = service::spawn(paths.clone(), config.clone(), docker_connector(), store);
+    let backend =
+        service::spawn_with_jobs(paths.clone(), config.clone(), docker_connector(), store);
     let mut terminal = ratatui::init();
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

@@ -14,6 +14,9 @@ pub mod form;
 pub mod form_memory;
 #[cfg(test)]
 mod form_tests;
+pub mod jobs_status;
+#[cfg(test)]
+mod jobs_status_tests;
 pub mod keymap;
 pub mod layout;
 pub mod logbuf;

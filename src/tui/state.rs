@@ -220,6 +220,9 @@ pub struct State {
     pub egress_records: usize,
     /// The latest check of every container runtime (`None` until the first).
     pub runtimes: Option<crate::domain::runtime::Report>,
+    /// Who runs the background jobs ("this TUI", "daemon pid 4121"); `None`
+    /// until known.
+    pub jobs_runner: Option<String>,
 }
 
 impl Effect {
@@ -324,6 +327,7 @@ impl State {
             egress_counts: BTreeMap::new(),
             egress_records: super::egress_ring::DEFAULT_RECORDS,
             runtimes: None,
+            jobs_runner: None,
         }
     }
 

@@ -211,6 +211,10 @@ fn on_backend(s: &mut State, e: Event) -> Vec<Effect> {
             s.runtimes = Some(r);
             vec![]
         }
+        Event::Jobs(news) => {
+            super::jobs_status::on_news(s, news);
+            vec![]
+        }
         Event::Snapshots { workspace, list } => {
             super::snapshot_view::on_list(s, workspace, list);
             vec![]

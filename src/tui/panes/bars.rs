@@ -166,6 +166,9 @@ pub fn statusbar(f: &mut Frame, r: Rect, s: &State) {
         EngineLink::Down { .. } => (" ✖ engine down ".to_string(), Role::Error),
     };
     spans.push(Span::styled(text, th.fg(role)));
+    if let Some(j) = &s.jobs_runner {
+        spans.push(Span::styled(format!("jobs: {j} · "), dim(s)));
+    }
     if let Some(r) = &s.runtimes {
         let bad: Vec<&str> = r.unhealthy().iter().map(|c| c.runtime.as_str()).collect();
         if !bad.is_empty() {
