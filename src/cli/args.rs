@@ -222,6 +222,14 @@ pub enum Command {
         #[command(subcommand)]
         action: super::secret::SecretAction,
     },
+    /// The warm pool: pre-booted workspaces per profile (`[pool]` in the config) that
+    /// `berth create` claims. With no action: each pool, its ready slots and their ages.
+    Pool {
+        #[command(subcommand)]
+        action: Option<super::pool::PoolAction>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the engine, permissions, disk, image, ports and runtimes; print fixes.
     Doctor {
         #[arg(long)]
@@ -361,6 +369,7 @@ impl Command {
             Command::Net { .. } => "net",
             Command::Service { .. } => "service",
             Command::Secret { .. } => "secret",
+            Command::Pool { .. } => "pool",
             Command::Doctor { .. } => "doctor",
             Command::Config { .. } => "config",
             Command::Image { .. } => "image",

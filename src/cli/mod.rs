@@ -19,6 +19,7 @@ mod logs;
 mod logs_tagged;
 mod net;
 mod output;
+mod pool;
 mod profiles;
 mod runtime;
 mod secret;

@@ -6,6 +6,7 @@ mod layer;
 pub mod lifetime;
 pub mod logs;
 pub mod network;
+pub mod pool;
 pub mod profiles;
 pub mod provision;
 mod show;
@@ -59,6 +60,8 @@ pub struct Config {
     pub logs: logs::LogsConfig,
     /// `[lifetime]`: the default TTL of new workspaces.
     pub lifetime: lifetime::LifetimeConfig,
+    /// `[pool]`: warm workspaces kept ready per profile.
+    pub pool: pool::PoolConfig,
 }
 
 /// The CA bundle profile builds trust by default (used when it exists).
@@ -97,6 +100,7 @@ impl Default for Config {
             network: Default::default(),
             logs: Default::default(),
             lifetime: Default::default(),
+            pool: Default::default(),
         }
     }
 }
