@@ -24,6 +24,9 @@
 #                               then off), against an idle tmux server and a sleep in the same windows
 #   scripts/bench.sh runtime    runtime health-check cost: berth's probe of each registered runtime
 #                               against docker run --rm --runtime R IMAGE true, alternating, same run
+#   scripts/bench.sh pool       warm pool: N cold creates and N warm claims of the general profile, same
+#                               run (the pool refilled before each claim, not timed), medians and ratio
+#                               (ports 3470-3499; N=POOL_RUNS, default 7)
 # Frame time with 500 workspaces: cargo bench --bench frame
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -85,6 +88,36 @@ bench_create() {
   echo "30 concurrent creates: $(echo "$t1 - $t0" | bc)s wall, $n distinct ports"
   for i in $(seq -w 1 30); do "$B" delete "bench-p$i" --yes >/dev/null & done
   wait
+}
+
+# Warm claim vs cold create of the same profile, alternating, in the same run.
+bench_pool() {
+  local n=${POOL_RUNS:-7} cold=() warm=() i t0 t1
+  local cfg=$XDG_CONFIG_HOME/berth/pool.toml
+  printf '[ssh]\nport_range = "3470-3499"\n[labels]\n"berth.bench-run" = "%s"\n[pool]\ngeneral = 1\n' "$RUN" > "$cfg"
+  local cold_cfg=$XDG_CONFIG_HOME/berth/cold.toml
+  printf '[ssh]\nport_range = "3470-3499"\n[labels]\n"berth.bench-run" = "%s"\n' "$RUN" > "$cold_cfg"
+  echo "== warm claim vs cold create (profile general, $n runs each, median)"
+  "$B" --config "$cfg" pool refill >/dev/null
+  for i in $(seq 1 "$n"); do
+    t0=$(now); "$B" --config "$cold_cfg" create "bench-cold$i" >/dev/null 2>&1; t1=$(now)
+    cold+=("$(echo "$t1 - $t0" | bc)")
+    # Waits for the background refill the last claim started (the pool lock), so a
+    # slot is ready; not timed.
+    "$B" --config "$cfg" pool refill >/dev/null
+    t0=$(now); out=$("$B" --config "$cfg" create "bench-warm$i" 2>&1); t1=$(now)
+    grep -q 'claimed warm' <<<"$out" || echo "run $i: not warm" >&2
+    warm+=("$(echo "$t1 - $t0" | bc)")
+    "$B" --config "$cold_cfg" delete "bench-cold$i" --yes >/dev/null
+    "$B" --config "$cfg" delete "bench-warm$i" --yes >/dev/null
+  done
+  "$B" --config "$cfg" pool refill >/dev/null
+  "$B" --config "$cfg" pool drain >/dev/null
+  local cm wm
+  cm=$(printf '%s\n' "${cold[@]}" | median); wm=$(printf '%s\n' "${warm[@]}" | median)
+  echo "cold create (every step):                         median ${cm}s  [${cold[*]}]"
+  echo "warm claim (rename + per-claim steps + commit):   median ${wm}s  [${warm[*]}]"
+  echo "ratio warm/cold: $(echo "scale=2; $wm / $cm" | bc)"
 }
 
 # The create pipeline step by step: env (a passed-through value), git (a host
@@ -580,6 +613,7 @@ case "$what" in
   snapshot) bench_snapshot ;;
   egress) bench_egress ;;
   runtime) bench_runtime ;;
+  pool) bench_pool ;;
   all) bench_create; bench_tui; bench_shell; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
   *) echo "usage: $0 [create|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|proxy|egress|runtime|daemon|all]" >&2; exit 2 ;;
 esac

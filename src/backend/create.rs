@@ -214,11 +214,12 @@ async fn create_redacted(
         .map_err(refuse)?;
     super::proxy::preflight(ctx, spec).await.map_err(refuse)?;
 
-    let steps = match &req.restore {
+    let mut steps = match &req.restore {
         Some(r) => restore_plan(r.snapshot.as_str(), spec),
+        None if name.is_pool_slot() => crate::domain::pool::slot_plan(spec),
         None => plan(spec),
     };
-    let total = steps.len();
+    let mut total = steps.len();
     let token = format!(
         "{}-{}-{}",
         name,
@@ -252,6 +253,15 @@ async fn create_redacted(
     }
 
     let mut st = StepState::new(token.clone(), reused_leftover);
+    // A warm pool slot that matches becomes this workspace: only the name-dependent
+    // and per-user steps remain.
+    if req.restore.is_none() {
+        if let Some(c) = super::pool::claim(ctx, spec, progress).await {
+            c.adopt(spec, &mut st);
+            steps = crate::domain::pool::claim_plan(spec);
+            total = steps.len();
+        }
+    }
     let mut i = 0;
     while i < total {
         let step = &steps[i];

@@ -103,6 +103,15 @@ pub async fn start_over(
         if w.provision.is_ready() {
             bail!("workspace {name} exists and is complete; use `berth start {name}` or pick another name");
         }
+        // A claim of a warm workspace that never finished: its home is the slot's
+        // volume, which a cold create would not reuse; never dropped unasked.
+        if !w.volume.is_empty() && w.volume != name.volume() {
+            bail!(
+                "an earlier create of {name} claimed a warm workspace and never finished; `berth delete {name}` removes it (container {} and its home volume {}), then create it again",
+                w.container,
+                w.volume
+            );
+        }
         // Sidecars in its network namespace (its Docker engine) go with the container;
         // their volumes stay and are reused.
         for s in ctx.engine.sidecars(name.as_str()).await? {

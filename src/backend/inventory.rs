@@ -27,6 +27,8 @@ pub async fn list(ctx: &Ctx) -> Result<Vec<Workspace>> {
 /// `list` for callers that hold an engine and a store but no `Ctx` (the TUI's watcher).
 pub async fn list_with(engine: &dyn Engine, store: &Store) -> Result<Vec<Workspace>> {
     let mut ws = engine.list_workspaces().await?;
+    // Warm pool slots are nobody's workspace until claimed (`berth pool` shows them).
+    ws.retain(|w| !crate::domain::pool::is_slot(w));
     let alive = ws.iter().map(|w| w.container_id.clone()).collect();
     check_markers(engine, store, &mut ws, Some(alive)).await?;
     let records = records(store).await;

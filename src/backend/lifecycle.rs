@@ -125,6 +125,9 @@ pub async fn restart(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeletePlan {
     pub container: Option<String>,
+    /// Its home volume: the one mounted at /home/workspace (a workspace claimed from
+    /// the warm pool keeps its slot's volume name), else `workspace-NAME`.
+    pub volume: String,
     pub volume_exists: bool,
     pub keep_volume: bool,
     /// Its sidecars and their volumes, removed with it (volumes kept with --keep-volume).
@@ -139,7 +142,8 @@ impl DeletePlan {
 
     /// What is lost, for a confirmation question.
     pub fn describe(&self, name: &WorkspaceName) -> String {
-        let main = self.describe_main(name);
+        let _ = name;
+        let main = self.describe_main();
         let mut owned = self.sidecars.clone();
         if self.keep_volume {
             owned.volumes.clear();
@@ -150,7 +154,7 @@ impl DeletePlan {
         }
     }
 
-    fn describe_main(&self, name: &WorkspaceName) -> String {
+    fn describe_main(&self) -> String {
         let container = self
             .container
             .clone()
@@ -158,13 +162,10 @@ impl DeletePlan {
         if self.drops_volume() {
             format!(
                 "container {container} AND volume {}: everything in {WORKSPACE_HOME} is lost",
-                name.volume()
+                self.volume
             )
         } else if self.volume_exists {
-            format!(
-                "container {container} (the volume {} is kept)",
-                name.volume()
-            )
+            format!("container {container} (the volume {} is kept)", self.volume)
         } else {
             format!("container {container}")
         }
@@ -198,10 +199,14 @@ pub async fn plan_delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> 
             r.step
         );
     }
-    let container = w
-        .filter(|w| w.state != WorkspaceState::Absent)
-        .map(|w| w.container);
-    let volume_exists = ctx.engine.volume_exists(&name.volume()).await?;
+    let w = w.filter(|w| w.state != WorkspaceState::Absent);
+    let volume = w
+        .as_ref()
+        .map(|w| w.volume.clone())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| name.volume());
+    let container = w.map(|w| w.container);
+    let volume_exists = ctx.engine.volume_exists(&volume).await?;
     // A volume an interrupted create left may be kept: the delete then only
     // forgets that create.
     let leftover = record.is_some() && volume_exists;
@@ -211,6 +216,7 @@ pub async fn plan_delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> 
     }
     Ok(DeletePlan {
         container,
+        volume,
         volume_exists,
         keep_volume,
         sidecars,
@@ -223,6 +229,9 @@ pub struct Deleted {
     pub container: Option<String>,
     pub volume: Option<String>,
     pub volume_kept: bool,
+    /// The home volume's name when it was kept.
+    #[serde(skip)]
+    pub kept_volume: Option<String>,
     /// Sidecar containers removed with it.
     pub sidecars: Vec<String>,
     /// Sidecar volumes removed with it.
@@ -271,13 +280,14 @@ pub async fn delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> Resul
     if plan.volume_exists {
         if keep_volume {
             out.volume_kept = true;
+            out.kept_volume = Some(plan.volume.clone());
         } else {
             // A restore killed while seeding the home leaves its copy helper
             // holding the volume.
-            let helper = crate::domain::snapshot::helper_name(&name.volume());
+            let helper = crate::domain::snapshot::helper_name(&plan.volume);
             ctx.engine.remove_container(&helper).await?;
-            ctx.engine.remove_volume(&name.volume()).await?;
-            out.volume = Some(name.volume());
+            ctx.engine.remove_volume(&plan.volume).await?;
+            out.volume = Some(plan.volume.clone());
         }
     }
     if let Err(e) = ctx.store.forget(name.as_str()).await {

@@ -40,6 +40,10 @@ pub mod log_forward;
 pub mod net_isolated;
 pub mod networks;
 pub mod platform;
+pub mod pool;
+mod pool_claim;
+#[cfg(test)]
+mod pool_tests;
 pub mod provision;
 pub mod proxy;
 pub mod restore;

@@ -88,7 +88,7 @@ pub async fn set(ctx: &Ctx, req: SetRequest) -> Result<Delivery> {
         .find(|s| s.name == req.name && s.workspace.as_deref() == ws)
         .cloned()
         .ok_or_else(|| anyhow!("secret {} vanished from berth's store", req.name))?;
-    let workspaces = ctx.engine.list_workspaces().await?;
+    let workspaces = super::pool::workspaces(ctx).await?;
     let mut d = Delivery {
         secret: rec.clone(),
         new,
@@ -142,7 +142,7 @@ pub async fn remove(ctx: &Ctx, name: &str, workspace: Option<&str>) -> Result<De
             scope_text(workspace)
         );
     };
-    let workspaces = ctx.engine.list_workspaces().await?;
+    let workspaces = super::pool::workspaces(ctx).await?;
     let users: Vec<&Workspace> = workspaces
         .iter()
         .filter(|w| uses(&before, w, &rec))
@@ -212,7 +212,7 @@ pub struct Listed {
 
 pub async fn list(ctx: &Ctx) -> Result<Vec<Listed>> {
     let all = ctx.store.secrets().await?;
-    let workspaces = ctx.engine.list_workspaces().await?;
+    let workspaces = super::pool::workspaces(ctx).await?;
     Ok(all
         .iter()
         .map(|s| Listed {

@@ -12,7 +12,7 @@ use tokio::io::AsyncBufReadExt;
 pub const SSH_WAIT: Duration = Duration::from_secs(90);
 
 /// Reads the SSH identification line from `host:port` (one attempt).
-async fn banner(host: &str, port: u16) -> Result<String> {
+pub(super) async fn banner(host: &str, port: u16) -> Result<String> {
     let stream = tokio::time::timeout(
         Duration::from_secs(2),
         tokio::net::TcpStream::connect((host, port)),

@@ -246,6 +246,14 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// The warm pool: pre-booted workspaces per profile (`[pool]` in the config) that
+    /// `berth create` claims. With no action: each pool, its ready slots and their ages.
+    Pool {
+        #[command(subcommand)]
+        action: Option<super::pool::PoolAction>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the engine, permissions, disk, image, ports and runtimes; print fixes.
     Doctor {
         #[arg(long)]
@@ -387,6 +395,7 @@ impl Command {
             Command::Secret { .. } => "secret",
             Command::Gc { .. } => "gc",
             Command::Daemon { .. } => "daemon",
+            Command::Pool { .. } => "pool",
             Command::Doctor { .. } => "doctor",
             Command::Config { .. } => "config",
             Command::Image { .. } => "image",

@@ -76,10 +76,16 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             if json {
                 let mut v = output::workspace_json(&ws);
                 v["reused"] = serde_json::Value::Bool(reused);
+                // Claimed from the warm pool just now (pool-born, not reused).
+                v["warm"] = serde_json::Value::Bool(!reused && crate::backend::pool::is_warm(&ws));
                 v["steps"] = serde_json::to_value(view.steps())?;
                 print_json(&v)?;
             } else {
-                let verb = if reused { "reused" } else { "created" };
+                let verb = match (reused, crate::backend::pool::is_warm(&ws)) {
+                    (true, _) => "reused",
+                    (false, true) => "created warm (claimed from the pool)",
+                    (false, false) => "created",
+                };
                 let at = match ws.ssh_port {
                     Some(p) => format!(
                         "SSH on {}:{p}",
@@ -254,6 +260,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             super::egress::run(ctx, &name(&n)?, follow, &filter, json).await
         }
         Command::Net { action } => super::net::run(ctx, action).await,
+        Command::Pool { action, json } => super::pool::run(ctx, action, json).await,
         Command::Service { action } => super::service::run(ctx, action).await,
         Command::Secret { action } => super::secret::run(ctx, action).await,
         Command::Gc { dry_run, json } => super::gc::run(ctx, dry_run, json).await,

@@ -36,7 +36,8 @@ fn removed_parts(name: &WorkspaceName, d: &lifecycle::Deleted) -> Vec<String> {
         parts.push(format!("removed network {n}"));
     }
     if d.volume_kept {
-        parts.push(format!("kept volume {}", name.volume()));
+        let v = d.kept_volume.clone().unwrap_or_else(|| name.volume());
+        parts.push(format!("kept volume {v}"));
     }
     parts
 }

@@ -21,6 +21,7 @@ mod logs;
 mod logs_tagged;
 mod net;
 mod output;
+mod pool;
 mod profiles;
 mod runtime;
 mod secret;

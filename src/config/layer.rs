@@ -59,6 +59,8 @@ struct RawConfig {
     cleanup: super::cleanup::RawCleanup,
     #[serde(default)]
     jobs: super::jobs::RawJobs,
+    #[serde(default)]
+    pool: super::pool::RawPool,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -206,6 +208,7 @@ pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError
     super::lifetime::apply(&mut cfg.lifetime, raw.lifetime, &err_at)?;
     super::cleanup::apply(&mut cfg.cleanup, raw.cleanup, &err_at)?;
     super::jobs::apply(&mut cfg.jobs, raw.jobs, &err_at)?;
+    super::pool::apply(&mut cfg.pool, raw.pool, &err_at)?;
     let raw_provision = super::provision::RawProvision {
         env: raw.env,
         forward: raw.forward,

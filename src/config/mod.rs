@@ -8,6 +8,7 @@ mod layer;
 pub mod lifetime;
 pub mod logs;
 pub mod network;
+pub mod pool;
 pub mod profiles;
 pub mod provision;
 mod show;
@@ -65,6 +66,8 @@ pub struct Config {
     pub cleanup: cleanup::CleanupConfig,
     /// `[jobs]`: intervals of the background jobs.
     pub jobs: jobs::JobsConfig,
+    /// `[pool]`: warm workspaces kept ready per profile.
+    pub pool: pool::PoolConfig,
 }
 
 /// The CA bundle profile builds trust by default (used when it exists).
@@ -105,6 +108,7 @@ impl Default for Config {
             lifetime: Default::default(),
             cleanup: Default::default(),
             jobs: Default::default(),
+            pool: Default::default(),
         }
     }
 }

@@ -60,6 +60,7 @@ impl Config {
         out.push_str(&self.lifetime.toml());
         out.push_str(&self.cleanup.toml());
         out.push_str(&self.jobs.toml());
+        out.push_str(&self.pool.toml());
         out.push_str("\n[labels]\n");
         for (k, v) in &self.labels {
             out.push_str(&format!("{} = {}\n", q(k), q(v)));
@@ -99,6 +100,7 @@ impl Config {
             "lifetime": self.lifetime.to_json(),
             "cleanup": self.cleanup.to_json(),
             "jobs": self.jobs.to_json(),
+            "pool": self.pool.to_json(),
         })
     }
 }

@@ -19,6 +19,7 @@ pub mod net_profile;
 pub mod networks;
 pub mod observe;
 pub mod platform;
+pub mod pool;
 pub mod ports;
 pub mod profiles;
 pub mod provision;

@@ -7,6 +7,9 @@ pub const MAX_NAME_LEN: usize = 63;
 /// Prefix of every container and volume berth creates for a workspace.
 pub const OBJECT_PREFIX: &str = "workspace-";
 
+/// Prefix of a warm pool slot's name (`WorkspaceName::pool_slot`).
+pub const POOL_SLOT_PREFIX: &str = "pool.";
+
 /// Prefix of the SSH host alias (`ssh berth-NAME`).
 pub const SSH_ALIAS_PREFIX: &str = "berth-";
 
@@ -46,18 +49,38 @@ impl WorkspaceName {
         Ok(Self(name))
     }
 
+    /// A warm pool slot's name, `pool.<profile>.<id>` (see `domain::pool`): not a
+    /// workspace name (the dots), so its container and volume, `berth-pool.<profile>.<id>`,
+    /// stay out of the workspaces' and the sidecars' namespaces.
+    pub fn pool_slot(profile: &str, id: &str) -> Self {
+        Self(format!("{POOL_SLOT_PREFIX}{profile}.{id}"))
+    }
+
+    /// Is this a warm pool slot's name (never a workspace's)?
+    pub fn is_pool_slot(&self) -> bool {
+        self.0.starts_with(POOL_SLOT_PREFIX)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// Container name: `workspace-<name>`.
+    /// Container name: `workspace-<name>` (`berth-<slot>` for a pool slot).
     pub fn container(&self) -> String {
-        format!("{OBJECT_PREFIX}{}", self.0)
+        self.object()
     }
 
-    /// Home volume name: `workspace-<name>`.
+    /// Home volume name: `workspace-<name>` (`berth-<slot>` for a pool slot).
     pub fn volume(&self) -> String {
-        format!("{OBJECT_PREFIX}{}", self.0)
+        self.object()
+    }
+
+    fn object(&self) -> String {
+        if self.is_pool_slot() {
+            format!("berth-{}", self.0)
+        } else {
+            format!("{OBJECT_PREFIX}{}", self.0)
+        }
     }
 
     /// A sidecar's container (and its volume): `workspace-<name>.<kind>`. The dot
@@ -110,6 +133,17 @@ pub fn generated_name() -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn pool_slots_live_outside_the_workspace_and_sidecar_names() {
+        let s = WorkspaceName::pool_slot("general", "k3f9");
+        assert!(s.is_pool_slot());
+        assert_eq!(s.container(), "berth-pool.general.k3f9");
+        assert_eq!(s.volume(), "berth-pool.general.k3f9");
+        assert!(WorkspaceName::parse(s.as_str()).is_err());
+        assert!(!WorkspaceName::parse("pool").unwrap().is_pool_slot());
+        assert!(!s.container().starts_with(OBJECT_PREFIX));
+    }
 
     #[test]
     fn accepts_simple_names() {

@@ -253,6 +253,16 @@ impl Engine for DockerEngine {
             .map_err(|e| self.err(e))
     }
 
+    async fn rename_container(&self, container: &str, new_name: &str) -> EngineResult<()> {
+        let opts = qp::RenameContainerOptions {
+            name: new_name.to_string(),
+        };
+        self.docker
+            .rename_container(container, opts)
+            .await
+            .map_err(|e| self.err(e))
+    }
+
     async fn remove_container(&self, container: &str) -> EngineResult<()> {
         // Anonymous volumes (an image's VOLUME, e.g. a database service's data) go
         // with their container; named ones (a home, a sidecar's data) never do.

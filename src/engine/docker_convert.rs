@@ -75,7 +75,12 @@ fn rfc3339_secs(s: &str) -> Option<i64> {
 pub(super) fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
     let config = c.config.unwrap_or_default();
     let labels: BTreeMap<String, String> = config.labels.unwrap_or_default().into_iter().collect();
-    let name = labels.get(labels::NAME)?.clone();
+    let container = c
+        .name
+        .unwrap_or_default()
+        .trim_start_matches('/')
+        .to_string();
+    let name = crate::domain::pool::workspace_name(&labels, &container)?;
     let state = c.state.unwrap_or_default();
     let status = state.status.map(|s| s.to_string()).unwrap_or_default();
     let volume = c
@@ -92,11 +97,7 @@ pub(super) fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
         state: WorkspaceState::from_engine(&status),
         ssh_port: labels::ssh_port(&labels),
         image: config.image.unwrap_or_default(),
-        container: c
-            .name
-            .unwrap_or_default()
-            .trim_start_matches('/')
-            .to_string(),
+        container,
         container_id: c.id.unwrap_or_default(),
         volume,
         // Empty: emptied by a snapshot's image (a container inherits its image's labels).

@@ -27,13 +27,17 @@ pub(super) fn events(eng: &DockerEngine) -> BoxStream<'static, EngineResult<Engi
                 Ok(m) => {
                     let actor = m.actor.unwrap_or_default();
                     let attrs = actor.attributes.unwrap_or_default();
-                    attrs.get(labels::NAME).map(|name| {
+                    let container = attrs
+                        .get("name")
+                        .cloned()
+                        .unwrap_or_else(|| actor.id.clone().unwrap_or_default());
+                    // A pool-born container is named by its container name (a
+                    // claim's `rename` event carries the new one).
+                    let labels = attrs.into_iter().collect();
+                    crate::domain::pool::workspace_name(&labels, &container).map(|name| {
                         Ok(EngineEvent {
-                            name: name.clone(),
-                            container: attrs
-                                .get("name")
-                                .cloned()
-                                .unwrap_or_else(|| actor.id.unwrap_or_default()),
+                            name,
+                            container,
                             action: m.action.unwrap_or_default(),
                             time: m.time.unwrap_or_default(),
                         })

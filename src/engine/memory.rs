@@ -328,6 +328,28 @@ impl Engine for MemoryEngine {
         })
     }
 
+    async fn rename_container(&self, container: &str, new_name: &str) -> EngineResult<()> {
+        self.inner.update(|s| {
+            s.enter(Op::RenameContainer)?;
+            let Some(old) = s.find(container).map(|c| c.name.clone()) else {
+                return Err(EngineError::NotFound {
+                    what: format!("container {container}"),
+                });
+            };
+            if s.containers.contains_key(new_name) {
+                return Err(EngineError::Conflict(format!(
+                    "the container name \"/{new_name}\" is already in use"
+                )));
+            }
+            if let Some(mut c) = s.containers.remove(&old) {
+                c.name = new_name.to_string();
+                s.containers.insert(new_name.to_string(), c);
+            }
+            s.event(new_name, "rename");
+            Ok(())
+        })
+    }
+
     async fn remove_container(&self, container: &str) -> EngineResult<()> {
         let r = self.inner.update(|s| {
             s.enter(Op::RemoveContainer)?;

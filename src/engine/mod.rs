@@ -265,6 +265,10 @@ pub trait Engine: NetworkEngine + SnapshotEngine + Send + Sync {
     async fn stop_container(&self, container: &str, timeout_secs: i64) -> EngineResult<()>;
     async fn restart_container(&self, container: &str, timeout_secs: i64) -> EngineResult<()>;
     async fn remove_container(&self, container: &str) -> EngineResult<()>;
+    /// Renames a container (running or not); atomic in the engine: `Conflict` when
+    /// `new_name` is taken, `NotFound` when `container` is gone (so of two claimers
+    /// of one warm pool slot exactly one wins).
+    async fn rename_container(&self, container: &str, new_name: &str) -> EngineResult<()>;
     /// Writes a small file into the container's filesystem through the engine (not
     /// through a process inside, so any runtime and a stopped container work).
     /// It lands in the container's layer on the host's disk: never use it for secrets.

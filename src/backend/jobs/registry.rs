@@ -60,6 +60,12 @@ pub fn all() -> Vec<Arc<dyn Job>> {
             interval: |c| Some(c.cleanup.interval),
             run: |ctx, now| Box::pin(adapters::cleanup(ctx, now)),
         }),
+        Arc::new(FnJob {
+            name: "pool-refill",
+            acting: true,
+            interval: |c| (!c.pool.sizes.is_empty()).then_some(adapters::POOL_REFILL_EVERY),
+            run: |ctx, now| Box::pin(adapters::pool_refill(ctx, now)),
+        }),
     ];
     jobs.extend(test_job());
     jobs

@@ -13,6 +13,7 @@ pub enum Op {
     StopContainer,
     RestartContainer,
     RemoveContainer,
+    RenameContainer,
     WriteFile,
     ReadFile,
     StatPath,

@@ -150,7 +150,7 @@ impl Container {
     /// The domain view, like the Docker engine's: `None` without berth's name label.
     pub fn to_workspace(&self) -> Option<Workspace> {
         Some(Workspace {
-            name: self.labels.get(labels::NAME)?.clone(),
+            name: crate::domain::pool::workspace_name(&self.labels, &self.name)?,
             state: self.state,
             ssh_port: labels::ssh_port(&self.labels),
             image: self.image.clone(),
@@ -347,7 +347,7 @@ impl State {
         let Some(name) = self
             .containers
             .get(container)
-            .and_then(|c| c.labels.get(labels::NAME).cloned())
+            .and_then(|c| crate::domain::pool::workspace_name(&c.labels, &c.name))
         else {
             return;
         };
