@@ -1,5 +1,6 @@
 //! Pure domain logic: no async runtime, no engine SDK, no terminal, no filesystem I/O.
 pub mod activity;
+pub mod activity_probe;
 pub mod copy;
 pub mod create_checks;
 pub mod create_options;
