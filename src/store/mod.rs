@@ -5,11 +5,13 @@
 //!
 //! SQLite is blocking, so one actor thread per `Store` owns the connection and async
 //! callers send it jobs over a bounded channel and await the reply.
+mod activity;
 mod leases;
 pub mod process;
 mod provisioning;
 mod secrets;
 
+pub use activity::{ActivityRecord, OpenTabs, Use};
 pub use leases::LeaseRequest;
 pub use process::Creator;
 pub use provisioning::{Begin, ProvisionRecord};
@@ -440,6 +442,7 @@ fn setup(conn: &Connection) -> rusqlite::Result<()> {
              updated_at INTEGER NOT NULL);",
     )?;
     conn.execute_batch(secrets::SCHEMA)?;
+    conn.execute_batch(activity::SCHEMA)?;
     // Leases of berth 0.1 had no creator; such rows count as ended creates.
     if !has_column(conn, "port_leases", "pid")? {
         conn.execute_batch(
