@@ -55,6 +55,8 @@ struct RawConfig {
     logs: super::logs::RawLogs,
     #[serde(default)]
     lifetime: super::lifetime::RawLifetime,
+    #[serde(default)]
+    activity: super::activity::RawActivity,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -200,6 +202,7 @@ pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError
     super::network::apply(&mut cfg.network, raw.network, &err_at)?;
     super::logs::apply(&mut cfg.logs, raw.logs, &err_at)?;
     super::lifetime::apply(&mut cfg.lifetime, raw.lifetime, &err_at)?;
+    super::activity::apply(&mut cfg.activity, raw.activity, &err_at)?;
     let raw_provision = super::provision::RawProvision {
         env: raw.env,
         forward: raw.forward,

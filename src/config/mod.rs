@@ -1,6 +1,7 @@
 //! Configuration: TOML in the XDG config directory, read once, deserialized over
 //! the embedded defaults (`assets/config.toml`). The CLI refuses a bad file with its
 //! file, line and field; the TUI runs on the defaults and shows the same sentence.
+pub mod activity;
 pub mod docker;
 mod layer;
 pub mod lifetime;
@@ -59,6 +60,8 @@ pub struct Config {
     pub logs: logs::LogsConfig,
     /// `[lifetime]`: the default TTL of new workspaces.
     pub lifetime: lifetime::LifetimeConfig,
+    /// `[activity]`: what counts as a workspace being in use.
+    pub activity: activity::ActivityConfig,
 }
 
 /// The CA bundle profile builds trust by default (used when it exists).
@@ -97,6 +100,7 @@ impl Default for Config {
             network: Default::default(),
             logs: Default::default(),
             lifetime: Default::default(),
+            activity: Default::default(),
         }
     }
 }

@@ -58,6 +58,7 @@ impl Config {
         out.push_str(&self.network.toml());
         out.push_str(&self.logs.toml());
         out.push_str(&self.lifetime.toml());
+        out.push_str(&self.activity.toml());
         out.push_str("\n[labels]\n");
         for (k, v) in &self.labels {
             out.push_str(&format!("{} = {}\n", q(k), q(v)));
@@ -95,6 +96,7 @@ impl Config {
             "network": self.network.to_json(),
             "logs": self.logs.to_json(),
             "lifetime": self.lifetime.to_json(),
+            "activity": self.activity.to_json(),
         })
     }
 }
