@@ -356,5 +356,7 @@ async fn create_redacted(
         .await
         .map_err(|e| refuse(format!("{e:#}")))?
         .ok_or_else(|| refuse("the workspace vanished right after it was created".into()))?;
+    let now = crate::store::now();
+    super::activity::record(ctx, &ws, crate::domain::activity::UseSource::Create, now).await;
     Ok(CreateOutcome::Created(ws))
 }

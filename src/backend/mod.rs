@@ -16,7 +16,7 @@ mod create_options_tests;
 mod create_spec;
 mod create_steps;
 #[cfg(test)]
-mod create_tests;
+pub(super) mod create_tests;
 mod create_undo;
 pub mod delete_all;
 pub mod dind;

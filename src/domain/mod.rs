@@ -31,4 +31,5 @@ pub mod snapshot;
 pub mod ssh_forward;
 pub mod text_pos;
 pub mod ttl;
+pub mod ttl_source;
 pub mod workspace;

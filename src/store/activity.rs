@@ -111,8 +111,9 @@ fn all_records(c: &Connection) -> Result<HashMap<String, ActivityRecord>> {
     Ok(out)
 }
 
-/// Deletes the rows of containers not in `alive`; how many went.
-fn reconcile(c: &mut Connection, alive: &[String]) -> Result<usize> {
+/// Deletes the rows of containers not in `alive` written before `before`; how
+/// many went.
+fn reconcile(c: &mut Connection, alive: &[String], before: i64) -> Result<usize> {
     let tx = c.transaction()?;
     tx.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS alive_ids (id TEXT PRIMARY KEY); DELETE FROM alive_ids;",
@@ -124,10 +125,16 @@ fn reconcile(c: &mut Connection, alive: &[String]) -> Result<usize> {
         )?;
     }
     let mut gone = 0;
-    for table in ["uses", "ttls", "shell_tabs"] {
+    for (table, at) in [
+        ("uses", "last_used_at"),
+        ("ttls", "set_at"),
+        ("shell_tabs", "opened_at"),
+    ] {
         gone += tx.execute(
-            &format!("DELETE FROM {table} WHERE container_id NOT IN (SELECT id FROM alive_ids)"),
-            [],
+            &format!(
+                "DELETE FROM {table} WHERE {at} < ?1 AND container_id NOT IN (SELECT id FROM alive_ids)"
+            ),
+            params![before],
         )?;
     }
     tx.commit()?;
@@ -203,8 +210,9 @@ impl Store {
 
     /// Forgets the activity of containers that no longer exist (`alive`: the ids
     /// of every workspace container the engine lists).
-    pub async fn reconcile_activity(&self, alive: Vec<String>) -> Result<usize> {
-        self.call(move |c| reconcile(c, &alive)).await
+    /// Rows written since `before` stay (a create in flight is not listed yet).
+    pub async fn reconcile_activity(&self, alive: Vec<String>, before: i64) -> Result<usize> {
+        self.call(move |c| reconcile(c, &alive, before)).await
     }
 
     /// This process opened shell tab `tab` on container `id`.
@@ -279,11 +287,14 @@ mod tests {
             [],
         )
         .unwrap();
-        assert_eq!(reconcile(&mut c, &["new".to_string()]).unwrap(), 2);
+        record_use(&c, "inflight", "b", 500, "create").unwrap();
+        assert_eq!(reconcile(&mut c, &["new".to_string()], 400).unwrap(), 2);
         let all = all_records(&c).unwrap();
-        assert_eq!(all.len(), 1);
+        assert_eq!(all.len(), 2);
+        assert!(all.contains_key("inflight"));
         assert_eq!(all["new"].last_use.as_ref().unwrap().at, 200);
-        assert_eq!(reconcile(&mut c, &["new".to_string()]).unwrap(), 0);
+        assert_eq!(reconcile(&mut c, &["new".to_string()], 400).unwrap(), 0);
+        assert_eq!(reconcile(&mut c, &["new".to_string()], 600).unwrap(), 1);
     }
 
     #[test]
