@@ -1,6 +1,7 @@
 //! Async orchestration: lifecycle operations run as plans against the engine and the
 //! store, reporting progress as events. The CLI (and later the TUI) only call these.
 pub mod activity;
+pub mod activity_watch;
 pub mod copy;
 pub mod copy_job;
 mod copy_pack;

@@ -40,6 +40,8 @@ pub struct ShellTab {
     pub workspace: String,
     pub term: crate::terminal::term::Term,
     pub status: ShellStatus,
+    /// When a use of its workspace was last sent (see `shell_use`).
+    pub used_at: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,6 +222,19 @@ pub struct State {
     pub egress_records: usize,
     /// The latest check of every container runtime (`None` until the first).
     pub runtimes: Option<crate::domain::runtime::Report>,
+    /// The selected workspace's activity as last observed (by name), or why
+    /// berth cannot tell.
+    pub activity: Option<(
+        String,
+        Result<crate::backend::activity_watch::ActivityView, String>,
+    )>,
+    /// When each workspace's TTL runs out (`None`: never), by name.
+    pub deadlines: BTreeMap<String, Option<i64>>,
+    /// The recorded uses and TTLs the deadlines come from, with the default TTL.
+    pub use_records: (
+        crate::backend::activity_watch::Records,
+        crate::domain::ttl::Ttl,
+    ),
 }
 
 impl Effect {
@@ -324,6 +339,9 @@ impl State {
             egress_counts: BTreeMap::new(),
             egress_records: super::egress_ring::DEFAULT_RECORDS,
             runtimes: None,
+            activity: None,
+            deadlines: BTreeMap::new(),
+            use_records: Default::default(),
         }
     }
 
