@@ -27,6 +27,10 @@
 #   scripts/bench.sh pool       warm pool: N cold creates and N warm claims of the general profile, same
 #                               run (the pool refilled before each claim, not timed), medians and ratio
 #                               (ports 3470-3499; N=POOL_RUNS, default 7)
+#   scripts/bench.sh activity   activity probes over 50 workspaces: a round of berth status --json with
+#                               every signal counted, without CPU, and with nothing counted (no probe),
+#                               against a round of docker exec NAME true over the same 50
+# BENCH_BIN=/path/to/berth skips the release build and measures that binary.
 # Frame time with 500 workspaces: cargo bench --bench frame
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,8 +38,12 @@ what=${1:-all}
 RUN="b$(date +%s)"
 LABEL="berth.bench-run=$RUN"
 command -v bc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc >/dev/null
-cargo build --release --quiet
-B=$PWD/target/release/berth
+if [ -n "${BENCH_BIN:-}" ]; then
+  B=$BENCH_BIN
+else
+  cargo build --release --quiet
+  B=$PWD/target/release/berth
+fi
 IMG=berth/workspace:latest
 WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
 # cargo and rustup live under the real home.
@@ -528,6 +536,41 @@ EOS
   docker rm -f "$srv" >/dev/null; docker network rm "$net" >/dev/null
 }
 
+# One activity round over 50 workspaces (sequential, one berth process each) with
+# every signal, without CPU (no 0.25 s sample), and with nothing counted (berth
+# status without any probe: the difference is the probe's cost), against one
+# `docker exec NAME true` round over the same 50.
+bench_activity() {
+  local n=50 i t0 t1 cfg=$XDG_CONFIG_HOME/berth/config.toml
+  echo "== activity probes over $n workspaces (sequential rounds, same run)"
+  for i in $(seq -w 1 $n); do
+    docker run -d --name "workspace-bench-a$i" --label "$LABEL" \
+      --label dev.berth.role=workspace --label "dev.berth.name=bench-a$i" \
+      --cap-drop ALL --security-opt no-new-privileges "$IMG" >/dev/null
+  done
+  sleep 2
+  local base; base=$(cat "$cfg")
+  round() { t0=$(now); for i in $(seq -w 1 $n); do "$@" "bench-a$i"; done; t1=$(now); echo "$t1 - $t0" | bc; }
+  status() { "$B" status "$1" --json >/dev/null; }
+  dexec() { docker exec "workspace-$1" true; }
+  local all nocpu none dx
+  printf '%s\n[activity]\ncount = ["ssh", "shells", "processes", "cpu", "ports"]\n' "$base" > "$cfg"
+  all=$(round status)
+  printf '%s\n[activity]\ncount = ["ssh", "shells", "processes", "ports"]\n' "$base" > "$cfg"
+  nocpu=$(round status)
+  printf '%s\n[activity]\ncount = []\n' "$base" > "$cfg"
+  none=$(round status)
+  echo "$base" > "$cfg"
+  dx=$(round dexec)
+  echo "berth status --json, every signal:       ${all}s for $n"
+  echo "berth status --json, all but CPU:        ${nocpu}s for $n"
+  echo "berth status --json, nothing counted:    ${none}s for $n (no probe)"
+  echo "docker exec NAME true:                   ${dx}s for $n"
+  echo "probe cost (all but CPU - none) / docker exec round: $(ratio "$(echo "$nocpu - $none" | bc)" "$dx")"
+  echo "probe cost (every signal - none) / docker exec round: $(ratio "$(echo "$all - $none" | bc)" "$dx")"
+  docker ps -aq --filter "label=$LABEL" | xargs -r docker rm -f >/dev/null
+}
+
 bench_egress() {
   echo "== egress audit view with 100 000 records against the logs pane with the same 100 000 lines (cargo bench --bench egress)"
   HOME=$ORIG_HOME cargo bench --quiet --bench egress 2>/dev/null | grep -v '^$'
@@ -614,6 +657,7 @@ case "$what" in
   egress) bench_egress ;;
   runtime) bench_runtime ;;
   pool) bench_pool ;;
+  activity) bench_activity ;;
   all) bench_create; bench_tui; bench_shell; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
   *) echo "usage: $0 [create|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|proxy|egress|runtime|daemon|all]" >&2; exit 2 ;;
 esac

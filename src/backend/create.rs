@@ -255,8 +255,10 @@ async fn create_redacted(
     let mut st = StepState::new(token.clone(), reused_leftover);
     // A warm pool slot that matches becomes this workspace: only the name-dependent
     // and per-user steps remain.
+    let mut claimed = false;
     if req.restore.is_none() {
         if let Some(c) = super::pool::claim(ctx, spec, progress).await {
+            claimed = true;
             c.adopt(spec, &mut st);
             steps = crate::domain::pool::claim_plan(spec);
             total = steps.len();
@@ -366,5 +368,21 @@ async fn create_redacted(
         .await
         .map_err(|e| refuse(format!("{e:#}")))?
         .ok_or_else(|| refuse("the workspace vanished right after it was created".into()))?;
+    let now = crate::store::now();
+    super::activity::record(ctx, &ws, crate::domain::activity::UseSource::Create, now).await;
+    if claimed {
+        // A claimed slot's labels were written before its name and TTL were known:
+        // `--ttl` goes to the store, where `berth ttl` would put it.
+        if let Some(ttl) = spec.options.ttl {
+            if let Err(e) = super::activity::set_ttl(ctx, &ws, ttl).await {
+                tracing::warn!("cannot record the TTL of {name}: {e:#}");
+                progress
+                    .report(Progress::Note(format!(
+                        "its TTL ({ttl}) could not be recorded ({e:#}); set it with `berth ttl {name} {ttl}`"
+                    )))
+                    .await;
+            }
+        }
+    }
     Ok(CreateOutcome::Created(ws))
 }

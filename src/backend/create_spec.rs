@@ -60,6 +60,8 @@ pub struct CreateSpec {
     pub secret_files: Vec<String>,
     /// `--runtime` (default: the config's `runtime`, else the engine's default).
     pub runtime: Option<String>,
+    /// `--ttl 8h|3d|never` (default: `[lifetime] ttl`).
+    pub ttl: Option<String>,
 }
 
 /// The dotfiles flags.
@@ -250,6 +252,12 @@ pub fn workspace_spec<'a>(
             },
             secret_files: crate::domain::secrets::parse_names(&s.secret_files)
                 .map_err(|e| anyhow!(e))?,
+            ttl: s
+                .ttl
+                .as_deref()
+                .map(crate::domain::ttl::Ttl::parse)
+                .transpose()
+                .map_err(|e| anyhow!("--ttl: {e}"))?,
         },
     })
 }

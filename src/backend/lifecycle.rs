@@ -77,6 +77,8 @@ pub async fn start(ctx: &Ctx, name: &WorkspaceName, progress: ProgressFn<'_>) ->
     // or a failed stop) start too.
     sidecars::before_start(ctx, name, progress).await;
     let _ = ctx.store.audit(name.as_str(), "start", "").await;
+    let now = crate::store::now();
+    super::activity::record(ctx, &w, crate::domain::activity::UseSource::Start, now).await;
     Ok(w)
 }
 

@@ -1,6 +1,7 @@
 //! Async orchestration: lifecycle operations run as plans against the engine and the
 //! store, reporting progress as events. The CLI (and later the TUI) only call these.
 pub mod activity;
+pub mod activity_watch;
 pub mod cleanup;
 #[cfg(test)]
 mod cleanup_tests;
@@ -20,7 +21,7 @@ mod create_options_tests;
 mod create_spec;
 mod create_steps;
 #[cfg(test)]
-mod create_tests;
+pub(super) mod create_tests;
 mod create_undo;
 pub mod delete_all;
 pub mod dind;

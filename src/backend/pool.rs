@@ -14,7 +14,7 @@ use anyhow::{anyhow, Context, Result};
 use serde::Serialize;
 use std::path::PathBuf;
 
-pub use super::pool_claim::{claim, claim_use, spawn_refill, Claimed};
+pub use super::pool_claim::{claim, spawn_refill, Claimed};
 
 /// The berth version recorded in the labels (part of a slot's shape).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -3,7 +3,6 @@
 //! wins, the other tries the next slot or goes cold), then the rest of the plan.
 use super::create_steps::StepState;
 use super::{Ctx, Progress, ProgressFn};
-use crate::domain::activity::UseSource;
 use crate::domain::pool::{is_slot, mismatch, Shape, POOL, POOL_IMAGE, POOL_SHAPE};
 use crate::domain::workspace::{Workspace, WorkspaceSpec, WorkspaceState};
 use crate::engine::EngineError;
@@ -138,13 +137,6 @@ pub async fn claim(ctx: &Ctx, spec: &WorkspaceSpec, progress: ProgressFn<'_>) ->
     .await;
     spawn_refill(ctx).await;
     None
-}
-
-/// The use a claim records for the activity store (keyed by container id): the
-/// claim counts as the workspace's creation, so its TTL and idle time start now,
-/// not when the slot was booted.
-pub fn claim_use(ws: &Workspace, now: i64) -> (String, UseSource, i64) {
-    (ws.container_id.clone(), UseSource::Create, now)
 }
 
 /// Starts `berth pool refill` detached (its own process group, output to

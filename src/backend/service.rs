@@ -67,6 +67,17 @@ pub enum Command {
     },
     /// Cancel every running job (creates roll back); each still reports how it ended.
     CancelJobs,
+    /// Shell tab `id` on workspace `name` opened (`open`) or closed: recorded in the
+    /// store so any berth sees it as a reason the workspace is alive.
+    ShellTab {
+        id: u64,
+        name: String,
+        open: bool,
+    },
+    /// A shell tab on `name` had input or output lately (a use).
+    ShellUsed {
+        name: String,
+    },
     /// The snapshots of workspace `workspace` (answered with `Event::Snapshots`).
     ListSnapshots {
         workspace: String,
@@ -178,6 +189,17 @@ pub enum Event {
     Runtimes(crate::domain::runtime::Report),
     /// Who runs the background jobs, and their runs that acted or failed.
     Jobs(super::jobs::record::JobsNews),
+    /// The selected workspace's activity (every few seconds), or why berth cannot tell.
+    Activity {
+        name: String,
+        observed: Result<super::activity_watch::ActivityView, String>,
+    },
+    /// Recorded uses and TTLs by container id (when they changed), and the
+    /// config's default TTL: the TUI joins them with its workspaces.
+    UseRecords {
+        records: super::activity_watch::Records,
+        default_ttl: crate::domain::ttl::Ttl,
+    },
 }
 
 /// Connects to the engine (called again after it goes away).
@@ -261,6 +283,17 @@ async fn run(
     let mut egress = super::egress_tasks::EgressTasks::default();
     // Checks the runtimes while connected; replaced on every connect.
     let mut health: Option<JoinHandle<()>> = None;
+    // Observes the selected workspace; replaced on every connect and selection.
+    let mut activity: Option<JoinHandle<()>> = None;
+    let watch_activity =
+        |ctx: &Option<Ctx>, sel: &Option<String>, task: &mut Option<JoinHandle<()>>| {
+            if let Some(h) = task.take() {
+                h.abort();
+            }
+            *task = ctx
+                .clone()
+                .map(|c| super::activity_watch::spawn(c, sel.clone(), events.clone()));
+        };
     let mut jobs: HashMap<u64, (tokio::sync::watch::Sender<bool>, JoinHandle<()>)> = HashMap::new();
     loop {
         jobs.retain(|_, (_, h)| !h.is_finished());
@@ -274,6 +307,7 @@ async fn run(
                         ctx = Some(Ctx::with_store(engine, config.clone(), paths.clone(), store.clone()));
                         link_tx.send_replace(ctx.clone());
                         follow::restart(&ctx, &selected, &mut follower, &events);
+                        watch_activity(&ctx, &selected, &mut activity);
                         if let Some(c) = &ctx {
                             egress.connected(&c.engine, &events);
                         }
@@ -294,6 +328,7 @@ async fn run(
                     Command::Select(name) => {
                         selected = name;
                         follow::restart(&ctx, &selected, &mut follower, &events);
+                        watch_activity(&ctx, &selected, &mut activity);
                     }
                     Command::Egress(name) => {
                         egress.view(ctx.as_ref().map(|c| &c.engine), name, &events);
@@ -301,11 +336,17 @@ async fn run(
                     Command::PrepareShell { id, name } => {
                         let (link, events) = (link_rx.clone(), events.clone());
                         tokio::spawn(async move {
-                            let ev = match ssh_for(link, &name, Purpose::Tab).await {
+                            let ev = match ssh_for(link.clone(), &name, Purpose::Tab).await {
                                 Ok(c) => Event::ShellReady { id, argv: c.argv, env: c.env },
                                 Err(reason) => Event::ShellFailed { id, reason },
                             };
+                            let ready = matches!(ev, Event::ShellReady { .. });
                             let _ = events.send(ev).await;
+                            // The open tab is a reason the workspace is alive (closed
+                            // by the TUI's KillShell, or dead with this process).
+                            if let (true, Ok(ctx)) = (ready, linked(link).await) {
+                                super::activity_watch::shell_tab(&ctx, id, &name, true).await;
+                            }
                         });
                     }
                     Command::SshCommand { name } => {
@@ -336,6 +377,22 @@ async fn run(
                             let _ = events.send(Event::Snapshots { workspace, list }).await;
                         });
                     }
+                    Command::ShellTab { id, name, open } => {
+                        let link = link_rx.clone();
+                        tokio::spawn(async move {
+                            if let Ok(ctx) = linked(link).await {
+                                super::activity_watch::shell_tab(&ctx, id, &name, open).await;
+                            }
+                        });
+                    }
+                    Command::ShellUsed { name } => {
+                        let link = link_rx.clone();
+                        tokio::spawn(async move {
+                            if let Ok(ctx) = linked(link).await {
+                                super::activity_watch::shell_used(&ctx, &name).await;
+                            }
+                        });
+                    }
                     Command::CancelJobs => {
                         for (cancel, _) in jobs.values() {
                             let _ = cancel.send(true);
@@ -353,7 +410,10 @@ async fn run(
         }
     }
     watcher.abort();
-    for task in [follower, health, background].into_iter().flatten() {
+    for task in [follower, health, background, activity]
+        .into_iter()
+        .flatten()
+    {
         task.abort();
     }
 }
@@ -413,6 +473,8 @@ fn job_id(cmd: &Command) -> Option<u64> {
         | Command::SshCommand { .. }
         | Command::PlanDelete { .. }
         | Command::ListSnapshots { .. }
+        | Command::ShellTab { .. }
+        | Command::ShellUsed { .. }
         | Command::CancelJobs => None,
     }
 }
@@ -547,6 +609,8 @@ async fn run_job(
         | Command::SshCommand { .. }
         | Command::PlanDelete { .. }
         | Command::ListSnapshots { .. }
+        | Command::ShellTab { .. }
+        | Command::ShellUsed { .. }
         | Command::CancelJobs => Ok(String::new()),
     }
 }

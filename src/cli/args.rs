@@ -42,6 +42,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show a workspace's TTL (how long it may stay unused before the cleanup job
+    /// deletes it), or set it: 8h, 3d, 1d12h or never.
+    Ttl {
+        name: String,
+        /// The new TTL (kept in berth's store; it counts from the last use).
+        #[arg(value_name = "DURATION")]
+        duration: Option<String>,
+        /// {"name", "ttl", "ttl_source", "last_used_at", "kill_after_at", "idle_for"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Start a workspace and wait until its sshd answers.
     Start {
         name: String,
@@ -374,6 +385,7 @@ impl Command {
             Command::Create(_) => "create",
             Command::List { .. } => "list",
             Command::Status { .. } => "status",
+            Command::Ttl { .. } => "ttl",
             Command::Start { .. } => "start",
             Command::Stop { .. } => "stop",
             Command::Restart { .. } => "restart",

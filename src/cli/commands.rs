@@ -5,6 +5,7 @@ use crate::backend::create::{create, workspace_spec, CreateOutcome, CreateReques
 use crate::backend::ssh_cmd::{self, Purpose};
 use crate::backend::{inventory, keys, lifecycle, Ctx};
 use crate::config::{Config, Paths};
+use crate::domain::activity::UseSource;
 use crate::domain::naming::WorkspaceName;
 use crate::domain::net_isolation::ssh_summary;
 use crate::engine::LogOptions;
@@ -13,6 +14,22 @@ use anyhow::{bail, Context, Result};
 
 fn name(raw: &str) -> Result<WorkspaceName> {
     Ok(WorkspaceName::parse(raw)?)
+}
+
+/// The list's TTL column by workspace name.
+fn ttl_cells(
+    act: &std::collections::HashMap<
+        String,
+        (
+            crate::domain::activity::Activity,
+            crate::domain::ttl_source::TtlSource,
+        ),
+    >,
+    now: i64,
+) -> std::collections::HashMap<String, String> {
+    act.iter()
+        .map(|(n, (a, _))| (n.clone(), crate::backend::activity::countdown(a, now)))
+        .collect()
 }
 
 fn print_json(v: &serde_json::Value) -> Result<()> {
@@ -27,7 +44,9 @@ pub async fn overview(paths: Paths, config: Config) -> Result<i32> {
     if ws.is_empty() {
         println!("No workspaces yet. Create one with `berth create NAME`; `berth --help` lists every command.");
     } else {
-        print!("{}", output::table(&ws));
+        let now = output::now();
+        let act = crate::backend::activity::recorded(&ctx, &ws, now).await;
+        print!("{}", output::table(&ws, &ttl_cells(&act, now)));
     }
     Ok(0)
 }
@@ -120,14 +139,22 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         }
         Command::List { json } => {
             let ws = inventory::list(ctx).await?;
+            let now = output::now();
+            let act = crate::backend::activity::recorded(ctx, &ws, now).await;
             if json {
                 print_json(&serde_json::Value::Array(
-                    ws.iter().map(output::workspace_json).collect(),
+                    ws.iter()
+                        .map(|w| {
+                            let mut v = output::workspace_json(w);
+                            super::activity::add_list_json(&mut v, act.get(&w.name), now);
+                            v
+                        })
+                        .collect(),
                 ))?;
             } else if ws.is_empty() {
                 println!("No workspaces. Create one with `berth create NAME`.");
             } else {
-                print!("{}", output::table(&ws));
+                print!("{}", output::table(&ws, &ttl_cells(&act, now)));
             }
             Ok(0)
         }
@@ -140,8 +167,11 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             let logs = crate::backend::log_forward::status(ctx, &w).await;
             let proxy = crate::backend::proxy::view(ctx, &w).await;
             let default_runtime = super::runtime::engine_default(ctx).await;
+            let now = output::now();
+            let act = crate::backend::activity::observe_full(ctx, &w, now).await;
             if json {
                 let mut v = output::workspace_json(&w);
+                super::activity::add_json(&mut v, &act)?;
                 extra.add_json(&mut v)?;
                 v["docker"] = serde_json::to_value(&docker)?;
                 v["forward_logs"] = serde_json::to_value(&logs)?;
@@ -149,7 +179,12 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                 super::runtime::add_json(&mut v, &w, &default_runtime);
                 print_json(&v)?;
             } else {
-                print!("{}{}", output::details(&w, &default_runtime), extra.text());
+                print!(
+                    "{}{}{}",
+                    output::details(&w, &default_runtime),
+                    super::activity::status_text(&w, &act, now),
+                    extra.text()
+                );
                 if let Some(d) = &docker {
                     print!("{}", output::docker_line(d));
                 }
@@ -162,6 +197,11 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             }
             Ok(0)
         }
+        Command::Ttl {
+            name: n,
+            duration,
+            json,
+        } => super::activity::ttl(ctx, &name(&n)?, duration, json).await,
         Command::Start { name: n, json } => {
             let view = ProgressView::new(json);
             let w = lifecycle::start(ctx, &name(&n)?, &|p| view.event(p)).await?;
@@ -281,6 +321,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
 async fn ssh(ctx: &Ctx, name: &WorkspaceName, cmd: Vec<String>) -> Result<i32> {
     use std::os::unix::process::CommandExt;
     let c = ssh_cmd::build(ctx, name, Purpose::Ssh { cmd }).await?;
+    crate::backend::activity::record_name(ctx, name.as_str(), UseSource::Ssh).await;
     let (program, args) = c.argv.split_first().context("empty ssh command")?;
     // Replaces this process: nothing async is left to run.
     let err = std::process::Command::new(program)

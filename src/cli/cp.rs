@@ -34,6 +34,9 @@ pub async fn run(ctx: &Ctx, src: &str, dst: &str, archive: bool, json: bool) -> 
     });
     let bar = (std::io::stderr().is_terminal() && !json).then(|| bar(&meter));
     let owner = (!archive).then_some(WORKSPACE_IDS);
+    let (CopyRequest::In { name, .. } | CopyRequest::Out { name, .. }) = &req;
+    let use_ = crate::domain::activity::UseSource::Copy;
+    crate::backend::activity::record_name(ctx, name.as_str(), use_).await;
     let result = match req {
         CopyRequest::In { from, name, to } => {
             let source = match from {

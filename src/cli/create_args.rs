@@ -136,6 +136,11 @@ pub struct CreateArgs {
     /// and an image for it (`berth image build --platform`).
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
+    /// How long it lives unused: 8h, 3d, 1d12h or never (default: `[lifetime] ttl`);
+    /// the cleanup job deletes it once that long passed since its last use.
+    /// `berth ttl NAME DURATION` changes it later.
+    #[arg(long, value_name = "DURATION")]
+    pub ttl: Option<String>,
     /// The workspace and each step with its duration, as JSON.
     #[arg(long)]
     pub json: bool,
@@ -200,6 +205,7 @@ impl CreateArgs {
             forward_logs: self.forward_logs.clone(),
             secret_files: self.secrets.clone(),
             runtime: self.runtime.clone(),
+            ttl: self.ttl.clone(),
         })
     }
 }

@@ -36,6 +36,9 @@ pub async fn run(
             w.state.as_str()
         );
     }
+    let now = super::output::now();
+    let use_ = crate::domain::activity::UseSource::Exec;
+    crate::backend::activity::record(ctx, &w, use_, now).await;
     // Piped input is forwarded; an interactive terminal is not (use `berth ssh` for that).
     let stdin: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>> =
         (!std::io::stdin().is_terminal()).then(|| Box::new(tokio::io::stdin()) as _);

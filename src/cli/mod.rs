@@ -1,5 +1,6 @@
 //! Command-line interface: clap definitions (`args`) and thin handlers that call
 //! the backend.
+mod activity;
 mod args;
 mod commands;
 mod confirm;

@@ -155,9 +155,9 @@ fn ago(ts: i64) -> String {
     format!("{} ago", human_duration(now() - ts))
 }
 
-/// The `berth list` table.
-pub fn table(ws: &[Workspace]) -> String {
-    let rows: Vec<[String; 7]> = ws
+/// The `berth list` table; `ttl` holds each workspace's TTL countdown by name.
+pub fn table(ws: &[Workspace], ttl: &std::collections::HashMap<String, String>) -> String {
+    let rows: Vec<[String; 8]> = ws
         .iter()
         .map(|w| {
             [
@@ -170,18 +170,22 @@ pub fn table(ws: &[Workspace]) -> String {
                 w.net_profile().to_string(),
                 w.image.clone(),
                 w.uptime_secs(now()).map_or("-".into(), human_duration),
+                ttl.get(&w.name).cloned().unwrap_or_else(|| "-".into()),
                 w.thread.clone().unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
-    let header = ["NAME", "STATE", "SSH", "NET", "IMAGE", "UPTIME", "THREAD"].map(String::from);
+    let header = [
+        "NAME", "STATE", "SSH", "NET", "IMAGE", "UPTIME", "TTL", "THREAD",
+    ]
+    .map(String::from);
     let mut widths = header.clone().map(|h| h.len());
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
             widths[i] = widths[i].max(c.chars().count());
         }
     }
-    let line = |r: &[String; 7]| {
+    let line = |r: &[String; 8]| {
         let cells: Vec<String> = r
             .iter()
             .enumerate()

@@ -61,6 +61,8 @@ struct RawConfig {
     jobs: super::jobs::RawJobs,
     #[serde(default)]
     pool: super::pool::RawPool,
+    #[serde(default)]
+    activity: super::activity::RawActivity,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -209,6 +211,7 @@ pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError
     super::cleanup::apply(&mut cfg.cleanup, raw.cleanup, &err_at)?;
     super::jobs::apply(&mut cfg.jobs, raw.jobs, &err_at)?;
     super::pool::apply(&mut cfg.pool, raw.pool, &err_at)?;
+    super::activity::apply(&mut cfg.activity, raw.activity, &err_at)?;
     let raw_provision = super::provision::RawProvision {
         env: raw.env,
         forward: raw.forward,

@@ -1,6 +1,7 @@
 //! Configuration: TOML in the XDG config directory, read once, deserialized over
 //! the embedded defaults (`assets/config.toml`). The CLI refuses a bad file with its
 //! file, line and field; the TUI runs on the defaults and shows the same sentence.
+pub mod activity;
 pub mod cleanup;
 pub mod docker;
 pub mod jobs;
@@ -68,6 +69,8 @@ pub struct Config {
     pub jobs: jobs::JobsConfig,
     /// `[pool]`: warm workspaces kept ready per profile.
     pub pool: pool::PoolConfig,
+    /// `[activity]`: what counts as a workspace being in use.
+    pub activity: activity::ActivityConfig,
 }
 
 /// The CA bundle profile builds trust by default (used when it exists).
@@ -109,6 +112,7 @@ impl Default for Config {
             cleanup: Default::default(),
             jobs: Default::default(),
             pool: Default::default(),
+            activity: Default::default(),
         }
     }
 }

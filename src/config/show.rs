@@ -61,6 +61,7 @@ impl Config {
         out.push_str(&self.cleanup.toml());
         out.push_str(&self.jobs.toml());
         out.push_str(&self.pool.toml());
+        out.push_str(&self.activity.toml());
         out.push_str("\n[labels]\n");
         for (k, v) in &self.labels {
             out.push_str(&format!("{} = {}\n", q(k), q(v)));
@@ -101,6 +102,7 @@ impl Config {
             "cleanup": self.cleanup.to_json(),
             "jobs": self.jobs.to_json(),
             "pool": self.pool.to_json(),
+            "activity": self.activity.to_json(),
         })
     }
 }

@@ -13,6 +13,8 @@ pub enum UseSource {
     Start,
     Exec,
     Ssh,
+    /// `berth cp` in or out.
+    Copy,
     ShellTab,
     /// An ssh session on its port, seen by the activity probe.
     SshSession,
@@ -26,6 +28,7 @@ impl UseSource {
             UseSource::Start => "start",
             UseSource::Exec => "exec",
             UseSource::Ssh => "ssh",
+            UseSource::Copy => "cp",
             UseSource::ShellTab => "shell-tab",
             UseSource::SshSession => "ssh-session",
             UseSource::Mcp => "mcp",

@@ -33,6 +33,8 @@ pub struct Options {
     pub forward_logs: Option<super::log_forward::Target>,
     /// `--secret NAME`: global secrets it gets as files (see `domain::secrets`).
     pub secret_files: Vec<String>,
+    /// `--ttl`: its TTL (label `dev.berth.ttl`); `None`: the config's, as it is then.
+    pub ttl: Option<super::ttl::Ttl>,
 }
 
 /// Which host credentials a create forwards into the workspace.

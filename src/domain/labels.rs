@@ -28,6 +28,9 @@ pub const SECRET_FILES: &str = "dev.berth.secrets";
 pub const FORWARD: &str = "dev.berth.forward";
 /// Default directory for exec, ssh and shells (`--workdir`, else the clone's).
 pub const WORKDIR: &str = "dev.berth.workdir";
+/// The TTL a workspace was created with (`create --ttl`, e.g. "8h" or "never");
+/// `berth ttl` later overrides it in the store (see `domain::ttl_source`).
+pub const TTL: &str = "dev.berth.ttl";
 /// On berth's images: a hash of the definition they were built from, so an image
 /// built from an older definition is known as outdated.
 pub const DEFINITION: &str = "dev.berth.definition";
@@ -143,6 +146,9 @@ pub fn workspace_labels(
     l.insert(super::net_profile::LABEL.into(), o.net_profile.to_string());
     if let Some(t) = &o.forward_logs {
         l.insert(super::log_forward::LABEL.into(), t.to_string());
+    }
+    if let Some(t) = &o.ttl {
+        l.insert(TTL.into(), t.to_string());
     }
     if o.docker {
         l.insert(

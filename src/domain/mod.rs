@@ -1,5 +1,6 @@
 //! Pure domain logic: no async runtime, no engine SDK, no terminal, no filesystem I/O.
 pub mod activity;
+pub mod activity_probe;
 pub mod backoff;
 pub mod cleanup;
 pub mod cleanup_work;
@@ -34,4 +35,5 @@ pub mod snapshot;
 pub mod ssh_forward;
 pub mod text_pos;
 pub mod ttl;
+pub mod ttl_source;
 pub mod workspace;

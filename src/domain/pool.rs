@@ -69,8 +69,9 @@ pub fn unpoolable(spec: &WorkspaceSpec) -> Option<&'static str> {
 }
 
 /// Labels that name one object (its name, its create, its port) or the pool itself,
-/// left out of a [`Shape`].
-const OWN_LABELS: [&str; 7] = [
+/// left out of a [`Shape`]; and the TTL, which a claim records in the store.
+const OWN_LABELS: [&str; 8] = [
+    labels::TTL,
     labels::NAME,
     labels::CREATE,
     labels::CREATOR,

@@ -7,12 +7,14 @@
 //! callers send it jobs over a bounded channel and await the reply.
 mod audit;
 pub use audit::AuditEntry;
+mod activity;
 pub mod job_runs;
 mod leases;
 pub mod process;
 mod provisioning;
 mod secrets;
 
+pub use activity::{ActivityRecord, OpenTabs, Use};
 pub use job_runs::JobRun;
 pub use leases::LeaseRequest;
 pub use process::Creator;
@@ -445,6 +447,7 @@ fn setup(conn: &Connection) -> rusqlite::Result<()> {
     )?;
     conn.execute_batch(secrets::SCHEMA)?;
     conn.execute_batch(job_runs::SCHEMA)?;
+    conn.execute_batch(activity::SCHEMA)?;
     // Leases of berth 0.1 had no creator; such rows count as ended creates.
     if !has_column(conn, "port_leases", "pid")? {
         conn.execute_batch(

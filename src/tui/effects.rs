@@ -177,17 +177,31 @@ impl Runner {
                 Some(Slot::Starting { size, .. }) => *size = Some((rows, cols)),
                 None => {}
             },
-            Effect::KillShell { id } => match self.sessions.get_mut(&id) {
-                Some(Slot::Starting { killed, .. }) => *killed = true,
-                Some(Slot::Live(_)) => {
-                    if let Some(Slot::Live(mut s)) = self.sessions.remove(&id) {
-                        s.kill();
-                    }
-                }
-                None => {}
-            },
+            Effect::KillShell { id } => {
+                // Its record in the store goes (best effort: a full queue leaves a
+                // row that counts only while this TUI runs).
+                let closed = Command::ShellTab {
+                    id,
+                    name: String::new(),
+                    open: false,
+                };
+                let _ = self.commands.try_send(closed);
+                self.kill_shell(id);
+            }
         }
         None
+    }
+
+    fn kill_shell(&mut self, id: u64) {
+        match self.sessions.get_mut(&id) {
+            Some(Slot::Starting { killed, .. }) => *killed = true,
+            Some(Slot::Live(_)) => {
+                if let Some(Slot::Live(mut s)) = self.sessions.remove(&id) {
+                    s.kill();
+                }
+            }
+            None => {}
+        }
     }
 
     /// A PTY started: replay what arrived meanwhile, or end it if its tab is gone.

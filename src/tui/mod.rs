@@ -25,6 +25,7 @@ pub mod panes;
 mod runtime_tests;
 #[cfg(test)]
 mod shell_tests;
+pub mod shell_use;
 pub mod snapshot_view;
 #[cfg(test)]
 mod snapshot_view_tests;

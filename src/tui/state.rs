@@ -40,6 +40,8 @@ pub struct ShellTab {
     pub workspace: String,
     pub term: crate::terminal::term::Term,
     pub status: ShellStatus,
+    /// When a use of its workspace was last sent (see `shell_use`).
+    pub used_at: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,6 +225,19 @@ pub struct State {
     /// Who runs the background jobs ("this TUI", "daemon pid 4121"); `None`
     /// until known.
     pub jobs_runner: Option<String>,
+    /// The selected workspace's activity as last observed (by name), or why
+    /// berth cannot tell.
+    pub activity: Option<(
+        String,
+        Result<crate::backend::activity_watch::ActivityView, String>,
+    )>,
+    /// When each workspace's TTL runs out (`None`: never), by name.
+    pub deadlines: BTreeMap<String, Option<i64>>,
+    /// The recorded uses and TTLs the deadlines come from, with the default TTL.
+    pub use_records: (
+        crate::backend::activity_watch::Records,
+        crate::domain::ttl::Ttl,
+    ),
 }
 
 impl Effect {
@@ -328,6 +343,9 @@ impl State {
             egress_records: super::egress_ring::DEFAULT_RECORDS,
             runtimes: None,
             jobs_runner: None,
+            activity: None,
+            deadlines: BTreeMap::new(),
+            use_records: Default::default(),
         }
     }
 

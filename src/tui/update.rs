@@ -168,6 +168,11 @@ fn on_backend(s: &mut State, e: Event) -> Vec<Effect> {
         Event::Workspaces(ws) => {
             let old_index = s.selected_index();
             s.workspaces = ws;
+            s.deadlines = crate::backend::activity_watch::deadlines(
+                &s.workspaces,
+                &s.use_records.0,
+                s.use_records.1,
+            );
             s.view.clear();
             let mut fx = rebuild_view(s, old_index);
             fx.extend(super::update_shell::on_workspaces(s));
@@ -213,6 +218,24 @@ fn on_backend(s: &mut State, e: Event) -> Vec<Effect> {
         }
         Event::Jobs(news) => {
             super::jobs_status::on_news(s, news);
+            vec![]
+        }
+        Event::Activity { name, observed } => {
+            if s.selected.as_deref() == Some(&name) {
+                s.activity = Some((name, observed));
+            }
+            vec![]
+        }
+        Event::UseRecords {
+            records,
+            default_ttl,
+        } => {
+            s.use_records = (records, default_ttl);
+            s.deadlines = crate::backend::activity_watch::deadlines(
+                &s.workspaces,
+                &s.use_records.0,
+                default_ttl,
+            );
             vec![]
         }
         Event::Snapshots { workspace, list } => {

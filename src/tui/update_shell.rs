@@ -45,6 +45,8 @@ pub fn open(s: &mut State) -> Vec<Effect> {
         workspace: name.clone(),
         term: Term::new(rows, cols),
         status: ShellStatus::Connecting,
+        // Opening it is a use (the backend records it with the tab).
+        used_at: s.now,
     });
     s.bottom = Bottom::Shell(id);
     s.focus = Focus::Shell;
@@ -83,11 +85,12 @@ pub fn on_session(s: &mut State, id: u64, ev: SessionEvent) -> Vec<Effect> {
             };
             let replies = t.term.feed(&bytes);
             t.term.take_bell();
-            if replies.is_empty() {
-                vec![]
-            } else {
-                vec![Effect::ShellInput { id, bytes: replies }]
+            let mut fx = Vec::new();
+            if !replies.is_empty() {
+                fx.push(Effect::ShellInput { id, bytes: replies });
             }
+            fx.extend(super::shell_use::touched(s, id));
+            fx
         }
         SessionEvent::Exited(code) => {
             let Some(t) = s.shell(id) else { return vec![] };
@@ -235,10 +238,12 @@ pub fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
     match (&t.status, action) {
         (ShellStatus::Running, _) => {
             t.term.set_scrollback(0);
-            match encode_key(&k, t.term.modes()) {
+            let mut fx = match encode_key(&k, t.term.modes()) {
                 Some(bytes) => vec![Effect::ShellInput { id, bytes }],
                 None => vec![],
-            }
+            };
+            fx.extend(super::shell_use::touched(s, id));
+            fx
         }
         (ShellStatus::Disconnected(_), Some(Action::ShellReconnect)) => {
             let ws = t.workspace.clone();

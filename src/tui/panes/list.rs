@@ -56,6 +56,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
     // Egress counters only while some proxy workspace has them.
     let egress = !s.egress_counts.is_empty();
     let egress_w = if egress { EGRESS_W + 1 } else { 0 };
+    // The TTL countdown only while some workspace has a deadline.
+    let ttl = s.deadlines.values().any(Option::is_some);
+    // It narrows the image column, not the name.
+    let ttl_w = if ttl { TTL_W + 1 } else { 0 };
     let mut heads = vec![
         head("  NAME", SortKey::Name),
         head("STATE", SortKey::State),
@@ -64,6 +68,9 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         head("IMAGE", SortKey::Image),
         head("UPTIME", SortKey::Uptime),
     ];
+    if ttl {
+        heads.push(Cell::from("TTL"));
+    }
     if egress {
         heads.push(Cell::from("REQ/DENIED"));
     }
@@ -72,7 +79,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         .saturating_sub(13 + 6 + 9 + 12 + 8 + 5 + egress_w)
         .clamp(8, 40);
     let image_w = inner_w
-        .saturating_sub(name_w + 13 + 6 + 9 + 8 + 5 + egress_w)
+        .saturating_sub(name_w + 13 + 6 + 9 + 8 + 5 + egress_w + ttl_w)
         .max(5);
     let rows_h = layout::list_rows(area);
     let selected = s.selected_index();
@@ -119,6 +126,16 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
                 )),
                 Cell::from(w.uptime_secs(s.now).map_or("-".into(), human_duration)),
             ];
+            if ttl {
+                let deadline = s.deadlines.get(&w.name).copied().flatten();
+                let left = crate::domain::ttl::countdown(s.now, deadline);
+                let expired = left.as_deref() == Some("expired") && Some(i) != selected;
+                let cell = Span::styled(
+                    left.unwrap_or_else(|| "-".into()),
+                    if expired { th.fg(Role::Warning) } else { style },
+                );
+                cells.push(Cell::from(cell));
+            }
             if egress {
                 cells.push(egress_cell(s, &w.name, Some(i) == selected));
             }
@@ -133,6 +150,9 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         Constraint::Length(image_w as u16),
         Constraint::Length(8),
     ];
+    if ttl {
+        widths.push(Constraint::Length(TTL_W as u16));
+    }
     if egress {
         widths.push(Constraint::Length(EGRESS_W as u16));
     }
@@ -142,6 +162,9 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         .column_spacing(1);
     f.render_widget(t, area);
 }
+
+/// Width of the TTL countdown column ("expired", "23h59m").
+const TTL_W: usize = 7;
 
 /// Width of the egress counters column.
 const EGRESS_W: usize = 13;

@@ -1,4 +1,5 @@
 //! Drawing. Reads state, never changes it.
+mod activity;
 mod bars;
 mod copy_form;
 mod egress_view;

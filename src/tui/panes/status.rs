@@ -85,6 +85,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
             Span::styled(format!("⚠ {why}"), th.fg(Role::Warning)),
         ]));
     }
+    // Why it counts as alive (or idle), its last use and its TTL.
+    lines.extend(super::activity::lines(s, w));
     // Docker inside: its sidecar has privileges the workspace never gets; say so.
     if let Some(d) = crate::domain::dind::DockerInside::of(w) {
         lines.push(Line::from(vec![
