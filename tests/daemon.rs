@@ -229,7 +229,7 @@ fn once_runs_every_job_and_skips_the_acting_ones_a_daemon_holds() {
     let out = stdout(&o);
     assert!(
         out.contains(&format!(
-            "not run: test-tick (the jobs lock is held by daemon pid {pid}, which runs them)"
+            "not run: cleanup, test-tick (the jobs lock is held by daemon pid {pid}, which runs them)"
         )),
         "{out}"
     );

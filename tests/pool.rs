@@ -43,6 +43,10 @@ fn comparable(v: &serde_json::Value) -> serde_json::Value {
         "started_at",
         "uptime_secs",
         "labels",
+        // Times of its uses: the two were made seconds apart.
+        "last_used_at",
+        "kill_after_at",
+        "ttl_left",
     ] {
         o.remove(k);
     }
@@ -106,9 +110,14 @@ fn a_warm_claim_becomes_a_workspace_like_a_cold_one() {
     );
     wait_for_background_refill(&sb);
 
-    // Listed like a cold one: same fields, same values but its identity.
+    // Listed like a cold one: same fields, same values but its identity. The pool
+    // is emptied first so this one is made cold.
+    sb.ok(&["pool", "drain"]);
     let plain = sb.name("plain");
-    sb.create_ok(&plain, &[]);
+    let o = sb.create(&plain, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(!out.contains("created warm"), "{out}");
     let list = sb.json(&["list", "--json"]);
     let find = |n: &str| {
         list.as_array()
@@ -165,10 +174,24 @@ fn a_warm_claim_becomes_a_workspace_like_a_cold_one() {
     assert!(!docker(&["volume", "inspect", &slot_volume])
         .status
         .success());
+    // A claim with --ttl keeps it (in the store: the slot's labels predate it).
+    let timed = sb.name("timed");
+    let o = sb.create(&timed, &["--ttl", "2h"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(format!("{}{}", stdout(&o), stderr(&o)).contains("created warm"));
+    wait_for_background_refill(&sb);
+    let st = sb.json(&["status", &timed, "--json"]);
+    assert_eq!(st["ttl"], "2h", "{st}");
+    assert_eq!(
+        st["kill_after_at"].as_i64(),
+        st["last_used_at"].as_i64().map(|t| t + 7200),
+        "{st}"
+    );
     // delete --all (scoped to this sandbox's labels) leaves the pool alone; drain
     // empties it.
     sb.ok(&["delete", "--all", "--yes"]);
     assert!(!sb.container_exists(&plain));
+    assert!(!sb.container_exists(&timed));
     assert_eq!(pool_json(&sb)["ready"], 1);
     let drained = sb.json(&["pool", "drain", "--json"]);
     assert_eq!(drained["removed"].as_array().unwrap().len(), 1, "{drained}");
