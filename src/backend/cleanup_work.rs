@@ -35,7 +35,10 @@ pub fn reader_name(volume: &str) -> String {
     format!("berth-gc-check-{volume}")
 }
 
-/// When provisioning finished: the marker's mtime, else the container's creation.
+/// When provisioning finished: the end of the marker's mtime second (a tar header
+/// holds whole seconds, so the create's own last files, e.g. authorized_keys,
+/// written in that second before the marker, look newer than it), else the
+/// container's creation.
 pub async fn reference_time(ctx: &Ctx, ws: &Workspace) -> i64 {
     let mut tar = Vec::new();
     let mut s = ctx.engine.download_archive(&ws.container, MARKER_PATH);
@@ -45,7 +48,7 @@ pub async fn reference_time(ctx: &Ctx, ws: &Workspace) -> i64 {
             _ => return ws.created,
         }
     }
-    marker_mtime(&tar).unwrap_or(ws.created)
+    marker_mtime(&tar).map_or(ws.created, |m| m + 1)
 }
 
 fn marker_mtime(tar_bytes: &[u8]) -> Option<i64> {
