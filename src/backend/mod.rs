@@ -31,6 +31,7 @@ pub mod images;
 pub mod inventory;
 pub mod keys;
 pub mod lifecycle;
+pub mod limits;
 pub mod log_forward;
 pub mod net_isolated;
 pub mod networks;

@@ -55,6 +55,8 @@ struct RawConfig {
     logs: super::logs::RawLogs,
     #[serde(default)]
     lifetime: super::lifetime::RawLifetime,
+    #[serde(default)]
+    limits: super::limits::RawLimits,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -151,13 +153,15 @@ pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError
     }
     if let Some(c) = raw.resources.cpus {
         let v = *c.get_ref();
-        if !(v > 0.0 && v <= 1024.0) {
+        if !(0.0..=1024.0).contains(&v) {
             return Err(err_at(
                 c.span().start,
-                "resources.cpus: must be a number of cores above 0 (for example 2 or 0.5)".into(),
+                "resources.cpus: must be a number of cores (for example 2 or 0.5), or 0 for no limit"
+                    .into(),
             ));
         }
-        cfg.resources.cpus = Some(v);
+        // 0: no CPU limit.
+        cfg.resources.cpus = Some(v).filter(|v| *v > 0.0);
     }
     if let Some(t) = raw.theme.and_then(text_setting) {
         cfg.theme = t;
@@ -200,6 +204,7 @@ pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError
     super::network::apply(&mut cfg.network, raw.network, &err_at)?;
     super::logs::apply(&mut cfg.logs, raw.logs, &err_at)?;
     super::lifetime::apply(&mut cfg.lifetime, raw.lifetime, &err_at)?;
+    super::limits::apply(&mut cfg.limits, raw.limits, &err_at)?;
     let raw_provision = super::provision::RawProvision {
         env: raw.env,
         forward: raw.forward,

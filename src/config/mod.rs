@@ -4,6 +4,7 @@
 pub mod docker;
 mod layer;
 pub mod lifetime;
+pub mod limits;
 pub mod logs;
 pub mod network;
 pub mod profiles;
@@ -59,6 +60,8 @@ pub struct Config {
     pub logs: logs::LogsConfig,
     /// `[lifetime]`: the default TTL of new workspaces.
     pub lifetime: lifetime::LifetimeConfig,
+    /// `[limits]`: running workspaces at once, disk and aggregate alerts.
+    pub limits: limits::LimitsConfig,
 }
 
 /// The CA bundle profile builds trust by default (used when it exists).
@@ -97,6 +100,7 @@ impl Default for Config {
             network: Default::default(),
             logs: Default::default(),
             lifetime: Default::default(),
+            limits: Default::default(),
         }
     }
 }

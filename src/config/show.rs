@@ -41,9 +41,8 @@ impl Config {
             q(&format_memory(self.resources.memory_bytes))
         ));
         out.push_str(&format!("pids = {}\n", self.resources.pids));
-        if let Some(c) = self.resources.cpus {
-            out.push_str(&format!("cpus = {c}\n"));
-        }
+        // 0: no CPU limit.
+        out.push_str(&format!("cpus = {}\n", self.resources.cpus.unwrap_or(0.0)));
         out.push_str(&self.provision.sections_toml());
         out.push_str("\n[build]\n");
         out.push_str(&format!(
@@ -58,6 +57,7 @@ impl Config {
         out.push_str(&self.network.toml());
         out.push_str(&self.logs.toml());
         out.push_str(&self.lifetime.toml());
+        out.push_str(&self.limits.toml());
         out.push_str("\n[labels]\n");
         for (k, v) in &self.labels {
             out.push_str(&format!("{} = {}\n", q(k), q(v)));
@@ -95,6 +95,7 @@ impl Config {
             "network": self.network.to_json(),
             "logs": self.logs.to_json(),
             "lifetime": self.lifetime.to_json(),
+            "limits": self.limits.to_json(),
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Pure domain logic: no async runtime, no engine SDK, no terminal, no filesystem I/O.
 pub mod activity;
+pub mod alerts;
 pub mod copy;
 pub mod create_checks;
 pub mod create_options;
@@ -9,6 +10,7 @@ pub mod egress;
 pub mod egress_audit;
 pub mod env;
 pub mod labels;
+pub mod limits;
 pub mod log_forward;
 pub mod naming;
 pub mod net_isolation;

@@ -202,6 +202,8 @@ impl Engine for MemoryEngine {
             runtimes,
             default_runtime,
             containers: self.inner.lock().containers.len() as i64,
+            ncpu: self.inner.lock().host.0,
+            mem_total: self.inner.lock().host.1,
         })
     }
 
