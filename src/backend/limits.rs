@@ -43,9 +43,12 @@ async fn open_lock(ctx: &Ctx) -> anyhow::Result<File> {
 
 /// Takes the lock, waiting (on tokio's clock) while another berth counts.
 async fn lock(ctx: &Ctx) -> Result<File, String> {
-    let file = open_lock(ctx)
-        .await
-        .map_err(|e| format!("cannot open berth's limits lock in {}: {e:#}", ctx.paths.state_dir.display()))?;
+    let file = open_lock(ctx).await.map_err(|e| {
+        format!(
+            "cannot open berth's limits lock in {}: {e:#}",
+            ctx.paths.state_dir.display()
+        )
+    })?;
     let deadline = tokio::time::Instant::now() + LOCK_WAIT;
     loop {
         // Non-blocking (LOCK_NB): polled, so no thread waits on it.
@@ -93,17 +96,14 @@ pub async fn admit_one(ctx: &Ctx, name: &str) -> Result<Slot, String> {
         .await
         .map_err(|e| e.to_string())?;
     let running = counted(&workspaces, &creating, name);
-    admit(limit, &running)
-        .map_err(|r| r.sentence(&ctx.paths.config_file.display().to_string()))?;
+    admit(limit, &running).map_err(|r| r.sentence(&ctx.paths.config_file.display().to_string()))?;
     Ok(Slot { _lock: Some(file) })
 }
 
 /// The CPU cores a new workspace asks for, capped at the host's count (with a
 /// note); as asked when the engine does not say its count.
 pub async fn capped_cpus(ctx: &Ctx, asked: Option<f64>, progress: ProgressFn<'_>) -> Option<f64> {
-    if asked.is_none() {
-        return None;
-    }
+    asked?;
     let host = match ctx.engine.info().await {
         Ok(i) => i.ncpu,
         Err(_) => 0,

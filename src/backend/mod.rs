@@ -1,6 +1,7 @@
 //! Async orchestration: lifecycle operations run as plans against the engine and the
 //! store, reporting progress as events. The CLI (and later the TUI) only call these.
 pub mod activity;
+pub mod alerts;
 pub mod copy;
 pub mod copy_job;
 mod copy_pack;
@@ -20,6 +21,7 @@ mod create_tests;
 mod create_undo;
 pub mod delete_all;
 pub mod dind;
+pub mod disk;
 pub mod egress;
 pub mod egress_tasks;
 #[cfg(test)]
@@ -32,6 +34,8 @@ pub mod inventory;
 pub mod keys;
 pub mod lifecycle;
 pub mod limits;
+#[cfg(test)]
+mod limits_tests;
 pub mod log_forward;
 pub mod net_isolated;
 pub mod networks;

@@ -176,6 +176,10 @@ pub enum Event {
     },
     /// Every registered container runtime checked (at connect and every 30 s).
     Runtimes(crate::domain::runtime::Report),
+    /// The alerts that hold now (`backend::alerts`, at connect and every 60 s).
+    Alerts(Vec<crate::domain::alerts::Alert>),
+    /// Home volume sizes in bytes by workspace name, as far as known.
+    VolumeSizes(std::collections::BTreeMap<String, u64>),
 }
 
 /// Connects to the engine (called again after it goes away).
@@ -239,6 +243,8 @@ async fn run(
     let mut egress = super::egress_tasks::EgressTasks::default();
     // Checks the runtimes while connected; replaced on every connect.
     let mut health: Option<JoinHandle<()>> = None;
+    // Checks the alerts (and measures volume sizes) while connected; likewise.
+    let mut alerts: Option<JoinHandle<()>> = None;
     let mut jobs: HashMap<u64, (tokio::sync::watch::Sender<bool>, JoinHandle<()>)> = HashMap::new();
     loop {
         jobs.retain(|_, (_, h)| !h.is_finished());
@@ -259,6 +265,10 @@ async fn run(
                             h.abort();
                         }
                         health = ctx.clone().map(|c| super::runtime_health::spawn(c, events.clone()));
+                        if let Some(h) = alerts.take() {
+                            h.abort();
+                        }
+                        alerts = ctx.clone().map(|c| super::alerts::spawn(c, events.clone()));
                     }
                     Internal::Disconnected => {
                         // Keep the context: jobs fail with the engine's own message, and
@@ -331,7 +341,7 @@ async fn run(
         }
     }
     watcher.abort();
-    for task in [follower, health].into_iter().flatten() {
+    for task in [follower, health, alerts].into_iter().flatten() {
         task.abort();
     }
 }

@@ -27,7 +27,13 @@ pub async fn overview(paths: Paths, config: Config) -> Result<i32> {
     if ws.is_empty() {
         println!("No workspaces yet. Create one with `berth create NAME`; `berth --help` lists every command.");
     } else {
-        print!("{}", output::table(&ws));
+        // Only sizes already measured: this overview never waits for one.
+        let sizes = crate::backend::disk::sizes(&ctx, &ws, i64::MAX, std::time::Duration::ZERO)
+            .await
+            .into_iter()
+            .map(|(n, k)| (n, k.bytes))
+            .collect();
+        print!("{}", output::table(&ws, &sizes));
     }
     Ok(0)
 }
@@ -114,14 +120,15 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         }
         Command::List { json } => {
             let ws = inventory::list(ctx).await?;
+            let sizes = super::limits::list_sizes(ctx, &ws).await;
             if json {
-                print_json(&serde_json::Value::Array(
-                    ws.iter().map(output::workspace_json).collect(),
-                ))?;
+                let mut v: Vec<_> = ws.iter().map(output::workspace_json).collect();
+                super::limits::add_list_json(&mut v, &sizes);
+                print_json(&serde_json::Value::Array(v))?;
             } else if ws.is_empty() {
                 println!("No workspaces. Create one with `berth create NAME`.");
             } else {
-                print!("{}", output::table(&ws));
+                print!("{}", output::table(&ws, &sizes));
             }
             Ok(0)
         }
@@ -134,9 +141,11 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             let logs = crate::backend::log_forward::status(ctx, &w).await;
             let proxy = crate::backend::proxy::view(ctx, &w).await;
             let default_runtime = super::runtime::engine_default(ctx).await;
+            let size = super::limits::status_size(ctx, &w).await;
             if json {
                 let mut v = output::workspace_json(&w);
                 extra.add_json(&mut v)?;
+                super::limits::add_status_json(&mut v, size.as_ref());
                 v["docker"] = serde_json::to_value(&docker)?;
                 v["forward_logs"] = serde_json::to_value(&logs)?;
                 v["proxy"] = serde_json::to_value(&proxy)?;
@@ -144,6 +153,10 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                 print_json(&v)?;
             } else {
                 print!("{}{}", output::details(&w, &default_runtime), extra.text());
+                print!(
+                    "{}",
+                    super::limits::status_line(size.as_ref(), output::now())
+                );
                 if let Some(d) = &docker {
                     print!("{}", output::docker_line(d));
                 }

@@ -14,6 +14,7 @@ mod egress;
 mod exec;
 mod hint;
 mod image;
+mod limits;
 mod log_forward;
 mod logs;
 mod logs_tagged;

@@ -155,9 +155,9 @@ fn ago(ts: i64) -> String {
     format!("{} ago", human_duration(now() - ts))
 }
 
-/// The `berth list` table.
-pub fn table(ws: &[Workspace]) -> String {
-    let rows: Vec<[String; 7]> = ws
+/// The `berth list` table; `sizes`: home volume sizes by name ("?" when unknown).
+pub fn table(ws: &[Workspace], sizes: &std::collections::BTreeMap<String, u64>) -> String {
+    let rows: Vec<[String; 8]> = ws
         .iter()
         .map(|w| {
             [
@@ -170,18 +170,24 @@ pub fn table(ws: &[Workspace]) -> String {
                 w.net_profile().to_string(),
                 w.image.clone(),
                 w.uptime_secs(now()).map_or("-".into(), human_duration),
+                sizes
+                    .get(&w.name)
+                    .map_or("?".into(), |b| crate::domain::limits::human_size(*b)),
                 w.thread.clone().unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
-    let header = ["NAME", "STATE", "SSH", "NET", "IMAGE", "UPTIME", "THREAD"].map(String::from);
+    let header = [
+        "NAME", "STATE", "SSH", "NET", "IMAGE", "UPTIME", "SIZE", "THREAD",
+    ]
+    .map(String::from);
     let mut widths = header.clone().map(|h| h.len());
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
             widths[i] = widths[i].max(c.chars().count());
         }
     }
-    let line = |r: &[String; 7]| {
+    let line = |r: &[String; 8]| {
         let cells: Vec<String> = r
             .iter()
             .enumerate()
@@ -229,6 +235,7 @@ pub fn workspace_json(w: &Workspace) -> serde_json::Value {
         "runtime": w.runtime,
         "memory_limit": w.memory_limit,
         "pids_limit": w.pids_limit,
+        "cpus_limit": w.cpus_limit,
         "created": w.created,
         "started_at": w.started_at,
         "uptime_secs": w.uptime_secs(now()),
@@ -300,6 +307,10 @@ pub fn details(w: &Workspace, engine_default: &str) -> String {
     if let Some(p) = w.pids_limit {
         kv("pids", p.to_string());
     }
+    kv(
+        "cpus",
+        w.cpus_limit.map_or("no limit".into(), |c| c.to_string()),
+    );
     s
 }
 

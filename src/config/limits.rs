@@ -128,8 +128,14 @@ mod tests {
         for (text, field) in [
             ("[limits]\nmax_concurrent = -1\n", "limits.max_concurrent"),
             ("[limits]\ndisk_alert = \"lots\"\n", "limits.disk_alert"),
-            ("[limits]\nalert_threshold_pct = 0\n", "limits.alert_threshold_pct"),
-            ("[limits]\nalert_threshold_pct = 101\n", "limits.alert_threshold_pct"),
+            (
+                "[limits]\nalert_threshold_pct = 0\n",
+                "limits.alert_threshold_pct",
+            ),
+            (
+                "[limits]\nalert_threshold_pct = 101\n",
+                "limits.alert_threshold_pct",
+            ),
         ] {
             let e = Config::parse(text, "c.toml").unwrap_err();
             assert_eq!(e.line, 2, "{text}");

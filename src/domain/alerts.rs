@@ -149,7 +149,10 @@ pub fn evaluate(host: &Host, uses: &[Use], t: Thresholds) -> Vec<Alert> {
 pub fn changes<'a>(before: &[Alert], now: &'a [Alert]) -> (Vec<&'a Alert>, Vec<String>) {
     let was: BTreeSet<&str> = before.iter().map(|a| a.key.as_str()).collect();
     let is: BTreeSet<&str> = now.iter().map(|a| a.key.as_str()).collect();
-    let started = now.iter().filter(|a| !was.contains(a.key.as_str())).collect();
+    let started = now
+        .iter()
+        .filter(|a| !was.contains(a.key.as_str()))
+        .collect();
     let cleared = before
         .iter()
         .filter(|a| !is.contains(a.key.as_str()))
@@ -209,10 +212,20 @@ mod tests {
             a[0].sentence,
             "berth's workspaces use 3.5 of the host's 4 CPUs (88%), past [limits] alert_threshold_pct = 80"
         );
-        assert!(a[1].sentence.contains("14G of the host's 16G of memory (88%)"), "{}", a[1].sentence);
-        assert!(a[2].sentence.contains("85G of the 100G filesystem"), "{}", a[2].sentence);
         assert!(
-            a[3].sentence.starts_with("workspace a's home volume holds 40G, past [limits] disk_alert = 20g"),
+            a[1].sentence
+                .contains("14G of the host's 16G of memory (88%)"),
+            "{}",
+            a[1].sentence
+        );
+        assert!(
+            a[2].sentence.contains("85G of the 100G filesystem"),
+            "{}",
+            a[2].sentence
+        );
+        assert!(
+            a[3].sentence
+                .starts_with("workspace a's home volume holds 40G, past [limits] disk_alert = 20g"),
             "{}",
             a[3].sentence
         );
@@ -236,7 +249,10 @@ mod tests {
             pct: 1,
             disk_alert: None,
         };
-        assert_eq!(keys(&evaluate(&host(), &uses, t)), ["cpu", "memory", "disk"]);
+        assert_eq!(
+            keys(&evaluate(&host(), &uses, t)),
+            ["cpu", "memory", "disk"]
+        );
     }
 
     #[test]
@@ -244,7 +260,10 @@ mod tests {
         let before = evaluate(&host(), &[u("a", 4.0, 0, Some(30 * G))], T);
         let now = evaluate(&host(), &[u("a", 0.0, 15 * G, Some(30 * G))], T);
         let (started, cleared) = changes(&before, &now);
-        assert_eq!(started.iter().map(|a| a.key.as_str()).collect::<Vec<_>>(), ["memory"]);
+        assert_eq!(
+            started.iter().map(|a| a.key.as_str()).collect::<Vec<_>>(),
+            ["memory"]
+        );
         assert_eq!(cleared, ["cpu"]);
         let (s, c) = changes(&now, &now);
         assert!(s.is_empty() && c.is_empty());

@@ -121,7 +121,7 @@ pub fn parse_size(s: &str) -> Result<u64, BadSize> {
 /// The exact form [`parse_size`] reads back ("20g", "512m", bytes).
 pub fn format_size(bytes: u64) -> String {
     for (shift, unit) in [(40, "t"), (30, "g"), (20, "m"), (10, "k")] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{}{unit}", bytes >> shift);
         }
     }
@@ -203,7 +203,10 @@ mod tests {
         );
         let one = admit(1, &set(1)).unwrap_err().sentence("f");
         assert!(one.starts_with("1 workspace is running (w0)"), "{one}");
-        assert!(admit(2, &set(9)).unwrap_err().sentence("f").contains("w4, ..."));
+        assert!(admit(2, &set(9))
+            .unwrap_err()
+            .sentence("f")
+            .contains("w4, ..."));
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod copy;
 pub mod create_checks;
 pub mod create_options;
 pub mod dind;
+pub mod disk_usage;
 pub mod dotfiles;
 pub mod egress;
 pub mod egress_audit;

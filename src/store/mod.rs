@@ -9,6 +9,7 @@ mod leases;
 pub mod process;
 mod provisioning;
 mod secrets;
+mod sizes;
 
 pub use leases::LeaseRequest;
 pub use process::Creator;

@@ -55,9 +55,18 @@ impl MemoryEngine {
         self.inner.update(|s| s.host = (cpus, mem_bytes));
     }
 
+    /// Makes every list of workspaces take `d` of tokio time (a real engine's round
+    /// trip), so concurrent callers interleave there.
+    pub fn set_list_delay(&self, d: std::time::Duration) {
+        self.inner.update(|s| s.list_delay = d);
+    }
+
     /// The CPU limit container `name` was created with (NanoCpus).
     pub fn nano_cpus(&self, name: &str) -> Option<i64> {
-        self.inner.lock().find(name).and_then(|c| c.extras.nano_cpus)
+        self.inner
+            .lock()
+            .find(name)
+            .and_then(|c| c.extras.nano_cpus)
     }
 
     /// A volume with `labels` (e.g. a sidecar's data).

@@ -207,6 +207,9 @@ pub(super) struct State {
     pub runtimes: super::runtimes::Runtimes,
     /// The host's CPUs and memory in bytes, as `info` says them.
     pub host: (u32, u64),
+    /// How long a list of workspaces takes (tokio time), like a real engine's
+    /// round trip; none by default.
+    pub list_delay: std::time::Duration,
 }
 
 impl State {
@@ -306,6 +309,7 @@ impl State {
             attached: BTreeMap::new(),
             runtimes: Default::default(),
             host: (8, 16 << 30),
+            list_delay: std::time::Duration::ZERO,
         }
     }
 
