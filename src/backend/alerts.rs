@@ -67,7 +67,10 @@ async fn check_and_sizes(ctx: &Ctx) -> anyhow::Result<(Vec<Alert>, BTreeMap<Stri
         .list_workspaces()
         .await?
         .into_iter()
-        .filter(|w| !crate::domain::limits::is_pool_slot(w))
+        .filter(|w| {
+            !crate::domain::limits::is_pool_slot(w)
+                && crate::domain::limits::ours(w, &ctx.config.labels)
+        })
         .collect();
     let sizes = super::disk::sizes(ctx, &ws, super::disk::FRESH_FOR, SIZES_DEADLINE).await;
     let running: Vec<Workspace> = ws

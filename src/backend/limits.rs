@@ -1,5 +1,6 @@
 //! `[limits] max_concurrent` enforced across processes, and the CPU default capped
-//! at the host. A create or start takes a [`Slot`]: it holds a lock file
+//! at the host. berth's workspaces are those carrying the config's `[labels]`
+//! (every workspace when none are set). A create or start takes a [`Slot`]: it holds a lock file
 //! (`<state dir>/limits.lock`, flock) while it counts what runs and makes its own
 //! claim visible (a create: its provisioning record; a start: the started
 //! container), so two berths at the limit never both slip past it. Creates in
@@ -7,7 +8,7 @@
 //! before the engine's list, so a create that finishes between the two is seen
 //! running.
 use super::{Ctx, Progress, ProgressFn};
-use crate::domain::limits::{admit, cap_cpus, counted};
+use crate::domain::limits::{admit, cap_cpus, counted, ours};
 use std::fs::File;
 use std::time::Duration;
 
@@ -90,11 +91,12 @@ pub async fn admit_one(ctx: &Ctx, name: &str) -> Result<Slot, String> {
         .filter(|(_, alive)| *alive)
         .map(|(r, _)| r.name)
         .collect();
-    let workspaces = ctx
+    let mut workspaces = ctx
         .engine
         .list_workspaces()
         .await
         .map_err(|e| e.to_string())?;
+    workspaces.retain(|w| ours(w, &ctx.config.labels));
     let running = counted(&workspaces, &creating, name);
     admit(limit, &running).map_err(|r| r.sentence(&ctx.paths.config_file.display().to_string()))?;
     Ok(Slot { _lock: Some(file) })

@@ -23,6 +23,12 @@ pub fn is_pool_slot(w: &Workspace) -> bool {
     w.labels.get(POOL_LABEL).is_some_and(|v| !v.is_empty())
 }
 
+/// Is `w` one of this berth's: it carries every extra label of the config
+/// (`[labels]`, put on everything berth creates; none set: every workspace is).
+pub fn ours(w: &Workspace, extra: &std::collections::BTreeMap<String, String>) -> bool {
+    extra.iter().all(|(k, v)| w.labels.get(k) == Some(v))
+}
+
 /// The names counted against `max_concurrent`: workspaces that take a running
 /// slot and the creates in progress (by live processes), less `except` (the
 /// workspace being created or started).
@@ -188,6 +194,16 @@ mod tests {
         assert_eq!(c.into_iter().collect::<Vec<_>>(), ["a", "c", "d"]);
         let c = counted(&all, &["d".into()], "d");
         assert_eq!(c.len(), 2, "the workspace itself is not counted");
+    }
+
+    #[test]
+    fn ours_carry_every_extra_label() {
+        let mut w = ws("a", WorkspaceState::Running, false);
+        let extra = BTreeMap::from([("team".to_string(), "x".to_string())]);
+        assert!(ours(&w, &BTreeMap::new()));
+        assert!(!ours(&w, &extra));
+        w.labels.insert("team".into(), "x".into());
+        assert!(ours(&w, &extra));
     }
 
     #[test]
