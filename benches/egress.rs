@@ -62,6 +62,7 @@ fn ws() -> Workspace {
         runtime: None,
         memory_limit: Some(4 << 30),
         pids_limit: Some(256),
+        cpus_limit: None,
         provision: berth::domain::provision::Provision::Ready,
         labels: [("dev.berth.net-profile".to_string(), "proxy".to_string())].into(),
     }

@@ -34,6 +34,7 @@ fn ws(i: usize) -> Workspace {
         runtime: None,
         memory_limit: Some(4 << 30),
         pids_limit: Some(256),
+        cpus_limit: None,
         provision: berth::domain::provision::Provision::Ready,
         labels: Default::default(),
     }

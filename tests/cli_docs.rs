@@ -83,6 +83,9 @@ fn valid_configs_load_and_show_round_trips() {
         "shell = \"zsh -l\"",
         "start = [\"S\"]",
         "cpus = 1.5",
+        "max_concurrent = 6",
+        "disk_alert = \"50g\"",
+        "alert_threshold_pct = 90",
     ] {
         assert!(shown.contains(want), "{want} missing:\n{shown}");
     }

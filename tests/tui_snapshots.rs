@@ -32,6 +32,7 @@ fn ws(name: &str, state: WorkspaceState, port: u16) -> Workspace {
         runtime: None,
         memory_limit: Some(4 << 30),
         pids_limit: Some(256),
+        cpus_limit: None,
         provision: berth::domain::provision::Provision::Ready,
         labels: [("team".to_string(), "core".to_string())].into(),
     }

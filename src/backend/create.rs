@@ -149,6 +149,9 @@ async fn create_redacted(
             .await
             .map_err(refuse)?;
     }
+    // The engine refuses more CPUs than the host has: the default (2) on a smaller host.
+    req.spec.resources.cpus =
+        super::limits::capped_cpus(ctx, req.spec.resources.cpus, progress).await;
     let req = req;
     let spec = &req.spec;
     let name = &spec.name;
@@ -226,12 +229,16 @@ async fn create_redacted(
         std::process::id(),
         chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
     );
-    let previous = match ctx
+    // `[limits] max_concurrent`: counted and claimed (the record) under one lock.
+    let slot = super::limits::admit_one(ctx, name.as_str())
+        .await
+        .map_err(refuse)?;
+    let begun = ctx
         .store
         .begin_provisioning(name.as_str(), &token, total)
-        .await
-        .map_err(|e| refuse(format!("{e:#}")))?
-    {
+        .await;
+    slot.release();
+    let previous = match begun.map_err(|e| refuse(format!("{e:#}")))? {
         Begin::Busy(r) => {
             return Err(refuse(format!(
                 "workspace {name} is being created by berth process {} (at step {}); wait for it or stop that process",

@@ -230,6 +230,7 @@ fn leftover(n: &WorkspaceName, provision: Provision) -> Workspace {
         runtime: None,
         memory_limit: None,
         pids_limit: None,
+        cpus_limit: None,
         provision,
         labels: Default::default(),
     }

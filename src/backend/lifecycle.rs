@@ -49,9 +49,14 @@ pub async fn ensure_running(
             progress
                 .report(Progress::Note(format!("starting workspace {name}")))
                 .await;
+            // `[limits] max_concurrent`: refused before anything starts.
+            let slot = super::limits::admit_one(ctx, name.as_str())
+                .await
+                .map_err(|e| anyhow!(e))?;
             super::provision::ssh_agent::ensure_dir(&ctx.paths, w).await?;
             sidecars::before_start(ctx, &name, progress).await;
             ctx.engine.start_container(&w.container).await?;
+            slot.release();
             provision::env::on_start(ctx, w, progress).await;
             super::secrets::on_start(ctx, w, progress).await;
             sidecars::after_start(ctx, &name, progress).await;
@@ -110,10 +115,20 @@ pub async fn restart(
         return ensure_running(ctx, &w, progress).await;
     }
     super::provision::ssh_agent::ensure_dir(&ctx.paths, &w).await?;
+    // A stopped workspace restarted starts: `[limits] max_concurrent` applies.
+    let slot = match w.state {
+        WorkspaceState::Running | WorkspaceState::Paused | WorkspaceState::Restarting => None,
+        _ => Some(
+            super::limits::admit_one(ctx, name.as_str())
+                .await
+                .map_err(|e| anyhow!(e))?,
+        ),
+    };
     sidecars::before_start(ctx, name, progress).await;
     ctx.engine
         .restart_container(&w.container, STOP_TIMEOUT_SECS)
         .await?;
+    drop(slot);
     // The restart emptied the tmpfs: deliver the values again.
     provision::env::on_start(ctx, &w, progress).await;
     super::secrets::on_start(ctx, &w, progress).await;

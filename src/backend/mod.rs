@@ -2,6 +2,7 @@
 //! store, reporting progress as events. The CLI (and later the TUI) only call these.
 pub mod activity;
 pub mod activity_watch;
+pub mod alerts;
 pub mod cleanup;
 #[cfg(test)]
 mod cleanup_tests;
@@ -25,6 +26,7 @@ pub(super) mod create_tests;
 mod create_undo;
 pub mod delete_all;
 pub mod dind;
+pub mod disk;
 pub mod egress;
 pub mod egress_tasks;
 #[cfg(test)]
@@ -37,6 +39,9 @@ pub mod inventory;
 pub mod jobs;
 pub mod keys;
 pub mod lifecycle;
+pub mod limits;
+#[cfg(test)]
+mod limits_tests;
 pub mod log_forward;
 pub mod net_isolated;
 pub mod networks;

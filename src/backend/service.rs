@@ -200,6 +200,10 @@ pub enum Event {
         records: super::activity_watch::Records,
         default_ttl: crate::domain::ttl::Ttl,
     },
+    /// The alerts that hold now (`backend::alerts`, at connect and every 60 s).
+    Alerts(Vec<crate::domain::alerts::Alert>),
+    /// Home volume sizes in bytes by workspace name, as far as known.
+    VolumeSizes(std::collections::BTreeMap<String, u64>),
 }
 
 /// Connects to the engine (called again after it goes away).
@@ -294,6 +298,8 @@ async fn run(
                 .clone()
                 .map(|c| super::activity_watch::spawn(c, sel.clone(), events.clone()));
         };
+    // Checks the alerts (and measures volume sizes) while connected; likewise.
+    let mut alerts: Option<JoinHandle<()>> = None;
     let mut jobs: HashMap<u64, (tokio::sync::watch::Sender<bool>, JoinHandle<()>)> = HashMap::new();
     loop {
         jobs.retain(|_, (_, h)| !h.is_finished());
@@ -315,6 +321,10 @@ async fn run(
                             h.abort();
                         }
                         health = ctx.clone().map(|c| super::runtime_health::spawn(c, events.clone()));
+                        if let Some(h) = alerts.take() {
+                            h.abort();
+                        }
+                        alerts = ctx.clone().map(|c| super::alerts::spawn(c, events.clone()));
                     }
                     Internal::Disconnected => {
                         // Keep the context: jobs fail with the engine's own message, and
@@ -410,7 +420,7 @@ async fn run(
         }
     }
     watcher.abort();
-    for task in [follower, health, background, activity]
+    for task in [follower, health, background, activity, alerts]
         .into_iter()
         .flatten()
     {

@@ -182,6 +182,7 @@ mod tests {
             runtime: None,
             memory_limit: None,
             pids_limit: None,
+            cpus_limit: None,
             provision: crate::domain::provision::Provision::Ready,
             labels: Default::default(),
         }

@@ -46,7 +46,13 @@ pub async fn overview(paths: Paths, config: Config) -> Result<i32> {
     } else {
         let now = output::now();
         let act = crate::backend::activity::recorded(&ctx, &ws, now).await;
-        print!("{}", output::table(&ws, &ttl_cells(&act, now)));
+        // Only sizes already measured: this overview never waits for one.
+        let sizes = crate::backend::disk::sizes(&ctx, &ws, i64::MAX, std::time::Duration::ZERO)
+            .await
+            .into_iter()
+            .map(|(n, k)| (n, k.bytes))
+            .collect();
+        print!("{}", output::table(&ws, &ttl_cells(&act, now), &sizes));
     }
     Ok(0)
 }
@@ -141,20 +147,22 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             let ws = inventory::list(ctx).await?;
             let now = output::now();
             let act = crate::backend::activity::recorded(ctx, &ws, now).await;
+            let sizes = super::limits::list_sizes(ctx, &ws).await;
             if json {
-                print_json(&serde_json::Value::Array(
-                    ws.iter()
-                        .map(|w| {
-                            let mut v = output::workspace_json(w);
-                            super::activity::add_list_json(&mut v, act.get(&w.name), now);
-                            v
-                        })
-                        .collect(),
-                ))?;
+                let mut v: Vec<_> = ws
+                    .iter()
+                    .map(|w| {
+                        let mut v = output::workspace_json(w);
+                        super::activity::add_list_json(&mut v, act.get(&w.name), now);
+                        v
+                    })
+                    .collect();
+                super::limits::add_list_json(&mut v, &sizes);
+                print_json(&serde_json::Value::Array(v))?;
             } else if ws.is_empty() {
                 println!("No workspaces. Create one with `berth create NAME`.");
             } else {
-                print!("{}", output::table(&ws, &ttl_cells(&act, now)));
+                print!("{}", output::table(&ws, &ttl_cells(&act, now), &sizes));
             }
             Ok(0)
         }
@@ -169,10 +177,12 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             let default_runtime = super::runtime::engine_default(ctx).await;
             let now = output::now();
             let act = crate::backend::activity::observe_full(ctx, &w, now).await;
+            let size = super::limits::status_size(ctx, &w).await;
             if json {
                 let mut v = output::workspace_json(&w);
                 super::activity::add_json(&mut v, &act)?;
                 extra.add_json(&mut v)?;
+                super::limits::add_status_json(&mut v, size.as_ref());
                 v["docker"] = serde_json::to_value(&docker)?;
                 v["forward_logs"] = serde_json::to_value(&logs)?;
                 v["proxy"] = serde_json::to_value(&proxy)?;
@@ -180,8 +190,9 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                 print_json(&v)?;
             } else {
                 print!(
-                    "{}{}{}",
+                    "{}{}{}{}",
                     output::details(&w, &default_runtime),
+                    super::limits::status_line(size.as_ref(), now),
                     super::activity::status_text(&w, &act, now),
                     extra.text()
                 );

@@ -220,6 +220,9 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
         // Each registered runtime through a probe container (`domain::runtime`).
         let ctx = Ctx::new(e.clone(), config.clone(), paths.clone());
         v.extend(super::runtime::doctor_checks(&ctx).await);
+        // Alerts: a workspace's home past [limits] disk_alert, all of them past
+        // alert_threshold_pct of the host.
+        v.extend(super::limits::doctor_checks(&ctx).await);
         v.push(platforms(e.as_ref()).await);
         v.push(isolated_network(e.as_ref(), config).await);
     }

@@ -17,6 +17,7 @@ mod exec;
 mod gc;
 mod hint;
 mod image;
+mod limits;
 mod log_forward;
 mod logs;
 mod logs_tagged;

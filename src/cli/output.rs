@@ -155,9 +155,14 @@ fn ago(ts: i64) -> String {
     format!("{} ago", human_duration(now() - ts))
 }
 
-/// The `berth list` table; `ttl` holds each workspace's TTL countdown by name.
-pub fn table(ws: &[Workspace], ttl: &std::collections::HashMap<String, String>) -> String {
-    let rows: Vec<[String; 8]> = ws
+/// The `berth list` table: `ttl` holds each workspace's TTL countdown by name,
+/// `sizes` its home volume's size ("?" when unknown).
+pub fn table(
+    ws: &[Workspace],
+    ttl: &std::collections::HashMap<String, String>,
+    sizes: &std::collections::BTreeMap<String, u64>,
+) -> String {
+    let rows: Vec<[String; 9]> = ws
         .iter()
         .map(|w| {
             [
@@ -170,13 +175,16 @@ pub fn table(ws: &[Workspace], ttl: &std::collections::HashMap<String, String>) 
                 w.net_profile().to_string(),
                 w.image.clone(),
                 w.uptime_secs(now()).map_or("-".into(), human_duration),
+                sizes
+                    .get(&w.name)
+                    .map_or("?".into(), |b| crate::domain::limits::human_size(*b)),
                 ttl.get(&w.name).cloned().unwrap_or_else(|| "-".into()),
                 w.thread.clone().unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
     let header = [
-        "NAME", "STATE", "SSH", "NET", "IMAGE", "UPTIME", "TTL", "THREAD",
+        "NAME", "STATE", "SSH", "NET", "IMAGE", "UPTIME", "SIZE", "TTL", "THREAD",
     ]
     .map(String::from);
     let mut widths = header.clone().map(|h| h.len());
@@ -185,7 +193,7 @@ pub fn table(ws: &[Workspace], ttl: &std::collections::HashMap<String, String>) 
             widths[i] = widths[i].max(c.chars().count());
         }
     }
-    let line = |r: &[String; 8]| {
+    let line = |r: &[String; 9]| {
         let cells: Vec<String> = r
             .iter()
             .enumerate()
@@ -233,6 +241,7 @@ pub fn workspace_json(w: &Workspace) -> serde_json::Value {
         "runtime": w.runtime,
         "memory_limit": w.memory_limit,
         "pids_limit": w.pids_limit,
+        "cpus_limit": w.cpus_limit,
         "created": w.created,
         "started_at": w.started_at,
         "uptime_secs": w.uptime_secs(now()),
@@ -304,6 +313,10 @@ pub fn details(w: &Workspace, engine_default: &str) -> String {
     if let Some(p) = w.pids_limit {
         kv("pids", p.to_string());
     }
+    kv(
+        "cpus",
+        w.cpus_limit.map_or("no limit".into(), |c| c.to_string()),
+    );
     s
 }
 

@@ -63,6 +63,8 @@ struct RawConfig {
     pool: super::pool::RawPool,
     #[serde(default)]
     activity: super::activity::RawActivity,
+    #[serde(default)]
+    limits: super::limits::RawLimits,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -159,13 +161,15 @@ pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError
     }
     if let Some(c) = raw.resources.cpus {
         let v = *c.get_ref();
-        if !(v > 0.0 && v <= 1024.0) {
+        if !(0.0..=1024.0).contains(&v) {
             return Err(err_at(
                 c.span().start,
-                "resources.cpus: must be a number of cores above 0 (for example 2 or 0.5)".into(),
+                "resources.cpus: must be a number of cores (for example 2 or 0.5), or 0 for no limit"
+                    .into(),
             ));
         }
-        cfg.resources.cpus = Some(v);
+        // 0: no CPU limit.
+        cfg.resources.cpus = Some(v).filter(|v| *v > 0.0);
     }
     if let Some(t) = raw.theme.and_then(text_setting) {
         cfg.theme = t;
@@ -212,6 +216,7 @@ pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError
     super::jobs::apply(&mut cfg.jobs, raw.jobs, &err_at)?;
     super::pool::apply(&mut cfg.pool, raw.pool, &err_at)?;
     super::activity::apply(&mut cfg.activity, raw.activity, &err_at)?;
+    super::limits::apply(&mut cfg.limits, raw.limits, &err_at)?;
     let raw_provision = super::provision::RawProvision {
         env: raw.env,
         forward: raw.forward,

@@ -7,6 +7,7 @@ pub mod docker;
 pub mod jobs;
 mod layer;
 pub mod lifetime;
+pub mod limits;
 pub mod logs;
 pub mod network;
 pub mod pool;
@@ -71,6 +72,8 @@ pub struct Config {
     pub pool: pool::PoolConfig,
     /// `[activity]`: what counts as a workspace being in use.
     pub activity: activity::ActivityConfig,
+    /// `[limits]`: running workspaces at once, disk and aggregate alerts.
+    pub limits: limits::LimitsConfig,
 }
 
 /// The CA bundle profile builds trust by default (used when it exists).
@@ -113,6 +116,7 @@ impl Default for Config {
             jobs: Default::default(),
             pool: Default::default(),
             activity: Default::default(),
+            limits: Default::default(),
         }
     }
 }

@@ -41,9 +41,8 @@ impl Config {
             q(&format_memory(self.resources.memory_bytes))
         ));
         out.push_str(&format!("pids = {}\n", self.resources.pids));
-        if let Some(c) = self.resources.cpus {
-            out.push_str(&format!("cpus = {c}\n"));
-        }
+        // 0: no CPU limit.
+        out.push_str(&format!("cpus = {}\n", self.resources.cpus.unwrap_or(0.0)));
         out.push_str(&self.provision.sections_toml());
         out.push_str("\n[build]\n");
         out.push_str(&format!(
@@ -62,6 +61,7 @@ impl Config {
         out.push_str(&self.jobs.toml());
         out.push_str(&self.pool.toml());
         out.push_str(&self.activity.toml());
+        out.push_str(&self.limits.toml());
         out.push_str("\n[labels]\n");
         for (k, v) in &self.labels {
             out.push_str(&format!("{} = {}\n", q(k), q(v)));
@@ -103,6 +103,7 @@ impl Config {
             "jobs": self.jobs.to_json(),
             "pool": self.pool.to_json(),
             "activity": self.activity.to_json(),
+            "limits": self.limits.to_json(),
         })
     }
 }

@@ -139,6 +139,7 @@ fn a_workspace_forwards_when_its_label_says_so() {
         runtime: None,
         memory_limit: None,
         pids_limit: None,
+        cpus_limit: None,
         provision: crate::domain::provision::Provision::Ready,
         labels: Default::default(),
     };

@@ -1,6 +1,7 @@
 //! Pure domain logic: no async runtime, no engine SDK, no terminal, no filesystem I/O.
 pub mod activity;
 pub mod activity_probe;
+pub mod alerts;
 pub mod backoff;
 pub mod cleanup;
 pub mod cleanup_work;
@@ -8,11 +9,13 @@ pub mod copy;
 pub mod create_checks;
 pub mod create_options;
 pub mod dind;
+pub mod disk_usage;
 pub mod dotfiles;
 pub mod egress;
 pub mod egress_audit;
 pub mod env;
 pub mod labels;
+pub mod limits;
 pub mod log_forward;
 pub mod naming;
 pub mod net_isolation;

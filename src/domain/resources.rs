@@ -11,12 +11,16 @@ pub struct Resources {
     pub cpus: Option<f64>,
 }
 
+/// CPU cores a workspace may use unless told otherwise (capped at the host's count
+/// at create: the engine refuses more than the host has).
+pub const DEFAULT_CPUS: f64 = 2.0;
+
 impl Default for Resources {
     fn default() -> Self {
         Self {
             memory_bytes: 4 * 1024 * 1024 * 1024,
             pids: 256,
-            cpus: None,
+            cpus: Some(DEFAULT_CPUS),
         }
     }
 }

@@ -25,6 +25,7 @@ fn ws(labels: &[(&str, &str)]) -> Workspace {
         runtime: Some("runsc".into()),
         memory_limit: None,
         pids_limit: None,
+        cpus_limit: None,
         provision: Provision::Ready,
         labels: labels
             .iter()

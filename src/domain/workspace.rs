@@ -105,6 +105,8 @@ pub struct Workspace {
     pub memory_limit: Option<i64>,
     /// Process limit, if any.
     pub pids_limit: Option<i64>,
+    /// CPU limit in cores, if any.
+    pub cpus_limit: Option<f64>,
     /// Whether provisioning finished (engine and store together; see `provision`).
     pub provision: Provision,
     pub labels: BTreeMap<String, String>,

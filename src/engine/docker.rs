@@ -109,6 +109,8 @@ impl Engine for DockerEngine {
             runtimes,
             default_runtime: i.default_runtime.unwrap_or_default(),
             containers: i.containers.unwrap_or_default(),
+            ncpu: i.ncpu.and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
+            mem_total: i.mem_total.and_then(|m| u64::try_from(m).ok()).unwrap_or(0),
         })
     }
 

@@ -122,6 +122,12 @@ pub(super) fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
             .as_ref()
             .and_then(|h| h.pids_limit)
             .filter(|m| *m > 0),
+        cpus_limit: c
+            .host_config
+            .as_ref()
+            .and_then(|h| h.nano_cpus)
+            .filter(|n| *n > 0)
+            .map(|n| n as f64 / 1e9),
         provision: Provision::from_engine(legacy),
         // As the engine recorded it: it fills in its default when none was asked for.
         runtime: c

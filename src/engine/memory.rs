@@ -192,6 +192,7 @@ impl Engine for MemoryEngine {
     async fn info(&self) -> EngineResult<EngineInfo> {
         self.enter(Op::Info)?;
         let (runtimes, default_runtime) = self.runtimes_now();
+        let host = self.inner.lock().host;
         Ok(EngineInfo {
             endpoint: ENDPOINT.to_string(),
             version: "memory".into(),
@@ -203,10 +204,16 @@ impl Engine for MemoryEngine {
             runtimes,
             default_runtime,
             containers: self.inner.lock().containers.len() as i64,
+            ncpu: host.0,
+            mem_total: host.1,
         })
     }
 
     async fn list_workspaces(&self) -> EngineResult<Vec<Workspace>> {
+        let delay = self.inner.lock().list_delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let mut s = self.inner.lock();
         s.enter(Op::ListWorkspaces)?;
         let role = labels::ROLE_WORKSPACE;

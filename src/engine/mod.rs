@@ -97,6 +97,10 @@ pub struct EngineInfo {
     pub runtimes: Vec<String>,
     pub default_runtime: String,
     pub containers: i64,
+    /// The host's CPUs as the engine sees them (0: it does not say).
+    pub ncpu: u32,
+    /// The host's memory in bytes (0: it does not say).
+    pub mem_total: u64,
 }
 
 /// A workspace container to create.

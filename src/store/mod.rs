@@ -13,6 +13,7 @@ mod leases;
 pub mod process;
 mod provisioning;
 mod secrets;
+mod sizes;
 
 pub use activity::{ActivityRecord, OpenTabs, Use};
 pub use job_runs::JobRun;

@@ -1,5 +1,7 @@
 //! The terminal UI. `app` runs the loop; `update` is the pure state machine; `panes`
 //! draw; `keymap` and `theme` are data loaded from config.
+#[cfg(test)]
+mod alerts_tests;
 pub mod app;
 pub mod chord;
 pub mod copy_form;

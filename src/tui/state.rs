@@ -238,6 +238,10 @@ pub struct State {
         crate::backend::activity_watch::Records,
         crate::domain::ttl::Ttl,
     ),
+    /// The alerts that hold (`backend::alerts`), newest check.
+    pub alerts: Vec<crate::domain::alerts::Alert>,
+    /// Home volume sizes in bytes by workspace name, as far as known.
+    pub volume_sizes: std::collections::BTreeMap<String, u64>,
 }
 
 impl Effect {
@@ -346,6 +350,8 @@ impl State {
             activity: None,
             deadlines: BTreeMap::new(),
             use_records: Default::default(),
+            alerts: Vec::new(),
+            volume_sizes: Default::default(),
         }
     }
 
@@ -368,7 +374,9 @@ impl State {
     /// Layout inputs derived from the state.
     pub fn layout_flags(&self) -> super::layout::Flags {
         super::layout::Flags {
-            banner: self.engine_down() || self.runtime_banner().is_some(),
+            banner: self.engine_down()
+                || self.runtime_banner().is_some()
+                || self.alert_banner().is_some(),
             jobs: self.jobs.len(),
             focus: self.focus,
             input: self.input.is_some(),
@@ -411,6 +419,15 @@ impl State {
     /// A line about an unhealthy runtime, for the banner (`None` when all are well).
     pub fn runtime_banner(&self) -> Option<String> {
         self.runtimes.as_ref()?.banner()
+    }
+
+    /// A line about the alerts that hold, for the banner (`None` when there are none).
+    pub fn alert_banner(&self) -> Option<String> {
+        let first = self.alerts.first()?;
+        Some(match self.alerts.len() {
+            1 => format!("ALERT: {}", first.sentence),
+            n => format!("{n} ALERTS (`berth doctor` lists them): {}", first.sentence),
+        })
     }
 
     pub fn engine_down(&self) -> bool {

@@ -238,6 +238,14 @@ fn on_backend(s: &mut State, e: Event) -> Vec<Effect> {
             );
             vec![]
         }
+        Event::Alerts(a) => {
+            s.alerts = a;
+            vec![]
+        }
+        Event::VolumeSizes(v) => {
+            s.volume_sizes = v;
+            vec![]
+        }
         Event::Snapshots { workspace, list } => {
             super::snapshot_view::on_list(s, workspace, list);
             vec![]

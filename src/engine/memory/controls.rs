@@ -50,6 +50,25 @@ impl MemoryEngine {
         container
     }
 
+    /// The host's CPUs and memory as `info` says them (8 and 16 GiB by default).
+    pub fn set_host(&self, cpus: u32, mem_bytes: u64) {
+        self.inner.update(|s| s.host = (cpus, mem_bytes));
+    }
+
+    /// Makes every list of workspaces take `d` of tokio time (a real engine's round
+    /// trip), so concurrent callers interleave there.
+    pub fn set_list_delay(&self, d: std::time::Duration) {
+        self.inner.update(|s| s.list_delay = d);
+    }
+
+    /// The CPU limit container `name` was created with (NanoCpus).
+    pub fn nano_cpus(&self, name: &str) -> Option<i64> {
+        self.inner
+            .lock()
+            .find(name)
+            .and_then(|c| c.extras.nano_cpus)
+    }
+
     /// A volume with `labels` (e.g. a sidecar's data).
     pub fn add_volume(&self, name: &str, labels: BTreeMap<String, String>) {
         self.inner.update(|s| {

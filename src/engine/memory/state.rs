@@ -110,6 +110,8 @@ pub struct Extras {
     pub env: Vec<String>,
     /// The user it runs as, when not the image's.
     pub user: Option<String>,
+    /// Its CPU limit as the engine holds it (NanoCpus).
+    pub nano_cpus: Option<i64>,
 }
 
 impl Container {
@@ -165,6 +167,7 @@ impl Container {
             runtime: self.runtime.clone(),
             memory_limit: self.memory_limit,
             pids_limit: self.pids_limit,
+            cpus_limit: self.extras.nano_cpus.map(|n| n as f64 / 1e9),
             // Like the Docker engine: made before markers, or to be checked by one.
             provision: Provision::from_engine(!self.labels.contains_key(labels::PROVISION)),
             labels: self.labels.clone(),
@@ -202,6 +205,11 @@ pub(super) struct State {
     pub attached: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Registered runtimes and how each behaves (see `runtimes.rs`).
     pub runtimes: super::runtimes::Runtimes,
+    /// The host's CPUs and memory in bytes, as `info` says them.
+    pub host: (u32, u64),
+    /// How long a list of workspaces takes (tokio time), like a real engine's
+    /// round trip; none by default.
+    pub list_delay: std::time::Duration,
 }
 
 impl State {
@@ -256,6 +264,7 @@ impl State {
                     workdir: spec.workdir.clone(),
                     network: spec.network.clone(),
                     env: spec.env.clone(),
+                    nano_cpus: spec.resources.cpus.map(|c| (c * 1e9) as i64),
                     ..Default::default()
                 },
                 ..Container::new(
@@ -299,6 +308,8 @@ impl State {
             networks: BTreeMap::new(),
             attached: BTreeMap::new(),
             runtimes: Default::default(),
+            host: (8, 16 << 30),
+            list_delay: std::time::Duration::ZERO,
         }
     }
 

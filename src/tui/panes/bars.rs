@@ -17,7 +17,7 @@ pub fn banner(f: &mut Frame, r: Rect, s: &State) {
     } = &s.link
     {
         format!(" ⚠ ENGINE DOWN, retrying in {retry_in_secs:.1}s; showing the last known state. {reason}")
-    } else if let Some(line) = s.runtime_banner() {
+    } else if let Some(line) = s.runtime_banner().or_else(|| s.alert_banner()) {
         format!(" ⚠ {line}")
     } else {
         return;

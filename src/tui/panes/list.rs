@@ -1,5 +1,7 @@
-//! The workspace list: name, state (symbol and colour), SSH port, image, uptime.
+//! The workspace list: name, state (symbol and colour), SSH port, image, uptime,
+//! home volume size.
 use super::{block, ellipsize, state_mark};
+use crate::domain::limits::human_size;
 use crate::domain::net_isolation::ssh_through_engine;
 use crate::domain::workspace::human_duration;
 use crate::tui::layout;
@@ -60,6 +62,11 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
     let ttl = s.deadlines.values().any(Option::is_some);
     // It narrows the image column, not the name.
     let ttl_w = if ttl { TTL_W + 1 } else { 0 };
+    // Home volume sizes where the list is wide enough; the column's room comes out
+    // of the image's (the name keeps its width), so not beside the status pane on
+    // a narrow terminal.
+    let size = inner_w >= SIZE_MIN_LIST + egress_w + ttl_w;
+    let size_w = if size { SIZE_W + 1 } else { 0 };
     let mut heads = vec![
         head("  NAME", SortKey::Name),
         head("STATE", SortKey::State),
@@ -68,6 +75,9 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         head("IMAGE", SortKey::Image),
         head("UPTIME", SortKey::Uptime),
     ];
+    if size {
+        heads.push(Cell::from("SIZE"));
+    }
     if ttl {
         heads.push(Cell::from("TTL"));
     }
@@ -79,7 +89,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         .saturating_sub(13 + 6 + 9 + 12 + 8 + 5 + egress_w)
         .clamp(8, 40);
     let image_w = inner_w
-        .saturating_sub(name_w + 13 + 6 + 9 + 8 + 5 + egress_w + ttl_w)
+        .saturating_sub(name_w + 13 + 6 + 9 + 8 + 5 + size_w + ttl_w + egress_w)
         .max(5);
     let rows_h = layout::list_rows(area);
     let selected = s.selected_index();
@@ -126,6 +136,14 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
                 )),
                 Cell::from(w.uptime_secs(s.now).map_or("-".into(), human_duration)),
             ];
+            if size {
+                // Measured in the background: "?" until known.
+                cells.push(Cell::from(
+                    s.volume_sizes
+                        .get(&w.name)
+                        .map_or("?".into(), |b| human_size(*b)),
+                ));
+            }
             if ttl {
                 let deadline = s.deadlines.get(&w.name).copied().flatten();
                 let left = crate::domain::ttl::countdown(s.now, deadline);
@@ -150,6 +168,9 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         Constraint::Length(image_w as u16),
         Constraint::Length(8),
     ];
+    if size {
+        widths.push(Constraint::Length(SIZE_W as u16));
+    }
     if ttl {
         widths.push(Constraint::Length(TTL_W as u16));
     }
@@ -165,6 +186,11 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
 
 /// Width of the TTL countdown column ("expired", "23h59m").
 const TTL_W: usize = 7;
+/// Width of the home volume size column ("1.2G", "340M").
+const SIZE_W: usize = 5;
+/// The list's inner width from which the size column shows (the image keeps at
+/// least 6 characters).
+const SIZE_MIN_LIST: usize = 70;
 
 /// Width of the egress counters column.
 const EGRESS_W: usize = 13;
