@@ -189,3 +189,28 @@ async fn a_create_that_does_not_match_goes_cold_and_leaves_the_slot() {
     assert_eq!(slot_count(&ctx).await, 0);
     assert_eq!(inventory::list(&ctx).await.unwrap().len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn keep_volume_refuses_a_claimed_workspace_whose_home_is_the_slots_volume() {
+    let r = rig((3750, 3759), Duration::ZERO);
+    let ctx = pooled(&r, 1);
+    pool::refill(&ctx).await.unwrap();
+    let slot = pool::slots(&ctx).await.unwrap().remove(0);
+    let (w, _) = create_noting(&ctx, request(&ctx, "kept", None)).await;
+    assert!(pool::is_warm(&w));
+    let n = WorkspaceName::parse("kept").unwrap();
+    // Kept, the slot-named home would be out of every berth command's reach.
+    let e = lifecycle::delete(&ctx, &n, true).await.unwrap_err();
+    assert!(
+        format!("{e:#}").contains("claimed from the warm pool"),
+        "{e:#}"
+    );
+    assert!(r.engine.volume_exists(&slot.volume).await.unwrap());
+    assert!(inventory::find(&ctx, &n).await.unwrap().is_some());
+    // delete --all --keep-volume skips it and says why.
+    let all = super::delete_all::plan(&ctx, true, false).await.unwrap();
+    assert_eq!(all.skipped.len(), 1, "{:?}", all.skipped);
+    // Without --keep-volume it goes with its home.
+    lifecycle::delete(&ctx, &n, false).await.unwrap();
+    assert!(!r.engine.volume_exists(&slot.volume).await.unwrap());
+}
