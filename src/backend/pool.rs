@@ -113,24 +113,39 @@ fn lock_path(ctx: &Ctx) -> PathBuf {
     ctx.paths.state_dir.join("pool.lock")
 }
 
-/// Waits for the pool lock (on a blocking thread).
+/// How often a wait for the pool lock tries it again.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Waits for the pool lock: tries it on a blocking thread, never waits there (a
+/// blocking flock cannot be cancelled: a dropped wait would leave a thread parked
+/// in the kernel, and a runtime shutting down waits for it).
 pub async fn lock(ctx: &Ctx) -> Result<PoolLock> {
     let path = lock_path(ctx);
-    tokio::task::spawn_blocking(move || {
-        if let Some(d) = path.parent() {
-            std::fs::create_dir_all(d)?;
+    loop {
+        let p = path.clone();
+        let got = tokio::task::spawn_blocking(move || {
+            if let Some(d) = p.parent() {
+                std::fs::create_dir_all(d)?;
+            }
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&p)?;
+            match f.try_lock() {
+                Ok(()) => Ok(Some(PoolLock(f))),
+                Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+                Err(std::fs::TryLockError::Error(e)) => Err(e),
+            }
+        })
+        .await
+        .map_err(|e| anyhow!("locking the pool failed: {e}"))?
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+        match got {
+            Some(l) => return Ok(l),
+            None => tokio::time::sleep(LOCK_POLL).await,
         }
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)?;
-        f.lock()?;
-        Ok::<_, std::io::Error>(PoolLock(f))
-    })
-    .await
-    .map_err(|e| anyhow!("locking the pool failed: {e}"))?
-    .with_context(|| format!("cannot lock {}", lock_path(ctx).display()))
+    }
 }
 
 /// Is a refill or a drain running right now (someone holds the lock)?

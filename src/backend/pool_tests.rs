@@ -214,3 +214,34 @@ async fn keep_volume_refuses_a_claimed_workspace_whose_home_is_the_slots_volume(
     lifecycle::delete(&ctx, &n, false).await.unwrap();
     assert!(!r.engine.volume_exists(&slot.volume).await.unwrap());
 }
+
+/// A wait for the pool lock dropped while another holds it leaves no blocking
+/// thread parked in flock: with one blocking thread, later blocking work still runs
+/// (and a runtime shutting down does not wait for the holder).
+#[test]
+fn a_dropped_wait_for_the_pool_lock_parks_no_thread() {
+    let r = rig((3760, 3769), Duration::ZERO);
+    let ctx = r.ctx.clone();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let held = pool::lock(&ctx).await.unwrap();
+        // Another open file description: flock conflicts as with another process.
+        let waited = tokio::time::timeout(Duration::from_millis(300), pool::lock(&ctx)).await;
+        assert!(waited.is_err(), "the lock is held");
+        let free =
+            tokio::time::timeout(Duration::from_secs(20), tokio::task::spawn_blocking(|| 42)).await;
+        assert_eq!(
+            free.ok().and_then(|r| r.ok()),
+            Some(42),
+            "a thread is parked in flock"
+        );
+        drop(held);
+        drop(pool::lock(&ctx).await.unwrap());
+    });
+    rt.shutdown_timeout(Duration::from_secs(5));
+}
