@@ -217,6 +217,7 @@ pub async fn refill(ctx: &Ctx) -> Result<PoolReport> {
             None => continue,
         }
     }
+    leftovers(ctx, &slots, &mut report).await;
     for (profile, n) in plan.make {
         let (Some(spec), Some(want)) = (
             specs.iter().find(|s| s.profile == profile),
@@ -234,6 +235,51 @@ pub async fn refill(ctx: &Ctx) -> Result<PoolReport> {
         }
     }
     Ok(report)
+}
+
+/// What a refill killed before it made a slot's container left: the slot's volume
+/// (made first) and its record. Its record is dead (run under the pool lock, so no
+/// refill of this state dir is making it) and no container has its name; a claimed
+/// slot's record ended when the slot was finished, so this is never a home.
+async fn leftovers(ctx: &Ctx, slots: &[Workspace], report: &mut PoolReport) {
+    let records = match ctx.store.provisioning().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!("cannot read provisioning records: {e:#}");
+            return;
+        }
+    };
+    for (r, alive) in records {
+        if alive
+            || !r.name.starts_with(crate::domain::naming::POOL_SLOT_PREFIX)
+            || slots.iter().any(|w| w.name == r.name)
+        {
+            continue;
+        }
+        let volume = format!("berth-{}", r.name);
+        let removed = match ctx.engine.volume_exists(&volume).await {
+            Ok(true) if r.made_volume => ctx.engine.remove_volume(&volume).await.map(|()| true),
+            Ok(_) => Ok(false),
+            Err(e) => Err(e),
+        };
+        match removed {
+            Ok(gone) => {
+                if let Err(e) = ctx.store.forget(&r.name).await {
+                    tracing::warn!("cannot forget {} in the store: {e:#}", r.name);
+                }
+                if gone {
+                    report.removed.push((
+                        volume,
+                        format!(
+                            "a refill stopped at step {} before it made the container",
+                            r.step
+                        ),
+                    ));
+                }
+            }
+            Err(e) => report.failed.push((volume, e.to_string())),
+        }
+    }
 }
 
 /// A short random id for a slot's name.

@@ -245,3 +245,48 @@ fn a_dropped_wait_for_the_pool_lock_parks_no_thread() {
     });
     rt.shutdown_timeout(Duration::from_secs(5));
 }
+
+/// A refill killed after it made a slot's volume but before its container leaves a
+/// volume no container names: the next refill removes it (and its record).
+#[tokio::test(start_paused = true)]
+async fn a_refill_removes_the_volume_a_killed_refill_left_without_a_container() {
+    let r = rig((3770, 3779), Duration::ZERO);
+    let ctx = pooled(&r, 1);
+    let name = WorkspaceName::pool_slot("general", "dead0001");
+    let token = "killed-refill";
+    ctx.store
+        .begin_provisioning(name.as_str(), token, 7)
+        .await
+        .unwrap();
+    ctx.store
+        .provision_made_volume(name.as_str(), token, true)
+        .await
+        .unwrap();
+    let labels = std::collections::BTreeMap::from([(POOL.to_string(), "general".to_string())]);
+    r.engine
+        .create_volume(&name.volume(), &labels)
+        .await
+        .unwrap();
+    // Killed: its process is gone (nobody's record).
+    ctx.store
+        .abandon_provisioning(name.as_str(), token)
+        .await
+        .unwrap();
+    // A claimed workspace's slot-named home is never touched.
+    pool::refill(&ctx).await.unwrap();
+    let (w, _) = create_noting(&ctx, request(&ctx, "home", None)).await;
+    assert!(pool::is_warm(&w));
+    let rep = pool::refill(&ctx).await.unwrap();
+    assert!(
+        !r.engine.volume_exists(&name.volume()).await.unwrap(),
+        "{rep:?}"
+    );
+    assert!(r.engine.volume_exists(&w.volume).await.unwrap());
+    assert!(ctx
+        .store
+        .provisioning()
+        .await
+        .unwrap()
+        .iter()
+        .all(|(rec, _)| rec.name != name.as_str()));
+}
