@@ -222,6 +222,13 @@ pub async fn plan_delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> 
         .map(|w| w.volume.clone())
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| name.volume());
+    // A workspace claimed from the warm pool has the slot's volume as its home: kept,
+    // no later `create NAME` would reuse it and no berth command would reach it.
+    if keep_volume && volume != name.volume() {
+        bail!(
+            "workspace {name} was claimed from the warm pool: its home is the volume {volume}, which a later `berth create {name}` would not reuse and no berth command could reach once the workspace is gone, so --keep-volume cannot keep it; take a snapshot first (`berth snapshot {name}`; `berth restore SNAP {name}` brings it back), then delete it without --keep-volume"
+        );
+    }
     let container = w.map(|w| w.container);
     let volume_exists = ctx.engine.volume_exists(&volume).await?;
     // A volume an interrupted create left may be kept: the delete then only

@@ -113,24 +113,39 @@ fn lock_path(ctx: &Ctx) -> PathBuf {
     ctx.paths.state_dir.join("pool.lock")
 }
 
-/// Waits for the pool lock (on a blocking thread).
+/// How often a wait for the pool lock tries it again.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Waits for the pool lock: tries it on a blocking thread, never waits there (a
+/// blocking flock cannot be cancelled: a dropped wait would leave a thread parked
+/// in the kernel, and a runtime shutting down waits for it).
 pub async fn lock(ctx: &Ctx) -> Result<PoolLock> {
     let path = lock_path(ctx);
-    tokio::task::spawn_blocking(move || {
-        if let Some(d) = path.parent() {
-            std::fs::create_dir_all(d)?;
+    loop {
+        let p = path.clone();
+        let got = tokio::task::spawn_blocking(move || {
+            if let Some(d) = p.parent() {
+                std::fs::create_dir_all(d)?;
+            }
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&p)?;
+            match f.try_lock() {
+                Ok(()) => Ok(Some(PoolLock(f))),
+                Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+                Err(std::fs::TryLockError::Error(e)) => Err(e),
+            }
+        })
+        .await
+        .map_err(|e| anyhow!("locking the pool failed: {e}"))?
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+        match got {
+            Some(l) => return Ok(l),
+            None => tokio::time::sleep(LOCK_POLL).await,
         }
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)?;
-        f.lock()?;
-        Ok::<_, std::io::Error>(PoolLock(f))
-    })
-    .await
-    .map_err(|e| anyhow!("locking the pool failed: {e}"))?
-    .with_context(|| format!("cannot lock {}", lock_path(ctx).display()))
+    }
 }
 
 /// Is a refill or a drain running right now (someone holds the lock)?
@@ -202,6 +217,7 @@ pub async fn refill(ctx: &Ctx) -> Result<PoolReport> {
             None => continue,
         }
     }
+    leftovers(ctx, &slots, &mut report).await;
     for (profile, n) in plan.make {
         let (Some(spec), Some(want)) = (
             specs.iter().find(|s| s.profile == profile),
@@ -219,6 +235,51 @@ pub async fn refill(ctx: &Ctx) -> Result<PoolReport> {
         }
     }
     Ok(report)
+}
+
+/// What a refill killed before it made a slot's container left: the slot's volume
+/// (made first) and its record. Its record is dead (run under the pool lock, so no
+/// refill of this state dir is making it) and no container has its name; a claimed
+/// slot's record ended when the slot was finished, so this is never a home.
+async fn leftovers(ctx: &Ctx, slots: &[Workspace], report: &mut PoolReport) {
+    let records = match ctx.store.provisioning().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!("cannot read provisioning records: {e:#}");
+            return;
+        }
+    };
+    for (r, alive) in records {
+        if alive
+            || !r.name.starts_with(crate::domain::naming::POOL_SLOT_PREFIX)
+            || slots.iter().any(|w| w.name == r.name)
+        {
+            continue;
+        }
+        let volume = format!("berth-{}", r.name);
+        let removed = match ctx.engine.volume_exists(&volume).await {
+            Ok(true) if r.made_volume => ctx.engine.remove_volume(&volume).await.map(|()| true),
+            Ok(_) => Ok(false),
+            Err(e) => Err(e),
+        };
+        match removed {
+            Ok(gone) => {
+                if let Err(e) = ctx.store.forget(&r.name).await {
+                    tracing::warn!("cannot forget {} in the store: {e:#}", r.name);
+                }
+                if gone {
+                    report.removed.push((
+                        volume,
+                        format!(
+                            "a refill stopped at step {} before it made the container",
+                            r.step
+                        ),
+                    ));
+                }
+            }
+            Err(e) => report.failed.push((volume, e.to_string())),
+        }
+    }
 }
 
 /// A short random id for a slot's name.

@@ -189,3 +189,104 @@ async fn a_create_that_does_not_match_goes_cold_and_leaves_the_slot() {
     assert_eq!(slot_count(&ctx).await, 0);
     assert_eq!(inventory::list(&ctx).await.unwrap().len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn keep_volume_refuses_a_claimed_workspace_whose_home_is_the_slots_volume() {
+    let r = rig((3750, 3759), Duration::ZERO);
+    let ctx = pooled(&r, 1);
+    pool::refill(&ctx).await.unwrap();
+    let slot = pool::slots(&ctx).await.unwrap().remove(0);
+    let (w, _) = create_noting(&ctx, request(&ctx, "kept", None)).await;
+    assert!(pool::is_warm(&w));
+    let n = WorkspaceName::parse("kept").unwrap();
+    // Kept, the slot-named home would be out of every berth command's reach.
+    let e = lifecycle::delete(&ctx, &n, true).await.unwrap_err();
+    assert!(
+        format!("{e:#}").contains("claimed from the warm pool"),
+        "{e:#}"
+    );
+    assert!(r.engine.volume_exists(&slot.volume).await.unwrap());
+    assert!(inventory::find(&ctx, &n).await.unwrap().is_some());
+    // delete --all --keep-volume skips it and says why.
+    let all = super::delete_all::plan(&ctx, true, false).await.unwrap();
+    assert_eq!(all.skipped.len(), 1, "{:?}", all.skipped);
+    // Without --keep-volume it goes with its home.
+    lifecycle::delete(&ctx, &n, false).await.unwrap();
+    assert!(!r.engine.volume_exists(&slot.volume).await.unwrap());
+}
+
+/// A wait for the pool lock dropped while another holds it leaves no blocking
+/// thread parked in flock: with one blocking thread, later blocking work still runs
+/// (and a runtime shutting down does not wait for the holder).
+#[test]
+fn a_dropped_wait_for_the_pool_lock_parks_no_thread() {
+    let r = rig((3760, 3769), Duration::ZERO);
+    let ctx = r.ctx.clone();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let held = pool::lock(&ctx).await.unwrap();
+        // Another open file description: flock conflicts as with another process.
+        let waited = tokio::time::timeout(Duration::from_millis(300), pool::lock(&ctx)).await;
+        assert!(waited.is_err(), "the lock is held");
+        let free =
+            tokio::time::timeout(Duration::from_secs(20), tokio::task::spawn_blocking(|| 42)).await;
+        assert_eq!(
+            free.ok().and_then(|r| r.ok()),
+            Some(42),
+            "a thread is parked in flock"
+        );
+        drop(held);
+        drop(pool::lock(&ctx).await.unwrap());
+    });
+    rt.shutdown_timeout(Duration::from_secs(5));
+}
+
+/// A refill killed after it made a slot's volume but before its container leaves a
+/// volume no container names: the next refill removes it (and its record).
+#[tokio::test(start_paused = true)]
+async fn a_refill_removes_the_volume_a_killed_refill_left_without_a_container() {
+    let r = rig((3770, 3779), Duration::ZERO);
+    let ctx = pooled(&r, 1);
+    let name = WorkspaceName::pool_slot("general", "dead0001");
+    let token = "killed-refill";
+    ctx.store
+        .begin_provisioning(name.as_str(), token, 7)
+        .await
+        .unwrap();
+    ctx.store
+        .provision_made_volume(name.as_str(), token, true)
+        .await
+        .unwrap();
+    let labels = std::collections::BTreeMap::from([(POOL.to_string(), "general".to_string())]);
+    r.engine
+        .create_volume(&name.volume(), &labels)
+        .await
+        .unwrap();
+    // Killed: its process is gone (nobody's record).
+    ctx.store
+        .abandon_provisioning(name.as_str(), token)
+        .await
+        .unwrap();
+    // A claimed workspace's slot-named home is never touched.
+    pool::refill(&ctx).await.unwrap();
+    let (w, _) = create_noting(&ctx, request(&ctx, "home", None)).await;
+    assert!(pool::is_warm(&w));
+    let rep = pool::refill(&ctx).await.unwrap();
+    assert!(
+        !r.engine.volume_exists(&name.volume()).await.unwrap(),
+        "{rep:?}"
+    );
+    assert!(r.engine.volume_exists(&w.volume).await.unwrap());
+    assert!(ctx
+        .store
+        .provisioning()
+        .await
+        .unwrap()
+        .iter()
+        .all(|(rec, _)| rec.name != name.as_str()));
+}
