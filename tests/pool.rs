@@ -197,3 +197,63 @@ fn a_warm_claim_becomes_a_workspace_like_a_cold_one() {
     assert_eq!(drained["removed"].as_array().unwrap().len(), 1, "{drained}");
     assert_eq!(pool_json(&sb)["slots"], serde_json::json!([]));
 }
+
+/// A refill whose environment holds no token (a daemon's) still serves a create
+/// whose shell does: the claim delivers the claimer's variables, records their
+/// names (never values) in the workspace, and every start delivers them again.
+#[test]
+fn a_claim_passes_through_the_claimers_variables_and_starts_deliver_them_again() {
+    let Some(sb) = Sandbox::with_config("poolenv", (3440, 3449), "\n[pool]\ngeneral = 1\n") else {
+        return;
+    };
+    const VAR: &str = "BERTH_POOLTEST_TOKEN";
+    let refill = sb
+        .cmd(&["pool", "refill"])
+        .env_remove(VAR)
+        .output()
+        .unwrap();
+    assert!(refill.status.success(), "{}", stderr(&refill));
+    let name = sb.name("env");
+    let value = format!("pool-secret-{}", std::process::id());
+    let o = sb
+        .cmd(&["create", &name])
+        .env(VAR, &value)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(out.contains("created warm"), "{out}");
+    assert!(
+        out.contains(VAR),
+        "the create names what it passed through: {out}"
+    );
+    wait_for_background_refill(&sb);
+    let echo = [
+        "exec",
+        &name,
+        "--",
+        "sh",
+        "-lc",
+        "echo \"[$BERTH_POOLTEST_TOKEN]\"",
+    ];
+    assert_eq!(sb.ok(&echo), format!("[{value}]\n"));
+    // A restart delivers the value of the berth doing it, as for a cold one.
+    let again = format!("{value}-again");
+    let o = sb
+        .cmd(&["restart", &name])
+        .env(VAR, &again)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(sb.ok(&echo), format!("[{again}]\n"));
+    // Names, never values, are recorded.
+    let inspect = docker(&["inspect", &format!("workspace-{name}")]);
+    assert!(
+        !stdout(&inspect).contains(&value),
+        "a value reached the container's config"
+    );
+    let names = sb.ok(&["exec", &name, "--", "cat", "/etc/berth/env-passthrough"]);
+    assert_eq!(names, format!("{VAR}\n"));
+    sb.ok(&["delete", &name, "--yes"]);
+    sb.ok(&["pool", "drain"]);
+}

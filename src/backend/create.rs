@@ -377,6 +377,21 @@ async fn create_redacted(
         .ok_or_else(|| refuse("the workspace vanished right after it was created".into()))?;
     let now = crate::store::now();
     super::activity::record(ctx, &ws, crate::domain::activity::UseSource::Create, now).await;
+    if claimed && !spec.options.secrets.is_empty() {
+        // Its labels predate the claim: the names go into the workspace, where
+        // every start finds them.
+        if let Err(e) =
+            super::provision::env::record_claimed_names(ctx, &ws.container, &spec.options.secrets)
+                .await
+        {
+            tracing::warn!("{name}: {e:#}");
+            progress
+                .report(Progress::Note(format!(
+                    "{e:#}: its passed-through variables are delivered now but not again on a start; recreate it cold to keep them"
+                )))
+                .await;
+        }
+    }
     if claimed {
         // A claimed slot's labels were written before its name and TTL were known:
         // `--ttl` goes to the store, where `berth ttl` would put it.

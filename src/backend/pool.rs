@@ -6,8 +6,8 @@ use super::{Ctx, Progress, ProgressFn};
 use crate::domain::labels;
 use crate::domain::naming::WorkspaceName;
 use crate::domain::pool::{
-    is_slot, plan_refill, unpoolable, PoolWant, Shape, SlotView, POOL, POOL_IMAGE, POOL_SHAPE,
-    READY_PATH,
+    is_slot, plan_refill, unpoolable, PoolWant, Shape, SlotView, POOL, POOL_IMAGE, POOL_OWNER,
+    POOL_SHAPE, READY_PATH,
 };
 use crate::domain::workspace::{Workspace, WorkspaceSpec, WorkspaceState};
 use anyhow::{anyhow, Context, Result};
@@ -34,7 +34,8 @@ pub fn is_warm(w: &Workspace) -> bool {
 /// Every unclaimed slot, oldest first.
 pub async fn slots(ctx: &Ctx) -> Result<Vec<Workspace>> {
     let mut ws = ctx.engine.list_workspaces().await?;
-    ws.retain(is_slot);
+    let me = own(ctx);
+    ws.retain(|w| is_slot(w) && w.labels.get(POOL_OWNER) == Some(&me));
     ws.sort_by(|a, b| (a.created, &a.container).cmp(&(b.created, &b.container)));
     Ok(ws)
 }
@@ -48,8 +49,12 @@ pub fn pool_spec(ctx: &Ctx, profile: &str) -> Result<WorkspaceSpec> {
         ..Default::default()
     };
     let env = super::create::host_env_names();
-    workspace_spec(&ctx.config, req, env.iter().map(String::as_str))
-        .with_context(|| format!("pool.{profile} in {}", ctx.paths.config_file.display()))
+    let mut spec = workspace_spec(&ctx.config, req, env.iter().map(String::as_str))
+        .with_context(|| format!("pool.{profile} in {}", ctx.paths.config_file.display()))?;
+    // A slot passes nothing through: the claim delivers the claimer's variables
+    // and records their names in the workspace (`pool::ENV_NAMES_PATH`).
+    spec.options.secrets.clear();
+    Ok(spec)
 }
 
 /// The id of the image workspaces of `spec`'s profile run now (built if missing,
@@ -283,6 +288,11 @@ async fn leftovers(ctx: &Ctx, slots: &[Workspace], report: &mut PoolReport) {
 }
 
 /// A short random id for a slot's name.
+/// This berth's [`POOL_OWNER`].
+fn own(ctx: &Ctx) -> String {
+    crate::domain::pool::owner(&ctx.paths.state_dir.display().to_string())
+}
+
 fn slot_id() -> String {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -300,6 +310,7 @@ async fn make_slot(ctx: &Ctx, pool: &WorkspaceSpec, want: &PoolWant) -> Result<S
         (POOL, Some(pool.profile.clone())),
         (POOL_SHAPE, want.shape.clone()),
         (POOL_IMAGE, want.image_id.clone()),
+        (POOL_OWNER, Some(own(ctx))),
     ] {
         spec.extra_labels.insert(k.into(), v.unwrap_or_default());
     }

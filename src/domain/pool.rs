@@ -25,6 +25,25 @@ pub const POOL: &str = "dev.berth.pool";
 pub const POOL_SHAPE: &str = "dev.berth.pool-shape";
 /// On a slot: the id of the image it runs (a rebuilt image makes it stale).
 pub const POOL_IMAGE: &str = "dev.berth.pool-image";
+/// On a slot: which berth made it ([`owner`] of its state directory). Another
+/// berth on the same engine (another user, another config) never claims, refills
+/// or drains it: its authorized_keys hold the maker's key.
+pub const POOL_OWNER: &str = "dev.berth.pool-owner";
+
+/// The [`POOL_OWNER`] of the berth whose state directory is `state_dir`.
+pub fn owner(state_dir: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(state_dir.as_bytes());
+    h.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+/// In a claimed workspace: the names (never values) of the host variables its
+/// claim passed through, one per line, redelivered on every start like a cold
+/// workspace's `dev.berth.env-passthrough` label (a slot's labels predate them).
+pub const ENV_NAMES_PATH: &str = "/etc/berth/env-passthrough";
 /// Written in a slot (holding its container id) once its plan finished: it is ready.
 pub const READY_PATH: &str = "/etc/berth/pool-ready";
 
@@ -69,9 +88,14 @@ pub fn unpoolable(spec: &WorkspaceSpec) -> Option<&'static str> {
 }
 
 /// Labels that name one object (its name, its create, its port) or the pool itself,
-/// left out of a [`Shape`]; and the TTL, which a claim records in the store.
-const OWN_LABELS: [&str; 8] = [
+/// left out of a [`Shape`]; the TTL, which a claim records in the store; and the
+/// names of the host variables passed through, which come from the environment of
+/// whoever creates (a daemon's differs from a shell's): a claim records them in
+/// the workspace ([`ENV_NAMES_PATH`]).
+const OWN_LABELS: [&str; 10] = [
+    POOL_OWNER,
     labels::TTL,
+    labels::SECRETS,
     labels::NAME,
     labels::CREATE,
     labels::CREATOR,

@@ -158,19 +158,58 @@ pub async fn at_create(
     Ok(())
 }
 
-/// What a workspace's labels say to deliver on start: the passed-through names, and
-/// whether the GitHub token goes too. `None` when there is nothing to deliver.
-fn recorded(w: &Workspace) -> Option<(Vec<String>, bool)> {
-    let names = w
+/// What to deliver on start: the passed-through names (a cold workspace's label; a
+/// claimed pool workspace's file, written by its claim), and whether the GitHub
+/// token goes too. `None` when there is nothing to deliver.
+async fn recorded(engine: &dyn Engine, w: &Workspace) -> Option<(Vec<String>, bool)> {
+    let mut names = w
         .labels
         .get(labels::SECRETS)
         .map(|l| names_from_label(l))
         .unwrap_or_default();
+    if names.is_empty() && w.labels.contains_key(crate::domain::pool::POOL) {
+        names = claimed_names(engine, w).await;
+    }
     let gh = w
         .labels
         .get(labels::FORWARD)
         .is_some_and(|f| Forward::from_label(f).gh);
     (!names.is_empty() || gh).then_some((names, gh))
+}
+
+/// The names a claim recorded in a pool-born workspace (none when unreadable: the
+/// start then says nothing is passed through, as for a workspace without any).
+async fn claimed_names(engine: &dyn Engine, w: &Workspace) -> Vec<String> {
+    const LIMIT: usize = 64 << 10;
+    match engine
+        .read_file(&w.container, crate::domain::pool::ENV_NAMES_PATH, LIMIT)
+        .await
+    {
+        Ok(Some(b)) => String::from_utf8_lossy(&b)
+            .lines()
+            .flat_map(names_from_label)
+            .collect(),
+        Ok(None) => Vec::new(),
+        Err(e) => {
+            tracing::warn!("cannot read the passed-through names of {}: {e}", w.name);
+            Vec::new()
+        }
+    }
+}
+
+/// A claim records the names (never values) it passed through in the workspace,
+/// where [`recorded`] finds them on every start.
+pub async fn record_claimed_names(ctx: &Ctx, container: &str, names: &[String]) -> Result<()> {
+    let text: String = names.iter().map(|n| format!("{n}\n")).collect();
+    ctx.engine
+        .write_file(
+            container,
+            crate::domain::pool::ENV_NAMES_PATH,
+            text.as_bytes(),
+            0o644,
+        )
+        .await
+        .context("recording the passed-through names")
 }
 
 /// After a start berth made: delivers the values again; a failure is said, not fatal
@@ -191,7 +230,7 @@ pub async fn on_start(ctx: &Ctx, w: &Workspace, progress: ProgressFn<'_>) {
 
 /// On every start: the recorded names' values again, from this process's environment.
 pub async fn redeliver(ctx: &Ctx, w: &Workspace, progress: ProgressFn<'_>) -> Result<()> {
-    let Some((names, gh)) = recorded(w) else {
+    let Some((names, gh)) = recorded(ctx.engine.as_ref(), w).await else {
         return Ok(());
     };
     let g = gather(&names, gh).await;
@@ -207,7 +246,7 @@ pub async fn redeliver(ctx: &Ctx, w: &Workspace, progress: ProgressFn<'_>) -> Re
 /// For the watcher, after a start it did not make (see the module doc): fills an
 /// empty /run/berth/env from this process's environment. Returns whether it wrote.
 pub async fn refill_if_empty(engine: &dyn Engine, w: &Workspace) -> Result<bool> {
-    let Some((names, gh)) = recorded(w) else {
+    let Some((names, gh)) = recorded(engine, w).await else {
         return Ok(false);
     };
     let probe = ExecRequest {
