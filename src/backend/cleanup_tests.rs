@@ -356,3 +356,37 @@ async fn a_workspace_started_while_it_is_checked_is_not_removed() {
     assert!(r.engine.volume_exists("workspace-late").await.unwrap());
     assert!(actions(&r.ctx, "late").await.contains(&"gc-kept".into()));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_store_that_cannot_be_read_keeps_every_workspace() {
+    let mut r = with((3702, 3703), &["kept"]).await;
+    answer_checks(&r, &[]);
+    let ws = r
+        .engine
+        .inspect_workspace("workspace-kept")
+        .await
+        .unwrap()
+        .unwrap();
+    // `berth ttl kept never` and recent uses live in the store only.
+    super::activity::set_ttl(&r.ctx, &ws, Ttl::Never)
+        .await
+        .unwrap();
+    let now = created(&r, "workspace-kept") + 2 * DAY;
+    let rep = run_once(&r.ctx, now, false).await.unwrap();
+    assert_eq!(line(&rep, "kept").done, Done::Nothing);
+    // The store breaks: what it held is unknown, not absent.
+    let file = r.ctx.paths.state_dir.join("not-a-dir");
+    std::fs::write(&file, b"").unwrap();
+    r.ctx.store = crate::store::Store::inline_for_tests(file.join("state.db"));
+    let rep = run_once(&r.ctx, now, false).await.unwrap();
+    let l = line(&rep, "kept");
+    assert_eq!(l.decision, Decision::Keep, "{}", l.sentence());
+    assert_eq!(l.done, Done::Nothing, "{}", l.sentence());
+    assert!(l.why.contains("could not be read"), "{}", l.why);
+    assert!(r
+        .engine
+        .inspect_workspace("workspace-kept")
+        .await
+        .unwrap()
+        .is_some());
+}
