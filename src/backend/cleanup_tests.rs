@@ -390,3 +390,32 @@ async fn a_store_that_cannot_be_read_keeps_every_workspace() {
         .unwrap()
         .is_some());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_restored_home_whose_snapshot_is_gone_is_snapshotted_before_it_goes() {
+    let r = with((3704, 3705), &["copy", "kept"]).await;
+    answer_checks(&r, &[]);
+    // "kept" was restored from a snapshot that is still there: its files older
+    // than its create are in that snapshot.
+    let (_tx, rx) = watch::channel(false);
+    let kept = crate::domain::naming::WorkspaceName::parse("kept").unwrap();
+    let snap = crate::domain::snapshot::SnapshotName::parse("kept-src").unwrap();
+    snapshot::take(&r.ctx, &kept, Some(snap), &|_| {}, rx)
+        .await
+        .unwrap();
+    let restored = crate::domain::snapshot::RESTORED_FROM;
+    r.engine.set_label("workspace-kept", restored, "kept-src");
+    // "copy" came from one removed since (a fork drops its own): the copy of the
+    // files it brought is the only one left.
+    r.engine
+        .set_label("workspace-copy", restored, "copy-fork-gone");
+    let now = created(&r, "workspace-copy") + 2 * DAY;
+    let rep = run_once(&r.ctx, now, false).await.unwrap();
+    let l = line(&rep, "copy");
+    assert_eq!(l.done, Done::Deleted, "{}", l.sentence());
+    assert!(l.snapshot.is_some(), "{}", l.sentence());
+    assert!(l.what.contains("copy-fork-gone"), "{}", l.what);
+    let l = line(&rep, "kept");
+    assert_eq!(l.done, Done::Deleted, "{}", l.sentence());
+    assert_eq!(l.snapshot, None, "{}", l.sentence());
+}
