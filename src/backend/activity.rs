@@ -30,29 +30,51 @@ pub fn ttl_of(ctx: &Ctx, ws: &Workspace, stored: Option<&str>) -> (Ttl, TtlSourc
 
 /// What berth knows about `ws`'s use at `now` (Unix seconds). Running: probes it
 /// (one exec) for the signals `[activity] count` names. `Err` when the probe
-/// could not tell (the cleanup job must then leave the workspace alone).
+/// could not tell, or the store could not say what it records (uses, a TTL set
+/// with `berth ttl`, shell tabs): the cleanup job must then leave the workspace
+/// alone.
 pub async fn observe(ctx: &Ctx, ws: &Workspace, now: i64) -> Result<Activity> {
-    Ok(observe_full(ctx, ws, now).await?.0)
+    Ok(observe_with(ctx, ws, now, true).await?.0)
 }
 
-/// [`observe`] with where the TTL comes from.
+/// [`observe`] with where the TTL comes from, for people (status, the TUI): a
+/// store that cannot be read is logged and counts as recording nothing.
 pub async fn observe_full(ctx: &Ctx, ws: &Workspace, now: i64) -> Result<(Activity, TtlSource)> {
+    observe_with(ctx, ws, now, false).await
+}
+
+/// A store error: an error when `strict`, else logged (and `None`).
+fn store_read<T>(ws: &Workspace, what: &str, strict: bool, r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if strict => Err(anyhow!(
+            "cannot tell whether workspace {} is in use: its {what} could not be read from the store: {e:#}",
+            ws.name
+        )),
+        Err(e) => {
+            tracing::warn!("cannot read the {what} of {}: {e:#}", ws.name);
+            Ok(None)
+        }
+    }
+}
+
+async fn observe_with(
+    ctx: &Ctx,
+    ws: &Workspace,
+    now: i64,
+    strict: bool,
+) -> Result<(Activity, TtlSource)> {
     let rec = if ws.container_id.is_empty() {
         Default::default()
     } else {
-        ctx.store
-            .activity(&ws.container_id)
-            .await
-            .unwrap_or_else(|e| {
-                tracing::warn!("cannot read the activity of {}: {e:#}", ws.name);
-                Default::default()
-            })
+        let r = ctx.store.activity(&ws.container_id).await;
+        store_read(ws, "recorded uses and TTL", strict, r)?.unwrap_or_default()
     };
     let (ttl, source) = ttl_of(ctx, ws, rec.ttl.as_deref());
     let mut last_used = rec.last_use.map(|u| u.at);
     let mut reasons = Vec::new();
     if ws.state == WorkspaceState::Running && !ws.container_id.is_empty() {
-        reasons = alive_because(ctx, ws).await?;
+        reasons = alive_because(ctx, ws, strict).await?;
         if reasons.iter().any(|r| r.kind() == "ssh") {
             // A live session is a use now.
             record(ctx, ws, UseSource::SshSession, now).await;
@@ -67,7 +89,7 @@ pub async fn observe_full(ctx: &Ctx, ws: &Workspace, now: i64) -> Result<(Activi
 
 /// Why running `ws` counts as alive: the counted signals, in the order of
 /// `AliveReason`'s kinds (ssh, shells, processes, cpu, ports).
-async fn alive_because(ctx: &Ctx, ws: &Workspace) -> Result<Vec<AliveReason>> {
+async fn alive_because(ctx: &Ctx, ws: &Workspace, strict: bool) -> Result<Vec<AliveReason>> {
     let a = &ctx.config.activity;
     let rules = Rules {
         ssh: a.counts("ssh"),
@@ -86,8 +108,9 @@ async fn alive_because(ctx: &Ctx, ws: &Workspace) -> Result<Vec<AliveReason>> {
         reasons = probe(ctx, ws, &rules).await?;
     }
     if a.counts("shells") {
-        match ctx.store.open_shell_tabs(&ws.container_id).await {
-            Ok(open) if !open.is_empty() => {
+        let r = ctx.store.open_shell_tabs(&ws.container_id).await;
+        match store_read(ws, "shell tabs", strict, r)? {
+            Some(open) if !open.is_empty() => {
                 let tabs = open
                     .iter()
                     .map(|o| match o.tabs {
@@ -98,8 +121,7 @@ async fn alive_because(ctx: &Ctx, ws: &Workspace) -> Result<Vec<AliveReason>> {
                 let at = usize::from(reasons.first().is_some_and(|r| r.kind() == "ssh"));
                 reasons.insert(at, AliveReason::ShellTabs { tabs });
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!("cannot read the shell tabs of {}: {e:#}", ws.name),
+            _ => {}
         }
     }
     Ok(reasons)

@@ -327,15 +327,39 @@ async fn delete(ctx: &Ctx, ws: &Workspace, name: &WorkspaceName, now: i64, line:
             },
         }
     }
-    let r = retry(&backoff(ctx, name.as_str(), now), |attempt| async move {
-        // A later attempt may find an earlier one finished the job.
-        if attempt > 1 && gone(ctx, name).await? {
-            return Ok(());
+    // The removal is forced (a running container goes too): every attempt first
+    // makes sure the workspace is still the stopped one that was checked.
+    let changed: std::sync::Mutex<Option<String>> = Default::default();
+    let checked_id = ws.container_id.as_str();
+    let r = retry(&backoff(ctx, name.as_str(), now), |attempt| {
+        let changed = &changed;
+        async move {
+            if let Some(why) = changed_since_check(ctx, name, checked_id).await? {
+                if let Ok(mut c) = changed.lock() {
+                    *c = Some(why);
+                }
+                return Ok(());
+            }
+            // A later attempt may find an earlier one finished the job.
+            if attempt > 1 && gone(ctx, name).await? {
+                return Ok(());
+            }
+            lifecycle::delete(ctx, name, false).await.map(|_| ())
         }
-        lifecycle::delete(ctx, name, false).await.map(|_| ())
     })
     .await;
     line.absorb(&r);
+    let changed = changed.into_inner().ok().flatten();
+    if let (Some(why), true) = (changed, r.ended.ok()) {
+        let what = match &line.snapshot {
+            Some(s) => format!("kept: {why} (its work was snapshotted as {s}: {found})"),
+            None => format!("kept: {why}"),
+        };
+        audit(ctx, name, "gc-kept", &what).await;
+        line.done = Done::Nothing;
+        line.what = what;
+        return;
+    }
     match r.ended {
         Ended::Done | Ended::AlreadyDone(_) => {
             line.done = Done::Deleted;
@@ -357,6 +381,33 @@ async fn delete(ctx: &Ctx, ws: &Workspace, name: &WorkspaceName, now: i64, line:
             line.fail(what);
         }
     }
+}
+
+/// Why `name` is no longer the stopped workspace (container `checked_id`) whose
+/// home was checked, if it is not: started meanwhile (it may hold new work, and
+/// counts as in use), or made again. `None`: still it, or gone.
+async fn changed_since_check(
+    ctx: &Ctx,
+    name: &WorkspaceName,
+    checked_id: &str,
+) -> Result<Option<String>> {
+    let Some(w) = inventory::find(ctx, name).await? else {
+        return Ok(None);
+    };
+    if !w.container_id.is_empty() && w.container_id != checked_id {
+        return Ok(Some(
+            "it was made again (another container) while the cleanup looked at it".into(),
+        ));
+    }
+    Ok(match w.state {
+        WorkspaceState::Running | WorkspaceState::Paused | WorkspaceState::Restarting => {
+            Some(format!(
+                "it was started while the cleanup looked at it ({} now)",
+                w.state.as_str()
+            ))
+        }
+        _ => None,
+    })
 }
 
 /// Nothing of `name` is left (container, home volume, sidecars).

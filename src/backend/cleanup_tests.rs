@@ -214,21 +214,21 @@ async fn engine_errors_are_retried_with_backoff_until_the_delete_goes_through() 
     let r = with((47408, 47409), &["flaky"]).await;
     answer_checks(&r, &[]);
     r.engine.fail_next_status(Op::RemoveVolume, 500, 3);
-    // A stop answered "already gone" counts as done.
-    r.engine.fail_next_status(Op::StopContainer, 404, 1);
+    r.engine.fail_next_status(Op::StopContainer, 500, 1);
     let now = created(&r, "workspace-flaky") + 2 * DAY;
     let t0 = tokio::time::Instant::now();
     let rep = run_once(&r.ctx, now, false).await.unwrap();
     let l = line(&rep, "flaky");
     assert_eq!(l.done, Done::Deleted, "{}", l.sentence());
-    assert_eq!(l.retries, 3);
-    assert_eq!(l.errors.len(), 3);
+    assert_eq!(l.retries, 4);
+    assert_eq!(l.errors.len(), 4);
     assert!(l.errors[0].contains("status 500"), "{:?}", l.errors);
-    assert!(l.sentence().ends_with("(3 retries)"), "{}", l.sentence());
+    assert!(l.sentence().ends_with("(4 retries)"), "{}", l.sentence());
     assert!(!r.engine.volume_exists("workspace-flaky").await.unwrap());
-    // Waited with backoff (jittered: half to all of 1 + 2 + 4 s).
+    // Waited with backoff (jittered: half to all of 1 s for the stop, 1 + 2 + 4 s
+    // for the removal).
     let waited = t0.elapsed();
-    assert!(waited >= Duration::from_millis(3500) && waited <= Duration::from_secs(8));
+    assert!(waited >= Duration::from_millis(4000) && waited <= Duration::from_secs(8));
 }
 
 #[tokio::test(start_paused = true)]
@@ -316,4 +316,106 @@ async fn with_labels_in_the_config_only_its_own_workspaces_are_looked_at() {
         .await
         .unwrap()
         .is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_workspace_started_while_it_is_checked_is_not_removed() {
+    let r = with((3700, 3701), &["late"]).await;
+    r.engine.stop_container("workspace-late", 1).await.unwrap();
+    // Its published port is let go once the runtime gets to it.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    // The user starts it (and may write to it) while the job looks at its home.
+    let eng = r.engine.clone();
+    r.engine.set_exec_handler(move |c: &ExecCall| {
+        if c.cmd.get(3).map(String::as_str) == Some("berth-gc-check") {
+            futures_util::FutureExt::now_or_never(eng.start_container("workspace-late"))
+                .unwrap()
+                .unwrap();
+            return ExecReply {
+                stdout: UNPUSHED.as_bytes().to_vec(),
+                ..Default::default()
+            };
+        }
+        ExecReply {
+            stdout: crate::backend::activity::tests::IDLE.to_vec(),
+            ..Default::default()
+        }
+    });
+    let now = created(&r, "workspace-late") + 2 * DAY;
+    let rep = run_once(&r.ctx, now, false).await.unwrap();
+    let l = line(&rep, "late");
+    assert_eq!(l.done, Done::Nothing, "{}", l.sentence());
+    assert!(l.what.contains("started while"), "{}", l.what);
+    // Its work was snapshotted all the same, and the report says so.
+    let snap = l.snapshot.clone().unwrap();
+    assert!(l.what.contains(&snap), "{}", l.what);
+    assert_eq!(
+        r.engine.state_of("workspace-late"),
+        Some(WorkspaceState::Running)
+    );
+    assert!(r.engine.volume_exists("workspace-late").await.unwrap());
+    assert!(actions(&r.ctx, "late").await.contains(&"gc-kept".into()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_store_that_cannot_be_read_keeps_every_workspace() {
+    let mut r = with((3702, 3703), &["kept"]).await;
+    answer_checks(&r, &[]);
+    let ws = r
+        .engine
+        .inspect_workspace("workspace-kept")
+        .await
+        .unwrap()
+        .unwrap();
+    // `berth ttl kept never` and recent uses live in the store only.
+    super::activity::set_ttl(&r.ctx, &ws, Ttl::Never)
+        .await
+        .unwrap();
+    let now = created(&r, "workspace-kept") + 2 * DAY;
+    let rep = run_once(&r.ctx, now, false).await.unwrap();
+    assert_eq!(line(&rep, "kept").done, Done::Nothing);
+    // The store breaks: what it held is unknown, not absent.
+    let file = r.ctx.paths.state_dir.join("not-a-dir");
+    std::fs::write(&file, b"").unwrap();
+    r.ctx.store = crate::store::Store::inline_for_tests(file.join("state.db"));
+    let rep = run_once(&r.ctx, now, false).await.unwrap();
+    let l = line(&rep, "kept");
+    assert_eq!(l.decision, Decision::Keep, "{}", l.sentence());
+    assert_eq!(l.done, Done::Nothing, "{}", l.sentence());
+    assert!(l.why.contains("could not be read"), "{}", l.why);
+    assert!(r
+        .engine
+        .inspect_workspace("workspace-kept")
+        .await
+        .unwrap()
+        .is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restored_home_whose_snapshot_is_gone_is_snapshotted_before_it_goes() {
+    let r = with((3704, 3705), &["copy", "kept"]).await;
+    answer_checks(&r, &[]);
+    // "kept" was restored from a snapshot that is still there: its files older
+    // than its create are in that snapshot.
+    let (_tx, rx) = watch::channel(false);
+    let kept = crate::domain::naming::WorkspaceName::parse("kept").unwrap();
+    let snap = crate::domain::snapshot::SnapshotName::parse("kept-src").unwrap();
+    snapshot::take(&r.ctx, &kept, Some(snap), &|_| {}, rx)
+        .await
+        .unwrap();
+    let restored = crate::domain::snapshot::RESTORED_FROM;
+    r.engine.set_label("workspace-kept", restored, "kept-src");
+    // "copy" came from one removed since (a fork drops its own): the copy of the
+    // files it brought is the only one left.
+    r.engine
+        .set_label("workspace-copy", restored, "copy-fork-gone");
+    let now = created(&r, "workspace-copy") + 2 * DAY;
+    let rep = run_once(&r.ctx, now, false).await.unwrap();
+    let l = line(&rep, "copy");
+    assert_eq!(l.done, Done::Deleted, "{}", l.sentence());
+    assert!(l.snapshot.is_some(), "{}", l.sentence());
+    assert!(l.what.contains("copy-fork-gone"), "{}", l.what);
+    let l = line(&rep, "kept");
+    assert_eq!(l.done, Done::Deleted, "{}", l.sentence());
+    assert_eq!(l.snapshot, None, "{}", l.sentence());
 }

@@ -12,7 +12,7 @@ use super::Ctx;
 use crate::domain::cleanup_work::{check_command, WorkFound};
 use crate::domain::labels;
 use crate::domain::provision::MARKER_PATH;
-use crate::domain::snapshot::ROLE_HELPER;
+use crate::domain::snapshot::{SnapshotName, RESTORED_FROM, ROLE_HELPER};
 use crate::domain::workspace::{Workspace, WorkspaceState, WORKSPACE_HOME};
 use crate::engine::{exec_collect, Engine, ExecRequest, VolumeReader};
 use futures_util::StreamExt;
@@ -67,13 +67,34 @@ pub async fn check(ctx: &Ctx, ws: &Workspace) -> WorkFound {
         WorkspaceState::Running => run(ctx.engine.as_ref(), &ws.container, cmd).await,
         _ => in_reader(ctx, ws, cmd).await,
     };
-    match out {
+    let mut found = match out {
         Ok(text) => WorkFound::parse(&text),
         Err(e) => WorkFound {
             problems: vec![format!("the check could not run: {e}")],
             ..Default::default()
         },
-    }
+    };
+    found.problems.extend(unbacked_copy(ctx, ws).await);
+    found
+}
+
+/// A home copied from a snapshot (a restore, a fork) holds files older than its
+/// create that the check cannot tell from the workspace's own: safe to leave out
+/// only while that snapshot is still there and complete.
+async fn unbacked_copy(ctx: &Ctx, ws: &Workspace) -> Option<String> {
+    let from = ws.labels.get(RESTORED_FROM).filter(|s| !s.is_empty())?;
+    let there = match SnapshotName::parse(from) {
+        Ok(snap) => match super::snapshot::find(ctx, &snap).await {
+            Ok(info) => info.is_some_and(|i| i.complete),
+            Err(_) => false,
+        },
+        Err(_) => false,
+    };
+    (!there).then(|| {
+        format!(
+            "its home was copied from snapshot {from}, which is gone: the files it brought are not told apart"
+        )
+    })
 }
 
 async fn run(engine: &dyn Engine, container: &str, cmd: Vec<String>) -> Result<String, String> {

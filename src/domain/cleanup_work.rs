@@ -60,7 +60,12 @@ while IFS= read -r r; do
   echo "repo	$r"
   command -v git >/dev/null 2>&1 || continue
   g() {{ git -C "$r" -c safe.directory='*' "$@"; }}
-  n=$(g status --porcelain 2>/dev/null | wc -l) || n=0
+  # A repository git cannot read is not a clean one: its files are left out below.
+  if ! g status --porcelain > /tmp/berth-gc-status.$$ 2>/dev/null; then
+    echo "error	git cannot read the repository $r"
+    continue
+  fi
+  n=$(wc -l < /tmp/berth-gc-status.$$)
   [ "$n" -gt 0 ] && echo "dirty	$r	$n"
   s=$(g stash list 2>/dev/null | wc -l)
   [ "$s" -gt 0 ] && echo "stash	$r	$s"
@@ -73,17 +78,19 @@ while IFS= read -r r; do
       [ "$c" -gt 0 ] && echo "unpushed	$r	$c"
     fi
   fi
-  g status --porcelain --ignored 2>/dev/null | sed -n 's/^!! //p' | while IFS= read -r p; do
+  # -z: names as they are (without it, one with a space or an accent is quoted).
+  g status --porcelain -z --ignored 2>/dev/null | tr '\0' '\n' | sed -n 's/^!! //p' | while IFS= read -r p; do
     case "$p" in */) continue;; esac
-    m=$(stat -c %Y "$r/$p" 2>/dev/null || echo 0)
-    [ "$m" -gt "$ref" ] && echo "ignored	$r/$p"
+    # Modified or changed (moved in, `cp -p`) since the reference, as below.
+    t=$(stat -c '%Y %Z' "$r/$p" 2>/dev/null || echo '0 0')
+    [ "${{t% *}}" -gt "$ref" ] || [ "${{t#* }}" -gt "$ref" ] && echo "ignored	$r/$p"
   done
-  g status --porcelain 2>/dev/null | head -n {NAMED} | sed "s|^...|path	$r	|"
+  head -n {NAMED} /tmp/berth-gc-status.$$ | sed "s|^...|path	$r	|"
 done < /tmp/berth-gc-repos.$$
 find . \( {prune} \) -prune -o -type f \( -newermt "@$ref" -o -newerct "@$ref" \) -print 2>/dev/null \
   | awk -v repos=/tmp/berth-gc-repos.$$ 'BEGIN {{ while ((getline r < repos) > 0) rs[r "/"] = 1 }}
       {{ in_repo = 0; for (r in rs) if (index($0, r) == 1) {{ in_repo = 1; break }}; if (!in_repo) print "file	" $0 }}'
-rm -f /tmp/berth-gc-repos.$$
+rm -f /tmp/berth-gc-repos.$$ /tmp/berth-gc-status.$$
 echo end
 "#
     )
@@ -305,6 +312,100 @@ mod tests {
         assert!(cut.sentence().contains("cut off"), "{}", cut.sentence());
         let nogit = WorkFound::parse("error\tgit is not installed\nend\n");
         assert!(nogit.any());
+    }
+
+    /// Runs the check's script here (sh, git, GNU find) on `home`.
+    fn run_check(home: &std::path::Path, reference: i64) -> WorkFound {
+        let c = check_command(home.to_str().unwrap(), reference);
+        let o = std::process::Command::new(&c[0])
+            .args(&c[1..])
+            .env("HOME", home)
+            .output()
+            .expect("sh runs");
+        WorkFound::parse(&String::from_utf8_lossy(&o.stdout))
+    }
+
+    fn git(dir: &std::path::Path, args: &[&str]) {
+        let o = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .expect("git runs");
+        assert!(o.status.success(), "git {args:?}: {o:?}");
+    }
+
+    #[test]
+    fn ignored_files_with_spaces_or_accents_in_their_names_count() {
+        let home = tempfile::tempdir().unwrap();
+        let app = home.path().join("app");
+        std::fs::create_dir(&app).unwrap();
+        git(&app, &["init", "-q"]);
+        std::fs::write(app.join(".gitignore"), "my notes.txt\ncafé.txt\n").unwrap();
+        git(&app, &["add", ".gitignore"]);
+        git(
+            &app,
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-qm",
+                "i",
+            ],
+        );
+        git(&app, &["remote", "add", "origin", "/nowhere"]);
+        git(&app, &["update-ref", "refs/remotes/origin/main", "HEAD"]);
+        let reference = chrono::Utc::now().timestamp() - 60;
+        assert!(
+            !run_check(home.path(), reference).any(),
+            "clean to begin with"
+        );
+        std::fs::write(app.join("my notes.txt"), "mine").unwrap();
+        std::fs::write(app.join("café.txt"), "mine").unwrap();
+        // Moved in with an old modification time: changed all the same.
+        std::fs::write(app.join("old.log"), "mine").unwrap();
+        let old = std::fs::File::options()
+            .write(true)
+            .open(app.join("old.log"))
+            .unwrap();
+        old.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000))
+            .unwrap();
+        std::fs::write(app.join(".gitignore"), "my notes.txt\ncafé.txt\nold.log\n").unwrap();
+        git(&app, &["add", ".gitignore"]);
+        git(
+            &app,
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-qm",
+                "j",
+            ],
+        );
+        git(&app, &["update-ref", "refs/remotes/origin/main", "HEAD"]);
+        let w = run_check(home.path(), reference);
+        assert_eq!(w.files_changed, 3, "{w:?}");
+        assert!(w.files.contains(&"./app/my notes.txt".to_string()), "{w:?}");
+    }
+
+    #[test]
+    fn a_repository_git_cannot_read_is_a_problem_not_clean() {
+        let home = tempfile::tempdir().unwrap();
+        let broken = home.path().join("broken");
+        std::fs::create_dir(&broken).unwrap();
+        std::fs::write(broken.join(".git"), "gitdir: /nonexistent/wt\n").unwrap();
+        std::fs::write(broken.join("draft.txt"), "mine").unwrap();
+        let w = run_check(home.path(), chrono::Utc::now().timestamp() - 60);
+        assert!(w.any(), "{w:?}");
+        assert!(
+            w.problems.iter().any(|p| p.contains("./broken")),
+            "{:?}",
+            w.problems
+        );
     }
 
     #[test]
