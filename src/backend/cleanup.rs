@@ -221,10 +221,50 @@ async fn one(ctx: &Ctx, ws: &Workspace, now: i64, dry_run: bool) -> Line {
                 audit(ctx, &name, "gc-stop", &line.why).await;
             }
         }
+        (Decision::Delete, _) if sidecar_data(ctx, &name, now, dry_run, &mut line).await => {}
         (Decision::Delete, true) => dry_delete(ctx, ws, &name, now, &mut line).await,
         (Decision::Delete, false) => delete(ctx, ws, &name, now, &mut line).await,
     }
     line
+}
+
+/// Its sidecars' volumes (a service's database, Docker inside's images) are in no
+/// snapshot, so the job never deletes a workspace that has some: it is kept (and
+/// stopped, a dry run aside) with the sentence that says why. True when kept.
+async fn sidecar_data(
+    ctx: &Ctx,
+    name: &WorkspaceName,
+    now: i64,
+    dry_run: bool,
+    line: &mut Line,
+) -> bool {
+    let plan = match lifecycle::plan_delete(ctx, name, false).await {
+        Ok(p) => p,
+        Err(e) => {
+            line.fail(format!("what it owns could not be listed: {e:#}"));
+            return true;
+        }
+    };
+    if plan.sidecars.volumes.is_empty() {
+        return false;
+    }
+    let why = format!(
+        "its sidecars' volumes ({}) hold data no snapshot keeps; `berth delete {name}` removes it when that data is not needed",
+        plan.sidecars.volumes.join(", ")
+    );
+    if dry_run {
+        line.done = Done::WouldRefuse;
+        line.what = format!("would keep it (stopped): {why}");
+        return true;
+    }
+    if plan.container.is_some() && !stop(ctx, name, now, line).await {
+        return true;
+    }
+    let what = format!("kept (stopped): {why}");
+    audit(ctx, name, "gc-refuse", &what).await;
+    line.done = Done::Refused;
+    line.what = what;
+    true
 }
 
 async fn audit(ctx: &Ctx, name: &WorkspaceName, action: &str, detail: &str) {

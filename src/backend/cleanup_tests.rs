@@ -419,3 +419,36 @@ async fn a_restored_home_whose_snapshot_is_gone_is_snapshotted_before_it_goes() 
     assert_eq!(l.done, Done::Deleted, "{}", l.sentence());
     assert_eq!(l.snapshot, None, "{}", l.sentence());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_workspace_whose_sidecars_hold_volumes_is_kept_stopped_not_deleted() {
+    let r = with((47420, 47421), &["svc"]).await;
+    answer_checks(&r, &[]);
+    r.engine.add_sidecar("svc", "db");
+    let labels = crate::domain::labels::sidecar_labels(&Default::default(), "svc", "db", false);
+    r.engine
+        .create_volume("workspace-svc.db", &labels)
+        .await
+        .unwrap();
+    let now = created(&r, "workspace-svc") + 2 * DAY;
+    let dry = run_once(&r.ctx, now, true).await.unwrap();
+    let l = line(&dry, "svc");
+    assert_eq!(l.done, Done::WouldRefuse, "{}", l.sentence());
+    assert_eq!(
+        r.engine.state_of("workspace-svc"),
+        Some(WorkspaceState::Running),
+        "a dry run stopped it"
+    );
+    let rep = run_once(&r.ctx, now, false).await.unwrap();
+    let l = line(&rep, "svc");
+    assert_eq!(l.done, Done::Refused, "{}", l.sentence());
+    assert!(l.what.contains("workspace-svc.db"), "{}", l.what);
+    assert_eq!(
+        r.engine.state_of("workspace-svc"),
+        Some(WorkspaceState::Stopped)
+    );
+    assert!(r.engine.volume_exists("workspace-svc.db").await.unwrap());
+    assert!(actions(&r.ctx, "svc")
+        .await
+        .contains(&"gc-refuse".to_string()));
+}
