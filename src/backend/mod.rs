@@ -60,6 +60,7 @@ pub mod secrets;
 #[cfg(test)]
 mod secrets_tests;
 pub mod service;
+pub mod service_api;
 pub mod services;
 pub mod sidecar_image;
 pub mod sidecars;
