@@ -156,3 +156,40 @@ fn doctor_probes_runc_and_runsc_and_names_the_default() {
         "every probe container is removed"
     );
 }
+
+/// A probe container a killed berth left behind (stopped, its berth gone) is
+/// removed by the next probe; one in another berth's hands (running) is not.
+#[test]
+fn a_probe_container_left_behind_is_removed_by_the_next_probe() {
+    let Some(sb) = Sandbox::new("runtime-sweep", (3148, 3149)) else {
+        return;
+    };
+    // A pid above any kernel's pid_max: its berth can never be alive.
+    let left = format!("berth-probe.runc.99999999-{}", std::process::id());
+    let run_label = format!("berth.test-run={}", run_id());
+    let case_label = format!("berth.test-case={}", sb.case);
+    let o = docker(&[
+        "create",
+        "--name",
+        &left,
+        "--label",
+        "dev.berth.role=probe",
+        "--label",
+        &run_label,
+        "--label",
+        &case_label,
+        "--network",
+        "none",
+        "--entrypoint",
+        "true",
+        "berth/workspace:latest",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(probes_left(&sb).len(), 1);
+    sb.json(&["doctor", "--json"]);
+    assert!(
+        probes_left(&sb).is_empty(),
+        "the probe left behind is still there: {:?}",
+        probes_left(&sb)
+    );
+}

@@ -81,8 +81,41 @@ async fn probe_image(ctx: &Ctx, fallback: Option<&str>) -> Result<String, String
     ))
 }
 
+/// Removes probe containers a killed berth left behind (stopped, and old or made
+/// by a process that is gone): they hold nothing, and nothing else would remove
+/// them. A failure only leaves them for the next probe.
+async fn sweep_probes(ctx: &Ctx) {
+    let left = match ctx.engine.probes_left().await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::debug!("cannot list leftover probe containers: {e}");
+            return;
+        }
+    };
+    if left.is_empty() {
+        return;
+    }
+    let now = chrono::Utc::now().timestamp();
+    let stale = tokio::task::spawn_blocking(move || {
+        let alive = |pid: u32| std::path::Path::new(&format!("/proc/{pid}")).exists();
+        left.into_iter()
+            .filter(|p| crate::engine::probe::is_stale(p, now, alive))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    for p in stale {
+        match ctx.engine.remove_container(&p.name).await {
+            Ok(()) => tracing::info!("removed probe container {} left behind", p.name),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => tracing::warn!("cannot remove probe container {}: {e}", p.name),
+        }
+    }
+}
+
 /// Probes `runtime` (registered) now and remembers the result.
 async fn probe(ctx: &Ctx, runtime: &str, fallback_image: Option<&str>) -> Checked {
+    sweep_probes(ctx).await;
     let started = tokio::time::Instant::now();
     let health = match probe_image(ctx, fallback_image).await {
         Err(why) => Health::Unchecked { why },

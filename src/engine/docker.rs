@@ -470,6 +470,10 @@ impl Engine for DockerEngine {
         super::docker_runtime::probe(self, spec).await
     }
 
+    async fn probes_left(&self) -> EngineResult<Vec<super::ProbeLeft>> {
+        super::docker_runtime::probes_left(self).await
+    }
+
     async fn start_volume_reader(&self, spec: &super::VolumeReader) -> EngineResult<()> {
         super::docker_reader::start(self, spec).await
     }

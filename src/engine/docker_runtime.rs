@@ -142,6 +142,42 @@ async fn tail(docker: &Docker, id: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Probe containers (role=probe) the engine has now, running or not.
+pub(super) async fn probes_left(eng: &DockerEngine) -> EngineResult<Vec<super::ProbeLeft>> {
+    let want = format!(
+        "{}={}",
+        crate::domain::labels::ROLE,
+        crate::domain::labels::ROLE_PROBE
+    );
+    let opts = qp::ListContainersOptions {
+        all: true,
+        filters: Some(std::collections::HashMap::from([(
+            "label".to_string(),
+            vec![want],
+        )])),
+        ..Default::default()
+    };
+    let list = eng
+        .docker()
+        .list_containers(Some(opts))
+        .await
+        .map_err(|e| map_err(&crate::engine::Engine::endpoint(eng), e))?;
+    Ok(list
+        .into_iter()
+        .filter_map(|c| {
+            let name = c.names?.first()?.trim_start_matches('/').to_string();
+            Some(super::ProbeLeft {
+                name,
+                running: matches!(
+                    c.state,
+                    Some(bollard::models::ContainerSummaryStateEnum::RUNNING)
+                ),
+                created: c.created.unwrap_or(0),
+            })
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -533,6 +533,10 @@ impl Engine for MemoryEngine {
         self.probe(spec).await
     }
 
+    async fn probes_left(&self) -> EngineResult<Vec<super::ProbeLeft>> {
+        Ok(self.probes_now())
+    }
+
     async fn start_volume_reader(&self, spec: &super::VolumeReader) -> EngineResult<()> {
         self.inner.update(|s| reader::start(s, spec))
     }

@@ -26,7 +26,7 @@ pub mod reader;
 pub mod snapshot;
 
 pub use log_forward::{LogFile, LogForwarderSpec};
-pub use probe::{ProbeOutcome, ProbeSpec};
+pub use probe::{ProbeLeft, ProbeOutcome, ProbeSpec};
 pub use reader::VolumeReader;
 pub use snapshot::{ImageSummary, SnapshotEngine, VolumeCopy, VolumeSummary};
 
@@ -377,6 +377,8 @@ pub trait Engine: NetworkEngine + SnapshotEngine + Send + Sync {
     /// fail, also when this future is dropped. `Err` when the engine refused to
     /// create or start it (an unknown runtime, a runtime that cannot start).
     async fn probe_runtime(&self, spec: &ProbeSpec) -> EngineResult<ProbeOutcome>;
+    /// Probe containers (role=probe) that exist now, of any berth.
+    async fn probes_left(&self) -> EngineResult<Vec<ProbeLeft>>;
     /// Starts a volume reader ([`VolumeReader`]), replacing one of that name left
     /// behind. The caller removes it on every path.
     async fn start_volume_reader(&self, spec: &VolumeReader) -> EngineResult<()>;

@@ -79,6 +79,26 @@ impl MemoryEngine {
         (s.runtimes.names(), s.runtimes.default.clone())
     }
 
+    /// Probe containers as `probes_left` reports them.
+    pub(super) fn probes_now(&self) -> Vec<crate::engine::ProbeLeft> {
+        self.inner
+            .lock()
+            .containers
+            .values()
+            .filter(|c| {
+                c.labels
+                    .get(crate::domain::labels::ROLE)
+                    .map(String::as_str)
+                    == Some(crate::domain::labels::ROLE_PROBE)
+            })
+            .map(|c| crate::engine::ProbeLeft {
+                name: c.name.clone(),
+                running: c.state == crate::domain::workspace::WorkspaceState::Running,
+                created: c.created,
+            })
+            .collect()
+    }
+
     /// Probe containers that exist right now.
     pub fn probe_containers(&self) -> Vec<String> {
         self.inner
@@ -115,6 +135,8 @@ impl MemoryEngine {
             let created = s.clock.now_secs();
             let mut c = Container::new(id, &spec.name, &spec.image, spec.labels.clone(), created);
             c.runtime = Some(runtime);
+            // In flight it runs (`true`, or a hanging runtime's process).
+            c.state = crate::domain::workspace::WorkspaceState::Running;
             s.containers.insert(spec.name.clone(), c);
             Ok(behaviour)
         })?;
