@@ -185,6 +185,29 @@ fn backoff(ctx: &Ctx, name: &str, now: i64) -> Backoff {
 }
 
 async fn one(ctx: &Ctx, ws: &Workspace, now: i64, dry_run: bool) -> Line {
+    // Only workspaces this berth made or used: another user's on a shared engine
+    // lives by their berth's TTLs and records, not by this config's.
+    match ctx.store.activity(&ws.container_id).await {
+        Ok(r) if r.last_use.is_none() && r.ttl.is_none() => {
+            let mut l = Line::new(
+                &ws.name,
+                Decision::Keep,
+                "this berth has no record of making or using it (another berth's, or made before berth recorded uses; a use or `berth ttl` makes it this berth's)".into(),
+            );
+            l.what = "kept".into();
+            return l;
+        }
+        Ok(_) => {}
+        Err(e) => {
+            let mut l = Line::new(
+                &ws.name,
+                Decision::Keep,
+                format!("its records could not be read: {e:#}"),
+            );
+            l.errors.push(format!("{e:#}"));
+            return l;
+        }
+    }
     let a = match activity::observe(ctx, ws, now).await {
         Ok(a) => a,
         Err(e) => {

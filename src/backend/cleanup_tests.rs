@@ -452,3 +452,23 @@ async fn a_workspace_whose_sidecars_hold_volumes_is_kept_stopped_not_deleted() {
         .await
         .contains(&"gc-refuse".to_string()));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_workspace_this_berth_never_made_or_used_is_left_alone() {
+    let r = with((47422, 47423), &["mine"]).await;
+    answer_checks(&r, &[]);
+    // Another berth's (its records are in another store).
+    r.engine.add_workspace("theirs", 47424);
+    let now = created(&r, "workspace-mine") + 2 * DAY;
+    let rep = run_once(&r.ctx, now, false).await.unwrap();
+    assert_eq!(line(&rep, "mine").done, Done::Deleted);
+    let l = line(&rep, "theirs");
+    assert_eq!(l.decision, Decision::Keep, "{}", l.sentence());
+    assert!(l.why.contains("no record"), "{}", l.why);
+    assert!(r
+        .engine
+        .inspect_workspace("workspace-theirs")
+        .await
+        .unwrap()
+        .is_some());
+}
