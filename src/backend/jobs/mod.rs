@@ -4,6 +4,7 @@
 //! ([`lock`]): `berth daemon` (see [`daemon`]), or a TUI when no daemon holds it
 //! ([`tui`]). Read-only jobs run wherever a runner runs.
 pub mod adapters;
+pub mod alerts_job;
 pub mod daemon;
 pub mod health;
 pub mod lock;

@@ -54,6 +54,7 @@ impl Job for FnJob {
 pub fn all() -> Vec<Arc<dyn Job>> {
     let mut jobs: Vec<Arc<dyn Job>> = vec![
         Arc::new(health::Health::default()),
+        Arc::new(super::alerts_job::Alerts::default()),
         Arc::new(FnJob {
             name: "cleanup",
             acting: true,
