@@ -62,10 +62,14 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
     let ttl = s.deadlines.values().any(Option::is_some);
     // It narrows the image column, not the name.
     let ttl_w = if ttl { TTL_W + 1 } else { 0 };
+    let name_w = inner_w
+        .saturating_sub(13 + 6 + 9 + 12 + 8 + 5 + egress_w)
+        .clamp(8, 40);
     // Home volume sizes where the list is wide enough; the column's room comes out
-    // of the image's (the name keeps its width), so not beside the status pane on
-    // a narrow terminal.
-    let size = inner_w >= SIZE_MIN_LIST + egress_w + ttl_w;
+    // of the image's (the name keeps its width), which keeps at least 6 characters,
+    // so not beside the status pane on a narrow terminal.
+    let size = inner_w >= SIZE_MIN_LIST + egress_w
+        && inner_w.saturating_sub(name_w + 13 + 6 + 9 + 8 + 5 + ttl_w + egress_w + SIZE_W + 1) >= 6;
     let size_w = if size { SIZE_W + 1 } else { 0 };
     let mut heads = vec![
         head("  NAME", SortKey::Name),
@@ -85,9 +89,6 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         heads.push(Cell::from("REQ/DENIED"));
     }
     let header = Row::new(heads).style(th.fg(Role::Accent).add_modifier(Modifier::BOLD));
-    let name_w = inner_w
-        .saturating_sub(13 + 6 + 9 + 12 + 8 + 5 + egress_w)
-        .clamp(8, 40);
     let image_w = inner_w
         .saturating_sub(name_w + 13 + 6 + 9 + 8 + 5 + size_w + ttl_w + egress_w)
         .max(5);
