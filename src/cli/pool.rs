@@ -57,6 +57,11 @@ async fn show(ctx: &Ctx, json: bool) -> Result<i32> {
             "pool {}: {size}, {} ready, {} being made",
             p.profile, p.ready, p.in_flight
         );
+        if p.size > 0 {
+            if let Err(e) = pool::pool_spec(ctx, &p.profile) {
+                println!("  no slot can be made: {e:#}");
+            }
+        }
         for s in &p.slots {
             let port = s.port.map_or("-".to_string(), |p| p.to_string());
             println!(
@@ -94,7 +99,7 @@ fn report(r: &pool::PoolReport, json: bool) -> Result<i32> {
     for (c, why) in &r.failed {
         eprintln!("failed: {c}: {why}");
     }
-    if r.made.is_empty() && r.removed.is_empty() && r.failed.is_empty() {
+    if r.made.is_empty() && r.removed.is_empty() && r.failed.is_empty() && r.notes.is_empty() {
         println!("the pool is as configured; nothing to do");
     }
     Ok(code)
