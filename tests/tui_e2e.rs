@@ -63,8 +63,12 @@ fn create_stop_delete_through_the_tui() {
 
     // Delete through the confirmation, which names what is lost.
     t.keys(&["d"]);
-    t.wait_for("the confirmation", 5, |s| {
-        s.contains("is DELETED: everything in") && s.contains("is lost")
+    // `y` counts only once the dialog knows what goes with it (the TUI says "a
+    // moment" before); the TUI's own jobs may keep the engine busy at first.
+    t.wait_for("the confirmation", 30, |s| {
+        s.contains("is DELETED: everything in")
+            && s.contains("is lost")
+            && !s.contains("Finding out which services")
     });
     t.keys(&["y"]);
     t.wait_for("the workspace gone", 60, |s| {
