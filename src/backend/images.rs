@@ -122,6 +122,7 @@ mod tests {
             "wget",
             "jq",
             "tree",
+            "tmux",
             "vim-tiny",
             "less",
             "make",

@@ -2,6 +2,7 @@
 //! store, reporting progress as events. The CLI (and later the TUI) only call these.
 pub mod activity;
 pub mod activity_watch;
+pub mod agent_return;
 pub mod alerts;
 pub mod cleanup;
 #[cfg(test)]
@@ -50,6 +51,7 @@ pub mod pool;
 mod pool_claim;
 #[cfg(test)]
 mod pool_tests;
+pub mod preflight;
 pub mod provision;
 pub mod proxy;
 pub mod restore;

@@ -1,6 +1,7 @@
 //! Pure domain logic: no async runtime, no engine SDK, no terminal, no filesystem I/O.
 pub mod activity;
 pub mod activity_probe;
+pub mod agents;
 pub mod alerts;
 pub mod backoff;
 pub mod cleanup;
@@ -25,6 +26,7 @@ pub mod observe;
 pub mod platform;
 pub mod pool;
 pub mod ports;
+pub mod preflight;
 pub mod profiles;
 pub mod provision;
 pub mod proxy;

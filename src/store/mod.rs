@@ -10,6 +10,7 @@ pub use audit::AuditEntry;
 mod activity;
 pub mod job_runs;
 mod leases;
+pub mod mcp_calls;
 pub mod process;
 mod provisioning;
 mod secrets;
@@ -18,6 +19,7 @@ mod sizes;
 pub use activity::{ActivityRecord, OpenTabs, Use};
 pub use job_runs::JobRun;
 pub use leases::LeaseRequest;
+pub use mcp_calls::McpCall;
 pub use process::Creator;
 pub use provisioning::{Begin, ProvisionRecord};
 
@@ -448,6 +450,7 @@ fn setup(conn: &Connection) -> rusqlite::Result<()> {
     )?;
     conn.execute_batch(secrets::SCHEMA)?;
     conn.execute_batch(job_runs::SCHEMA)?;
+    conn.execute_batch(mcp_calls::SCHEMA)?;
     conn.execute_batch(activity::SCHEMA)?;
     // Leases of berth 0.1 had no creator; such rows count as ended creates.
     if !has_column(conn, "port_leases", "pid")? {
