@@ -192,6 +192,23 @@ pub fn session_name(agent: &str, repo: Option<&str>, branch: &str) -> String {
     name
 }
 
+/// `argv` run with the agent's keys in its environment: a `sh -c` wrapper reads
+/// each secret file at launch (the command line names only paths; a missing file
+/// leaves its variable unset). Runs inside the workspace.
+pub fn with_secret_env(secret_env: &BTreeMap<String, String>, argv: &[String]) -> Vec<String> {
+    let mut script = String::new();
+    for (var, secret) in secret_env {
+        let path = format!("{}/{secret}", super::secrets::DIR);
+        script.push_str(&format!(
+            "if [ -r '{path}' ]; then {var}=\"$(cat '{path}')\"; export {var}; fi; "
+        ));
+    }
+    script.push_str("exec \"$@\"");
+    let mut out = vec!["sh".to_string(), "-c".into(), script, "berth-agent".into()];
+    out.extend(argv.iter().cloned());
+    out
+}
+
 /// An agent session, as its workspace's labels say.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AgentSession {
@@ -303,6 +320,15 @@ mod tests {
             Some(s)
         );
         assert_eq!(AgentSession::from_labels("x", &BTreeMap::new()), None);
+    }
+
+    #[test]
+    fn the_secret_wrapper_names_paths_only() {
+        let env: BTreeMap<String, String> = [("API_KEY".into(), "my-key".into())].into();
+        let argv = with_secret_env(&env, &["claude".into(), "-p".into(), "hi there".into()]);
+        assert_eq!(&argv[..2], ["sh", "-c"]);
+        assert!(argv[2].contains("/run/berth/secrets/my-key"));
+        assert_eq!(&argv[3..], ["berth-agent", "claude", "-p", "hi there"]);
     }
 
     proptest! {
