@@ -53,6 +53,10 @@ mod pool_claim;
 #[cfg(test)]
 mod pool_tests;
 pub mod preflight;
+pub mod preflight_host;
+pub mod preflight_image;
+#[cfg(test)]
+mod preflight_tests;
 pub mod provision;
 pub mod proxy;
 pub mod restore;

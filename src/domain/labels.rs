@@ -34,6 +34,9 @@ pub const TTL: &str = "dev.berth.ttl";
 /// On berth's images: a hash of the definition they were built from, so an image
 /// built from an older definition is known as outdated.
 pub const DEFINITION: &str = "dev.berth.definition";
+/// On a profile's image: the id of the base image it was built over, so an image
+/// that no longer sits on the current base is known (`domain::integrity`).
+pub const BASE_IMAGE: &str = "dev.berth.base-image";
 
 /// Which create made an object, for its labels.
 #[derive(Debug, Clone, PartialEq, Eq)]

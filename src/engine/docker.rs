@@ -402,6 +402,7 @@ impl Engine for DockerEngine {
                     .unwrap_or_default(),
                 os: i.os.unwrap_or_default(),
                 architecture: i.architecture.unwrap_or_default(),
+                layers: i.root_fs.and_then(|r| r.layers).unwrap_or_default(),
             })),
             Err(e) => match self.err(e) {
                 EngineError::NotFound { .. } => Ok(None),

@@ -493,7 +493,7 @@ impl Engine for MemoryEngine {
             // A caller that stopped listening does not stop the build.
             let _ = progress.send(line).await;
         }
-        self.built(tag, build.platform.as_deref());
+        self.built(tag, build.platform.as_deref(), &build.labels);
         Ok(())
     }
 

@@ -215,6 +215,9 @@ pub struct ImageInfo {
     /// empty when it does not say.
     pub os: String,
     pub architecture: String,
+    /// The image's filesystem layers, bottom first (`RootFS.Layers`): an image
+    /// built over another starts with that one's layers. Empty when not known.
+    pub layers: Vec<String>,
 }
 
 /// What the engine says about a path inside a container (its archive stat; a

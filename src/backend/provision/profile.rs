@@ -6,6 +6,7 @@ use super::note;
 use crate::backend::create_steps::run_streamed;
 use crate::backend::images::{base_status, outdated_sentence, tar_of, BaseStatus};
 use crate::backend::{Ctx, Progress, ProgressFn};
+use crate::domain::integrity::{profile_finding, Finding, ImageFacts};
 use crate::domain::labels;
 use crate::domain::profiles::{detect as pick, Profile, BUILD_CA_FILE};
 use crate::domain::workspace::WORKSPACE_HOME;
@@ -140,7 +141,7 @@ pub async fn image(
     let Some((tag, hash, ca)) = wanted_image(ctx, profile, base).await? else {
         return Ok(base.to_string());
     };
-    if ctx.engine.image_present(&tag).await? {
+    if sound(ctx, &tag, &hash, base, progress).await? {
         note(
             progress,
             format!(
@@ -154,7 +155,7 @@ pub async fn image(
     // One build per tag at a time, across berth processes: the others wait, then
     // find it built.
     let _lock = lock(&tag).await?;
-    if ctx.engine.image_present(&tag).await? {
+    if sound(ctx, &tag, &hash, base, progress).await? {
         note(
             progress,
             format!(
@@ -168,6 +169,41 @@ pub async fn image(
     build(ctx, profile, base, platform, &hash, &tag, ca, progress).await?;
     prune_older(ctx, profile, &tag, progress).await;
     Ok(tag)
+}
+
+/// Is the image at `tag` the one berth builds there (its definition's hash, on
+/// `base`)? An image a tag was moved to (another or no definition label, another
+/// base) is not reused: it is rebuilt (`domain::integrity`).
+async fn sound(
+    ctx: &Ctx,
+    tag: &str,
+    hash: &str,
+    base: &str,
+    progress: ProgressFn<'_>,
+) -> Result<bool> {
+    let Some(info) = ctx.engine.image_info(tag).await? else {
+        return Ok(false);
+    };
+    let facts = |i: crate::engine::ImageInfo| ImageFacts {
+        id: i.id,
+        labels: i.labels,
+        layers: i.layers,
+    };
+    let base_facts = ctx
+        .engine
+        .image_info(base)
+        .await?
+        .map(facts)
+        .unwrap_or_default();
+    if profile_finding(Some(&facts(info)), hash, &base_facts) == Finding::Sound {
+        return Ok(true);
+    }
+    note(
+        progress,
+        format!("{tag} is not the image berth built from this profile's definition over {base}; rebuilding it"),
+    )
+    .await;
+    Ok(false)
 }
 
 /// Removes the images this profile was built as before (another definition or
@@ -260,6 +296,10 @@ async fn build(
     let mut image_labels = labels::image_labels(&ctx.config.labels, env!("CARGO_PKG_VERSION"));
     image_labels.insert(labels::DEFINITION.into(), hash.into());
     image_labels.insert(labels::PROFILE.into(), profile.name.clone());
+    // The base it sits on, checked by preflight's image integrity.
+    if let Some(b) = ctx.engine.image_info(base).await? {
+        image_labels.insert(labels::BASE_IMAGE.into(), b.id);
+    }
     if let Some(p) = platform {
         image_labels.insert(labels::PLATFORM.into(), p.into());
     }

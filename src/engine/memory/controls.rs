@@ -134,6 +134,18 @@ impl MemoryEngine {
         self.inner.update(|s| s.images.insert(tag.to_string()));
     }
 
+    /// Makes `tag` present as an image carrying `labels` (as a build would).
+    pub fn add_image_labelled(
+        &self,
+        tag: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) {
+        self.inner.update(|s| {
+            s.images.insert(tag.to_string());
+            s.image_labels.insert(tag.to_string(), labels.clone());
+        });
+    }
+
     /// Appends stdout lines (one per line of `text`) to a container's log.
     pub fn log(&self, container: &str, text: &str) -> EngineResult<()> {
         self.inner

@@ -69,6 +69,7 @@ impl MemoryEngine {
         s.enter(Op::ImagePresent)?;
         Ok(s.images.contains(image).then(|| ImageInfo {
             id: image.to_string(),
+            labels: s.image_labels.get(image).cloned().unwrap_or_default(),
             os: "linux".into(),
             architecture: s.platforms.image_arch(image).to_string(),
             ..Default::default()
@@ -82,9 +83,15 @@ impl MemoryEngine {
     }
 
     /// A build made `tag` (for `platform`, the engine's own when `None`).
-    pub(super) fn built(&self, tag: &str, platform: Option<&str>) {
+    pub(super) fn built(
+        &self,
+        tag: &str,
+        platform: Option<&str>,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) {
         self.inner.update(|s| {
             s.images.insert(tag.to_string());
+            s.image_labels.insert(tag.to_string(), labels.clone());
             s.platforms.built(tag, platform);
         });
     }
