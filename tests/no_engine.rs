@@ -87,6 +87,7 @@ fn doctor_passes_on_a_healthy_machine() {
         "permissions",
         "disk space",
         "image present",
+        "image integrity",
         "free ports",
         "runtime runc",
     ] {

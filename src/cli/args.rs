@@ -270,6 +270,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check what an agent session needs: the engine, permissions, disk, the
+    /// image's integrity and (with --repo) the repository's state; exit 1 when not ready.
+    Preflight {
+        /// The host repository a session would mount (its uncommitted changes are refused).
+        #[arg(long, value_name = "PATH")]
+        repo: Option<std::path::PathBuf>,
+        /// Allow uncommitted changes in the repository.
+        #[arg(long)]
+        force: bool,
+        /// Also check this profile's image (built over the workspace image).
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Configuration file.
     Config {
         #[command(subcommand)]
@@ -409,6 +424,7 @@ impl Command {
             Command::Daemon { .. } => "daemon",
             Command::Pool { .. } => "pool",
             Command::Doctor { .. } => "doctor",
+            Command::Preflight { .. } => "preflight",
             Command::Config { .. } => "config",
             Command::Image { .. } => "image",
             Command::Profiles { .. } => "profiles",

@@ -320,6 +320,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         | Command::Restore { .. }
         | Command::Fork { .. } => super::snapshot::run(ctx, cmd).await,
         Command::Doctor { .. }
+        | Command::Preflight { .. }
         | Command::Daemon { .. }
         | Command::Config { .. }
         | Command::Image { .. }

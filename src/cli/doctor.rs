@@ -219,6 +219,17 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
         }
         // Each registered runtime through a probe container (`domain::runtime`).
         let ctx = Ctx::new(e.clone(), config.clone(), paths.clone());
+        // Built from this berth's definition (preflight's image_integrity). A
+        // warning here: a stale image still runs workspaces (create only warns);
+        // `berth preflight` refuses it for agent sessions.
+        let c = crate::backend::preflight_image::check(&ctx, &config.image, None).await;
+        let status = if c.passed { Status::Ok } else { Status::Warn };
+        v.push(check(
+            "image integrity",
+            status,
+            c.detail,
+            c.guidance.as_deref(),
+        ));
         v.extend(super::runtime::doctor_checks(&ctx).await);
         // Alerts: a workspace's home past [limits] disk_alert, all of them past
         // alert_threshold_pct of the host.

@@ -24,6 +24,7 @@ mod logs_tagged;
 mod net;
 mod output;
 mod pool;
+mod preflight;
 mod profiles;
 mod runtime;
 mod secret;
@@ -141,6 +142,12 @@ async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { command } => docs::man(command.as_deref()),
         Command::Doctor { json } => doctor::run(paths, config, json).await,
+        Command::Preflight {
+            repo,
+            force,
+            profile,
+            json,
+        } => preflight::run(paths, config, repo, force, profile, json).await,
         Command::Daemon { action, once } => daemon::run(paths, config, action, once).await,
         Command::Image { action } => image::run(paths, config, action).await,
         Command::Profiles { json } => profiles::list(paths, config, json).await,
