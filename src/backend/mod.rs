@@ -4,6 +4,7 @@ pub mod activity;
 pub mod activity_watch;
 pub mod agent_remove;
 pub mod agent_return;
+pub mod agent_setup;
 pub mod alerts;
 pub mod cleanup;
 #[cfg(test)]
