@@ -345,6 +345,22 @@ pub fn remove_labelled(label: &str) {
         a.extend(images);
         docker(&a);
     }
+    // Images a test built itself (`berth.test-image`), by every tag they have.
+    let own = stdout(&docker(&[
+        "images",
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+        "--filter",
+        &filter,
+        "--filter",
+        "label=berth.test-image",
+    ]));
+    let own: Vec<&str> = own.lines().filter(|t| !t.contains("<none>")).collect();
+    if !own.is_empty() {
+        let mut a = vec!["rmi", "-f"];
+        a.extend(own);
+        docker(&a);
+    }
     let vols = stdout(&docker(&["volume", "ls", "-q", "--filter", &filter]));
     let vols: Vec<&str> = vols.lines().collect();
     if !vols.is_empty() {
