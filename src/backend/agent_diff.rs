@@ -114,7 +114,10 @@ pub async fn diff(ctx: &Ctx, s: &AgentSession) -> Result<DiffText> {
 
 /// Ahead counts of every running agent session among `workspaces` (stopped ones
 /// are left out: the view keeps what it knew), or why one could not be read.
-pub async fn ahead_all(ctx: &Ctx, workspaces: &[Workspace]) -> BTreeMap<String, Result<u32, String>> {
+pub async fn ahead_all(
+    ctx: &Ctx,
+    workspaces: &[Workspace],
+) -> BTreeMap<String, Result<u32, String>> {
     let mut out = BTreeMap::new();
     for w in workspaces {
         if w.state != WorkspaceState::Running {

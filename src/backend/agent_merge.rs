@@ -89,9 +89,17 @@ pub async fn merge_branch(repo: &Path, base: &str, branch: &str) -> Result<Merge
     let base_ref = format!("refs/heads/{base}");
     let branch_ref = format!("refs/heads/{branch}");
     let verify = |r: String, what: &'static str| async move {
-        ok(repo, &["rev-parse", "--verify", "--quiet", &format!("{r}^{{commit}}")])
-            .await
-            .with_context(|| format!("{what} {r} is not in {}", repo.display()))
+        ok(
+            repo,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{r}^{{commit}}"),
+            ],
+        )
+        .await
+        .with_context(|| format!("{what} {r} is not in {}", repo.display()))
     };
     let old = verify(base_ref.clone(), "the base branch").await?;
     let tip = verify(branch_ref.clone(), "the session's branch").await?;
@@ -113,7 +121,14 @@ pub async fn merge_branch(repo: &Path, base: &str, branch: &str) -> Result<Merge
     } else {
         let (code, out, err) = run(
             repo,
-            &["merge-tree", "--write-tree", "--name-only", "--no-messages", &old, &tip],
+            &[
+                "merge-tree",
+                "--write-tree",
+                "--name-only",
+                "--no-messages",
+                &old,
+                &tip,
+            ],
         )
         .await?;
         match code {
@@ -139,11 +154,15 @@ pub async fn merge_branch(repo: &Path, base: &str, branch: &str) -> Result<Merge
                 );
             }
             let mode = if ff { "--ff-only" } else { "--no-ff" };
-            let (code, _, err) = run(&wt, &["merge", mode, "--no-edit", "-m", &message, &tip]).await?;
+            let (code, _, err) =
+                run(&wt, &["merge", mode, "--no-edit", "-m", &message, &tip]).await?;
             if code != 0 {
                 // Leave the work tree as it was.
                 let _ = run(&wt, &["merge", "--abort"]).await;
-                bail!("git merge of {branch} into {base} failed in {}: {err}", wt.display());
+                bail!(
+                    "git merge of {branch} into {base} failed in {}: {err}",
+                    wt.display()
+                );
             }
             let commit = ok(&wt, &["rev-parse", "HEAD"]).await?;
             Ok(if ff {
@@ -156,7 +175,11 @@ pub async fn merge_branch(repo: &Path, base: &str, branch: &str) -> Result<Merge
             let commit = match &tree {
                 None => tip.clone(),
                 Some(tree) => {
-                    ok(repo, &["commit-tree", tree, "-p", &old, "-p", &tip, "-m", &message]).await?
+                    ok(
+                        repo,
+                        &["commit-tree", tree, "-p", &old, "-p", &tip, "-m", &message],
+                    )
+                    .await?
                 }
             };
             let (code, _, err) = run(

@@ -50,12 +50,24 @@ fn repo(agent_text: &str, main_change: Option<(&str, &str)>) -> tempfile::TempDi
 async fn fast_forward_in_the_checked_out_work_tree() {
     let d = repo("one\ntwo\nTHREE\n", None);
     let tip = git(d.path(), &["rev-parse", "agent/x"]);
-    let m = merge_branch(d.path(), "main", "agent/x").await.expect("merge");
-    assert_eq!(m, Merged::FastForward { commit: tip.clone() });
+    let m = merge_branch(d.path(), "main", "agent/x")
+        .await
+        .expect("merge");
+    assert_eq!(
+        m,
+        Merged::FastForward {
+            commit: tip.clone()
+        }
+    );
     assert_eq!(git(d.path(), &["rev-parse", "main"]), tip);
-    assert_eq!(std::fs::read_to_string(d.path().join("f.txt")).expect("read"), "one\ntwo\nTHREE\n");
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("f.txt")).expect("read"),
+        "one\ntwo\nTHREE\n"
+    );
     // Again: nothing to do.
-    let again = merge_branch(d.path(), "main", "agent/x").await.expect("merge");
+    let again = merge_branch(d.path(), "main", "agent/x")
+        .await
+        .expect("merge");
     assert_eq!(again, Merged::AlreadyMerged);
 }
 
@@ -63,8 +75,12 @@ async fn fast_forward_in_the_checked_out_work_tree() {
 async fn clean_merge_in_the_checked_out_work_tree_makes_a_merge_commit() {
     let d = repo("one\ntwo\nTHREE\n", Some(("g.txt", "other\n")));
     let old = git(d.path(), &["rev-parse", "main"]);
-    let m = merge_branch(d.path(), "main", "agent/x").await.expect("merge");
-    let Merged::MergeCommit { commit } = m else { panic!("{m:?}") };
+    let m = merge_branch(d.path(), "main", "agent/x")
+        .await
+        .expect("merge");
+    let Merged::MergeCommit { commit } = m else {
+        panic!("{m:?}")
+    };
     assert_eq!(git(d.path(), &["rev-parse", "main"]), commit);
     let parents = git(d.path(), &["rev-list", "--parents", "-n1", "main"]);
     assert!(parents.contains(&old), "{parents}");
@@ -76,10 +92,15 @@ async fn a_dirty_checked_out_base_is_refused_and_left_alone() {
     let d = repo("one\ntwo\nTHREE\n", Some(("g.txt", "other\n")));
     std::fs::write(d.path().join("g.txt"), "edited by hand\n").expect("write");
     let old = git(d.path(), &["rev-parse", "main"]);
-    let e = merge_branch(d.path(), "main", "agent/x").await.expect_err("dirty");
+    let e = merge_branch(d.path(), "main", "agent/x")
+        .await
+        .expect_err("dirty");
     assert!(format!("{e:#}").contains("uncommitted changes"), "{e:#}");
     assert_eq!(git(d.path(), &["rev-parse", "main"]), old);
-    assert_eq!(std::fs::read_to_string(d.path().join("g.txt")).expect("read"), "edited by hand\n");
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("g.txt")).expect("read"),
+        "edited by hand\n"
+    );
 }
 
 #[tokio::test]
@@ -88,7 +109,9 @@ async fn a_conflict_is_refused_with_its_files_and_nothing_moves() {
     // Not checked out: the base is updated by ref, or here, refused.
     git(d.path(), &["checkout", "-q", "--detach"]);
     let old = git(d.path(), &["rev-parse", "main"]);
-    let e = merge_branch(d.path(), "main", "agent/x").await.expect_err("conflict");
+    let e = merge_branch(d.path(), "main", "agent/x")
+        .await
+        .expect_err("conflict");
     let msg = format!("{e:#}");
     assert!(msg.contains("conflicts in f.txt"), "{msg}");
     assert!(msg.contains("nothing was changed"), "{msg}");
@@ -102,15 +125,22 @@ async fn a_base_checked_out_nowhere_is_updated_by_ref() {
     git(d.path(), &["checkout", "-q", "--detach"]);
     let head = git(d.path(), &["rev-parse", "HEAD"]);
     let old = git(d.path(), &["rev-parse", "main"]);
-    let m = merge_branch(d.path(), "main", "agent/x").await.expect("merge");
-    let Merged::MergeCommit { commit } = m else { panic!("{m:?}") };
+    let m = merge_branch(d.path(), "main", "agent/x")
+        .await
+        .expect("merge");
+    let Merged::MergeCommit { commit } = m else {
+        panic!("{m:?}")
+    };
     assert_eq!(git(d.path(), &["rev-parse", "main"]), commit);
     let parents = git(d.path(), &["rev-list", "--parents", "-n1", "main"]);
     assert!(parents.contains(&old), "{parents}");
     // The detached work tree did not move.
     assert_eq!(git(d.path(), &["rev-parse", "HEAD"]), head);
     let files = git(d.path(), &["ls-tree", "--name-only", "main"]);
-    assert!(files.contains("f.txt") && files.contains("g.txt"), "{files}");
+    assert!(
+        files.contains("f.txt") && files.contains("g.txt"),
+        "{files}"
+    );
     assert_eq!(git(d.path(), &["show", "main:f.txt"]), "one\ntwo\nTHREE");
 }
 
@@ -119,9 +149,18 @@ async fn fast_forward_by_ref_and_unknown_branches() {
     let d = repo("one\ntwo\nTHREE\n", None);
     git(d.path(), &["checkout", "-q", "--detach"]);
     let tip = git(d.path(), &["rev-parse", "agent/x"]);
-    let m = merge_branch(d.path(), "main", "agent/x").await.expect("merge");
-    assert_eq!(m, Merged::FastForward { commit: tip.clone() });
+    let m = merge_branch(d.path(), "main", "agent/x")
+        .await
+        .expect("merge");
+    assert_eq!(
+        m,
+        Merged::FastForward {
+            commit: tip.clone()
+        }
+    );
     assert_eq!(git(d.path(), &["rev-parse", "main"]), tip);
-    let e = merge_branch(d.path(), "main", "agent/none").await.expect_err("missing");
+    let e = merge_branch(d.path(), "main", "agent/none")
+        .await
+        .expect_err("missing");
     assert!(format!("{e:#}").contains("agent/none"), "{e:#}");
 }

@@ -7,6 +7,8 @@ pub mod agent_merge;
 pub mod agent_remove;
 pub mod agent_return;
 pub mod agent_tasks;
+#[cfg(test)]
+mod agent_tasks_tests;
 pub mod alerts;
 pub mod cleanup;
 #[cfg(test)]

@@ -188,7 +188,10 @@ index 0000000..3333333
         use LineKind::*;
         assert_eq!(
             kinds,
-            [FileHeader, FileHeader, FileHeader, FileHeader, Hunk, Context, Removed, Added, Added, Context]
+            [
+                FileHeader, FileHeader, FileHeader, FileHeader, Hunk, Context, Removed, Added,
+                Added, Context
+            ]
         );
         let g = &d.files[1];
         assert_eq!(g.path, "notes new.txt");
@@ -207,7 +210,7 @@ index 0000000..3333333
         assert_eq!(d.file_at(9), Some(0));
         assert_eq!(d.file_at(10), Some(1));
         assert_eq!(d.file_at(1000), Some(1));
-        assert_eq!(d.line_count(), 16);
+        assert_eq!(d.line_count(), 17);
         assert_eq!(parse("", false).file_at(0), None);
     }
 

@@ -84,10 +84,7 @@ fn close(s: &mut State) -> Vec<Effect> {
 }
 
 /// New ahead counts (kept while the view is closed: the last known values).
-pub fn on_ahead(
-    s: &mut State,
-    counts: std::collections::BTreeMap<String, Result<u32, String>>,
-) {
+pub fn on_ahead(s: &mut State, counts: std::collections::BTreeMap<String, Result<u32, String>>) {
     for (name, n) in counts {
         // A failed read keeps a value known before.
         match (n, s.agent_ahead.get(&name)) {
@@ -156,10 +153,7 @@ fn on_session(s: &mut State, a: Action, row: Row) -> Vec<Effect> {
     let running = row.state == WorkspaceState::Running;
     let needs_repo = matches!(a, Action::AgentBringBack | Action::AgentMerge);
     if (a == Action::AgentAttach || a == Action::AgentDiff) && !running {
-        s.notice = Some(format!(
-            "{name} is {}; start it first",
-            row.state.as_str()
-        ));
+        s.notice = Some(format!("{name} is {}; start it first", row.state.as_str()));
         return vec![];
     }
     if needs_repo && row.session.repo.is_none() {
@@ -234,13 +228,11 @@ pub fn question(p: &Pending, branch: &str) -> String {
         AgentAction::Merge => {
             format!("Bring {branch} back and merge it into its base (only if clean)?")
         }
-        AgentAction::Remove { push: true } => format!(
-            "Remove {}? Its branch is brought back, then pushed.",
-            p.name
-        ),
-        AgentAction::Remove { push: false } => format!(
-            "Remove {}? Its branch is brought back, not pushed.",
-            p.name
-        ),
+        AgentAction::Remove { push: true } => {
+            format!("Remove {} (bring {branch} back, push it)?", p.name)
+        }
+        AgentAction::Remove { push: false } => {
+            format!("Remove {} (bring {branch} back, no push)?", p.name)
+        }
     }
 }

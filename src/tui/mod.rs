@@ -27,6 +27,8 @@ pub mod keymap;
 pub mod layout;
 pub mod logbuf;
 pub mod mcp_view;
+#[cfg(test)]
+mod mcp_view_tests;
 pub mod panes;
 #[cfg(test)]
 mod runtime_tests;

@@ -14,12 +14,7 @@ use ratatui::Frame;
 
 /// Where the overlays of this kind go: all of the screen but the status bar.
 pub(super) fn area(area: Rect) -> Rect {
-    Rect::new(
-        area.x,
-        area.y,
-        area.width,
-        area.height.saturating_sub(1),
-    )
+    Rect::new(area.x, area.y, area.width, area.height.saturating_sub(1))
 }
 
 /// A bordered, focused block titled `title`; its inner area.

@@ -93,5 +93,8 @@ pub fn draw(f: &mut Frame, r: Rect, s: &State, v: &DiffView) {
             (Mode::Diff, Action::Close, "back"),
         ],
     );
-    f.render_widget(Paragraph::new(keys), line_at(inner.height.saturating_sub(1)));
+    f.render_widget(
+        Paragraph::new(keys),
+        line_at(inner.height.saturating_sub(1)),
+    );
 }

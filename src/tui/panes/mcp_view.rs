@@ -49,14 +49,26 @@ pub fn draw(f: &mut Frame, full: Rect, s: &State, v: &McpView) {
                 .iter()
                 .map(|c| {
                     let (result, duration, role) = match (&c.result, c.ok, c.took_ms) {
-                        (None, _, _) => (format!("{spinner} running"), String::new(), Role::Transitional),
+                        (None, _, _) => (
+                            format!("{spinner} running"),
+                            String::new(),
+                            Role::Transitional,
+                        ),
                         (Some(r), ok, t) => (
                             r.clone(),
                             t.map(took).unwrap_or_default(),
-                            if ok == Some(false) { Role::Error } else { Role::Fg },
+                            if ok == Some(false) {
+                                Role::Error
+                            } else {
+                                Role::Fg
+                            },
                         ),
                     };
-                    let ws = if c.workspace.is_empty() { "-" } else { &c.workspace };
+                    let ws = if c.workspace.is_empty() {
+                        "-"
+                    } else {
+                        &c.workspace
+                    };
                     let text = format!(
                         "{:<10} {:<client_w$} {:<12} {:<ws_w$} {:>9} {}",
                         time_of(c.started_at_ms),
@@ -73,9 +85,18 @@ pub fn draw(f: &mut Frame, full: Rect, s: &State, v: &McpView) {
     };
     f.render_widget(
         Paragraph::new(lines),
-        Rect::new(inner.x, inner.y + 1, inner.width, inner.height.saturating_sub(2)),
+        Rect::new(
+            inner.x,
+            inner.y + 1,
+            inner.width,
+            inner.height.saturating_sub(2),
+        ),
     );
-    let following = if v.back == 0 { "following" } else { "scrolled back" };
+    let following = if v.back == 0 {
+        "following"
+    } else {
+        "scrolled back"
+    };
     let mut keys = key_line(
         s,
         &[
@@ -84,6 +105,10 @@ pub fn draw(f: &mut Frame, full: Rect, s: &State, v: &McpView) {
             (Mode::Mcp, Action::Close, "close"),
         ],
     );
-    keys.spans.push(ratatui::text::Span::styled(following, dim(s)));
-    f.render_widget(Paragraph::new(keys), line_at(inner.height.saturating_sub(1)));
+    keys.spans
+        .push(ratatui::text::Span::styled(following, dim(s)));
+    f.render_widget(
+        Paragraph::new(keys),
+        line_at(inner.height.saturating_sub(1)),
+    );
 }
