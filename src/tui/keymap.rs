@@ -216,11 +216,7 @@ const DEFAULTS: &[(Mode, Action, &[&str])] = &[
     (Mode::Diff, Action::Up, &["k", "up"]),
     (Mode::Diff, Action::Down, &["j", "down"]),
     (Mode::Diff, Action::PageUp, &["pageup", "ctrl-u"]),
-    (
-        Mode::Diff,
-        Action::PageDown,
-        &["pagedown", "ctrl-d", "space"],
-    ),
+    (Mode::Diff, Action::PageDown, &["pagedown", "ctrl-d"]),
     (Mode::Diff, Action::Top, &["g", "home"]),
     (Mode::Diff, Action::Bottom, &["G", "end"]),
     (Mode::Diff, Action::NextFile, &["n", "}"]),
