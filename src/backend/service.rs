@@ -2,7 +2,9 @@
 //! connection, runs lifecycle jobs concurrently, and follows the selected
 //! workspace's logs and stats. It never touches UI state; it only sends events.
 use super::create::{create, CreateOutcome, CreateRequest};
-pub use super::service_api::{Command, Connector, CreateSpec, Event, JobUpdate, RawLine};
+pub use super::service_api::{
+    AgentAction, Command, Connector, CreateSpec, Event, JobUpdate, RawLine,
+};
 use super::ssh_cmd::{self, Purpose};
 use super::{follow, keys, lifecycle, watch, Ctx, Progress, Report};
 use crate::config::{Config, Paths};
@@ -90,6 +92,7 @@ async fn run(
     let mut selected: Option<String> = None;
     let mut follower: Option<JoinHandle<()>> = None;
     let mut egress = super::egress_tasks::EgressTasks::default();
+    let mut agents = super::agent_tasks::AgentTasks::new(store.clone(), events.clone());
     // Checks the runtimes while connected; replaced on every connect.
     let mut health: Option<JoinHandle<()>> = None;
     // Observes the selected workspace; replaced on every connect and selection.
@@ -148,10 +151,13 @@ async fn run(
                     Command::Egress(name) => {
                         egress.view(ctx.as_ref().map(|c| &c.engine), name, &events);
                     }
-                    Command::PrepareShell { id, name } => {
+                    Command::AgentsView(open) => agents.agents_view(open, &link_rx, &events),
+                    Command::AgentDiff { name } => agents.diff(name, &link_rx, &events),
+                    Command::McpView(open) => agents.mcp_view(open, &store, &events),
+                    Command::PrepareShell { id, name, remote } => {
                         let (link, events) = (link_rx.clone(), events.clone());
                         tokio::spawn(async move {
-                            let ev = match ssh_for(link.clone(), &name, Purpose::Tab).await {
+                            let ev = match ssh_for(link.clone(), &name, Purpose::Tab { remote }).await {
                                 Ok(c) => Event::ShellReady { id, argv: c.argv, env: c.env },
                                 Err(reason) => Event::ShellFailed { id, reason },
                             };
@@ -281,8 +287,12 @@ fn job_id(cmd: &Command) -> Option<u64> {
         | Command::Copy { job, .. }
         | Command::Snapshot { job, .. }
         | Command::Restore { job, .. }
-        | Command::RemoveSnapshot { job, .. } => Some(*job),
+        | Command::RemoveSnapshot { job, .. }
+        | Command::Agent { job, .. } => Some(*job),
         Command::Select(_)
+        | Command::AgentsView(_)
+        | Command::AgentDiff { .. }
+        | Command::McpView(_)
         | Command::Egress(_)
         | Command::PrepareShell { .. }
         | Command::SshCommand { .. }
@@ -418,7 +428,11 @@ async fn run_job(
         cmd @ (Command::Snapshot { .. }
         | Command::Restore { .. }
         | Command::RemoveSnapshot { .. }) => super::restore::job(ctx, cmd, &progress, cancel).await,
+        Command::Agent { name, action, .. } => super::agent_tasks::job(ctx, &name, action).await,
         Command::Select(_)
+        | Command::AgentsView(_)
+        | Command::AgentDiff { .. }
+        | Command::McpView(_)
         | Command::Egress(_)
         | Command::PrepareShell { .. }
         | Command::SshCommand { .. }

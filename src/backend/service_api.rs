@@ -42,10 +42,12 @@ pub enum Command {
     Select(Option<String>),
     /// Follow this workspace's egress audit for the audit view (None: stop).
     Egress(Option<String>),
-    /// Work out how to open shell `id` on workspace `name` (pins the host key if needed).
+    /// Work out how to open shell `id` on workspace `name` (pins the host key if
+    /// needed), running `remote` there instead of the shell when given.
     PrepareShell {
         id: u64,
         name: String,
+        remote: Option<String>,
     },
     /// The ssh command line for `name`, to copy.
     SshCommand {
@@ -88,6 +90,32 @@ pub enum Command {
         job: u64,
         snapshot: String,
     },
+    /// The agents view opened (`true`: poll the sessions' ahead counts, answered
+    /// with `Event::AgentAhead`) or closed (`false`: stop).
+    AgentsView(bool),
+    /// Agent session `name`'s diff against its base (answered with `Event::AgentDiff`).
+    AgentDiff {
+        name: String,
+    },
+    /// An action on agent session `name`, as a job.
+    Agent {
+        job: u64,
+        name: String,
+        action: AgentAction,
+    },
+    /// The MCP activity view opened (poll the calls, `Event::McpCalls`) or closed.
+    McpView(bool),
+}
+
+/// What the agents view can do to a session (each after a confirmation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentAction {
+    /// Bring the branch back into the host repository now.
+    BringBack,
+    /// Bring it back and merge it into the base branch when that is clean.
+    Merge,
+    /// Remove the session (brings the branch back first), pushing it if `push`.
+    Remove { push: bool },
 }
 
 pub use super::create::CreateSpec;
@@ -195,6 +223,17 @@ pub enum Event {
     Alerts(Vec<crate::domain::alerts::Alert>),
     /// Home volume sizes in bytes by workspace name, as far as known.
     VolumeSizes(std::collections::BTreeMap<String, u64>),
+    /// Commits ahead of base of the running agent sessions, by name (or why not).
+    AgentAhead(std::collections::BTreeMap<String, Result<u32, String>>),
+    /// Agent session `name`'s diff against its base, or why there is none.
+    AgentDiff {
+        name: String,
+        diff: Result<crate::domain::diff::Diff, String>,
+    },
+    /// The newest `berth mcp` calls, oldest first (sent when they changed).
+    McpCalls(Vec<crate::store::mcp_calls::McpCall>),
+    /// `berth mcp` calls running now (sent when the count changed).
+    McpRunning(usize),
 }
 
 /// Connects to the engine (called again after it goes away).

@@ -33,8 +33,9 @@ pub fn in_dir(dir: &str, remote: &str) -> String {
 pub enum Purpose {
     /// `berth ssh NAME [-- CMD...]`.
     Ssh { cmd: Vec<String> },
-    /// An interactive shell in a TUI tab (`ssh -tt` and the configured remote command).
-    Tab,
+    /// An interactive shell in a TUI tab (`ssh -tt` and the configured remote
+    /// command, or `remote` when given, e.g. attaching to an agent's tmux session).
+    Tab { remote: Option<String> },
     /// A command line a person can paste.
     Copy,
 }
@@ -112,7 +113,7 @@ pub async fn build(ctx: &Ctx, name: &WorkspaceName, purpose: Purpose) -> Result<
             }
         },
         Purpose::Copy => argv.extend(args),
-        Purpose::Tab => {
+        Purpose::Tab { remote } => {
             argv.push("-tt".into());
             for o in [
                 "LogLevel=ERROR",
@@ -123,7 +124,10 @@ pub async fn build(ctx: &Ctx, name: &WorkspaceName, purpose: Purpose) -> Result<
                 argv.extend(["-o".to_string(), o.to_string()]);
             }
             argv.extend(args);
-            let shell = ctx.config.shell.as_deref().unwrap_or(DEFAULT_REMOTE);
+            let shell = remote
+                .as_deref()
+                .or(ctx.config.shell.as_deref())
+                .unwrap_or(DEFAULT_REMOTE);
             argv.push(match workdir {
                 Some(dir) => in_dir(dir, shell),
                 None => shell.to_string(),

@@ -10,6 +10,7 @@ pub mod cleanup_work;
 pub mod copy;
 pub mod create_checks;
 pub mod create_options;
+pub mod diff;
 pub mod dind;
 pub mod disk_space;
 pub mod disk_usage;

@@ -20,10 +20,16 @@ pub enum Mode {
     Snapshots,
     /// The selected workspace's egress audit.
     Egress,
+    /// The agent sessions.
+    Agents,
+    /// An agent session's diff against its base.
+    Diff,
+    /// Every `berth mcp` call, live.
+    Mcp,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 9] = [
+    pub const ALL: [Mode; 12] = [
         Mode::Global,
         Mode::Normal,
         Mode::Logs,
@@ -33,6 +39,9 @@ impl Mode {
         Mode::Shell,
         Mode::Snapshots,
         Mode::Egress,
+        Mode::Agents,
+        Mode::Diff,
+        Mode::Mcp,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -45,6 +54,9 @@ impl Mode {
             Mode::Shell => "shell",
             Mode::Snapshots => "snapshots",
             Mode::Egress => "egress",
+            Mode::Agents => "agents",
+            Mode::Diff => "diff",
+            Mode::Mcp => "mcp",
         }
     }
     fn parse(s: &str) -> Option<Mode> {
@@ -117,6 +129,16 @@ actions! {
     SnapshotRemove = "snapshot_remove": "remove the snapshot (asks first)",
     Egress = "egress": "egress audit: requests through the proxy",
     EgressDenied = "egress_denied": "show denied requests only, or all",
+    Agents = "agents": "agent sessions: attach, diff, bring back, merge, remove",
+    McpActivity = "mcp_activity": "MCP activity: every `berth mcp` call, live",
+    AgentAttach = "agent_attach": "attach to the agent's tmux session (a new tab)",
+    AgentDiff = "agent_diff": "the branch's diff against its base",
+    AgentBringBack = "agent_bring_back": "bring the branch back into the host repository (asks first)",
+    AgentMerge = "agent_merge": "bring back, then merge into the base branch if clean (asks first)",
+    AgentRemove = "agent_remove": "remove the session, its branch brought back (asks first)",
+    NextFile = "next_file": "next file",
+    PrevFile = "prev_file": "previous file",
+    TogglePush = "toggle_push": "push the branch or not (removing an agent session)",
 }
 
 const DEFAULTS: &[(Mode, Action, &[&str])] = &[
@@ -147,6 +169,8 @@ const DEFAULTS: &[(Mode, Action, &[&str])] = &[
     (Mode::Normal, Action::CopyFiles, &["C"]),
     (Mode::Normal, Action::Snapshots, &["b"]),
     (Mode::Normal, Action::Egress, &["E"]),
+    (Mode::Normal, Action::Agents, &["A"]),
+    (Mode::Normal, Action::McpActivity, &["M"]),
     (Mode::Logs, Action::Search, &["/"]),
     (Mode::Logs, Action::SearchNext, &["n"]),
     (Mode::Logs, Action::SearchPrev, &["N"]),
@@ -161,6 +185,7 @@ const DEFAULTS: &[(Mode, Action, &[&str])] = &[
     (Mode::Confirm, Action::Confirm, &["y", "enter"]),
     (Mode::Confirm, Action::ToggleKeep, &["k", "space"]),
     (Mode::Confirm, Action::Cancel, &["n", "esc", "q"]),
+    (Mode::Confirm, Action::TogglePush, &["p"]),
     (Mode::Help, Action::Close, &["esc", "q", "?"]),
     (Mode::Help, Action::Up, &["k", "up"]),
     (Mode::Help, Action::Down, &["j", "down"]),
@@ -180,6 +205,30 @@ const DEFAULTS: &[(Mode, Action, &[&str])] = &[
     (Mode::Egress, Action::Top, &["g", "home"]),
     (Mode::Egress, Action::Bottom, &["G", "end"]),
     (Mode::Egress, Action::Close, &["q", "E"]),
+    (Mode::Agents, Action::Up, &["k", "up"]),
+    (Mode::Agents, Action::Down, &["j", "down"]),
+    (Mode::Agents, Action::AgentAttach, &["enter", "a"]),
+    (Mode::Agents, Action::AgentDiff, &["d"]),
+    (Mode::Agents, Action::AgentBringBack, &["b"]),
+    (Mode::Agents, Action::AgentMerge, &["m"]),
+    (Mode::Agents, Action::AgentRemove, &["x", "delete"]),
+    (Mode::Agents, Action::Close, &["esc", "q", "A"]),
+    (Mode::Diff, Action::Up, &["k", "up"]),
+    (Mode::Diff, Action::Down, &["j", "down"]),
+    (Mode::Diff, Action::PageUp, &["pageup", "ctrl-u"]),
+    (Mode::Diff, Action::PageDown, &["pagedown", "ctrl-d"]),
+    (Mode::Diff, Action::Top, &["g", "home"]),
+    (Mode::Diff, Action::Bottom, &["G", "end"]),
+    (Mode::Diff, Action::NextFile, &["n", "}"]),
+    (Mode::Diff, Action::PrevFile, &["N", "{"]),
+    (Mode::Diff, Action::Close, &["esc", "q", "d"]),
+    (Mode::Mcp, Action::Up, &["k", "up"]),
+    (Mode::Mcp, Action::Down, &["j", "down"]),
+    (Mode::Mcp, Action::PageUp, &["pageup", "ctrl-u"]),
+    (Mode::Mcp, Action::PageDown, &["pagedown", "ctrl-d"]),
+    (Mode::Mcp, Action::Top, &["g", "home"]),
+    (Mode::Mcp, Action::Bottom, &["G", "end"]),
+    (Mode::Mcp, Action::Close, &["esc", "q", "M"]),
     (Mode::Shell, Action::ShellLeave, &["ctrl-]"]),
     (Mode::Shell, Action::ShellFullscreen, &["alt-enter"]),
     (Mode::Shell, Action::ShellScrollUp, &["shift-pageup"]),

@@ -1,5 +1,8 @@
 //! The terminal UI. `app` runs the loop; `update` is the pure state machine; `panes`
 //! draw; `keymap` and `theme` are data loaded from config.
+pub mod agents_view;
+#[cfg(test)]
+mod agents_view_tests;
 #[cfg(test)]
 mod alerts_tests;
 pub mod app;
@@ -7,6 +10,7 @@ pub mod chord;
 pub mod copy_form;
 #[cfg(test)]
 mod dialog_tests;
+pub mod diff_view;
 pub mod effects;
 pub mod egress_ring;
 pub mod egress_view;
@@ -22,6 +26,9 @@ mod jobs_status_tests;
 pub mod keymap;
 pub mod layout;
 pub mod logbuf;
+pub mod mcp_view;
+#[cfg(test)]
+mod mcp_view_tests;
 pub mod panes;
 #[cfg(test)]
 mod runtime_tests;

@@ -30,7 +30,8 @@ fn opened() -> State {
         fx,
         vec![Effect::Backend(Command::PrepareShell {
             id: 1,
-            name: "api".into()
+            name: "api".into(),
+            remote: None,
         })]
     );
     let fx = update(
@@ -223,7 +224,8 @@ fn a_stopped_workspace_disconnects_its_shells_and_r_reconnects() {
         fx,
         vec![Effect::Backend(Command::PrepareShell {
             id: 1,
-            name: "api".into()
+            name: "api".into(),
+            remote: None,
         })]
     );
     assert_eq!(s.shell(1).unwrap().status, ShellStatus::Connecting);

@@ -40,6 +40,7 @@ mod tests {
             term: crate::terminal::term::Term::new(5, 20),
             status: ShellStatus::Running,
             used_at: 1000,
+            remote: None,
         });
         assert_eq!(touched(&mut s, 1), None);
         s.now = 1059;

@@ -42,6 +42,8 @@ pub struct ShellTab {
     pub status: ShellStatus,
     /// When a use of its workspace was last sent (see `shell_use`).
     pub used_at: i64,
+    /// What it runs instead of the shell (`None`: the shell).
+    pub remote: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +100,10 @@ pub enum Overlay {
     Snapshots(Box<super::snapshot_view::SnapshotView>),
     /// The selected workspace's egress audit.
     Egress(Box<super::egress_view::EgressView>),
+    /// The agent sessions (and one's diff).
+    Agents(Box<super::agents_view::AgentsView>),
+    /// Every `berth mcp` call, live.
+    Mcp(Box<super::mcp_view::McpView>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -242,6 +248,10 @@ pub struct State {
     pub alerts: Vec<crate::domain::alerts::Alert>,
     /// Home volume sizes in bytes by workspace name, as far as known.
     pub volume_sizes: std::collections::BTreeMap<String, u64>,
+    /// Agent sessions' commits ahead of base, last known (or why not), by name.
+    pub agent_ahead: BTreeMap<String, Result<u32, String>>,
+    /// `berth mcp` calls running now (a status bar hint).
+    pub mcp_running: usize,
 }
 
 impl Effect {
@@ -273,6 +283,8 @@ impl State {
             Overlay::Snapshots(v) if v.confirming() => Mode::Confirm,
             Overlay::Snapshots(_) => Mode::Snapshots,
             Overlay::Egress(_) => Mode::Egress,
+            Overlay::Agents(v) => super::agents_view::mode(v),
+            Overlay::Mcp(_) => Mode::Mcp,
             Overlay::None if self.focus == Focus::Logs => Mode::Logs,
             Overlay::None if self.focus == Focus::Shell => Mode::Shell,
             Overlay::None => Mode::Normal,
@@ -352,6 +364,8 @@ impl State {
             use_records: Default::default(),
             alerts: Vec::new(),
             volume_sizes: Default::default(),
+            agent_ahead: BTreeMap::new(),
+            mcp_running: 0,
         }
     }
 

@@ -88,7 +88,8 @@ fn apply(s: &mut State, msg: Msg) -> Vec<Effect> {
                 | Command::Copy { job, .. }
                 | Command::Snapshot { job, .. }
                 | Command::Restore { job, .. }
-                | Command::RemoveSnapshot { job, .. } => end_job(s, job, JobUpdate::Failed(why)),
+                | Command::RemoveSnapshot { job, .. }
+                | Command::Agent { job, .. } => end_job(s, job, JobUpdate::Failed(why)),
                 Command::PrepareShell { id, .. } => super::update_shell::failed(s, id, why),
                 Command::CancelJobs if matches!(s.overlay, Overlay::Quit { waiting: true }) => {
                     // The jobs were not cancelled: ask again rather than wait forever.
@@ -244,6 +245,22 @@ fn on_backend(s: &mut State, e: Event) -> Vec<Effect> {
         }
         Event::VolumeSizes(v) => {
             s.volume_sizes = v;
+            vec![]
+        }
+        Event::AgentAhead(counts) => {
+            super::agents_view::on_ahead(s, counts);
+            vec![]
+        }
+        Event::AgentDiff { name, diff } => {
+            super::diff_view::on_diff(s, &name, diff);
+            vec![]
+        }
+        Event::McpCalls(calls) => {
+            super::mcp_view::on_calls(s, calls);
+            vec![]
+        }
+        Event::McpRunning(n) => {
+            s.mcp_running = n;
             vec![]
         }
         Event::Snapshots { workspace, list } => {

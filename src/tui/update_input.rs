@@ -34,6 +34,12 @@ pub(super) fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
     if matches!(s.overlay, Overlay::Egress(_)) {
         return super::egress_view::on_key(s, k);
     }
+    if matches!(s.overlay, Overlay::Agents(_)) {
+        return super::agents_view::on_key(s, k);
+    }
+    if matches!(s.overlay, Overlay::Mcp(_)) {
+        return super::mcp_view::on_key(s, k);
+    }
     let mode = s.key_mode();
     let action = s.keymap.action(mode, &k);
     match mode {
@@ -78,6 +84,8 @@ fn on_action(s: &mut State, mode: Mode, a: Action) -> Vec<Effect> {
         Action::OpenShell => shells::open(s),
         Action::Snapshots => super::snapshot_view::open(s),
         Action::Egress => super::egress_view::open(s),
+        Action::Agents => super::agents_view::open(s),
+        Action::McpActivity => super::mcp_view::open(s),
         Action::NextTab | Action::PrevTab => {
             shells::cycle_tab(s, if a == Action::NextTab { 1 } else { -1 });
             vec![]

@@ -37,6 +37,12 @@ pub fn open(s: &mut State) -> Vec<Effect> {
         return vec![];
     }
     let name = w.name.clone();
+    open_on(s, name, None)
+}
+
+/// Opens a new shell tab on running workspace `name`, running `remote` there
+/// instead of the shell when given (e.g. attaching to an agent's tmux session).
+pub fn open_on(s: &mut State, name: String, remote: Option<String>) -> Vec<Effect> {
     let id = s.next_shell;
     s.next_shell += 1;
     let (rows, cols) = desired_size(s);
@@ -47,10 +53,11 @@ pub fn open(s: &mut State) -> Vec<Effect> {
         status: ShellStatus::Connecting,
         // Opening it is a use (the backend records it with the tab).
         used_at: s.now,
+        remote: remote.clone(),
     });
     s.bottom = Bottom::Shell(id);
     s.focus = Focus::Shell;
-    vec![Effect::Backend(Command::PrepareShell { id, name })]
+    vec![Effect::Backend(Command::PrepareShell { id, name, remote })]
 }
 
 /// The backend has the command line: start the session.
@@ -246,11 +253,15 @@ pub fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
             fx
         }
         (ShellStatus::Disconnected(_), Some(Action::ShellReconnect)) => {
-            let ws = t.workspace.clone();
+            let (ws, remote) = (t.workspace.clone(), t.remote.clone());
             let (rows, cols) = t.term.size();
             t.term = Term::new(rows, cols);
             t.status = ShellStatus::Connecting;
-            vec![Effect::Backend(Command::PrepareShell { id, name: ws })]
+            vec![Effect::Backend(Command::PrepareShell {
+                id,
+                name: ws,
+                remote,
+            })]
         }
         (ShellStatus::Disconnected(_), Some(Action::ShellClose)) => close(s, id),
         _ => vec![],

@@ -100,6 +100,25 @@ fn hints(s: &State) -> Vec<(String, &'static str)> {
             (Mode::Confirm, Action::Confirm, "remove"),
             (Mode::Confirm, Action::Cancel, "keep"),
         ],
+        Mode::Confirm if matches!(s.overlay, Overlay::Agents(_)) => &[
+            (Mode::Confirm, Action::Confirm, "yes"),
+            (Mode::Confirm, Action::Cancel, "no"),
+        ],
+        Mode::Agents => &[
+            (Mode::Agents, Action::AgentAttach, "attach"),
+            (Mode::Agents, Action::AgentDiff, "diff"),
+            (Mode::Agents, Action::Close, "close"),
+        ],
+        Mode::Diff => &[
+            (Mode::Diff, Action::NextFile, "next file"),
+            (Mode::Diff, Action::PrevFile, "previous file"),
+            (Mode::Diff, Action::Close, "back"),
+        ],
+        Mode::Mcp => &[
+            (Mode::Mcp, Action::Up, "back"),
+            (Mode::Mcp, Action::Bottom, "follow"),
+            (Mode::Mcp, Action::Close, "close"),
+        ],
         Mode::Snapshots => &[
             (Mode::Snapshots, Action::SnapshotTake, "take"),
             (Mode::Snapshots, Action::SnapshotRestore, "restore"),
@@ -177,6 +196,16 @@ pub fn statusbar(f: &mut Frame, r: Rect, s: &State) {
                 th.fg(Role::Error),
             ));
         }
+    }
+    if s.mcp_running > 0 {
+        spans.push(Span::styled(
+            format!(
+                "MCP: {} running ({} shows) · ",
+                s.mcp_running,
+                s.keymap.first_key(Mode::Normal, Action::McpActivity)
+            ),
+            th.fg(Role::Transitional),
+        ));
     }
     if s.config_ignored {
         spans.push(Span::styled(

@@ -1,10 +1,13 @@
 //! Drawing. Reads state, never changes it.
 mod activity;
+mod agents_view;
 mod bars;
 mod copy_form;
+mod diff_view;
 mod egress_view;
 mod list;
 mod logs;
+mod mcp_view;
 mod overlays;
 mod shell;
 mod snapshot_view;
@@ -65,6 +68,8 @@ pub fn draw(f: &mut Frame, s: &State) {
         Overlay::Quit { waiting } => overlays::quit(f, area, s, *waiting),
         Overlay::Snapshots(v) => snapshot_view::draw(f, area, s, v),
         Overlay::Egress(v) => egress_view::draw(f, area, s, v),
+        Overlay::Agents(v) => agents_view::draw(f, area, s, v),
+        Overlay::Mcp(v) => mcp_view::draw(f, area, s, v),
     }
 }
 
