@@ -26,6 +26,8 @@ pub mod protocol;
 pub mod record;
 pub mod schema;
 mod server;
+#[cfg(test)]
+mod server_tests;
 
 pub use server::{serve, Shared};
 

@@ -274,26 +274,19 @@ async fn run_call(
     let took = started.elapsed().as_millis() as u64;
     let short = record::short_result(&result);
     tracing::info!(operation = %op, workspace = %workspace, took_ms = took, ok = result.is_ok(), "mcp: call done");
-    rec.finished(
-        rec_id,
-        &client,
-        &op,
-        &workspace,
-        &names,
-        result.is_ok(),
-        short,
-        took,
-    )
-    .await;
-    // A call the client cancelled gets no answer (the protocol's rule).
-    if *cancel.borrow() {
-        return key;
+    let ok = result.is_ok();
+    // A call the client cancelled gets no answer (the protocol's rule). The answer
+    // goes before the records are written (two store writes the client need not
+    // wait for); the session ends only once they are.
+    if !*cancel.borrow() {
+        let body = match result {
+            Ok(v) => protocol::tool_ok(v),
+            Err(sentence) => protocol::tool_error(&sentence),
+        };
+        send(&tx, protocol::result(&id, body)).await;
     }
-    let body = match result {
-        Ok(v) => protocol::tool_ok(v),
-        Err(sentence) => protocol::tool_error(&sentence),
-    };
-    send(&tx, protocol::result(&id, body)).await;
+    rec.finished(rec_id, &client, &op, &workspace, &names, ok, short, took)
+        .await;
     key
 }
 
