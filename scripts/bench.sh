@@ -30,6 +30,10 @@
 #   scripts/bench.sh activity   activity probes over 50 workspaces: a round of berth status --json with
 #                               every signal counted, without CPU, and with nothing counted (no probe),
 #                               against a round of docker exec NAME true over the same 50
+#   scripts/bench.sh mcp        MCP tool call latency of exec (echo hi) through berth mcp with the official
+#                               Python SDK (one session, per call) against `berth exec NAME -- echo hi` (one
+#                               process per call), same workspace, same run, medians and ratio
+#                               (ports 3800-3829; N=MCP_RUNS, default 20)
 # BENCH_BIN=/path/to/berth skips the release build and measures that binary.
 # Frame time with 500 workspaces: cargo bench --bench frame
 set -euo pipefail
@@ -638,7 +642,33 @@ bench_daemon() {
   kill "$SLEEP_PID"; tmux -L "$TMUX_SOCK-d" kill-server
 }
 
+# MCP: the exec call's latency in a running session (what an agent waits for) against
+# a `berth exec` process (what a script waits for), alternating blocks, same workspace.
+bench_mcp() {
+  local n=${MCP_RUNS:-20} cli=() mcp=() i t0 t1 py
+  local cfg=$XDG_CONFIG_HOME/berth/mcp.toml
+  printf '[ssh]\nport_range = "3800-3829"\n[labels]\n"berth.bench-run" = "%s"\n' "$RUN" > "$cfg"
+  py=$(BERTH_MCP_VENV=${BERTH_MCP_VENV:-$ORIG_HOME/.cache/berth-test/mcp-venv} scripts/mcp-venv.sh)
+  echo "== MCP exec (echo hi) vs berth exec -- echo hi ($n runs each in 2 alternating blocks, median)"
+  "$B" --config "$cfg" create bench-mcp >/dev/null 2>&1
+  for _ in 1 2; do
+    for i in $(seq 1 $((n / 2))); do
+      t0=$(now); "$B" --config "$cfg" exec bench-mcp -- echo hi >/dev/null; t1=$(now)
+      cli+=("$(echo "$t1 - $t0" | bc)")
+    done
+    # The server reads the same config as the CLI (BERTH_CONFIG).
+    mapfile -t -O "${#mcp[@]}" mcp < <(BERTH_CONFIG=$cfg "$py" tests/mcp/client.py --bench "$B" bench-mcp $((n / 2)))
+  done
+  "$B" --config "$cfg" delete bench-mcp --yes >/dev/null
+  local cm mm
+  cm=$(printf '%s\n' "${cli[@]}" | median); mm=$(printf '%s\n' "${mcp[@]}" | median)
+  echo "berth exec NAME -- echo hi (a process each):       median ${cm}s  [${cli[*]}]"
+  echo "MCP containers(operation=exec) (one session):      median ${mm}s  [${mcp[*]}]"
+  echo "ratio MCP/berth exec: $(ratio "$mm" "$cm")"
+}
+
 case "$what" in
+  mcp) bench_mcp ;;
   daemon) bench_daemon ;;
   dind) bench_dind ;;
   proxy) bench_proxy ;;
@@ -659,5 +689,5 @@ case "$what" in
   pool) bench_pool ;;
   activity) bench_activity ;;
   all) bench_create; bench_tui; bench_shell; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
-  *) echo "usage: $0 [create|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|proxy|egress|runtime|daemon|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [create|mcp|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|proxy|egress|runtime|daemon|all]" >&2; exit 2 ;;
 esac

@@ -37,6 +37,11 @@ need "building and running berth" "${tools[@]}"
 
 scripts/engine.sh ensure
 
+# The official MCP Python SDK for tests/mcp.rs (its own venv, made once).
+if [ "$mode" = test ]; then
+  scripts/mcp-venv.sh >/dev/null
+fi
+
 if [ "$mode" = run ]; then
   cargo build --release --quiet
 else

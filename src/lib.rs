@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod mcp;
 pub mod private_fs;
 pub mod ssh_client;
 pub mod ssh_identity;

@@ -94,7 +94,7 @@ mod profile_tests;
 #[cfg(test)]
 mod service_tests;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use crate::config::{Config, Paths};
 use crate::engine::Engine;

@@ -222,6 +222,12 @@ pub enum Command {
         #[command(subcommand)]
         action: super::net::NetAction,
     },
+    /// The MCP server over stdio (for AI agents: the `containers` tool), or with
+    /// `calls` the tool calls its clients made.
+    Mcp {
+        #[command(subcommand)]
+        action: Option<super::mcp::McpAction>,
+    },
     /// Services beside a workspace (a database, a cache), reachable from it by name.
     Service {
         #[command(subcommand)]
@@ -418,6 +424,7 @@ impl Command {
             Command::Logs { .. } => "logs",
             Command::Egress { .. } => "egress",
             Command::Net { .. } => "net",
+            Command::Mcp { .. } => "mcp",
             Command::Service { .. } => "service",
             Command::Secret { .. } => "secret",
             Command::Gc { .. } => "gc",

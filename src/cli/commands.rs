@@ -325,6 +325,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         | Command::Config { .. }
         | Command::Image { .. }
         | Command::Profiles { .. }
+        | Command::Mcp { .. }
         | Command::Completions { .. }
         | Command::Man { .. } => bail!("berth {} is not a workspace command", cmd_name),
     }

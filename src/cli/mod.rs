@@ -21,6 +21,7 @@ mod limits;
 mod log_forward;
 mod logs;
 mod logs_tagged;
+mod mcp;
 mod net;
 mod output;
 mod pool;
@@ -39,6 +40,7 @@ use anyhow::Result;
 use std::sync::Arc;
 
 pub use args::{Cli, Command, CompletionShell, ConfigAction, ImageAction, VERSION};
+pub use output::workspace_json;
 
 /// Loads paths and config; errors name the file, line and field. Blocking.
 pub fn load(config_override: Option<std::path::PathBuf>) -> Result<(Paths, Config)> {
@@ -151,6 +153,7 @@ async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Daemon { action, once } => daemon::run(paths, config, action, once).await,
         Command::Image { action } => image::run(paths, config, action).await,
         Command::Profiles { json } => profiles::list(paths, config, json).await,
+        Command::Mcp { action } => mcp::run(paths, config, action).await,
         other => {
             let ctx = connect(paths, config).await?;
             commands::run(&ctx, other).await
