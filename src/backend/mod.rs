@@ -2,8 +2,11 @@
 //! store, reporting progress as events. The CLI (and later the TUI) only call these.
 pub mod activity;
 pub mod activity_watch;
+pub mod agent_git;
 pub mod agent_remove;
 pub mod agent_return;
+pub mod agent_session;
+pub mod agent_setup;
 pub mod alerts;
 pub mod cleanup;
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Pure domain logic: no async runtime, no engine SDK, no terminal, no filesystem I/O.
 pub mod activity;
 pub mod activity_probe;
+pub mod agent_plan;
 pub mod agents;
 pub mod alerts;
 pub mod backoff;
