@@ -130,6 +130,7 @@ async fn plan_branch(
     agent: &str,
     choice: &BranchChoice,
     others: &[(AgentSession, Workspace)],
+    skip: &[String],
 ) -> Result<(String, String, String)> {
     let Some(head) = git::commit_of(repo, "HEAD").await? else {
         bail!(
@@ -149,7 +150,13 @@ async fn plan_branch(
     let (branch, base_commit) = match choice {
         BranchChoice::Next => {
             let mut taken = git::branches(repo, &session_prefix(agent)).await?;
-            taken.extend(others.iter().map(|(s, _)| s.branch.clone()));
+            taken.extend(
+                others
+                    .iter()
+                    .filter(|(s, _)| s.repo.as_deref() == Some(repo_s.as_str()))
+                    .map(|(s, _)| s.branch.clone()),
+            );
+            taken.extend(skip.iter().cloned());
             (next_session_branch(agent, taken.iter().map(String::as_str)), head)
         }
         BranchChoice::Current => match current {
@@ -224,16 +231,56 @@ pub async fn start(
     }
     let others = sessions(ctx).await?;
     let repo_s = req.repo.as_ref().map(|r| r.display().to_string());
-    let (branch, base, base_commit) = match &req.repo {
-        Some(repo) => plan_branch(repo, &def.name, &req.branch, &others).await?,
-        None => (String::new(), String::new(), String::new()),
-    };
     let dir = repo_s.as_deref().map(agent_plan::repo_dir_name);
-    let name = match &req.repo {
-        Some(_) => session_name(&def.name, dir.as_deref(), &branch),
-        None => session_name(&def.name, None, &format!("session-{}", others.len() + 1)),
+    // Branches another berth is starting a session on right now.
+    let mut skip: Vec<String> = Vec::new();
+    let (branch, base, base_commit, name, claim) = loop {
+        let (branch, base, base_commit) = match &req.repo {
+            Some(repo) => plan_branch(repo, &def.name, &req.branch, &others, &skip).await?,
+            None => (String::new(), String::new(), String::new()),
+        };
+        let name = match &req.repo {
+            Some(_) => session_name(&def.name, dir.as_deref(), &branch),
+            None => (1..)
+                .map(|n| session_name(&def.name, None, &format!("session-{n}")))
+                .find(|n| !others.iter().any(|(s, _)| &s.name == n) && !skip.contains(n))
+                .unwrap_or_default(),
+        };
+        let name = free_name(name, &others, &req.repo).await?;
+        if let Some(c) = super::agent_claim::claim(ctx, &name).await? {
+            break (branch, base, base_commit, name, c);
+        }
+        let numbered = req.repo.is_none() || req.branch == BranchChoice::Next;
+        if !numbered || skip.len() >= 50 {
+            bail!("another berth is starting session {name} right now; wait for it, or choose another branch with --branch");
+        }
+        skip.push(if branch.is_empty() { name } else { branch });
     };
-    let name = free_name(name, &others, &req.repo).await?;
+    let result = start_claimed(
+        ctx,
+        &req,
+        def,
+        profile,
+        (branch, base, base_commit, name),
+        progress,
+        cancel,
+    )
+    .await;
+    claim.release().await;
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn start_claimed(
+    ctx: &Ctx,
+    req: &StartRequest,
+    def: AgentDef,
+    profile: String,
+    (branch, base, base_commit, name): (String, String, String, String),
+    progress: ProgressFn<'_>,
+    cancel: watch::Receiver<bool>,
+) -> Result<Started> {
+    let repo_s = req.repo.as_ref().map(|r| r.display().to_string());
     if inventory::find(ctx, &WorkspaceName::parse(&name)?)
         .await?
         .is_some()

@@ -2,6 +2,7 @@
 //! store, reporting progress as events. The CLI (and later the TUI) only call these.
 pub mod activity;
 pub mod activity_watch;
+pub mod agent_claim;
 pub mod agent_git;
 pub mod agent_remove;
 pub mod agent_return;
