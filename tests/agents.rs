@@ -224,6 +224,22 @@ fn launch_connect_read_only_mount_and_a_removal_that_cannot_bring_back() {
     assert_eq!(s[0]["branch"], "fake/session-1");
     assert_eq!(s[0]["agent"], "fake");
 
+    // The session's labels are on its workspace, not on its sidecars (the proxy).
+    let labels = |c: &str| {
+        stdout(&common::docker(&[
+            "inspect",
+            "--format",
+            "{{json .Config.Labels}}",
+            c,
+        ]))
+    };
+    assert!(labels(&format!("workspace-{name}")).contains("dev.berth.agent.branch"));
+    let proxy = labels(&format!("workspace-{name}.proxy"));
+    assert!(
+        proxy.contains("dev.berth.sidecar") && !proxy.contains("dev.berth.agent"),
+        "{proxy}"
+    );
+
     // The host repository is mounted read-only.
     let o = sb.berth(&["exec", &name, "--", "touch", "/mnt/berth/repo/x"]);
     assert!(!o.status.success(), "a write into the mount succeeded");
@@ -244,8 +260,7 @@ fn launch_connect_read_only_mount_and_a_removal_that_cannot_bring_back() {
     t.keys(&["C-b", "d"]);
     t.wait_for("the detach", 30, |s| s.contains("connect-exit="));
     drop(t);
-    let o = sb.ok(&["exec", &name, "--", "tmux", "has-session", "-t", "agent"]);
-    let _ = o;
+    sb.ok(&["exec", &name, "--", "tmux", "has-session", "-t", "agent"]);
     assert_eq!(sessions(&sb)[0]["ahead"], 1);
 
     // The host's branch diverged: the removal keeps the session and says why.

@@ -399,6 +399,10 @@ async fn prepare(ctx: &Ctx, ws: &Workspace, s: &AgentSession, def: &AgentDef) ->
         // The mount is the host user's: git (and its upload-pack) trust it only
         // through the user's global config.
         const CLONE: &str = r#"set -e
+if [ ! -r "$1/.git/HEAD" ]; then
+  echo "the workspace user (uid $(id -u)) cannot read the host repository at $1: its permissions on the host keep others out; let them read it (chmod -R o+rX on the host) or start the session on a copy" >&2
+  exit 1
+fi
 for d in "$1" "$1/.git"; do
   git config --global --get-all safe.directory | grep -qxF "$d" || git config --global --add safe.directory "$d"
 done

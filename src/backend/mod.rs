@@ -8,6 +8,8 @@ pub mod agent_remove;
 pub mod agent_return;
 pub mod agent_session;
 pub mod agent_setup;
+#[cfg(test)]
+mod agent_tests;
 pub mod alerts;
 pub mod cleanup;
 #[cfg(test)]
