@@ -10,11 +10,18 @@ RUN=$2
 N=${AGENT_RUNS:-5}
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
-# Seconds from now until the command prints its first stdout line (then waits for it).
+# Seconds from now until the command prints its first stdout line (then waits for it);
+# a first line other than the agent's fails the bench.
 first_line() {
   local t0 t1
   t0=$(now)
-  { "$@" 2>/dev/null; } | { IFS= read -r _; t1=$(now); echo "$t1 - $t0" | bc; cat >/dev/null; }
+  { "$@" 2>/dev/null || true; } | {
+    IFS= read -r line || true
+    t1=$(now)
+    cat >/dev/null
+    if [ "$line" != "fake-agent: hi" ]; then echo "failed: the first line was '$line': $*" >&2; exit 1; fi
+    echo "$t1 - $t0" | bc
+  }
 }
 AGENT='#!/bin/sh
 [ "$1" = -p ] && shift
@@ -37,12 +44,14 @@ REPO=$(mktemp -d /tmp/berth-bench-repo.XXXXXX)
 chmod 755 "$REPO"   # the workspace user reads it through the mount
 trap 'rm -rf "$REPO"' EXIT
 git -C "$REPO" init -q -b main
-git -C "$REPO" -c user.name=b -c user.email=b@e commit -q --allow-empty -m init
+git -C "$REPO" config user.name bench
+git -C "$REPO" config user.email bench@example.com
+git -C "$REPO" commit -q --allow-empty -m init
 echo "== agent run --prompt: time to the agent's first output line vs berth create + berth exec ($N runs each, warm image, median)"
 # Warm: builds the agent's profile image once (not timed).
 "$B" agent run fake "$REPO" --no-push --prompt warm >/dev/null 2>&1
 IMAGE=$(docker images --filter label=dev.berth.profile=agent-fake --format '{{.Repository}}:{{.Tag}}' | head -n1)
-CLONE='git config --global --add safe.directory /mnt/berth/repo; git config --global --add safe.directory /mnt/berth/repo/.git; git clone -q /mnt/berth/repo r && cd r && git -c user.name=b -c user.email=b@e checkout -q -b s && exec fake-agent -p hi'
+CLONE='git config --global --add safe.directory /mnt/berth/repo; git config --global --add safe.directory /mnt/berth/repo/.git; git clone -q /mnt/berth/repo r && cd r && git checkout -q -b s && git config user.name bench && git config user.email bench@example.com && exec fake-agent -p hi'
 at=() pt=()
 for i in $(seq 1 "$N"); do
   at+=("$(first_line "$B" agent run fake "$REPO" --no-push --prompt hi)")
