@@ -34,6 +34,9 @@
 #                               Python SDK (one session, per call) against `berth exec NAME -- echo hi` (one
 #                               process per call), same workspace, same run, medians and ratio
 #                               (ports 3800-3829; N=MCP_RUNS, default 20)
+#   scripts/bench.sh agent      berth agent run fake --prompt hi: time to the agent's first output line
+#                               (warm image) vs berth create + berth exec of the same clone and script
+#                               (scripts/agent-times.sh; ports 3860-3869; AGENT_RUNS, default 5)
 # BENCH_BIN=/path/to/berth skips the release build and measures that binary.
 # Frame time with 500 workspaces: cargo bench --bench frame
 set -euo pipefail
@@ -688,6 +691,7 @@ case "$what" in
   runtime) bench_runtime ;;
   pool) bench_pool ;;
   activity) bench_activity ;;
+  agent) "$(dirname "$0")/agent-times.sh" "$B" "$RUN" ;;
   all) bench_create; bench_tui; bench_shell; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
-  *) echo "usage: $0 [create|mcp|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|proxy|egress|runtime|daemon|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [create|mcp|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|proxy|egress|runtime|daemon|agent|all]" >&2; exit 2 ;;
 esac

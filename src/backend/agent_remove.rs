@@ -2,9 +2,10 @@
 //! repository, push it unless asked not to, then delete the workspace. A removal
 //! that cannot bring the branch back stops before deleting anything and says why.
 //! CONTRACT: the agent-sessions helper implements this; the TUI only calls it.
-use super::agent_return::BroughtBack;
-use super::Ctx;
+use super::agent_return::{self, BroughtBack, NoRemote};
+use super::{lifecycle, Ctx};
 use crate::domain::agents::AgentSession;
+use crate::domain::naming::WorkspaceName;
 use anyhow::{bail, Result};
 use serde::Serialize;
 
@@ -20,8 +21,70 @@ pub struct Removed {
     pub push_skipped: Option<String>,
 }
 
-/// Removes session `s`; `push`: push the branch after bringing it back.
-pub async fn remove(_ctx: &Ctx, s: &AgentSession, push: bool) -> Result<Removed> {
-    let _ = push;
-    bail!("removing agent session {} is not built yet", s.name)
+/// Removes session `s`; `push`: push the branch after bringing it back (a session
+/// started with `--no-push` never pushes).
+pub async fn remove(ctx: &Ctx, s: &AgentSession, push: bool) -> Result<Removed> {
+    let name = WorkspaceName::parse(&s.name)?;
+    let audit = |action: &'static str, detail: String| async move {
+        let _ = ctx.store.audit(&s.name, action, &detail).await;
+    };
+    let brought_back = match &s.repo {
+        None => None,
+        Some(_) => match agent_return::bring_back(ctx, s).await {
+            Ok(b) => Some(b),
+            Err(e) => {
+                audit("agent-rm-refused", format!("{e:#}")).await;
+                bail!(
+                    "session {} is kept: its branch {} could not be brought back: {e:#}",
+                    s.name,
+                    s.branch
+                );
+            }
+        },
+    };
+    let (mut pushed_to, mut push_skipped) = (None, None);
+    if let (Some(b), Some(repo)) = (&brought_back, &s.repo) {
+        if !push || s.no_push {
+            push_skipped = Some("--no-push".to_string());
+        } else {
+            match agent_return::push(s).await {
+                Ok(remote) => {
+                    audit("agent-push", format!("{} to {remote}", b.branch)).await;
+                    pushed_to = Some(remote);
+                }
+                Err(e) if e.is::<NoRemote>() => push_skipped = Some(e.to_string()),
+                Err(e) => {
+                    audit("agent-push-failed", format!("{e:#}")).await;
+                    bail!(
+                        "branch {} is in {repo} now, but pushing it failed: {e:#}. Session {} is kept: push the branch yourself (`git -C {repo} push`), then `berth agent rm {} --no-push`",
+                        b.branch,
+                        s.name,
+                        s.name
+                    );
+                }
+            }
+        }
+    }
+    lifecycle::delete(ctx, &name, false).await?;
+    let what = match &brought_back {
+        Some(b) => format!(
+            "removed; {} at {} ({} ahead) in the host repository, {}",
+            b.branch,
+            b.commit,
+            b.ahead,
+            match (&pushed_to, &push_skipped) {
+                (Some(r), _) => format!("pushed to {r}"),
+                (None, Some(why)) => format!("not pushed ({why})"),
+                (None, None) => "not pushed".into(),
+            }
+        ),
+        None => "removed (no repository)".into(),
+    };
+    audit("agent-rm", what).await;
+    Ok(Removed {
+        name: s.name.clone(),
+        brought_back,
+        pushed_to,
+        push_skipped,
+    })
 }

@@ -258,6 +258,7 @@ pub fn workspace_spec<'a>(
                 .map(crate::domain::ttl::Ttl::parse)
                 .transpose()
                 .map_err(|e| anyhow!("--ttl: {e}"))?,
+            session_labels: Default::default(),
         },
     })
 }

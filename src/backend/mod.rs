@@ -2,14 +2,19 @@
 //! store, reporting progress as events. The CLI (and later the TUI) only call these.
 pub mod activity;
 pub mod activity_watch;
+pub mod agent_claim;
 pub mod agent_diff;
+pub mod agent_git;
 pub mod agent_merge;
 pub mod agent_remove;
 pub mod agent_return;
+pub mod agent_session;
 pub mod agent_setup;
 pub mod agent_tasks;
 #[cfg(test)]
 mod agent_tasks_tests;
+#[cfg(test)]
+mod agent_tests;
 pub mod alerts;
 pub mod cleanup;
 #[cfg(test)]

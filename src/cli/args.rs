@@ -239,6 +239,12 @@ pub enum Command {
         #[command(subcommand)]
         action: super::secret::SecretAction,
     },
+    /// Agent CLIs (claude, codex, copilot, gemini, your own) in workspaces of their
+    /// own, each session on its own branch, brought back into the host repository.
+    Agent {
+        #[command(subcommand)]
+        action: super::agent::AgentAction,
+    },
     /// Run the cleanup job once: stop idle workspaces, delete expired ones (unsaved
     /// work in them is snapshotted first, or they are kept: `[cleanup] unpushed`),
     /// and say what was done and why. Exit code 1 when an action failed.
@@ -427,6 +433,7 @@ impl Command {
             Command::Mcp { .. } => "mcp",
             Command::Service { .. } => "service",
             Command::Secret { .. } => "secret",
+            Command::Agent { .. } => "agent",
             Command::Gc { .. } => "gc",
             Command::Daemon { .. } => "daemon",
             Command::Pool { .. } => "pool",

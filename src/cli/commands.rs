@@ -314,6 +314,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         Command::Pool { action, json } => super::pool::run(ctx, action, json).await,
         Command::Service { action } => super::service::run(ctx, action).await,
         Command::Secret { action } => super::secret::run(ctx, action).await,
+        Command::Agent { action } => super::agent::run(ctx, action).await,
         Command::Gc { dry_run, json } => super::gc::run(ctx, dry_run, json).await,
         Command::Snapshot(_)
         | Command::Snapshots { .. }

@@ -1,6 +1,8 @@
 //! Command-line interface: clap definitions (`args`) and thin handlers that call
 //! the backend.
 mod activity;
+mod agent;
+mod agent_run;
 mod args;
 mod commands;
 mod confirm;

@@ -65,6 +65,8 @@ struct RawConfig {
     activity: super::activity::RawActivity,
     #[serde(default)]
     limits: super::limits::RawLimits,
+    #[serde(default)]
+    agents: BTreeMap<toml::Spanned<String>, super::agents::RawAgent>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -217,6 +219,7 @@ pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError
     super::pool::apply(&mut cfg.pool, raw.pool, &err_at)?;
     super::activity::apply(&mut cfg.activity, raw.activity, &err_at)?;
     super::limits::apply(&mut cfg.limits, raw.limits, &err_at)?;
+    super::agents::apply(&mut cfg.agents, raw.agents, path, &err_at)?;
     let raw_provision = super::provision::RawProvision {
         env: raw.env,
         forward: raw.forward,

@@ -2,6 +2,7 @@
 //! the embedded defaults (`assets/config.toml`). The CLI refuses a bad file with its
 //! file, line and field; the TUI runs on the defaults and shows the same sentence.
 pub mod activity;
+pub mod agents;
 pub mod cleanup;
 pub mod docker;
 pub mod jobs;
@@ -74,6 +75,8 @@ pub struct Config {
     pub activity: activity::ActivityConfig,
     /// `[limits]`: running workspaces at once, disk and aggregate alerts.
     pub limits: limits::LimitsConfig,
+    /// Agent CLIs for `berth agent run/launch` (built-ins, then `[agents.NAME]`).
+    pub agents: agents::Agents,
 }
 
 /// The CA bundle profile builds trust by default (used when it exists).
@@ -117,6 +120,7 @@ impl Default for Config {
             pool: Default::default(),
             activity: Default::default(),
             limits: Default::default(),
+            agents: agents::defaults(),
         }
     }
 }

@@ -35,6 +35,9 @@ pub struct Options {
     pub secret_files: Vec<String>,
     /// `--ttl`: its TTL (label `dev.berth.ttl`); `None`: the config's, as it is then.
     pub ttl: Option<super::ttl::Ttl>,
+    /// An agent session's labels (`domain::agents::AgentSession::labels`): on the
+    /// workspace's container and volume only, never on its sidecars.
+    pub session_labels: std::collections::BTreeMap<String, String>,
 }
 
 /// Which host credentials a create forwards into the workspace.

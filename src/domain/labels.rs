@@ -133,6 +133,7 @@ pub fn workspace_labels(
         l.insert(SSH_PORT.into(), port.to_string());
     }
     let o = &spec.options;
+    l.extend(o.session_labels.clone());
     l.insert(FORWARD.into(), o.forward.label());
     if !o.secrets.is_empty() {
         l.insert(SECRETS.into(), super::env::names_label(&o.secrets));

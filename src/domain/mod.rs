@@ -2,6 +2,7 @@
 pub mod activity;
 pub mod activity_probe;
 pub mod agent_mcp;
+pub mod agent_plan;
 pub mod agents;
 pub mod alerts;
 pub mod backoff;
