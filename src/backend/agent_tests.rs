@@ -7,7 +7,12 @@ use super::{inventory, Ctx};
 use crate::domain::agents::{AgentSession, LABEL_AGENT};
 use std::time::Duration;
 
-fn with_fake(ctx: &mut Ctx) {
+/// The fake agent's entry, and a base image built from this berth's definition
+/// (preflight refuses any other). Real time: preflight runs `df` on the host.
+fn with_fake(r: &mut super::create_tests::Rig) {
+    let labels = super::images::image_build(&Default::default(), "x", "y", None).labels;
+    r.engine.add_image_labelled(&r.ctx.config.image, &labels);
+    let ctx = &mut r.ctx;
     let c = crate::config::Config::parse(
         "[agents.fake]\nprofile = \"clean\"\ncommand = [\"fake-agent\"]\nprompt = [\"fake-agent\", \"-p\"]\nsecret_env = { FAKE_KEY = \"fake-key\" }\n",
         "test",
@@ -28,10 +33,10 @@ fn request() -> StartRequest {
     }
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_session_is_labelled_listed_and_removed() {
     let mut r = rig((4100, 4110), Duration::ZERO);
-    with_fake(&mut r.ctx);
+    with_fake(&mut r);
     let (_tx, cancel) = tokio::sync::watch::channel(false);
     let st = agent_session::start(&r.ctx, request(), &|_| {}, cancel)
         .await
@@ -64,10 +69,10 @@ async fn a_session_is_labelled_listed_and_removed() {
     assert!(agent_session::find(&r.ctx, "fake-session-1").await.is_err());
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_removal_that_cannot_bring_back_keeps_the_workspace() {
     let mut r = rig((4111, 4120), Duration::ZERO);
-    with_fake(&mut r.ctx);
+    with_fake(&mut r);
     let (_tx, cancel) = tokio::sync::watch::channel(false);
     let st = agent_session::start(&r.ctx, request(), &|_| {}, cancel)
         .await
