@@ -3,7 +3,7 @@
 use super::agent_remove::remove;
 use super::agent_session::{self, BranchChoice, StartRequest};
 use super::create_tests::rig;
-use super::{inventory, Ctx};
+use super::inventory;
 use crate::domain::agents::{AgentSession, LABEL_AGENT};
 use std::time::Duration;
 
