@@ -63,13 +63,23 @@ fn walk(dir: &Path) -> std::io::Result<Vec<Entry>> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(p) = todo.pop() {
-        let m = std::fs::symlink_metadata(&p)?;
+        // An entry that went between the listing and this look (a store journal, a
+        // lock another berth just dropped) is not a problem.
+        let m = match std::fs::symlink_metadata(&p) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && p != dir => continue,
+            m => m?,
+        };
         if m.file_type().is_symlink() {
             continue;
         }
         if m.is_dir() {
-            for e in std::fs::read_dir(&p)? {
-                todo.push(e?.path());
+            match std::fs::read_dir(&p) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && p != dir => continue,
+                listing => {
+                    for e in listing? {
+                        todo.push(e?.path());
+                    }
+                }
             }
         }
         out.push(Entry {
