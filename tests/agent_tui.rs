@@ -21,7 +21,7 @@ const FAKE_AGENT: &str = r#"
 [agents.fake]
 description = "a shell script standing in for an agent CLI"
 profile = "clean"
-install = ["printf '#!/bin/sh\nfor d in \"$PWD\" /home/workspace/*/; do if git -C \"$d\" rev-parse --git-dir >/dev/null 2>&1; then cd \"$d\"; break; fi; done\ngit config user.name fake-agent\ngit config user.email fake@agent.invalid\necho written-by-the-agent > agent.txt\ngit add agent.txt\ngit commit -qm \"the agent was here\"\nexec sleep 100000\n' > /usr/local/bin/fake-agent && chmod 755 /usr/local/bin/fake-agent"]
+install = ["printf '#!/bin/sh\nfor d in \"$PWD\" /home/workspace/*/; do if git -C \"$d\" rev-parse --git-dir >/dev/null 2>&1; then cd \"$d\"; break; fi; done\ngit config user.name fake-agent\ngit config user.email fake@agent.invalid\necho written-by-the-agent > agent.txt\ngit add agent.txt\ngit commit -qm \"the agent was here\"\necho agent-is-ready\nexec sleep 100000\n' > /usr/local/bin/fake-agent && chmod 755 /usr/local/bin/fake-agent"]
 command = ["fake-agent"]
 prompt = ["fake-agent", "-p"]
 "#;
@@ -95,6 +95,68 @@ fn an_agent_session_shows_with_its_ahead_count_and_diff() {
     assert!(s.contains(&format!("Diff of {name}")), "{s}");
     t.keys(&["Escape"]);
     t.wait_for("the list again", 10, |s| s.contains("Agent sessions"));
+
+    // Enter attaches a shell tab to the agent's tmux session.
+    t.keys(&["Enter"]);
+    t.wait_for("the agent's tmux in a tab", 60, |s| {
+        s.contains("agent-is-ready")
+    });
+    t.keys(&["C-]"]);
+    t.wait_for("the workspaces again", 10, |s| s.contains("Workspaces ("));
+    t.keys(&["A"]);
+    t.wait_for("the agents view again", 10, |s| {
+        s.contains("Agent sessions")
+    });
+
+    // Bring the branch back now: it appears in the host repository.
+    let branch = session_branch(&sb.json(&["agent", "ls", "--json"]), &name);
+    let has_branch = || {
+        Command::new("git")
+            .args(["-C", &repo_s, "rev-parse", "-q", "--verify"])
+            .arg(format!("refs/heads/{branch}"))
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    assert!(
+        !has_branch(),
+        "{branch} is in the host repo before any bring-back"
+    );
+    t.keys(&["b"]);
+    t.wait_for("the bring-back question", 10, |s| {
+        s.contains("back into the host repository now?")
+    });
+    t.keys(&["y"]);
+    t.wait_for("the branch in the host repo", 60, |_| has_branch());
+
+    // Merge it into main (checked out, clean): a fast-forward the host sees.
+    t.keys(&["m"]);
+    t.wait_for("the merge question", 10, |s| {
+        s.contains("merge it into its base")
+    });
+    t.keys(&["y"]);
+    t.wait_for("the agent's file on the host's main", 60, |_| {
+        repo.join("agent.txt").exists()
+    });
+    assert_eq!(
+        std::fs::read_to_string(repo.join("agent.txt")).expect("agent.txt"),
+        "written-by-the-agent\n"
+    );
+
+    // Remove the session: its workspace goes, the branch stays in the host repo.
+    t.keys(&["x"]);
+    t.wait_for("the remove question", 10, |s| {
+        s.contains("Remove") && s.contains("push")
+    });
+    t.keys(&["y"]);
+    t.wait_for("the session's workspace gone", 90, |_| {
+        let o = Command::new("docker")
+            .args(["ps", "-aq", "--filter"])
+            .arg(format!("name=^workspace-{name}$"))
+            .output()
+            .expect("docker ps");
+        o.status.success() && o.stdout.is_empty()
+    });
+    assert!(has_branch(), "{branch} left the host repo with the session");
     t.keys(&["Escape"]);
     t.wait_for("the workspaces again", 10, |s| {
         !s.contains("Agent sessions")
@@ -102,6 +164,17 @@ fn an_agent_session_shows_with_its_ahead_count_and_diff() {
     t.keys(&["q"]);
     let s = t.wait_for("berth to exit", 10, |s| s.contains("berth-exit="));
     assert!(s.contains("berth-exit=0"), "{s}");
+}
+
+/// The branch of session `name` in `berth agent ls --json`.
+fn session_branch(v: &serde_json::Value, name: &str) -> String {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["name"] == name)
+        .and_then(|e| e["branch"].as_str())
+        .unwrap_or_else(|| panic!("no branch for {name} in {v}"))
+        .to_string()
 }
 
 fn call(op: &str, workspace: &str) -> McpCall {

@@ -288,3 +288,42 @@ fn launch_connect_read_only_mount_and_a_removal_that_cannot_bring_back() {
     assert!(has_branch(&remote, "fake/session-1"));
     assert!(!sb.container_exists(&name));
 }
+
+#[test]
+fn an_interactive_run_in_a_terminal_ends_with_its_branch_back_and_the_session_gone() {
+    let Some(sb) = Sandbox::with_config("agint", (3980, 3989), &agent_config()) else {
+        return;
+    };
+    let (repo, remote) = host_repo(&sb, "int");
+    let cmd = format!(
+        "cd {} && env HOME={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} TERM=xterm-256color {} agent run fake; echo run-exit=$?; sleep 300",
+        repo.join("sub").display(),
+        sb.home().display(),
+        sb.dir.path().join("config").display(),
+        sb.dir.path().join("state").display(),
+        env!("CARGO_BIN_EXE_berth")
+    );
+    let t = tmux::Tmux::start("agentrun", 100, 30, &cmd);
+    // The agent runs with a terminal, in its clone, and has committed.
+    let s = t.wait_for("the interactive agent", 120, |s| {
+        s.contains("fake-agent: waiting")
+    });
+    assert!(
+        s.contains("fake-agent: interactive in /home/workspace/"),
+        "{s}"
+    );
+    assert_eq!(sessions(&sb).len(), 1);
+    // Ctrl-C reaches the agent (the terminal is the workspace's): it ends, and
+    // the session ends with it, its branch brought back and pushed.
+    t.keys(&["C-c"]);
+    let s = t.wait_for("the session's end", 120, |s| s.contains("run-exit="));
+    drop(t);
+    assert!(s.contains("pushed to origin"), "{s}");
+    assert!(has_branch(&repo, "fake/session-1"));
+    assert!(has_branch(&remote, "fake/session-1"));
+    assert_eq!(
+        git(&repo, &["show", "fake/session-1:AGENT.md"]),
+        "interactive"
+    );
+    assert!(sessions(&sb).is_empty(), "the ephemeral session stayed");
+}
