@@ -43,18 +43,32 @@ pub fn hidden_ref(s: &AgentSession) -> String {
     format!("refs/berth/agents/{}", s.name)
 }
 
+/// `$1` clone, `$2` branch, `$3` bundle, `$4` base commit. The first line says
+/// what was found. The clone's config is the agent's: untracked files are listed
+/// whatever it says. Work the branch does not hold (another branch, a detached
+/// HEAD, a stash) is `stray`, each ref with how many commits only it has.
 const BUNDLE: &str = r#"cd "$1" 2>/dev/null || { echo noclone; exit 0; }
-st=$(git status --porcelain 2>&1) || { echo "nogit $st"; exit 0; }
+st=$(git status --porcelain --untracked-files=all --ignore-submodules=none 2>&1) || { echo "nogit $st"; exit 0; }
 if [ -n "$st" ]; then echo dirty; printf '%s\n' "$st" | head -n 10; exit 0; fi
 tip=$(git rev-parse -q --verify "refs/heads/$2^{commit}") || { echo nobranch; exit 0; }
+refs=$(git for-each-ref --format='%(refname)' refs/heads refs/stash) || exit 1
+git symbolic-ref -q HEAD >/dev/null || refs="HEAD $refs"
+stray=""
+for r in $refs; do
+  [ "$r" = "refs/heads/$2" ] && continue
+  n=$(git rev-list --count "$r" --not "refs/heads/$2" --remotes --) || exit 1
+  [ "$n" -gt 0 ] && stray="$stray$r $n
+"
+done
+if [ -n "$stray" ]; then echo stray; printf '%s' "$stray" | head -n 10; exit 0; fi
 echo "tip $tip"
 rm -f "$3"
-if [ "$tip" != "$4" ]; then
-  mkdir -p "$(dirname "$3")"
+if ! git merge-base --is-ancestor "$tip" "$4" 2>/dev/null; then
+  mkdir -p "$(dirname "$3")" || exit 1
   if git cat-file -e "$4^{commit}" 2>/dev/null; then
-    git bundle create -q "$3" "refs/heads/$2" "^$4"
+    git bundle create -q "$3" "refs/heads/$2" "^$4" || exit 1
   else
-    git bundle create -q "$3" "refs/heads/$2"
+    git bundle create -q "$3" "refs/heads/$2" || exit 1
   fi
   echo bundled
 fi
@@ -107,6 +121,13 @@ pub async fn bring_back(ctx: &Ctx, s: &AgentSession) -> Result<BroughtBack> {
                 s.clone, s.name, files.join(", "), s.branch, s.name, s.name, s.name
             )
         }
+        _ if first == "stray" => {
+            let refs: Vec<&str> = lines.collect();
+            bail!(
+                "the clone {} in session {} has commits that branch {} does not hold ({}: ref and commits only it has); merge them into {} or delete them (`berth agent connect {}` or `berth ssh {}`), or discard everything with `berth delete {}`",
+                s.clone, s.name, s.branch, refs.join(", "), s.branch, s.name, s.name, s.name
+            )
+        }
         _ if first == "nobranch" => bail!(
             "the clone {} in session {} has no branch {} (deleted or renamed?); bring the work back by hand (`berth ssh {}`)",
             s.clone, s.name, s.branch, s.name
@@ -117,15 +138,25 @@ pub async fn bring_back(ctx: &Ctx, s: &AgentSession) -> Result<BroughtBack> {
         ),
     };
     let bundled = out.lines().any(|l| l == "bundled");
-    if bundled {
-        fetch_bundle(ctx, &w.container, &repo, s).await?;
-    } else if git::commit_of(&repo, &tip).await?.is_none() {
-        bail!("the host repository {} no longer has the session's base commit {tip}; the work stays in workspace {}", repo.display(), s.name);
-    }
     let hidden = hidden_ref(s);
-    if !bundled {
+    // What the workspace printed is the agent's to forge: the tip is what the
+    // host's git fetched, or a commit the host has under the base.
+    let tip = if bundled {
+        fetch_bundle(ctx, &w.container, &repo, s).await?;
+        git::commit_of(&repo, &hidden)
+            .await?
+            .ok_or_else(|| anyhow!("the bundle of {} brought no commit", s.branch))?
+    } else {
+        let known = match git::commit_of(&repo, &tip).await? {
+            Some(c) if c == tip => git::is_ancestor(&repo, &c, &s.base_commit).await?,
+            _ => false,
+        };
+        if !known {
+            bail!("the host repository {} does not have the session's tip {tip} under its base commit {}; the work stays in workspace {}", repo.display(), s.base_commit, s.name);
+        }
         git::ok(&repo, &["update-ref", &hidden, &tip]).await?;
-    }
+        tip
+    };
     move_branch(&repo, s, &tip, &hidden).await?;
     let _ = git::run(&repo, &["update-ref", "-d", &hidden]).await;
     let ahead = match git::commit_of(&repo, &s.base_commit).await? {
