@@ -213,7 +213,21 @@ async fn fetch_bundle(ctx: &Ctx, container: &str, repo: &Path, s: &AgentSession)
             );
         }
         let spec = format!("+refs/heads/{}:{}", s.branch, hidden_ref(s));
-        git::ok(repo, &["fetch", "-q", "--no-tags", &file_s, &spec]).await?;
+        // The bundle is the agent's: its objects are checked before they enter
+        // the host's object store.
+        git::ok(
+            repo,
+            &[
+                "-c",
+                "fetch.fsckObjects=true",
+                "fetch",
+                "-q",
+                "--no-tags",
+                &file_s,
+                &spec,
+            ],
+        )
+        .await?;
         Ok(())
     }
     .await;

@@ -403,6 +403,10 @@ async fn prepare(
         // The mount is the host user's: git (and its upload-pack) trust it only
         // through the user's global config.
         const CLONE: &str = r#"set -e
+if [ -f "$1/.git" ]; then
+  echo "the repository at $1 keeps its git directory elsewhere (its .git is a file: a git worktree or a separate git dir), and berth mounts only this directory; start the session on the repository's main work tree" >&2
+  exit 1
+fi
 if [ ! -r "$1/.git/HEAD" ]; then
   echo "the workspace user (uid $(id -u)) cannot read the host repository at $1: its permissions on the host keep others out; let them read it (chmod -R o+rX on the host) or start the session on a copy" >&2
   exit 1
