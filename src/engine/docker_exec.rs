@@ -18,14 +18,16 @@ pub(super) async fn exec_impl(
     out: mpsc::Sender<Output>,
 ) -> EngineResult<ExecOutcome> {
     // With a timeout the command runs under a tiny sh wrapper that records its pid,
-    // so the process tree can be killed from a second exec when time is up.
+    // so the process tree can be killed from a second exec when time is up. The
+    // wrapper removes its pid file itself when the command ends (no `exec`): a
+    // second exec to remove it would cost every timed exec another exec's start.
     let pidfile = format!("/tmp/.berth-exec-{}-{}", std::process::id(), rand_suffix());
     let cmd = match req.timeout {
         Some(_) => {
             let mut c = vec![
                 "/bin/sh".to_string(),
                 "-c".to_string(),
-                format!("echo $$ > {pidfile}; exec \"$@\""),
+                wrapper(&pidfile),
                 "berth-exec".to_string(),
             ];
             c.extend(req.cmd.iter().cloned());
@@ -121,26 +123,6 @@ pub(super) async fn exec_impl(
             timed_out: true,
         });
     }
-    if req.timeout.is_some() {
-        // Best effort: the wrapper's pid file is no longer needed.
-        let rm = CreateExecOptions::<String> {
-            cmd: Some(vec!["rm".into(), "-f".into(), pidfile]),
-            user: req.user.clone(),
-            ..Default::default()
-        };
-        if let Ok(k) = eng.docker().create_exec(container, rm).await {
-            let _ = eng
-                .docker()
-                .start_exec(
-                    &k.id,
-                    Some(bollard::exec::StartExecOptions {
-                        detach: true,
-                        ..Default::default()
-                    }),
-                )
-                .await;
-        }
-    }
     // The output stream ends a moment before the engine records the exit code.
     for _ in 0..100 {
         let info = eng
@@ -161,6 +143,13 @@ pub(super) async fn exec_impl(
     ))
 }
 
+/// The timeout wrapper's script (`sh -c SCRIPT berth-exec CMD...`): records its
+/// pid in `pidfile`, runs the command as its child, removes the file and exits
+/// with the command's status.
+fn wrapper(pidfile: &str) -> String {
+    format!("echo $$ > {pidfile}; \"$@\"; s=$?; rm -f {pidfile}; exit $s")
+}
+
 fn rand_suffix() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -170,4 +159,38 @@ fn rand_suffix() -> u64 {
             .map_or(0, |d| d.as_nanos()),
     );
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrapper;
+    use std::process::Command;
+
+    /// The wrapper under a real sh: the command's status and arguments kept, its
+    /// pid file gone when it ends (no second exec needed to remove it).
+    #[test]
+    fn the_timeout_wrapper_keeps_the_status_and_removes_its_pid_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let pf = pidfile.to_str().unwrap();
+        let run = |args: &[&str]| {
+            let mut c = Command::new("/bin/sh");
+            c.arg("-c").arg(wrapper(pf)).arg("berth-exec").args(args);
+            c.output().unwrap()
+        };
+        let o = run(&["sh", "-c", "test -s \"$0\" && exit 3", pf]);
+        assert_eq!(
+            o.status.code(),
+            Some(3),
+            "the pid file was there while it ran"
+        );
+        assert!(!pidfile.exists());
+        let o = run(&["printf", "%s|", "a b", "$HOME", ""]);
+        assert!(o.status.success());
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "a b|$HOME||");
+        assert!(!pidfile.exists());
+        let o = run(&["no-such-command-here"]);
+        assert_eq!(o.status.code(), Some(127));
+        assert!(!pidfile.exists());
+    }
 }
