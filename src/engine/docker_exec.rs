@@ -1,6 +1,9 @@
 //! `exec` through the engine API, with stdin, streamed output and timeouts.
 use super::docker::{map_err, DockerEngine};
-use super::{Engine, EngineError, EngineResult, ExecOutcome, ExecRequest, Output};
+use super::{
+    exec_cancelled, Engine, EngineError, EngineResult, ExecOutcome, ExecRequest, Output,
+    EXEC_CANCELLED,
+};
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use futures_util::stream::StreamExt;
 use std::time::Duration;
@@ -22,8 +25,10 @@ pub(super) async fn exec_impl(
     // wrapper removes its pid file itself when the command ends (no `exec`): a
     // second exec to remove it would cost every timed exec another exec's start.
     let pidfile = format!("/tmp/.berth-exec-{}-{}", std::process::id(), rand_suffix());
-    let cmd = match req.timeout {
-        Some(_) => {
+    let cancel = req.cancel.take();
+    let cmd = match (req.timeout, &cancel) {
+        (None, None) => req.cmd.clone(),
+        _ => {
             let mut c = vec![
                 "/bin/sh".to_string(),
                 "-c".to_string(),
@@ -33,7 +38,6 @@ pub(super) async fn exec_impl(
             c.extend(req.cmd.iter().cloned());
             c
         }
-        None => req.cmd.clone(),
     };
     let stdin = req.stdin.take();
     let opts = CreateExecOptions::<String> {
@@ -84,23 +88,22 @@ pub(super) async fn exec_impl(
         }
         Ok::<(), EngineError>(())
     };
-    let timed_out = match req.timeout {
-        Some(limit) => match tokio::time::timeout(limit, pump).await {
-            Ok(r) => {
-                r?;
-                false
-            }
-            Err(_) => true,
-        },
-        None => {
-            pump.await?;
-            false
+    let limit = async {
+        match req.timeout {
+            Some(l) => tokio::time::sleep(l).await,
+            None => std::future::pending().await,
         }
+    };
+    // Ok(None): the output ended; Ok(Some(timed_out)): stopped early.
+    let stopped = tokio::select! {
+        r = pump => r.map(|_| None),
+        _ = limit => Ok(Some(true)),
+        _ = exec_cancelled(cancel) => Ok(Some(false)),
     };
     if let Some(f) = feeder {
         f.abort();
     }
-    if timed_out {
+    if let Some(timed_out) = stopped? {
         let kill = CreateExecOptions::<String> {
             cmd: Some(vec![
                 "/bin/sh".into(),
@@ -117,6 +120,9 @@ pub(super) async fn exec_impl(
             {
                 while output.next().await.is_some() {}
             }
+        }
+        if !timed_out {
+            return Err(EngineError::Api(EXEC_CANCELLED.into()));
         }
         return Ok(ExecOutcome {
             exit_code: 124,
