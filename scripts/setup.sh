@@ -37,8 +37,12 @@ need "building and running berth" "${tools[@]}"
 
 scripts/engine.sh ensure
 
-# The official MCP Python SDK for tests/mcp.rs (its own venv, made once).
+# The official MCP Python SDK for tests/mcp.rs (its own venv, made once); a fresh
+# Debian has neither python3 nor its venv module (ensurepip ships in python3-venv).
 if [ "$mode" = test ]; then
+  need "the MCP client test (tests/mcp.rs)" python3:python3
+  python3 -c 'import venv, ensurepip' 2>/dev/null \
+    || apt_install "the MCP client test's virtualenv (tests/mcp.rs)" python3-venv
   scripts/mcp-venv.sh >/dev/null
 fi
 

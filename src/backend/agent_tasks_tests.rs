@@ -159,7 +159,7 @@ fn call(op: &str) -> McpCall {
         id: 0,
         started_at_ms: 1_000,
         client: "test 1.0".into(),
-        pid: 7,
+        pid: std::process::id(),
         operation: op.into(),
         workspace: "a".into(),
         result: None,

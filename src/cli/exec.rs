@@ -61,6 +61,7 @@ pub async fn run(
         user: Some(WORKSPACE_USER.into()),
         stdin,
         timeout,
+        cancel: None,
     };
     // Its secret files' values are hidden from the output (`[secret NAME]`), also
     // when one is split across chunks.

@@ -1,6 +1,9 @@
 //! `exec` through the engine API, with stdin, streamed output and timeouts.
 use super::docker::{map_err, DockerEngine};
-use super::{Engine, EngineError, EngineResult, ExecOutcome, ExecRequest, Output};
+use super::{
+    exec_cancelled, Engine, EngineError, EngineResult, ExecOutcome, ExecRequest, Output,
+    EXEC_CANCELLED,
+};
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use futures_util::stream::StreamExt;
 use std::time::Duration;
@@ -18,20 +21,23 @@ pub(super) async fn exec_impl(
     out: mpsc::Sender<Output>,
 ) -> EngineResult<ExecOutcome> {
     // With a timeout the command runs under a tiny sh wrapper that records its pid,
-    // so the process tree can be killed from a second exec when time is up.
+    // so the process tree can be killed from a second exec when time is up. The
+    // wrapper removes its pid file itself when the command ends (no `exec`): a
+    // second exec to remove it would cost every timed exec another exec's start.
     let pidfile = format!("/tmp/.berth-exec-{}-{}", std::process::id(), rand_suffix());
-    let cmd = match req.timeout {
-        Some(_) => {
+    let cancel = req.cancel.take();
+    let cmd = match (req.timeout, &cancel) {
+        (None, None) => req.cmd.clone(),
+        _ => {
             let mut c = vec![
                 "/bin/sh".to_string(),
                 "-c".to_string(),
-                format!("echo $$ > {pidfile}; exec \"$@\""),
+                wrapper(&pidfile),
                 "berth-exec".to_string(),
             ];
             c.extend(req.cmd.iter().cloned());
             c
         }
-        None => req.cmd.clone(),
     };
     let stdin = req.stdin.take();
     let opts = CreateExecOptions::<String> {
@@ -82,23 +88,22 @@ pub(super) async fn exec_impl(
         }
         Ok::<(), EngineError>(())
     };
-    let timed_out = match req.timeout {
-        Some(limit) => match tokio::time::timeout(limit, pump).await {
-            Ok(r) => {
-                r?;
-                false
-            }
-            Err(_) => true,
-        },
-        None => {
-            pump.await?;
-            false
+    let limit = async {
+        match req.timeout {
+            Some(l) => tokio::time::sleep(l).await,
+            None => std::future::pending().await,
         }
+    };
+    // Ok(None): the output ended; Ok(Some(timed_out)): stopped early.
+    let stopped = tokio::select! {
+        r = pump => r.map(|_| None),
+        _ = limit => Ok(Some(true)),
+        _ = exec_cancelled(cancel) => Ok(Some(false)),
     };
     if let Some(f) = feeder {
         f.abort();
     }
-    if timed_out {
+    if let Some(timed_out) = stopped? {
         let kill = CreateExecOptions::<String> {
             cmd: Some(vec![
                 "/bin/sh".into(),
@@ -116,30 +121,13 @@ pub(super) async fn exec_impl(
                 while output.next().await.is_some() {}
             }
         }
+        if !timed_out {
+            return Err(EngineError::Api(EXEC_CANCELLED.into()));
+        }
         return Ok(ExecOutcome {
             exit_code: 124,
             timed_out: true,
         });
-    }
-    if req.timeout.is_some() {
-        // Best effort: the wrapper's pid file is no longer needed.
-        let rm = CreateExecOptions::<String> {
-            cmd: Some(vec!["rm".into(), "-f".into(), pidfile]),
-            user: req.user.clone(),
-            ..Default::default()
-        };
-        if let Ok(k) = eng.docker().create_exec(container, rm).await {
-            let _ = eng
-                .docker()
-                .start_exec(
-                    &k.id,
-                    Some(bollard::exec::StartExecOptions {
-                        detach: true,
-                        ..Default::default()
-                    }),
-                )
-                .await;
-        }
     }
     // The output stream ends a moment before the engine records the exit code.
     for _ in 0..100 {
@@ -161,6 +149,13 @@ pub(super) async fn exec_impl(
     ))
 }
 
+/// The timeout wrapper's script (`sh -c SCRIPT berth-exec CMD...`): records its
+/// pid in `pidfile`, runs the command as its child, removes the file and exits
+/// with the command's status.
+fn wrapper(pidfile: &str) -> String {
+    format!("echo $$ > {pidfile}; \"$@\"; s=$?; rm -f {pidfile}; exit $s")
+}
+
 fn rand_suffix() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -170,4 +165,38 @@ fn rand_suffix() -> u64 {
             .map_or(0, |d| d.as_nanos()),
     );
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrapper;
+    use std::process::Command;
+
+    /// The wrapper under a real sh: the command's status and arguments kept, its
+    /// pid file gone when it ends (no second exec needed to remove it).
+    #[test]
+    fn the_timeout_wrapper_keeps_the_status_and_removes_its_pid_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let pf = pidfile.to_str().unwrap();
+        let run = |args: &[&str]| {
+            let mut c = Command::new("/bin/sh");
+            c.arg("-c").arg(wrapper(pf)).arg("berth-exec").args(args);
+            c.output().unwrap()
+        };
+        let o = run(&["sh", "-c", "test -s \"$0\" && exit 3", pf]);
+        assert_eq!(
+            o.status.code(),
+            Some(3),
+            "the pid file was there while it ran"
+        );
+        assert!(!pidfile.exists());
+        let o = run(&["printf", "%s|", "a b", "$HOME", ""]);
+        assert!(o.status.success());
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "a b|$HOME||");
+        assert!(!pidfile.exists());
+        let o = run(&["no-such-command-here"]);
+        assert_eq!(o.status.code(), Some(127));
+        assert!(!pidfile.exists());
+    }
 }

@@ -178,6 +178,23 @@ pub struct ExecRequest {
     pub user: Option<String>,
     pub stdin: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>>,
     pub timeout: Option<Duration>,
+    /// Raised (true) to stop the command early: its process tree is killed as on
+    /// a timeout and the exec ends with [`EXEC_CANCELLED`].
+    pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
+}
+
+/// The error of an exec whose `cancel` was raised.
+pub const EXEC_CANCELLED: &str = "the command was cancelled and its processes killed";
+
+/// Resolves once `cancel` is raised; never when there is none or its sender is
+/// dropped without raising it.
+pub async fn exec_cancelled(cancel: Option<tokio::sync::watch::Receiver<bool>>) {
+    if let Some(mut c) = cancel {
+        if c.wait_for(|v| *v).await.is_ok() {
+            return;
+        }
+    }
+    std::future::pending::<()>().await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -88,6 +88,8 @@ pub async fn exec(call: &Call<'_>, a: &Args<'_>) -> ToolResult<Value> {
         user: Some(WORKSPACE_USER.into()),
         stdin: None,
         timeout: Some(limit),
+        // The client's notifications/cancelled kills the command.
+        cancel: Some(call.cancel.clone()),
     };
     let (mut red_out, notes) = crate::backend::secrets::redactor_for(ctx, &w).await;
     let mut red_err = red_out.clone();
@@ -114,6 +116,9 @@ pub async fn exec(call: &Call<'_>, a: &Args<'_>) -> ToolResult<Value> {
     let (outcome, (out, err)) = tokio::join!(run, collect);
     if let Some(r) = relay {
         r.shutdown().await;
+    }
+    if *call.cancel.borrow() {
+        return Err("cancelled by the client; the command's processes were killed".into());
     }
     let outcome = outcome.map_err(|e| format!("{e:#}"))?;
     Ok(json!({

@@ -146,3 +146,55 @@ async fn a_missing_operation_names_them_all() {
         "{text}"
     );
 }
+
+/// notifications/cancelled for an exec stops the command in the engine (no
+/// answer is sent, and the call is recorded as cancelled, not as its status).
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_exec_is_stopped_in_the_engine() {
+    use crate::engine::memory::ExecReply;
+    let engine = MemoryEngine::new();
+    engine.add_workspace("w", 2300);
+    engine.set_exec_handler(|_| ExecReply {
+        stdout: b"begun\n".to_vec(),
+        takes: std::time::Duration::from_secs(1000),
+        ..Default::default()
+    });
+    let (ctx, _dir) = ctx_with(Arc::new(engine));
+    let mut input = String::new();
+    for l in [
+        call(
+            1,
+            json!({"operation": "exec", "container": "w", "command": "sleep 1000"}),
+        ),
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+               "params": {"requestId": 1, "reason": "the user gave up"}}),
+    ] {
+        input.push_str(&l.to_string());
+        input.push('\n');
+    }
+    let (w, mut r) = tokio::io::duplex(1 << 16);
+    let shared = Arc::new(Shared::with_ctx(ctx.clone()));
+    let t0 = tokio::time::Instant::now();
+    serve(shared, tokio::io::BufReader::new(input.as_bytes()), w)
+        .await
+        .unwrap();
+    // (paused time: the command's 1000 s would have passed had it run on)
+    assert!(t0.elapsed() < std::time::Duration::from_secs(1000));
+    let mut out = String::new();
+    r.read_to_string(&mut out).await.unwrap();
+    assert!(
+        !out.lines().any(|l| l.contains("\"result\"")),
+        "a cancelled call is not answered: {out}"
+    );
+    let calls = ctx.store.mcp_calls(10).await.unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].ok, Some(false), "{calls:?}");
+    assert!(
+        calls[0]
+            .result
+            .as_deref()
+            .unwrap_or_default()
+            .contains("cancelled"),
+        "{calls:?}"
+    );
+}

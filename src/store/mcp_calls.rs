@@ -80,7 +80,26 @@ fn recent(c: &mut Connection, limit: i64) -> Result<Vec<McpCall>> {
             took_ms: r.get::<_, Option<i64>>(8)?.map(|t| t.max(0) as u64),
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut calls: Vec<McpCall> = rows.collect::<rusqlite::Result<_>>()?;
+    for c in calls.iter_mut().filter(|c| c.result.is_none()) {
+        if !server_runs(c.pid) {
+            c.result = Some(interrupted(c.pid));
+            c.ok = Some(false);
+        }
+    }
+    Ok(calls)
+}
+
+/// Whether the `berth mcp` server `pid` still runs (a server killed mid-call,
+/// as MCP clients do when they shut down, never finishes its calls' rows).
+/// Blocking (reads /proc): the store's thread.
+fn server_runs(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The result of a call whose server stopped before it ended.
+fn interrupted(pid: u32) -> String {
+    format!("interrupted: its berth mcp server (pid {pid}) stopped before the call ended")
 }
 
 impl Store {
@@ -124,7 +143,7 @@ mod tests {
             id: 0,
             started_at_ms: 1_000,
             client: "test-client 1.0".into(),
-            pid: 7,
+            pid: std::process::id(),
             operation: op.into(),
             workspace: "ws".into(),
             result: None,
@@ -150,6 +169,24 @@ mod tests {
             (done.ok, done.result.as_deref(), done.took_ms),
             (Some(true), Some("returncode 0"), Some(12))
         );
+        // A call whose server died never shows as running.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let mut orphan = call("exec");
+        orphan.pid = dead;
+        let oid = store.mcp_call_started(orphan).await.unwrap();
+        let mut live = call("exec");
+        live.pid = std::process::id();
+        let lid = store.mcp_call_started(live).await.unwrap();
+        let now = store.mcp_calls(10).await.unwrap();
+        let o = now.iter().find(|c| c.id == oid).unwrap();
+        assert_eq!(o.ok, Some(false));
+        assert!(
+            o.result.as_deref().unwrap().contains("interrupted"),
+            "{o:?}"
+        );
+        assert_eq!(now.iter().find(|c| c.id == lid).unwrap().result, None);
         for _ in 0..KEPT + 3 {
             store.mcp_call_started(call("list")).await.unwrap();
         }

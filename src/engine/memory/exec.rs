@@ -1,7 +1,9 @@
 //! exec in the memory engine: the test's handler decides output and status.
 use super::state::State;
 use super::{ExecCall, MemoryEngine, Op};
-use crate::engine::{EngineError, EngineResult, ExecOutcome, ExecRequest, Output};
+use crate::engine::{
+    exec_cancelled, EngineError, EngineResult, ExecOutcome, ExecRequest, Output, EXEC_CANCELLED,
+};
 use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
@@ -50,22 +52,26 @@ pub(super) async fn run(
             break;
         }
     }
-    let outcome = match req.timeout {
-        Some(limit) if reply.takes > limit => {
-            tokio::time::sleep(limit).await;
+    let (takes, outcome) = match req.timeout {
+        Some(limit) if reply.takes > limit => (
+            limit,
             ExecOutcome {
                 exit_code: 124,
                 timed_out: true,
-            }
-        }
-        _ => {
-            tokio::time::sleep(reply.takes).await;
+            },
+        ),
+        _ => (
+            reply.takes,
             ExecOutcome {
                 exit_code: reply.exit_code,
                 timed_out: false,
-            }
-        }
+            },
+        ),
+    };
+    let outcome = tokio::select! {
+        _ = tokio::time::sleep(takes) => Ok(outcome),
+        _ = exec_cancelled(req.cancel.take()) => Err(EngineError::Api(EXEC_CANCELLED.into())),
     };
     eng.inner.update(|s| s.event(&name, "exec_die"));
-    Ok(outcome)
+    outcome
 }
