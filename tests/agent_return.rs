@@ -5,10 +5,12 @@
 //! back. Removing a launched session ends its agent before the bring-back, so
 //! what the agent commits on its way out comes back too.
 mod common;
+#[path = "common/fake_agent.rs"]
+mod fake_agent;
 
 use common::{stderr, Sandbox};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use fake_agent::{agent_config, git};
+use std::path::PathBuf;
 
 /// The scripted agent: its prompt says what it does in the clone.
 const FAKE_AGENT: &str = r#"#!/bin/sh
@@ -30,40 +32,6 @@ case "$*" in
 esac
 echo "fake-agent: did $*"
 "#;
-
-fn base64(text: &str) -> String {
-    let mut c = Command::new("base64")
-        .arg("-w0")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut c.stdin.take().unwrap(), text.as_bytes()).unwrap();
-    String::from_utf8(c.wait_with_output().unwrap().stdout).unwrap()
-}
-
-fn agent_config() -> String {
-    format!(
-        "[agents.fake]\nprofile = \"clean\"\ninstall = [\"echo {} | base64 -d > /usr/local/bin/fake-agent && chmod 755 /usr/local/bin/fake-agent\"]\ncommand = [\"fake-agent\"]\nprompt = [\"fake-agent\", \"-p\"]\n",
-        base64(FAKE_AGENT)
-    )
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let o = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
 
 /// A host repository with two commits on `main` and no remote.
 fn host_repo(sb: &Sandbox, tag: &str) -> PathBuf {
@@ -94,7 +62,7 @@ fn sessions(sb: &Sandbox) -> Vec<String> {
 
 #[test]
 fn work_off_the_sessions_branch_keeps_the_session_and_a_rewound_branch_comes_back() {
-    let Some(sb) = Sandbox::with_config("agret", (3940, 3949), &agent_config()) else {
+    let Some(sb) = Sandbox::with_config("agret", (3940, 3949), &agent_config(FAKE_AGENT)) else {
         return;
     };
     let repo = host_repo(&sb, "ret");
@@ -132,7 +100,7 @@ fn work_off_the_sessions_branch_keeps_the_session_and_a_rewound_branch_comes_bac
 
 #[test]
 fn removing_a_launched_session_ends_its_agent_first_and_keeps_its_last_commit() {
-    let Some(sb) = Sandbox::with_config("agstop", (3950, 3959), &agent_config()) else {
+    let Some(sb) = Sandbox::with_config("agstop", (3950, 3959), &agent_config(FAKE_AGENT)) else {
         return;
     };
     let repo = host_repo(&sb, "stp");

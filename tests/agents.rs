@@ -2,10 +2,13 @@
 //! script standing in for an agent CLI) edits a file and commits, in sessions on a
 //! temp host repository with a local bare remote.
 mod common;
+#[path = "common/fake_agent.rs"]
+mod fake_agent;
 #[path = "common/tmux.rs"]
 mod tmux;
 
 use common::{stderr, stdout, Sandbox};
+use fake_agent::{agent_config, git};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -30,40 +33,6 @@ git add AGENT.md && git commit -q -m "fake: interactive"
 echo "fake-agent: waiting"
 exec sleep 100000
 "#;
-
-fn base64(text: &str) -> String {
-    let mut c = Command::new("base64")
-        .arg("-w0")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut c.stdin.take().unwrap(), text.as_bytes()).unwrap();
-    String::from_utf8(c.wait_with_output().unwrap().stdout).unwrap()
-}
-
-fn agent_config() -> String {
-    format!(
-        "[agents.fake]\nprofile = \"clean\"\ninstall = [\"echo {} | base64 -d > /usr/local/bin/fake-agent && chmod 755 /usr/local/bin/fake-agent\"]\ncommand = [\"fake-agent\"]\nprompt = [\"fake-agent\", \"-p\"]\n",
-        base64(FAKE_AGENT)
-    )
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let o = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
 
 /// A host repository (named uniquely: session names carry its directory's name)
 /// with one commit, a subdirectory, and a bare remote `origin` holding `main`.
@@ -115,7 +84,7 @@ fn sessions(sb: &Sandbox) -> Vec<serde_json::Value> {
 
 #[test]
 fn parallel_sessions_get_their_own_branches_and_come_back_pushed() {
-    let Some(sb) = Sandbox::with_config("agpar", (3830, 3839), &agent_config()) else {
+    let Some(sb) = Sandbox::with_config("agpar", (3830, 3839), &agent_config(FAKE_AGENT)) else {
         return;
     };
     let (repo, remote) = host_repo(&sb, "par");
@@ -173,7 +142,7 @@ fn parallel_sessions_get_their_own_branches_and_come_back_pushed() {
 
 #[test]
 fn prompt_sessions_stream_exit_with_the_agents_status_and_no_push_keeps_it_local() {
-    let Some(sb) = Sandbox::with_config("agprompt", (3840, 3849), &agent_config()) else {
+    let Some(sb) = Sandbox::with_config("agprompt", (3840, 3849), &agent_config(FAKE_AGENT)) else {
         return;
     };
     let (repo, remote) = host_repo(&sb, "prm");
@@ -212,7 +181,7 @@ fn prompt_sessions_stream_exit_with_the_agents_status_and_no_push_keeps_it_local
 
 #[test]
 fn launch_connect_read_only_mount_and_a_removal_that_cannot_bring_back() {
-    let Some(sb) = Sandbox::with_config("aglaunch", (3850, 3859), &agent_config()) else {
+    let Some(sb) = Sandbox::with_config("aglaunch", (3850, 3859), &agent_config(FAKE_AGENT)) else {
         return;
     };
     let (repo, remote) = host_repo(&sb, "lch");
@@ -291,7 +260,7 @@ fn launch_connect_read_only_mount_and_a_removal_that_cannot_bring_back() {
 
 #[test]
 fn an_interactive_run_in_a_terminal_ends_with_its_branch_back_and_the_session_gone() {
-    let Some(sb) = Sandbox::with_config("agint", (3980, 3989), &agent_config()) else {
+    let Some(sb) = Sandbox::with_config("agint", (3980, 3989), &agent_config(FAKE_AGENT)) else {
         return;
     };
     let (repo, remote) = host_repo(&sb, "int");
