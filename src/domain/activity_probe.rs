@@ -21,6 +21,10 @@ pub struct Rules {
     pub ignore_ports: Vec<u16>,
 }
 
+/// Where berth's timed-exec wrapper keeps its pid (`/tmp/.berth-exec-PID-N`; see
+/// `engine::docker_exec`), so the probe knows the wrapper for berth's own.
+pub const EXEC_PIDFILE_PREFIX: &str = "/tmp/.berth-exec-";
+
 /// How long the probe waits between its two CPU samples.
 pub const CPU_SAMPLE_MS: u64 = 250;
 
@@ -300,6 +304,13 @@ impl Seen {
         self.self_pid != 0 && (p.pid == self.self_pid || p.ppid == self.self_pid)
     }
 
+    /// berth's timed-exec wrapper (`sh -c 'echo $$ > /tmp/.berth-exec-…'`): the
+    /// shell that waits for a command berth runs with a timeout, the probe among
+    /// them. Not a process of the user's (what it runs is judged by itself).
+    fn is_exec_wrapper(p: &Proc) -> bool {
+        p.comm == "sh" && p.cmdline.contains(EXEC_PIDFILE_PREFIX)
+    }
+
     /// ssh sessions: "pts/0 from 172.17.0.1:40022" (the peer when sshd's socket
     /// is seen; a session through the engine has no TCP peer).
     pub fn ssh_sessions(&self, ssh_port: u16) -> Vec<String> {
@@ -333,6 +344,7 @@ impl Seen {
                     && p.state != 'Z'
                     && !sessions.contains(&p.ppid)
                     && !self.is_probe(p)
+                    && !Self::is_exec_wrapper(p)
             })
             .map(|p| {
                 let what = if p.cmdline.is_empty() {

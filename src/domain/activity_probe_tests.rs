@@ -146,3 +146,34 @@ proptest! {
         prop_assert_eq!(c.local_port, port);
     }
 }
+
+#[test]
+fn berths_exec_wrapper_is_not_a_user_process_but_what_it_runs_is() {
+    let mut seen = parse(SSH);
+    let wrapper = |pid: u32, ppid: u32| Proc {
+        pid,
+        ppid,
+        comm: "sh".into(),
+        state: 'S',
+        cmdline: format!("/bin/sh -c echo $$ > {EXEC_PIDFILE_PREFIX}8628-1141; \"$@\"; s=$?"),
+        sockets: vec![],
+    };
+    // The probe under the wrapper (the probe's shell is the wrapper's child).
+    seen.procs.push(wrapper(300, 0));
+    let probe = seen.self_pid;
+    seen.procs.iter_mut().find(|p| p.pid == probe).unwrap().ppid = 300;
+    // A user's command berth runs with a timeout: it counts, its wrapper does not.
+    seen.procs.push(wrapper(310, 0));
+    seen.procs.push(Proc {
+        pid: 311,
+        ppid: 310,
+        comm: "make".into(),
+        state: 'R',
+        cmdline: "make test".into(),
+        sockets: vec![],
+    });
+    assert_eq!(
+        seen.user_processes(),
+        vec!["216 sleep 1000", "311 make test"]
+    );
+}

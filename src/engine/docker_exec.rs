@@ -24,7 +24,12 @@ pub(super) async fn exec_impl(
     // so the process tree can be killed from a second exec when time is up. The
     // wrapper removes its pid file itself when the command ends (no `exec`): a
     // second exec to remove it would cost every timed exec another exec's start.
-    let pidfile = format!("/tmp/.berth-exec-{}-{}", std::process::id(), rand_suffix());
+    let pidfile = format!(
+        "{}{}-{}",
+        crate::domain::activity_probe::EXEC_PIDFILE_PREFIX,
+        std::process::id(),
+        rand_suffix()
+    );
     let cancel = req.cancel.take();
     let cmd = match (req.timeout, &cancel) {
         (None, None) => req.cmd.clone(),
