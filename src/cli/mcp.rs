@@ -3,7 +3,7 @@
 use crate::backend::Ctx;
 use crate::config::{Config, Paths};
 use crate::engine::docker::DockerEngine;
-use crate::mcp::{serve, Shared};
+use crate::mcp::{serve_until, Shared};
 use crate::store::{McpCall, Store};
 use anyhow::Result;
 use clap::Subcommand;
@@ -22,6 +22,23 @@ pub enum McpAction {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Completes on SIGTERM or SIGINT (how MCP clients end a server that does not
+/// leave after its input closed); never when the handlers cannot be installed.
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("mcp: cannot watch for SIGTERM/SIGINT; calls are not undone on them");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
 }
 
 pub async fn run(paths: Paths, config: Config, action: Option<McpAction>) -> Result<i32> {
@@ -44,7 +61,7 @@ pub async fn run(paths: Paths, config: Config, action: Option<McpAction>) -> Res
             };
             let shared = Arc::new(Shared::connecting(ctx, paths, config, store));
             let input = tokio::io::BufReader::new(tokio::io::stdin());
-            serve(shared, input, tokio::io::stdout()).await?;
+            serve_until(shared, input, tokio::io::stdout(), stop_signal()).await?;
             Ok(0)
         }
         Some(McpAction::Calls { limit, json }) => {

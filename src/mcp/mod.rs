@@ -29,7 +29,7 @@ mod server;
 #[cfg(test)]
 mod server_tests;
 
-pub use server::{serve, Shared};
+pub use server::{serve, serve_until, Shared};
 
 use crate::backend::Ctx;
 use params::{Args, ToolResult};

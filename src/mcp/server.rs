@@ -88,6 +88,22 @@ where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin + Send + 'static,
 {
+    serve_until(shared, input, output, std::future::pending()).await
+}
+
+/// [`serve`] until `stop` (SIGTERM or SIGINT for `berth mcp`) completes: then every
+/// call still running is cancelled the way a client's `notifications/cancelled`
+/// cancels it (a create rolls back, an exec's processes are killed), and the
+/// server ends once they have. MCP clients end a server by closing its input,
+/// then SIGTERM, then SIGKILL: the calls get their chance to undo before that.
+pub async fn serve_until<R, W, S>(shared: Arc<Shared>, input: R, output: W, stop: S) -> Result<()>
+where
+    R: AsyncBufRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+    S: std::future::Future<Output = ()>,
+{
+    tokio::pin!(stop);
+    let mut stopped = false;
     let (tx, rx) = mpsc::channel::<Value>(OUT_CAPACITY);
     let writer = tokio::spawn(write_lines(rx, output));
     let mut calls: JoinSet<String> = JoinSet::new();
@@ -145,15 +161,44 @@ where
                     cancels.remove(&key);
                 }
             }
+            () = &mut stop, if !stopped => {
+                stopped = true;
+                cancel_all(&cancels, calls.len());
+                break;
+            }
         }
     }
     // Input ended: the calls running finish (a create half-done is neither left
     // nor undone) and their answers are still written, for a client that closed
-    // its side after sending.
-    while calls.join_next().await.is_some() {}
+    // its side after sending; unless the server is told to stop meanwhile.
+    loop {
+        tokio::select! {
+            done = calls.join_next() => match done {
+                None => break,
+                Some(Ok(key)) => {
+                    cancels.remove(&key);
+                }
+                Some(Err(_)) => {}
+            },
+            () = &mut stop, if !stopped => {
+                stopped = true;
+                cancel_all(&cancels, calls.len());
+            }
+        }
+    }
     drop(tx);
     writer.await??;
     Ok(())
+}
+
+/// Cancels every running call (the server is stopping).
+fn cancel_all(cancels: &HashMap<String, watch::Sender<bool>>, running: usize) {
+    if running > 0 {
+        tracing::info!(running, "mcp: stopping; cancelling the calls still running");
+    }
+    for c in cancels.values() {
+        let _ = c.send(true);
+    }
 }
 
 async fn send(tx: &mpsc::Sender<Value>, v: Value) {

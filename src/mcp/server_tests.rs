@@ -198,3 +198,53 @@ async fn a_cancelled_exec_is_stopped_in_the_engine() {
         "{calls:?}"
     );
 }
+
+/// Told to stop (SIGTERM for `berth mcp`) while its client still talks, the
+/// server cancels the calls running (the exec's processes are killed) and ends.
+#[tokio::test(start_paused = true)]
+async fn a_stopped_server_cancels_its_running_calls_and_ends() {
+    use super::server::serve_until;
+    use crate::engine::memory::ExecReply;
+    use tokio::io::AsyncWriteExt;
+    let engine = MemoryEngine::new();
+    engine.add_workspace("w", 2300);
+    engine.set_exec_handler(|_| ExecReply {
+        takes: std::time::Duration::from_secs(1000),
+        ..Default::default()
+    });
+    let (ctx, _dir) = ctx_with(Arc::new(engine));
+    // The client's side stays open: only the stop ends the session.
+    let (mut client_w, server_r) = tokio::io::duplex(1 << 16);
+    let line = call(
+        1,
+        json!({"operation": "exec", "container": "w", "command": "sleep 1000"}),
+    );
+    client_w
+        .write_all(format!("{line}\n").as_bytes())
+        .await
+        .unwrap();
+    let (w, _r) = tokio::io::duplex(1 << 16);
+    let shared = Arc::new(Shared::with_ctx(ctx.clone()));
+    let t0 = tokio::time::Instant::now();
+    serve_until(
+        shared,
+        tokio::io::BufReader::new(server_r),
+        w,
+        tokio::time::sleep(std::time::Duration::from_secs(5)),
+    )
+    .await
+    .unwrap();
+    assert!(t0.elapsed() < std::time::Duration::from_secs(1000));
+    let calls = ctx.store.mcp_calls(10).await.unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].ok, Some(false), "{calls:?}");
+    assert!(
+        calls[0]
+            .result
+            .as_deref()
+            .unwrap_or_default()
+            .contains("cancelled"),
+        "{calls:?}"
+    );
+    drop(client_w);
+}
