@@ -43,6 +43,7 @@ pub mod theme;
 pub mod update;
 mod update_copy;
 mod update_input;
+mod update_pointer;
 mod update_shell;
 #[cfg(test)]
 mod update_tests;

@@ -54,8 +54,8 @@ fn apply(s: &mut State, msg: Msg) -> Vec<Effect> {
             input::on_key(s, k)
         }
         Msg::Key(_) => vec![],
-        Msg::Mouse(m) => input::on_mouse(s, m),
-        Msg::Paste(text) => input::on_paste(s, &text),
+        Msg::Mouse(m) => super::update_pointer::on_mouse(s, m),
+        Msg::Paste(text) => super::update_pointer::on_paste(s, &text),
         Msg::Resize(w, h) => {
             s.size = (w, h);
             keep_visible(s);

@@ -1,16 +1,17 @@
-//! Keys, mouse and paste: what the user does, turned into state changes and effects.
+//! Keys: what the user types, turned into state changes and effects (mouse and
+//! paste: `update_pointer`).
 use super::copy_form::CopyForm;
 use super::form::CreateForm;
 use super::keymap::{Action, Mode};
 use super::layout;
 use super::state::{Bottom, Effect, Focus, LineInput, Overlay, State};
 use super::update::{
-    current_areas, keep_visible, log_height, move_selection, new_job, refresh_view, select,
+    current_areas, keep_visible, log_height, move_selection, new_job, refresh_view,
 };
 use super::update_shell as shells;
 use crate::backend::service::Command;
 use crate::domain::provision::Provision;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub(super) fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
     if !s.config_problems.is_empty() && matches!(s.overlay, Overlay::None) {
@@ -298,7 +299,7 @@ fn on_input_key(s: &mut State, input: LineInput, k: KeyEvent) -> Vec<Effect> {
     }
 }
 
-fn live_filter(s: &mut State, input: LineInput) -> Vec<Effect> {
+pub(super) fn live_filter(s: &mut State, input: LineInput) -> Vec<Effect> {
     if input == LineInput::Filter {
         s.filter = s.input_buf.clone();
         return refresh_view(s);
@@ -428,78 +429,6 @@ fn on_confirm(s: &mut State, action: Option<Action>) -> Vec<Effect> {
                 keep_volume,
             })]
         }
-        _ => vec![],
-    }
-}
-
-pub(super) fn on_paste(s: &mut State, text: &str) -> Vec<Effect> {
-    if s.focus == Focus::Shell && s.input.is_none() && matches!(s.overlay, Overlay::None) {
-        return shells::on_paste(s, text);
-    }
-    let one_line: String = text.lines().collect::<Vec<_>>().join(" ");
-    if let Some(input) = s.input {
-        s.input_buf.push_str(&one_line);
-        return live_filter(s, input);
-    }
-    if let Overlay::Copy(form) = &mut s.overlay {
-        if let Some(t) = form.focused_mut() {
-            t.insert_str(&one_line);
-        }
-    }
-    if let Overlay::Form(form) = &mut s.overlay {
-        if form.focused().is_choice() {
-            return vec![];
-        }
-        form.focused_mut().insert_str(&one_line);
-    }
-    vec![]
-}
-
-pub(super) fn on_mouse(s: &mut State, m: MouseEvent) -> Vec<Effect> {
-    if !s.mouse || !matches!(s.overlay, Overlay::None) {
-        return vec![];
-    }
-    let a = current_areas(s);
-    let (col, row) = (m.column, m.row);
-    if a.shell.is_some_and(|r| layout::contains(r, col, row)) {
-        return shells::on_mouse(s, m);
-    }
-    let in_list = layout::contains(a.list, col, row);
-    let in_logs = a.logs.is_some_and(|r| layout::contains(r, col, row));
-    match m.kind {
-        MouseEventKind::Down(MouseButton::Left) if in_list => {
-            s.focus = Focus::List;
-            let first_row = a.list.y + 2;
-            if row >= first_row {
-                let i = s.list_offset + usize::from(row - first_row);
-                if let Some(idx) = s.view.get(i) {
-                    let name = s.workspaces[*idx].name.clone();
-                    return select(s, Some(name));
-                }
-            }
-            vec![]
-        }
-        MouseEventKind::Down(MouseButton::Left) if in_logs => {
-            s.focus = Focus::Logs;
-            vec![]
-        }
-        MouseEventKind::Down(MouseButton::Left)
-            if a.status.is_some_and(|r| layout::contains(r, col, row)) =>
-        {
-            s.focus = Focus::Status;
-            vec![]
-        }
-        MouseEventKind::ScrollUp if in_logs => {
-            let h = log_height(s);
-            s.logs.scroll_up(3, h);
-            vec![]
-        }
-        MouseEventKind::ScrollDown if in_logs => {
-            s.logs.scroll_down(3);
-            vec![]
-        }
-        MouseEventKind::ScrollUp if in_list => move_selection(s, -1),
-        MouseEventKind::ScrollDown if in_list => move_selection(s, 1),
         _ => vec![],
     }
 }
