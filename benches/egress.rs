@@ -47,6 +47,7 @@ fn rec(i: u64) -> EgressRecord {
 
 fn ws() -> Workspace {
     Workspace {
+        engine: String::new(),
         name: "agent".into(),
         state: WorkspaceState::Running,
         ssh_port: Some(2200),

@@ -19,6 +19,7 @@ fn ws(i: usize) -> Workspace {
         WorkspaceState::Running
     };
     Workspace {
+        engine: String::new(),
         name: format!("workspace-number-{i:04}"),
         state,
         ssh_port: Some(2200 + (i % 200) as u16),

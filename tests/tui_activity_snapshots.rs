@@ -19,6 +19,7 @@ const NOW: i64 = 1_700_100_000;
 
 fn ws(name: &str, state: WorkspaceState, port: u16) -> Workspace {
     Workspace {
+        engine: String::new(),
         name: name.into(),
         state,
         ssh_port: Some(port),

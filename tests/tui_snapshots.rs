@@ -16,6 +16,7 @@ use std::fmt::Write;
 
 fn ws(name: &str, state: WorkspaceState, port: u16) -> Workspace {
     Workspace {
+        engine: String::new(),
         name: name.into(),
         state,
         ssh_port: Some(port),

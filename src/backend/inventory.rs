@@ -215,6 +215,7 @@ pub fn merge(
 
 fn leftover(n: &WorkspaceName, provision: Provision) -> Workspace {
     Workspace {
+        engine: String::new(),
         name: n.to_string(),
         state: WorkspaceState::Absent,
         ssh_port: None,

@@ -42,6 +42,7 @@ pub mod dind;
 pub mod disk;
 pub mod egress;
 pub mod egress_tasks;
+pub mod engines;
 #[cfg(test)]
 mod env_delivery_tests;
 pub mod follow;
@@ -110,7 +111,10 @@ use std::time::Duration;
 /// What every operation needs.
 #[derive(Clone)]
 pub struct Ctx {
+    /// The engine this context works on (one of `engines`).
     pub engine: Arc<dyn Engine>,
+    /// Every engine of this berth (`engines::EngineSet`).
+    pub engines: Arc<engines::EngineSet>,
     pub store: Store,
     pub config: Config,
     pub paths: Paths,
@@ -125,8 +129,31 @@ impl Ctx {
     }
 
     pub fn with_store(engine: Arc<dyn Engine>, config: Config, paths: Paths, store: Store) -> Self {
+        let set = engines::EngineSet::fixed(vec![engine.clone()], config.engines.placement);
+        Self::with_all(Arc::new(set), engine, config, paths, store)
+    }
+
+    /// A context on `engine`, one of `engines`.
+    pub fn with_engines(
+        engines: Arc<engines::EngineSet>,
+        engine: Arc<dyn Engine>,
+        config: Config,
+        paths: Paths,
+    ) -> Self {
+        let store = Store::new(paths.store_file());
+        Self::with_all(engines, engine, config, paths, store)
+    }
+
+    pub fn with_all(
+        engines: Arc<engines::EngineSet>,
+        engine: Arc<dyn Engine>,
+        config: Config,
+        paths: Paths,
+        store: Store,
+    ) -> Self {
         Self {
             engine,
+            engines,
             store,
             config,
             paths,

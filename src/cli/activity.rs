@@ -163,6 +163,7 @@ mod tests {
 
     fn ws(running: bool) -> Workspace {
         Workspace {
+            engine: String::new(),
             name: "w".into(),
             state: if running {
                 crate::domain::workspace::WorkspaceState::Running

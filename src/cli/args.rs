@@ -22,6 +22,11 @@ pub struct Cli {
     /// Config file (default: $XDG_CONFIG_HOME/berth/config.toml).
     #[arg(long, global = true, env = "BERTH_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The engine to work on (see `berth engines`); default: BERTH_ENGINE, the
+    /// config's `engine`, the current Docker context, else DOCKER_HOST or the
+    /// default socket.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub engine: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

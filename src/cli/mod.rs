@@ -35,8 +35,10 @@ mod service;
 mod sidecar_image;
 mod snapshot;
 
+use crate::backend::engines::{EngineConnector, EngineSet};
 use crate::backend::Ctx;
 use crate::config::{Config, Paths};
+use crate::domain::engines::{EngineChoice, EngineDef};
 use crate::engine::docker::DockerEngine;
 use anyhow::Result;
 use std::sync::Arc;
@@ -51,10 +53,34 @@ pub fn load(config_override: Option<std::path::PathBuf>) -> Result<(Paths, Confi
     Ok((paths, config))
 }
 
-/// Connects to the engine and builds the backend context.
+/// Connects to the engine commands use (`--engine`, BERTH_ENGINE, the config's
+/// `engine`, the current Docker context, else DOCKER_HOST or the default socket)
+/// and builds the backend context; the other engines connect when first used.
 pub async fn connect(paths: Paths, config: Config) -> Result<Ctx> {
-    let engine = DockerEngine::connect().await?;
-    Ok(Ctx::new(Arc::new(engine), config, paths))
+    let set = Arc::new(engine_set(&config)?);
+    let engine = set.get(set.default_name()).await?;
+    Ok(Ctx::with_engines(set, engine, config, paths))
+}
+
+/// Every engine this berth knows (not connected yet).
+pub fn engine_set(config: &Config) -> Result<EngineSet> {
+    EngineSet::load(
+        config,
+        Vec::new(),
+        EngineChoice::default(),
+        docker_connector(),
+    )
+}
+
+/// Connects to an engine definition with bollard.
+pub fn docker_connector() -> EngineConnector {
+    Arc::new(|def: EngineDef| {
+        Box::pin(async move {
+            DockerEngine::connect_def(&def)
+                .await
+                .map(|e| Arc::new(e) as Arc<dyn crate::engine::Engine>)
+        })
+    })
 }
 
 fn init_logging(paths: &Paths) {
@@ -103,11 +129,12 @@ async fn dispatch(cli: Cli) -> Result<i32> {
         // The TUI runs on the defaults when the file is bad, and shows why.
         let paths = Paths::discover(cli.config.clone())?;
         let p = paths.clone();
-        let (config, problem) = tokio::task::spawn_blocking(move || {
+        let (mut config, problem) = tokio::task::spawn_blocking(move || {
             init_logging(&p);
             Config::load_or_defaults(&p.config_file)
         })
         .await?;
+        config.engines.flag = cli.engine.clone();
         crate::tui::app::run(paths, config, problem).await?;
         return Ok(0);
     }
@@ -128,7 +155,7 @@ async fn dispatch(cli: Cli) -> Result<i32> {
         _ => {}
     }
     let cfg = cli.config.clone();
-    let (paths, config) = tokio::task::spawn_blocking(move || {
+    let (paths, mut config) = tokio::task::spawn_blocking(move || {
         let loaded = load(cfg);
         if let Ok((paths, _)) = &loaded {
             init_logging(paths);
@@ -136,6 +163,7 @@ async fn dispatch(cli: Cli) -> Result<i32> {
         loaded
     })
     .await??;
+    config.engines.flag = cli.engine.clone();
     let Some(command) = cli.command else {
         return commands::overview(paths, config).await;
     };

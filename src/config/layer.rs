@@ -67,6 +67,10 @@ struct RawConfig {
     limits: super::limits::RawLimits,
     #[serde(default)]
     agents: BTreeMap<toml::Spanned<String>, super::agents::RawAgent>,
+    engine: Option<toml::Spanned<String>>,
+    placement: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    engines: BTreeMap<toml::Spanned<String>, super::engines::RawEngine>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -220,6 +224,13 @@ pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError
     super::activity::apply(&mut cfg.activity, raw.activity, &err_at)?;
     super::limits::apply(&mut cfg.limits, raw.limits, &err_at)?;
     super::agents::apply(&mut cfg.agents, raw.agents, path, &err_at)?;
+    super::engines::apply(
+        &mut cfg.engines,
+        raw.engine,
+        raw.placement,
+        raw.engines,
+        &err_at,
+    )?;
     let raw_provision = super::provision::RawProvision {
         env: raw.env,
         forward: raw.forward,

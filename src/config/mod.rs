@@ -5,6 +5,7 @@ pub mod activity;
 pub mod agents;
 pub mod cleanup;
 pub mod docker;
+pub mod engines;
 pub mod jobs;
 mod layer;
 pub mod lifetime;
@@ -77,6 +78,9 @@ pub struct Config {
     pub limits: limits::LimitsConfig,
     /// Agent CLIs for `berth agent run/launch` (built-ins, then `[agents.NAME]`).
     pub agents: agents::Agents,
+    /// `engine`, `placement` and `[engines.NAME]`: the engines beyond DOCKER_HOST
+    /// and the Docker contexts.
+    pub engines: engines::EnginesConfig,
 }
 
 /// The CA bundle profile builds trust by default (used when it exists).
@@ -121,6 +125,7 @@ impl Default for Config {
             activity: Default::default(),
             limits: Default::default(),
             agents: agents::defaults(),
+            engines: Default::default(),
         }
     }
 }

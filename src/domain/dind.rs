@@ -211,6 +211,7 @@ mod tests {
     #[test]
     fn a_workspace_has_docker_inside_when_its_label_says_so() {
         let mut w = Workspace {
+            engine: String::new(),
             name: "w".into(),
             state: crate::domain::workspace::WorkspaceState::Running,
             ssh_port: Some(2201),

@@ -162,6 +162,7 @@ mod tests {
             labels.insert(POOL_LABEL.to_string(), "general".to_string());
         }
         Workspace {
+            engine: String::new(),
             name: name.into(),
             state,
             ssh_port: None,

@@ -124,6 +124,7 @@ fn the_forwarder_gets_its_sink_the_workspace_and_one_argument_per_source() {
 #[test]
 fn a_workspace_forwards_when_its_label_says_so() {
     let mut w = Workspace {
+        engine: String::new(),
         name: "w".into(),
         state: crate::domain::workspace::WorkspaceState::Running,
         ssh_port: None,

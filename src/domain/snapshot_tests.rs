@@ -10,6 +10,7 @@ fn at() -> DateTime<Utc> {
 
 fn ws(labels: &[(&str, &str)]) -> Workspace {
     Workspace {
+        engine: String::new(),
         name: "api".into(),
         state: WorkspaceState::Running,
         ssh_port: Some(2201),

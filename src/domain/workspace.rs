@@ -85,6 +85,9 @@ impl WorkspaceState {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Workspace {
     pub name: String,
+    /// The engine it is on (berth's name for it, `domain::engines`); filled in
+    /// by the engine that reports it.
+    pub engine: String,
     pub state: WorkspaceState,
     pub ssh_port: Option<u16>,
     pub image: String,

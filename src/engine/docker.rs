@@ -6,6 +6,7 @@ use super::{
     ContainerSpec, Engine, EngineError, EngineInfo, EngineResult, ExecOutcome, ExecRequest,
     ImageBuild, ImageInfo, LogOptions, Output, PathStat, TarDownload, TarUpload,
 };
+use crate::domain::engines::{EngineDef, EngineHost};
 use crate::domain::labels;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
 use crate::domain::platform::{Arch, Emulation};
@@ -25,6 +26,8 @@ pub const DEFAULT_ENDPOINT: &str = "unix:///var/run/docker.sock";
 pub struct DockerEngine {
     docker: Docker,
     endpoint: String,
+    /// berth's name for this engine (`domain::engines`), stamped on workspaces.
+    name: String,
 }
 
 /// The endpoint berth talks to: DOCKER_HOST, else the default socket.
@@ -40,6 +43,19 @@ impl DockerEngine {
     pub async fn connect() -> EngineResult<Self> {
         let endpoint = endpoint_from_env();
         Self::connect_to(&endpoint).await
+    }
+
+    /// Connects to engine definition `def`, named after it.
+    pub async fn connect_def(def: &EngineDef) -> EngineResult<Self> {
+        match &def.host {
+            EngineHost::Unix(_) | EngineHost::Tcp { .. } if def.tls.is_none() => {
+                Ok(Self::connect_to(&def.host.url()).await?.named(&def.name))
+            }
+            _ => Err(EngineError::Unreachable {
+                endpoint: def.host.url(),
+                reason: "this transport is not supported yet".into(),
+            }),
+        }
     }
 
     pub async fn connect_to(endpoint: &str) -> EngineResult<Self> {
@@ -63,7 +79,14 @@ impl DockerEngine {
         Ok(Self {
             docker,
             endpoint: endpoint.to_string(),
+            name: crate::domain::engines::DEFAULT_ENGINE.to_string(),
         })
+    }
+
+    /// The same connection under berth's name `name` for the engine.
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
     }
 
     pub(super) fn docker(&self) -> &Docker {
@@ -87,6 +110,10 @@ pub(super) fn hash(labels: &BTreeMap<String, String>) -> HashMap<String, String>
 impl Engine for DockerEngine {
     fn endpoint(&self) -> String {
         self.endpoint.clone()
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
     }
 
     async fn info(&self) -> EngineResult<EngineInfo> {
@@ -150,7 +177,10 @@ impl Engine for DockerEngine {
             .inspect_container(container, None::<qp::InspectContainerOptions>)
             .await
         {
-            Ok(c) => Ok(to_workspace(c)),
+            Ok(c) => Ok(to_workspace(c).map(|mut w| {
+                w.engine = self.name.clone();
+                w
+            })),
             Err(e) => match self.err(e) {
                 EngineError::NotFound { .. } => Ok(None),
                 other => Err(other),

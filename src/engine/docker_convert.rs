@@ -94,6 +94,7 @@ pub(super) fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
     // others are finished once their marker is seen (backend::inventory).
     let legacy = !labels.contains_key(labels::PROVISION);
     Some(Workspace {
+        engine: String::new(),
         state: WorkspaceState::from_engine(&status),
         ssh_port: labels::ssh_port(&labels),
         image: config.image.unwrap_or_default(),

@@ -126,6 +126,8 @@ impl Inner {
 #[derive(Clone)]
 pub struct MemoryEngine {
     inner: Arc<Inner>,
+    /// berth's name for this engine (`domain::engines`), stamped on workspaces.
+    name: String,
 }
 
 impl Default for MemoryEngine {
@@ -160,7 +162,20 @@ impl MemoryEngine {
                 open_events: Arc::default(),
                 publisher: publish::Publisher::new(publish),
             }),
+            name: crate::domain::engines::DEFAULT_ENGINE.to_string(),
         }
+    }
+
+    /// The same engine under berth's name `name` (several in-memory engines stand
+    /// for several hosts in tests).
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    fn stamp(&self, mut w: Workspace) -> Workspace {
+        w.engine = self.name.clone();
+        w
     }
 
     /// After a change: only running (or paused) containers keep their published ports.
@@ -187,6 +202,10 @@ impl MemoryEngine {
 impl Engine for MemoryEngine {
     fn endpoint(&self) -> String {
         ENDPOINT.to_string()
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
     }
 
     async fn info(&self) -> EngineResult<EngineInfo> {
@@ -222,6 +241,7 @@ impl Engine for MemoryEngine {
             .values()
             .filter(|c| c.labels.get(labels::ROLE).map(String::as_str) == Some(role))
             .filter_map(Container::to_workspace)
+            .map(|w| self.stamp(w))
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
@@ -230,7 +250,9 @@ impl Engine for MemoryEngine {
     async fn inspect_workspace(&self, container: &str) -> EngineResult<Option<Workspace>> {
         let mut s = self.inner.lock();
         s.enter(Op::InspectWorkspace)?;
-        Ok(s.find(container).and_then(Container::to_workspace))
+        Ok(s.find(container)
+            .and_then(Container::to_workspace)
+            .map(|w| self.stamp(w)))
     }
 
     async fn create_volume(

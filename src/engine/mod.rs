@@ -266,6 +266,11 @@ pub struct LogOptions {
 pub trait Engine: NetworkEngine + SnapshotEngine + Send + Sync {
     /// Endpoint description (for messages and the status bar).
     fn endpoint(&self) -> String;
+    /// berth's name for this engine (`domain::engines`): every workspace it
+    /// reports carries it in `Workspace::engine`.
+    fn name(&self) -> String {
+        crate::domain::engines::DEFAULT_ENGINE.to_string()
+    }
     async fn info(&self) -> EngineResult<EngineInfo>;
 
     async fn list_workspaces(&self) -> EngineResult<Vec<Workspace>>;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 pub fn ws(name: &str, state: WorkspaceState, port: u16) -> Workspace {
     Workspace {
+        engine: String::new(),
         name: name.into(),
         state,
         ssh_port: Some(port),

@@ -152,6 +152,7 @@ impl Container {
     /// The domain view, like the Docker engine's: `None` without berth's name label.
     pub fn to_workspace(&self) -> Option<Workspace> {
         Some(Workspace {
+            engine: String::new(),
             name: crate::domain::pool::workspace_name(&self.labels, &self.name)?,
             state: self.state,
             ssh_port: labels::ssh_port(&self.labels),
