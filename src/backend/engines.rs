@@ -19,6 +19,9 @@ use tokio::sync::OnceCell;
 pub type EngineConnector =
     Arc<dyn Fn(EngineDef) -> BoxFuture<'static, EngineResult<Arc<dyn Engine>>> + Send + Sync>;
 
+/// One connection cell per engine name.
+type Cells = std::sync::Mutex<HashMap<String, Arc<OnceCell<Arc<dyn Engine>>>>>;
+
 /// Every engine berth knows, and the one commands use by default.
 pub struct EngineSet {
     defs: Vec<EngineDef>,
@@ -26,7 +29,7 @@ pub struct EngineSet {
     placement: Placement,
     connector: EngineConnector,
     /// One cell per engine: a connect in progress holds only its own.
-    conns: std::sync::Mutex<HashMap<String, Arc<OnceCell<Arc<dyn Engine>>>>>,
+    conns: Cells,
 }
 
 impl std::fmt::Debug for EngineSet {
