@@ -11,6 +11,9 @@ pub mod copy_form;
 #[cfg(test)]
 mod dialog_tests;
 pub mod diff_view;
+pub mod engines;
+#[cfg(test)]
+mod engines_tests;
 pub mod effects;
 pub mod egress_ring;
 pub mod egress_view;
