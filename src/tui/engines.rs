@@ -127,9 +127,11 @@ pub fn on_event(s: &mut State, engine: String, event: Event) -> Vec<Effect> {
             for w in &mut ws {
                 w.engine = engine.clone();
             }
-            let mut all: Vec<_> = std::mem::take(&mut s.workspaces)
-                .into_iter()
+            let mut all: Vec<_> = s
+                .workspaces
+                .iter()
                 .filter(|w| w.engine != engine)
+                .cloned()
                 .collect();
             all.extend(ws);
             super::update::on_backend(s, Event::Workspaces(all))

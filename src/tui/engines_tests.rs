@@ -185,6 +185,7 @@ fn the_picker_narrows_to_one_engine_and_all_returns() {
 fn commands_go_to_the_selected_workspaces_engine() {
     let mut s = three();
     // The first row: api on build.
+    press(&mut s, KeyCode::Char('g'));
     assert_eq!(s.selected_workspace().unwrap().engine, "build");
     let fx = press(&mut s, KeyCode::Char('s'));
     assert!(

@@ -321,6 +321,7 @@ fn cmp_ws(a: &Workspace, b: &Workspace, key: SortKey, now: i64) -> Ordering {
         SortKey::Uptime => a.uptime_secs(now).cmp(&b.uptime_secs(now)),
     };
     by.then_with(|| a.name.cmp(&b.name))
+        .then_with(|| a.engine.cmp(&b.engine))
 }
 
 fn matches_filter(w: &Workspace, f: &str) -> bool {
