@@ -42,7 +42,13 @@ pub fn spawn_with_jobs(paths: Paths, config: Config, connect: Connector, store: 
     start(paths, config, connect, store, true)
 }
 
-pub(super) fn start(paths: Paths, config: Config, connect: Connector, store: Store, jobs: bool) -> Backend {
+pub(super) fn start(
+    paths: Paths,
+    config: Config,
+    connect: Connector,
+    store: Store,
+    jobs: bool,
+) -> Backend {
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
     let (ev_tx, ev_rx) = mpsc::channel(1024);
     tokio::spawn(run(paths, config, connect, store, cmd_rx, ev_tx, jobs));

@@ -108,7 +108,10 @@ pub enum Command {
     /// `cmd` for engine `engine` (several engines: `backend::service_multi`
     /// routes it to that engine's service; a command without it goes to the
     /// default engine).
-    On { engine: String, cmd: Box<Command> },
+    On {
+        engine: String,
+        cmd: Box<Command>,
+    },
 }
 
 /// What the agents view can do to a session (each after a confirmation).
@@ -240,7 +243,10 @@ pub enum Event {
     McpRunning(usize),
     /// `event` from engine `engine`'s service (several engines:
     /// `backend::service_multi`).
-    On { engine: String, event: Box<Event> },
+    On {
+        engine: String,
+        event: Box<Event>,
+    },
 }
 
 /// Connects to the engine (called again after it goes away).

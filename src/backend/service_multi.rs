@@ -169,7 +169,10 @@ impl Router {
 /// What the UI hears when `cmd` could not be sent: its job or shell failed.
 fn refusal(cmd: &Command, why: String) -> Option<Event> {
     if let Command::PrepareShell { id, .. } = cmd {
-        return Some(Event::ShellFailed { id: *id, reason: why });
+        return Some(Event::ShellFailed {
+            id: *id,
+            reason: why,
+        });
     }
     service::job_id(cmd).map(|job| Event::Job {
         job,

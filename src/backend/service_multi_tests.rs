@@ -67,9 +67,7 @@ fn cmd_on(engine: &str, cmd: Command) -> Command {
 async fn listed(m: &mut Multi, engine: &str, name: &str) {
     wait_for(&mut m.backend.events, 10, "the workspace listed", |e| {
         on(e).and_then(|(en, ev)| match ev {
-            Event::Workspaces(ws) if en == engine && ws.iter().any(|w| w.name == name) => {
-                Some(())
-            }
+            Event::Workspaces(ws) if en == engine && ws.iter().any(|w| w.name == name) => Some(()),
             _ => None,
         })
     })
@@ -173,7 +171,11 @@ async fn selecting_on_another_engine_stops_the_first_follower() {
     assert_eq!(m.engines["a"].open_streams().stats, 1);
     m.backend.commands.try_send(cmd_on("b", sel("y"))).unwrap();
     drain(&mut m.backend.events, Duration::from_secs(3)).await;
-    assert_eq!(m.engines["a"].open_streams().stats, 0, "a stopped following");
+    assert_eq!(
+        m.engines["a"].open_streams().stats,
+        0,
+        "a stopped following"
+    );
     assert_eq!(m.engines["b"].open_streams().stats, 1);
 }
 
@@ -186,9 +188,9 @@ async fn an_engine_that_drops_events_is_resynced() {
     // berth's filter never matched).
     m.engines["a"].set_label(&c, crate::domain::labels::THREAD, "t-1");
     let threaded = |e: &Event| {
-        on(e).is_some_and(|(_, ev)| {
-            matches!(ev, Event::Workspaces(ws) if ws.iter().any(|w| w.thread.is_some()))
-        })
+        on(e).is_some_and(
+            |(_, ev)| matches!(ev, Event::Workspaces(ws) if ws.iter().any(|w| w.thread.is_some())),
+        )
     };
     let early = drain(&mut m.backend.events, crate::backend::watch::RESYNC / 2).await;
     assert!(!early.iter().any(threaded), "no event, no list yet");
@@ -203,7 +205,10 @@ async fn everything_ends_when_the_tui_does() {
     let mut m = start(&["a", "b", "c"]);
     m.engines["b"].go_down("gone");
     drain(&mut m.backend.events, Duration::from_secs(2)).await;
-    let Backend { commands, mut events } = m.backend;
+    let Backend {
+        commands,
+        mut events,
+    } = m.backend;
     drop(commands);
     // Every task that could send an event has ended: the stream closes.
     let closed = tokio::time::timeout(Duration::from_secs(60), async {

@@ -93,7 +93,10 @@ fn each_engine_replaces_only_its_own_rows() {
     );
     let names: Vec<_> = rows(&s);
     assert_eq!(names.len(), 4);
-    assert!(names.contains(&("build".into(), "ci".into())), "tagged by its engine");
+    assert!(
+        names.contains(&("build".into(), "ci".into())),
+        "tagged by its engine"
+    );
     assert!(names.contains(&("default".into(), "api".into())));
     assert!(!names.contains(&("build".into(), "api".into())));
 }
@@ -229,9 +232,17 @@ fn the_create_form_chooses_the_engine() {
     let Overlay::Form(f) = &mut s.overlay else {
         panic!("no form")
     };
-    assert_eq!(f.engine().as_deref(), Some("default"), "the default engine first");
+    assert_eq!(
+        f.engine().as_deref(),
+        Some("default"),
+        "the default engine first"
+    );
     f.set(super::form::Field::Name, "ci");
-    assert_eq!(f.error(super::form::Field::Name), None, "ci is on build only");
+    assert_eq!(
+        f.error(super::form::Field::Name),
+        None,
+        "ci is on build only"
+    );
     f.focus = f.fields.len() - 1;
     f.cycle(1);
     assert_eq!(f.engine().as_deref(), Some("build"));
@@ -259,7 +270,11 @@ fn one_engine_looks_as_before() {
     s.engines = Engines::new(&["default".to_string()], "default");
     update(
         &mut s,
-        Msg::Backend(Event::Workspaces(vec![ws("a", WorkspaceState::Running, 2200)])),
+        Msg::Backend(Event::Workspaces(vec![ws(
+            "a",
+            WorkspaceState::Running,
+            2200,
+        )])),
     );
     let fx = press(&mut s, KeyCode::Char('s'));
     assert!(matches!(&fx[..], [Effect::Backend(Command::Start { .. })]));

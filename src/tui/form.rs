@@ -214,7 +214,12 @@ impl CreateForm {
             Field::Name => match WorkspaceName::parse(&v) {
                 Err(e) => Some(e.to_string()),
                 Ok(n) => match self.engine() {
-                    Some(e) if self.taken_on.iter().any(|(te, t)| *te == e && t == n.as_str()) => {
+                    Some(e)
+                        if self
+                            .taken_on
+                            .iter()
+                            .any(|(te, t)| *te == e && t == n.as_str()) =>
+                    {
                         Some(format!("workspace {n} already exists on engine {e}"))
                     }
                     Some(_) => None,

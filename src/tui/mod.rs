@@ -11,14 +11,14 @@ pub mod copy_form;
 #[cfg(test)]
 mod dialog_tests;
 pub mod diff_view;
-pub mod engines;
-#[cfg(test)]
-mod engines_tests;
 pub mod effects;
 pub mod egress_ring;
 pub mod egress_view;
 #[cfg(test)]
 mod egress_view_tests;
+pub mod engines;
+#[cfg(test)]
+mod engines_tests;
 pub mod form;
 pub mod form_memory;
 #[cfg(test)]

@@ -427,7 +427,11 @@ impl State {
     /// `w` is the selected workspace (its name, and its engine once known).
     pub fn is_selected(&self, w: &Workspace) -> bool {
         self.selected.as_ref() == Some(&w.name)
-            && self.engines.selected.as_ref().is_none_or(|e| *e == w.engine)
+            && self
+                .engines
+                .selected
+                .as_ref()
+                .is_none_or(|e| *e == w.engine)
     }
 
     pub fn visible(&self) -> impl Iterator<Item = &Workspace> {

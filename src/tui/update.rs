@@ -379,8 +379,8 @@ pub(super) fn select_ws(s: &mut State, idx: Option<usize>) -> Vec<Effect> {
 
 fn select_key(s: &mut State, engine: Option<String>, name: Option<String>) -> Vec<Effect> {
     // Same name, engine newly known: the same workspace.
-    let changed = s.selected != name
-        || (s.engines.selected.is_some() && s.engines.selected != engine);
+    let changed =
+        s.selected != name || (s.engines.selected.is_some() && s.engines.selected != engine);
     s.selected = name.clone();
     s.engines.selected = engine;
     keep_visible(s);

@@ -82,7 +82,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
     if s.engines.several() {
         let engine = if s.engines.is_down(&w.engine) {
             Span::styled(
-                format!("{} (unreachable: the state above is the last known)", w.engine),
+                format!(
+                    "{} (unreachable: the state above is the last known)",
+                    w.engine
+                ),
                 th.fg(Role::Warning),
             )
         } else {
