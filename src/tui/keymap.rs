@@ -143,7 +143,7 @@ actions! {
     NextFile = "next_file": "next file",
     PrevFile = "prev_file": "previous file",
     TogglePush = "toggle_push": "push the branch or not (removing an agent session)",
-    Engines = "engines": "list the workspaces of one engine, or of all (a picker)",
+    Engines = "engines": "pick an engine to list, or all",
 }
 
 const DEFAULTS: &[(Mode, Action, &[&str])] = &[
