@@ -15,11 +15,14 @@ mod docs;
 mod doctor;
 mod doctor_state;
 mod egress;
+mod engine_route;
+mod engines;
 mod exec;
 mod gc;
 mod hint;
 mod image;
 mod limits;
+mod list_all;
 mod log_forward;
 mod logs;
 mod logs_tagged;
@@ -164,7 +167,12 @@ async fn dispatch(cli: Cli) -> Result<i32> {
     })
     .await??;
     config.engines.flag = cli.engine.clone();
+    // An engine set that cannot be made is said by the command that needs it.
+    let several = engine_set(&config).is_ok_and(|s| s.several());
     let Some(command) = cli.command else {
+        if several {
+            return list_all::run(paths, config, false, true).await;
+        }
         return commands::overview(paths, config).await;
     };
     // The command's name only: its arguments can hold secrets (exec -e K=V, scripts).
@@ -184,9 +192,11 @@ async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Image { action } => image::run(paths, config, action).await,
         Command::Profiles { json } => profiles::list(paths, config, json).await,
         Command::Mcp { action } => mcp::run(paths, config, action).await,
+        Command::Engines { json } => engines::run(paths, config, json).await,
+        Command::List { json } if several => list_all::run(paths, config, json, false).await,
         other => {
-            let ctx = connect(paths, config).await?;
-            commands::run(&ctx, other).await
+            let (ctx, placed) = engine_route::connect_for(paths, config, &other).await?;
+            commands::run(&ctx, other, placed.as_ref()).await
         }
     }
 }
