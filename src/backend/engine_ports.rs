@@ -50,8 +50,10 @@ mod tests {
             EngineSet::new(defs, "default".into(), Placement::Default, connector).unwrap(),
         );
         let dir = tempfile::tempdir().unwrap();
-        let mut config = crate::config::Config::default();
-        config.port_range = PortRange::new(4040, 4049).unwrap();
+        let config = crate::config::Config {
+            port_range: PortRange::new(4040, 4049).unwrap(),
+            ..Default::default()
+        };
         let e = set.get("default").await.unwrap();
         let ctx = Ctx::with_engines(set, e, config, crate::config::Paths::under(dir.path()));
         let (n, r, local) = of(&ctx);

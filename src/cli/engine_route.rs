@@ -50,10 +50,9 @@ pub fn target(cmd: &Command) -> Option<String> {
             S::Set { workspace, .. } | S::Rm { workspace, .. } => workspace.as_ref()?,
             S::Ls { .. } => return None,
         },
-        Command::Agent { action } => match action {
-            A::Connect { name } | A::Rm { name, .. } => name,
-            _ => return None,
-        },
+        Command::Agent {
+            action: A::Connect { name } | A::Rm { name, .. },
+        } => name,
         Command::Image {
             action: super::ImageAction::Load { name, .. },
         } => name,

@@ -13,6 +13,7 @@ mod delete;
 mod dind;
 mod docs;
 mod doctor;
+mod doctor_engines;
 mod doctor_state;
 mod egress;
 mod engine_route;
@@ -63,6 +64,25 @@ pub async fn connect(paths: Paths, config: Config) -> Result<Ctx> {
     let set = Arc::new(engine_set(&config)?);
     let engine = set.get(set.default_name()).await?;
     Ok(Ctx::with_engines(set, engine, config, paths))
+}
+
+/// Connects to the engine commands use, keeping the engine's own error (a
+/// refused permission, a missing socket) for callers that say what to do about
+/// it; the context shares `store`. Each call connects anew (reconnecting
+/// callers: the daemon, the MCP server).
+pub async fn connect_typed(
+    paths: Paths,
+    config: Config,
+    store: crate::store::Store,
+) -> Result<std::result::Result<Ctx, crate::engine::EngineError>> {
+    let set = Arc::new(engine_set(&config)?);
+    let def = set
+        .def(set.default_name())
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("there is no engine named {:?}", set.default_name()))?;
+    Ok(DockerEngine::connect_def(&def)
+        .await
+        .map(|e| Ctx::with_all(set, Arc::new(e), config, paths, store)))
 }
 
 /// Every engine this berth knows (not connected yet).
