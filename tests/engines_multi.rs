@@ -61,12 +61,23 @@ fn one_berth_over_two_engines() {
         .unwrap()
         .iter()
         .filter(|w| [&a, &b].contains(&&w["name"].as_str().unwrap().to_string()))
-        .map(|w| (w["name"].as_str().unwrap().into(), w["engine"].as_str().unwrap().into()))
+        .map(|w| {
+            (
+                w["name"].as_str().unwrap().into(),
+                w["engine"].as_str().unwrap().into(),
+            )
+        })
         .collect();
-    assert_eq!(ours, [(a.clone(), "far".into()), (b.clone(), "default".into())]);
+    assert_eq!(
+        ours,
+        [(a.clone(), "far".into()), (b.clone(), "default".into())]
+    );
     let text = sb.ok(&["list"]);
     let head = text.lines().next().unwrap();
-    assert!(head.starts_with("NAME") && head.contains("ENGINE"), "{text}");
+    assert!(
+        head.starts_with("NAME") && head.contains("ENGINE"),
+        "{text}"
+    );
     let row = text.lines().find(|l| l.starts_with(&a)).unwrap();
     assert!(row.split_whitespace().nth(1) == Some("far"), "{text}");
 
@@ -115,7 +126,11 @@ fn one_berth_over_two_engines() {
     far.kill();
     let o = sb.berth(&["list", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("engine far could not be reached"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("engine far could not be reached"),
+        "{}",
+        stderr(&o)
+    );
     let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let names: Vec<&str> = list
         .as_array()
@@ -123,6 +138,9 @@ fn one_berth_over_two_engines() {
         .iter()
         .filter_map(|w| w["name"].as_str())
         .collect();
-    assert!(names.contains(&b.as_str()) && !names.contains(&c.as_str()), "{list}");
+    assert!(
+        names.contains(&b.as_str()) && !names.contains(&c.as_str()),
+        "{list}"
+    );
     sb.ok(&["delete", &b, "-y"]);
 }
