@@ -42,6 +42,9 @@ pub mod dind;
 pub mod disk;
 pub mod egress;
 pub mod egress_tasks;
+pub mod engine_list;
+pub mod engine_pick;
+mod engine_ports;
 pub mod engines;
 #[cfg(test)]
 mod env_delivery_tests;
@@ -59,6 +62,7 @@ mod limits_tests;
 pub mod log_forward;
 pub mod net_isolated;
 pub mod networks;
+pub mod placement;
 pub mod platform;
 pub mod pool;
 mod pool_claim;

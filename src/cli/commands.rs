@@ -57,7 +57,12 @@ pub async fn overview(paths: Paths, config: Config) -> Result<i32> {
     Ok(0)
 }
 
-pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
+/// Runs `cmd` on `ctx`'s engine; `placed` says where a create goes and why.
+pub async fn run(
+    ctx: &Ctx,
+    cmd: Command,
+    placed: Option<&crate::backend::placement::Placed>,
+) -> Result<i32> {
     let cmd_name = cmd.name();
     match cmd {
         Command::Create(args) => {
@@ -73,6 +78,11 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             let host_env = crate::backend::create::host_env_names();
             let name_generated = request.name.trim().is_empty();
             let spec = workspace_spec(&ctx.config, request, host_env.iter().map(String::as_str))?;
+            // Where it goes, said when there is a choice (several engines).
+            let placed = placed.filter(|_| ctx.engines.several());
+            if let (Some(p), false) = (placed, json) {
+                println!("engine: {} ({})", p.engine, p.reason);
+            }
             let view = ProgressView::new(json);
             let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
             tokio::spawn(async move {
@@ -104,6 +114,9 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                 // Claimed from the warm pool just now (pool-born, not reused).
                 v["warm"] = serde_json::Value::Bool(!reused && crate::backend::pool::is_warm(&ws));
                 v["steps"] = serde_json::to_value(view.steps())?;
+                if let Some(p) = placed {
+                    v["placement"] = serde_json::to_value(p)?;
+                }
                 print_json(&v)?;
             } else {
                 let verb = match (reused, crate::backend::pool::is_warm(&ws)) {
@@ -327,6 +340,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         | Command::Image { .. }
         | Command::Profiles { .. }
         | Command::Mcp { .. }
+        | Command::Engines { .. }
         | Command::Completions { .. }
         | Command::Man { .. } => bail!("berth {} is not a workspace command", cmd_name),
     }

@@ -13,13 +13,17 @@ mod delete;
 mod dind;
 mod docs;
 mod doctor;
+mod doctor_engines;
 mod doctor_state;
 mod egress;
+mod engine_route;
+mod engines;
 mod exec;
 mod gc;
 mod hint;
 mod image;
 mod limits;
+mod list_all;
 mod log_forward;
 mod logs;
 mod logs_tagged;
@@ -60,6 +64,25 @@ pub async fn connect(paths: Paths, config: Config) -> Result<Ctx> {
     let set = Arc::new(engine_set(&config)?);
     let engine = set.get(set.default_name()).await?;
     Ok(Ctx::with_engines(set, engine, config, paths))
+}
+
+/// Connects to the engine commands use, keeping the engine's own error (a
+/// refused permission, a missing socket) for callers that say what to do about
+/// it; the context shares `store`. Each call connects anew (reconnecting
+/// callers: the daemon, the MCP server).
+pub async fn connect_typed(
+    paths: Paths,
+    config: Config,
+    store: crate::store::Store,
+) -> Result<std::result::Result<Ctx, crate::engine::EngineError>> {
+    let set = Arc::new(engine_set(&config)?);
+    let def = set
+        .def(set.default_name())
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("there is no engine named {:?}", set.default_name()))?;
+    Ok(DockerEngine::connect_def(&def)
+        .await
+        .map(|e| Ctx::with_all(set, Arc::new(e), config, paths, store)))
 }
 
 /// Every engine this berth knows (not connected yet).
@@ -164,7 +187,12 @@ async fn dispatch(cli: Cli) -> Result<i32> {
     })
     .await??;
     config.engines.flag = cli.engine.clone();
+    // An engine set that cannot be made is said by the command that needs it.
+    let several = engine_set(&config).is_ok_and(|s| s.several());
     let Some(command) = cli.command else {
+        if several {
+            return list_all::run(paths, config, false, true).await;
+        }
         return commands::overview(paths, config).await;
     };
     // The command's name only: its arguments can hold secrets (exec -e K=V, scripts).
@@ -184,9 +212,11 @@ async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Image { action } => image::run(paths, config, action).await,
         Command::Profiles { json } => profiles::list(paths, config, json).await,
         Command::Mcp { action } => mcp::run(paths, config, action).await,
+        Command::Engines { json } => engines::run(paths, config, json).await,
+        Command::List { json } if several => list_all::run(paths, config, json, false).await,
         other => {
-            let ctx = connect(paths, config).await?;
-            commands::run(&ctx, other).await
+            let (ctx, placed) = engine_route::connect_for(paths, config, &other).await?;
+            commands::run(&ctx, other, placed.as_ref()).await
         }
     }
 }
