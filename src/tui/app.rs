@@ -94,6 +94,7 @@ fn backend_for(paths: &Paths, config: &Config, state: &mut State) -> Result<Back
     let set = crate::cli::engine_set(config)?;
     let names: Vec<String> = set.defs().iter().map(|d| d.name.clone()).collect();
     state.engines = super::engines::Engines::new(&names, set.default_name());
+    state.engines.placement = set.placement();
     let store = crate::store::Store::new(paths.store_file());
     if set.several() {
         return Ok(crate::backend::service_multi::spawn(

@@ -8,6 +8,8 @@ use super::keymap::{Action, Mode};
 use super::state::{Effect, EngineLink, Overlay, State};
 use crate::backend::service::{Command, Event};
 use crate::domain::alerts::Alert;
+use crate::domain::engines::{least_loaded, Load, Placement};
+use crate::domain::workspace::WorkspaceState;
 use crossterm::event::KeyEvent;
 use std::collections::BTreeMap;
 
@@ -23,6 +25,8 @@ pub struct Engines {
     pub selected: Option<String>,
     /// The alerts each engine's service reported (`State::alerts` is their union).
     alerts: BTreeMap<String, Vec<Alert>>,
+    /// The config's `placement`: where the create form's engine starts.
+    pub placement: Placement,
 }
 
 impl Engines {
@@ -276,10 +280,30 @@ pub fn form_choices(s: &State) -> Vec<String> {
         .collect()
 }
 
-/// Where a create goes unless the form says otherwise.
-// PLACEMENT: the multi-engine helper's `backend::engine_pick::place` (least
-// loaded when `placement = "least-loaded"`) is wired here at merge; until then
-// the default engine.
+/// Where a create goes unless the form says otherwise: the default engine, or
+/// with `placement = "least-loaded"` the engine that is up with the fewest
+/// running workspaces in the list (the TUI does not know each engine's free
+/// memory, so ties go by name; `berth create` also weighs memory).
 pub fn create_default(s: &State) -> String {
-    s.engines.default.clone()
+    if s.engines.placement != Placement::LeastLoaded {
+        return s.engines.default.clone();
+    }
+    let loads: Vec<Load> = s
+        .engines
+        .links
+        .iter()
+        .filter(|(_, l)| matches!(l, EngineLink::Up { .. }))
+        .map(|(name, _)| Load {
+            engine: name.clone(),
+            running: s
+                .workspaces
+                .iter()
+                .filter(|w| w.engine == *name && w.state == WorkspaceState::Running)
+                .count(),
+            free_memory: 0,
+        })
+        .collect();
+    least_loaded(&loads)
+        .map(|l| l.engine.clone())
+        .unwrap_or_else(|| s.engines.default.clone())
 }

@@ -281,3 +281,20 @@ fn one_engine_looks_as_before() {
     assert!(!text(&s).contains("ENGINE"));
     assert_eq!(s.link, EngineLink::Connecting);
 }
+
+#[test]
+fn least_loaded_placement_starts_the_form_on_the_emptiest_engine_that_is_up() {
+    let mut s = three();
+    assert_eq!(super::engines::create_default(&s), "default");
+    s.engines.placement = crate::domain::engines::Placement::LeastLoaded;
+    // default 2 running, build 2, gpu 1.
+    assert_eq!(super::engines::create_default(&s), "gpu");
+    down(&mut s, "gpu");
+    // default and build tie at 2: by name.
+    assert_eq!(super::engines::create_default(&s), "build");
+    press(&mut s, KeyCode::Char('c'));
+    let Overlay::Form(f) = &s.overlay else {
+        panic!("no form")
+    };
+    assert_eq!(f.engine().as_deref(), Some("build"));
+}
