@@ -193,6 +193,7 @@ async fn event_loop(
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
     let mut first_list_frame = false;
+    let mut every_engine_frame = false;
     let mut shape = CursorShape::Default;
     loop {
         if dirty && last_draw.elapsed() >= FRAME {
@@ -212,6 +213,18 @@ async fn event_loop(
                     since_launch_ms = started.elapsed().as_millis() as u64,
                     frame_ms = t0.elapsed().as_secs_f64() * 1000.0,
                     "first frame listing workspaces"
+                );
+            }
+            if !every_engine_frame
+                && state.engines.several()
+                && state.engines.links.iter().all(|(_, l)| l.heard_from())
+            {
+                every_engine_frame = true;
+                tracing::info!(
+                    engines = state.engines.links.len(),
+                    workspaces = state.workspaces.len(),
+                    since_launch_ms = started.elapsed().as_millis() as u64,
+                    "first frame with every engine heard from"
                 );
             }
         }

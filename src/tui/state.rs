@@ -143,6 +143,13 @@ pub enum EngineLink {
     },
 }
 
+impl EngineLink {
+    /// The engine answered, or was found away: no longer connecting.
+    pub fn heard_from(&self) -> bool {
+        !matches!(self, Self::Connecting)
+    }
+}
+
 /// Something the loop must do for `update` (which never does I/O itself).
 /// Its Debug output may hold what a user typed into a shell: log `kind()` instead.
 #[derive(Debug, Clone, PartialEq)]
