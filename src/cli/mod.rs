@@ -57,19 +57,25 @@ pub fn load(config_override: Option<std::path::PathBuf>) -> Result<(Paths, Confi
 /// `engine`, the current Docker context, else DOCKER_HOST or the default socket)
 /// and builds the backend context; the other engines connect when first used.
 pub async fn connect(paths: Paths, config: Config) -> Result<Ctx> {
-    let set = Arc::new(engine_set(&config)?);
+    let c = config.clone();
+    let set = Arc::new(tokio::task::spawn_blocking(move || engine_set(&c)).await??);
     let engine = set.get(set.default_name()).await?;
     Ok(Ctx::with_engines(set, engine, config, paths))
 }
 
-/// Every engine this berth knows (not connected yet).
+/// Every engine this berth knows (not connected yet): DOCKER_HOST, the Docker
+/// contexts and the config. Blocking (reads the contexts' files): call it from
+/// `spawn_blocking` in async code.
 pub fn engine_set(config: &Config) -> Result<EngineSet> {
-    EngineSet::load(
-        config,
-        Vec::new(),
-        EngineChoice::default(),
-        docker_connector(),
-    )
+    let contexts = crate::engine::contexts::load();
+    for note in &contexts.notes {
+        tracing::info!("docker contexts: {note}");
+    }
+    let choice = EngineChoice {
+        docker_context: contexts.current,
+        ..Default::default()
+    };
+    EngineSet::load(config, contexts.defs, choice, docker_connector())
 }
 
 /// Connects to an engine definition with bollard.
