@@ -86,6 +86,7 @@ pub mod sidecars;
 pub mod snapshot;
 pub mod ssh_cmd;
 pub mod ssh_exec;
+pub mod ssh_route;
 pub mod sshd;
 pub mod watch;
 

@@ -25,20 +25,30 @@ pub const SUBCOMMAND: &str = "ssh-proxy";
 /// (`exe`) with its config file: quoted for the shell ssh runs it with, and `%`
 /// doubled (ssh would expand `%h`-style tokens).
 pub fn proxy_command(exe: &Path, config_file: &Path, name: &str) -> String {
-    let argv = [
+    proxy_command_on(exe, config_file, "", name)
+}
+
+/// [`proxy_command`] for a workspace on `engine` (`--engine` unless `default`).
+pub fn proxy_command_on(exe: &Path, config_file: &Path, engine: &str, name: &str) -> String {
+    let mut argv = vec![
         exe.display().to_string(),
         "--config".into(),
         config_file.display().to_string(),
-        SUBCOMMAND.into(),
-        name.into(),
     ];
+    argv.extend(super::ssh_route::engine_args(engine));
+    argv.extend([SUBCOMMAND.to_string(), name.to_string()]);
     crate::ssh_client::shell_join(&argv).replace('%', "%%")
 }
 
-/// This berth's `ProxyCommand` for `name`.
+/// This berth's `ProxyCommand` for `name` on `ctx`'s engine.
 pub fn proxy_command_here(ctx: &Ctx, name: &str) -> Result<String> {
     let exe = std::env::current_exe().context("cannot find berth's own program")?;
-    Ok(proxy_command(&exe, &ctx.paths.config_file, name))
+    Ok(proxy_command_on(
+        &exe,
+        &ctx.paths.config_file,
+        &ctx.engine_name(),
+        name,
+    ))
 }
 
 fn inetd_request(stdin: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>>) -> ExecRequest {
