@@ -80,6 +80,7 @@ pub mod secrets;
 mod secrets_tests;
 pub mod service;
 pub mod service_api;
+pub mod service_multi;
 pub mod services;
 pub mod sidecar_image;
 pub mod sidecars;
