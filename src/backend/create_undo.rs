@@ -142,7 +142,7 @@ pub async fn start_over(
             )))
             .await;
     }
-    crate::ssh_client::forget(&ctx.paths, &super::ssh_route::alias_here(ctx, &name)).await;
+    crate::ssh_client::forget(&ctx.paths, &super::ssh_route::alias_here(ctx, name)).await;
     provision::ssh_agent::forget(&ctx.paths, name.as_str()).await;
     if !removed.is_empty() {
         progress

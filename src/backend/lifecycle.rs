@@ -318,7 +318,7 @@ pub async fn delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> Resul
         // What the engine held is gone; a stale record only names a dead create.
         tracing::warn!("cannot forget {name} in the store: {e:#}");
     }
-    crate::ssh_client::forget(&ctx.paths, &super::ssh_route::alias_here(ctx, &name)).await;
+    crate::ssh_client::forget(&ctx.paths, &super::ssh_route::alias_here(ctx, name)).await;
     super::provision::ssh_agent::forget(&ctx.paths, name.as_str()).await;
     let _ = ctx
         .store

@@ -135,6 +135,7 @@ fn private_dir() -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
     // Short: a unix socket path has ~100 bytes, ssh adds a suffix to the control path.
     let base = std::env::temp_dir();
+    sweep(&base);
     let mut last = None;
     for i in 0..100u32 {
         let d = base.join(format!("berth-ssh-{}-{i}", std::process::id()));
@@ -145,6 +146,38 @@ fn private_dir() -> std::io::Result<PathBuf> {
         }
     }
     Err(last.unwrap_or_else(|| std::io::Error::other("no free directory name")))
+}
+
+/// Removes directories left by berth processes that ended without dropping their
+/// transport (`berth ssh` replaces itself with ssh): only ours, only of dead PIDs.
+fn sweep(base: &Path) {
+    let Ok(rd) = std::fs::read_dir(base) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(pid) = name
+            .strip_prefix("berth-ssh-")
+            .and_then(|r| r.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let mine = std::os::unix::fs::MetadataExt::uid(&match e.metadata() {
+            Ok(m) => m,
+            Err(_) => continue,
+        }) == own_uid();
+        if mine && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// This process's uid, from /proc (no libc call).
+fn own_uid() -> u32 {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap_or(u32::MAX)
 }
 
 /// A live ssh transport to one engine host.
