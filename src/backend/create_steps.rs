@@ -337,7 +337,7 @@ pub async fn run_step(
         Step::Ssh if !net_isolation::publishes_ports(spec.options.net_profile) => {
             super::ssh_exec::wait_for_sshd(ctx, name).await?
         }
-        Step::Ssh => sshd::wait_for_ssh(ctx, name, st.port).await?,
+        Step::Ssh => super::ssh_route::wait(ctx, name, st.port).await?,
         Step::PinHostKey => {
             sshd::pin_host_key(ctx, name).await?;
             st.made.pinned = true;

@@ -91,6 +91,7 @@ pub mod sidecars;
 pub mod snapshot;
 pub mod ssh_cmd;
 pub mod ssh_exec;
+pub mod ssh_route;
 pub mod sshd;
 pub mod watch;
 

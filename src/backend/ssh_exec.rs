@@ -28,7 +28,8 @@ pub fn proxy_command(exe: &Path, config_file: &Path, name: &str) -> String {
     proxy_command_on(exe, config_file, None, name)
 }
 
-/// [`proxy_command`] naming the engine (`--engine`), for a berth of several.
+/// [`proxy_command`] naming the engine (`--engine`), for a berth of several or a
+/// workspace off the `default` engine.
 pub fn proxy_command_on(
     exe: &Path,
     config_file: &Path,
@@ -47,11 +48,14 @@ pub fn proxy_command_on(
     crate::ssh_client::shell_join(&argv).replace('%', "%%")
 }
 
-/// This berth's `ProxyCommand` for `name`; with several engines it names the
-/// workspace's engine (`--engine`), so the proxy asks no other engine.
+/// This berth's `ProxyCommand` for `name` on `ctx`'s engine: it names the engine
+/// (`--engine`) with several engines or off `default`, so the proxy asks no other
+/// and never lands on another chosen default.
 pub fn proxy_command_here(ctx: &Ctx, name: &str) -> Result<String> {
     let exe = std::env::current_exe().context("cannot find berth's own program")?;
-    let engine = ctx.engines.several().then(|| ctx.engine_name());
+    let here = ctx.engine_name();
+    let engine =
+        (ctx.engines.several() || here != crate::domain::engines::DEFAULT_ENGINE).then_some(here);
     Ok(proxy_command_on(
         &exe,
         &ctx.paths.config_file,

@@ -124,7 +124,11 @@ pub async fn run(
                     (false, true) => "created warm (claimed from the pool)",
                     (false, false) => "created",
                 };
+                let route = crate::backend::ssh_route::route_of(ctx);
                 let at = match ws.ssh_port {
+                    Some(_) if route != crate::backend::ssh_route::Route::Here => {
+                        crate::backend::ssh_route::how_reached(&route, &ws.engine, ws.ssh_port)
+                    }
                     Some(p) => format!(
                         "SSH on {}:{p}",
                         ssh_client::connect_host(ctx.config.bind_address)
@@ -217,6 +221,11 @@ pub async fn run(
                 }
                 if let Some(p) = &proxy {
                     println!("{:<10} {}", "proxy", p.describe());
+                }
+                let route = crate::backend::ssh_route::route_of(ctx);
+                if route != crate::backend::ssh_route::Route::Here {
+                    let how = crate::backend::ssh_route::how_reached(&route, &w.engine, w.ssh_port);
+                    println!("{:<10} {how}", "reached");
                 }
             }
             Ok(0)
@@ -364,7 +373,12 @@ async fn ssh_config(ctx: &Ctx, json: bool) -> Result<i32> {
     let mut blocks = Vec::new();
     for w in ws.iter().filter(|w| ssh_cmd::reachable(w)) {
         match ssh_cmd::target(ctx, w).await {
-            Ok(t) => blocks.push((t.alias.clone(), t.host_block(&ctx.paths))),
+            Ok(t) => {
+                let route = crate::backend::ssh_route::route(ctx.engines.def(&w.engine));
+                let how = crate::backend::ssh_route::how_reached(&route, &w.engine, w.ssh_port);
+                let block = format!("# {}: {how}.\n{}", w.name, t.host_block(&ctx.paths));
+                blocks.push((t.alias.clone(), block))
+            }
             Err(e) => eprintln!("note: no ssh config for {}: {e:#}", w.name),
         }
     }

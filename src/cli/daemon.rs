@@ -29,8 +29,7 @@ pub enum DaemonAction {
 
 /// Connects to the engine commands use (`--engine`, BERTH_ENGINE, the config's
 /// `engine`, ...), anew on each call.
-fn connector(config: &Config) -> Result<Connector> {
-    let set = super::engine_set(config)?;
+fn connector(set: &crate::backend::engines::EngineSet) -> Result<Connector> {
     let def = set
         .def(set.default_name())
         .cloned()
@@ -74,7 +73,7 @@ async fn serve(paths: Paths, config: Config) -> Result<i32> {
         let _ = stop_tx.send(true);
     });
     let store = Store::new(paths.store_file());
-    let connector = connector(&config)?;
+    let connector = connector(&super::engine_set_async(&config).await?)?;
     let d = Daemon::new(paths, config, store, connector);
     let served = d.serve(stop_rx).await;
     signals.abort();

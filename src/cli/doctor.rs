@@ -68,7 +68,7 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
     let mut v = Vec::new();
     // The default engine (as today: unreachable fails); the others after, each
     // a section of its own (`doctor_engines`).
-    let set = match super::engine_set(config) {
+    let set = match super::engine_set_async(config).await {
         Ok(s) => Some(s),
         Err(e) => {
             v.push(check(

@@ -74,7 +74,7 @@ pub async fn connect_for(
     config: Config,
     cmd: &Command,
 ) -> Result<(Ctx, Option<Placed>)> {
-    let set = Arc::new(super::engine_set(&config)?);
+    let set = Arc::new(super::engine_set_async(&config).await?);
     let mut placed = None;
     let engine = match cmd {
         Command::Create(_) => {

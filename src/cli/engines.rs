@@ -141,7 +141,7 @@ pub fn table(rows: &[EngineRow]) -> String {
 }
 
 pub async fn run(_paths: Paths, config: Config, json: bool) -> Result<i32> {
-    let set = super::engine_set(&config)?;
+    let set = super::engine_set_async(&config).await?;
     let rows = rows(&set).await;
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);

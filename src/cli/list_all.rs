@@ -23,7 +23,7 @@ struct Listed {
 
 /// `berth list [--json]`, or the overview (`table_only`: `berth` alone).
 pub async fn run(paths: Paths, config: Config, json: bool, overview: bool) -> Result<i32> {
-    let set = Arc::new(super::engine_set(&config)?);
+    let set = Arc::new(super::engine_set_async(&config).await?);
     let store = Store::new(paths.store_file());
     let all = if set.explicit() {
         let name = set.default_name().to_string();

@@ -61,7 +61,7 @@ pub fn load(config_override: Option<std::path::PathBuf>) -> Result<(Paths, Confi
 /// `engine`, the current Docker context, else DOCKER_HOST or the default socket)
 /// and builds the backend context; the other engines connect when first used.
 pub async fn connect(paths: Paths, config: Config) -> Result<Ctx> {
-    let set = Arc::new(engine_set(&config)?);
+    let set = Arc::new(engine_set_async(&config).await?);
     let engine = set.get(set.default_name()).await?;
     Ok(Ctx::with_engines(set, engine, config, paths))
 }
@@ -75,7 +75,7 @@ pub async fn connect_typed(
     config: Config,
     store: crate::store::Store,
 ) -> Result<std::result::Result<Ctx, crate::engine::EngineError>> {
-    let set = Arc::new(engine_set(&config)?);
+    let set = Arc::new(engine_set_async(&config).await?);
     let def = set
         .def(set.default_name())
         .cloned()
@@ -85,14 +85,25 @@ pub async fn connect_typed(
         .map(|e| Ctx::with_all(set, Arc::new(e), config, paths, store)))
 }
 
-/// Every engine this berth knows (not connected yet).
+/// Every engine this berth knows (not connected yet): DOCKER_HOST, the Docker
+/// contexts and the config. Blocking (reads the contexts' files): call it from
+/// `spawn_blocking` in async code.
 pub fn engine_set(config: &Config) -> Result<EngineSet> {
-    EngineSet::load(
-        config,
-        Vec::new(),
-        EngineChoice::default(),
-        docker_connector(),
-    )
+    let contexts = crate::engine::contexts::load();
+    for note in &contexts.notes {
+        tracing::info!("docker contexts: {note}");
+    }
+    let choice = EngineChoice {
+        docker_context: contexts.current,
+        ..Default::default()
+    };
+    EngineSet::load(config, contexts.defs, choice, docker_connector())
+}
+
+/// [`engine_set`] off the async threads.
+pub async fn engine_set_async(config: &Config) -> Result<EngineSet> {
+    let c = config.clone();
+    tokio::task::spawn_blocking(move || engine_set(&c)).await?
 }
 
 /// Connects to an engine definition with bollard.
@@ -188,7 +199,7 @@ async fn dispatch(cli: Cli) -> Result<i32> {
     .await??;
     config.engines.flag = cli.engine.clone();
     // An engine set that cannot be made is said by the command that needs it.
-    let several = engine_set(&config).is_ok_and(|s| s.several());
+    let several = engine_set_async(&config).await.is_ok_and(|s| s.several());
     let Some(command) = cli.command else {
         if several {
             return list_all::run(paths, config, false, true).await;

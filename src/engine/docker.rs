@@ -6,7 +6,7 @@ use super::{
     ContainerSpec, Engine, EngineError, EngineInfo, EngineResult, ExecOutcome, ExecRequest,
     ImageBuild, ImageInfo, LogOptions, Output, PathStat, TarDownload, TarUpload,
 };
-use crate::domain::engines::{EngineDef, EngineHost};
+use crate::domain::engines::EngineDef;
 use crate::domain::labels;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
 use crate::domain::platform::{Arch, Emulation};
@@ -28,6 +28,8 @@ pub struct DockerEngine {
     endpoint: String,
     /// berth's name for this engine (`domain::engines`), stamped on workspaces.
     name: String,
+    /// The ssh transport of an `ssh://` engine, which lives as long as the engine.
+    _dial: Option<std::sync::Arc<super::ssh_dial::SshDial>>,
 }
 
 /// The endpoint berth talks to: DOCKER_HOST, else the default socket.
@@ -46,16 +48,28 @@ impl DockerEngine {
     }
 
     /// Connects to engine definition `def`, named after it.
+    /// unix, plain tcp, tcp with TLS and ssh:// (`docker_connect`).
     pub async fn connect_def(def: &EngineDef) -> EngineResult<Self> {
-        match &def.host {
-            EngineHost::Unix(_) | EngineHost::Tcp { .. } if def.tls.is_none() => {
-                Ok(Self::connect_to(&def.host.url()).await?.named(&def.name))
-            }
-            _ => Err(EngineError::Unreachable {
-                endpoint: def.host.url(),
-                reason: "this transport is not supported yet".into(),
-            }),
-        }
+        super::docker_connect::connect(def).await
+    }
+
+    /// A client made by `docker_connect`, version agreed, named `name`.
+    pub(super) async fn from_docker(
+        docker: Docker,
+        endpoint: &str,
+        name: &str,
+        dial: Option<std::sync::Arc<super::ssh_dial::SshDial>>,
+    ) -> EngineResult<Self> {
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| map_err(endpoint, e))?;
+        Ok(Self {
+            docker,
+            endpoint: endpoint.to_string(),
+            name: name.to_string(),
+            _dial: dial,
+        })
     }
 
     pub async fn connect_to(endpoint: &str) -> EngineResult<Self> {
@@ -80,6 +94,7 @@ impl DockerEngine {
             docker,
             endpoint: endpoint.to_string(),
             name: crate::domain::engines::DEFAULT_ENGINE.to_string(),
+            _dial: None,
         })
     }
 

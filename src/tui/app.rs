@@ -90,8 +90,12 @@ fn docker_connector(def: &EngineDef) -> Connector {
 
 /// The backend over every engine berth knows: one service (no tags) for one
 /// engine, `service_multi` (one service per engine, events tagged) for several.
-fn backend_for(paths: &Paths, config: &Config, state: &mut State) -> Result<Backend> {
-    let set = crate::cli::engine_set(config)?;
+fn backend_for(
+    paths: &Paths,
+    config: &Config,
+    set: crate::backend::engines::EngineSet,
+    state: &mut State,
+) -> Result<Backend> {
     let names: Vec<String> = set.defs().iter().map(|d| d.name.clone()).collect();
     state.engines = super::engines::Engines::new(&names, set.default_name());
     state.engines.placement = set.placement();
@@ -148,7 +152,8 @@ pub async fn run(paths: Paths, config: Config, problem: Option<String>) -> Resul
     // Reads theme files: off the async threads.
     let (p, c) = (paths.clone(), config.clone());
     let mut state = tokio::task::spawn_blocking(move || initial_state(&p, &c, problem)).await?;
-    let backend = backend_for(&paths, &config, &mut state)?;
+    let set = crate::cli::engine_set_async(&config).await?;
+    let backend = backend_for(&paths, &config, set, &mut state)?;
     let mut terminal = ratatui::init();
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

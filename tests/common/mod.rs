@@ -7,6 +7,7 @@
 
 pub mod dockerd;
 pub mod fault_proxy;
+pub mod sshd_host;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
