@@ -16,7 +16,7 @@ fn port_of(v: &serde_json::Value) -> u16 {
 
 #[test]
 fn one_berth_over_two_engines() {
-    let Some(mut far) = ExtraDockerd::start("mlt", 231, None) else {
+    let Some(mut far) = ExtraDockerd::start("mlt", 235, None) else {
         return;
     };
     far.load_images(&["berth/workspace:latest"]);

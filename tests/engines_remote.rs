@@ -33,6 +33,29 @@ fn ok(sb: &Sandbox, path: &str, args: &[&str]) -> String {
     stdout(&o)
 }
 
+/// The names listed on engine `engine` (a merged list shows every engine's).
+fn names_on(json: &str, engine: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(json).expect("list --json");
+    v.as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter(|w| w.get("engine").and_then(|e| e.as_str()) == Some(engine))
+        .filter_map(|w| w.get("name").and_then(|n| n.as_str()).map(String::from))
+        .collect()
+}
+
+/// The engine `berth engines --json` marks as the default.
+fn default_engine(sb: &Sandbox, path: &str) -> String {
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(sb, path, &["engines", "--json"])).expect("engines --json");
+    v.as_array()
+        .and_then(|a| a.iter().find(|e| e["default"] == true))
+        .and_then(|e| e["name"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn names(json: &str) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(json).expect("list --json");
     let arr = v
@@ -194,14 +217,23 @@ fn ssh_and_tls_engines_from_one_berth_with_strict_host_keys_and_contexts() {
     let listed = ok(&sb, &path, &["--engine", "side-box", "list", "--json"]);
     assert!(names(&listed).contains(&kept), "{listed}");
     let default_list = ok(&sb, &path, &["list", "--json"]);
-    assert!(!names(&default_list).contains(&kept), "{default_list}");
+    assert!(
+        !names_on(&default_list, "default").contains(&kept),
+        "{default_list}"
+    );
+    assert_eq!(default_engine(&sb, &path), "default");
     std::fs::write(
         sb.home().join(".docker/config.json"),
         r#"{"currentContext":"Side-Box"}"#,
     )
     .unwrap();
+    assert_eq!(
+        default_engine(&sb, &path),
+        "side-box",
+        "the current context is the engine commands use"
+    );
     let current = ok(&sb, &path, &["list", "--json"]);
-    assert!(names(&current).contains(&kept), "{current}");
+    assert!(names_on(&current, "side-box").contains(&kept), "{current}");
     ok(&sb, &path, &["--engine", "box", "delete", &kept, "--yes"]);
     drop(sshd);
 }
