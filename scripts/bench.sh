@@ -37,6 +37,10 @@
 #   scripts/bench.sh agent      berth agent run fake --prompt hi: time to the agent's first output line
 #                               (warm image) vs berth create + berth exec of the same clone and script
 #                               (scripts/agent-times.sh; ports 3860-3869; AGENT_RUNS, default 5)
+#   scripts/bench.sh engines    several engines (scripts/engine-times.sh; root; ports 3210-3239): TUI first
+#                               frame with three engines against one, berth list over ssh:// against the
+#                               same dockerd's socket (docker CLI over both as the peer), and shell-tab echo
+#                               on an ssh:// engine's workspace against ssh + docker exec -it
 # BENCH_BIN=/path/to/berth skips the release build and measures that binary.
 # Frame time with 500 workspaces: cargo bench --bench frame
 set -euo pipefail
@@ -692,6 +696,7 @@ case "$what" in
   pool) bench_pool ;;
   activity) bench_activity ;;
   agent) "$(dirname "$0")/agent-times.sh" "$B" "$RUN" ;;
+  engines) "$(dirname "$0")/engine-times.sh" "$B" "$RUN" ;;
   all) bench_create; bench_tui; bench_shell; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
-  *) echo "usage: $0 [create|mcp|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|proxy|egress|runtime|daemon|agent|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [create|mcp|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|proxy|egress|runtime|daemon|agent|engines|all]" >&2; exit 2 ;;
 esac
