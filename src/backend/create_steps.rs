@@ -290,6 +290,7 @@ pub async fn run_step(
                     .workdir
                     .clone()
                     .filter(|w| o.mounts.iter().any(|m| m.path == *w)),
+                init: super::podman::wants_init(ctx),
             };
             // Noted first, so a cancel during the call still removes it.
             st.made.container = Some(name.container());

@@ -60,6 +60,7 @@ pub mod log_forward;
 pub mod net_isolated;
 pub mod networks;
 pub mod platform;
+pub mod podman;
 pub mod pool;
 mod pool_claim;
 #[cfg(test)]

@@ -186,7 +186,7 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
             None,
         ),
     });
-    if let (Some(e), Some(_)) = (&engine, &info) {
+    if let (Some(e), Some(info)) = (&engine, &info) {
         v.push(match e.image_present(&config.image).await {
             Ok(true) => check("image present", Status::Ok, config.image.clone(), None),
             Ok(false) => check(
@@ -231,6 +231,15 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
             c.guidance.as_deref(),
         ));
         v.extend(super::runtime::doctor_checks(&ctx).await);
+        // podman: what it is, its init, what it lacks. Its `init` setting is that
+        // of the configured engine at this endpoint.
+        let init = config
+            .engines
+            .defs
+            .values()
+            .find(|d| d.host.url() == endpoint)
+            .and_then(|d| d.init);
+        v.extend(super::doctor_podman::checks(&ctx, info, init).await);
         // Alerts: a workspace's home past [limits] disk_alert, all of them past
         // alert_threshold_pct of the host.
         v.extend(super::limits::doctor_checks(&ctx).await);

@@ -13,6 +13,7 @@ mod delete;
 mod dind;
 mod docs;
 mod doctor;
+mod doctor_podman;
 mod doctor_state;
 mod egress;
 mod exec;

@@ -100,6 +100,20 @@ impl DockerEngine {
     fn err(&self, e: BErr) -> EngineError {
         map_err(&self.endpoint, e)
     }
+
+    /// As [`Self::err`], and an init binary the engine lacks (podman's catatonit)
+    /// said with what to do (`domain::podman`).
+    pub(super) fn start_err(&self, e: BErr) -> EngineError {
+        match self.err(e) {
+            EngineError::Api(m) if crate::domain::podman::init_missing(&m) => {
+                EngineError::Api(format!(
+                    "{}; {m}",
+                    crate::domain::podman::init_missing_hint(&self.name)
+                ))
+            }
+            other => other,
+        }
+    }
 }
 
 pub(super) fn hash(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
@@ -138,6 +152,9 @@ impl Engine for DockerEngine {
             containers: i.containers.unwrap_or_default(),
             ncpu: i.ncpu.and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
             mem_total: i.mem_total.and_then(|m| u64::try_from(m).ok()).unwrap_or(0),
+            flavor: crate::domain::podman::Flavor::from_components(
+                v.components.iter().flatten().map(|c| c.name.as_str()),
+            ),
         })
     }
 
@@ -242,7 +259,7 @@ impl Engine for DockerEngine {
             .docker
             .create_container(Some(opts), body)
             .await
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.start_err(e))?;
         Ok(r.id)
     }
 
@@ -256,7 +273,7 @@ impl Engine for DockerEngine {
             | Err(BErr::DockerResponseServerError {
                 status_code: 304, ..
             }) => Ok(()),
-            Err(e) => Err(self.err(e)),
+            Err(e) => Err(self.start_err(e)),
         }
     }
 

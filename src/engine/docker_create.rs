@@ -53,7 +53,7 @@ pub(super) fn create_body(
             name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
             maximum_retry_count: None,
         }),
-        init: Some(true),
+        init: Some(spec.init),
         runtime: spec.runtime.clone(),
         tmpfs: (!spec.tmpfs.is_empty()).then(|| spec.tmpfs.iter().cloned().collect()),
         ..Default::default()
@@ -116,6 +116,7 @@ mod tests {
                 container: 80,
             }],
             workdir: Some("/home/workspace/src".into()),
+            init: true,
         }
     }
 
