@@ -5,6 +5,7 @@
 //! by label when the sandbox is dropped, pass or fail.
 #![allow(dead_code)]
 
+pub mod dockerd;
 pub mod fault_proxy;
 
 use std::path::{Path, PathBuf};
