@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod dockerd;
+pub mod podman;
 pub mod fault_proxy;
 
 use std::path::{Path, PathBuf};
