@@ -46,6 +46,24 @@ pub fn container_runtime(shown: Option<String>) -> Option<String> {
     shown.filter(|r| !r.is_empty() && r != "oci")
 }
 
+/// A tmpfs's mount options for podman, which (4.3) refuses `uid=`/`gid=`: they
+/// become `U` (owned by the container's user, the image's `workspace`).
+pub fn tmpfs_options(opts: &str) -> String {
+    let mut owned = false;
+    let mut out: Vec<&str> = opts
+        .split(',')
+        .filter(|o| {
+            let id = o.starts_with("uid=") || o.starts_with("gid=");
+            owned |= id;
+            !id && !o.is_empty()
+        })
+        .collect();
+    if owned {
+        out.insert(0, "U");
+    }
+    out.join(",")
+}
+
 /// Whether an engine's error says that the init process berth asks for is not
 /// installed (podman runs `catatonit` as a container's init).
 pub fn init_missing(message: &str) -> bool {
@@ -209,6 +227,15 @@ mod tests {
         let (probe, rest) = runtimes_to_probe(Flavor::Docker, listed.clone(), "runc", None);
         assert_eq!(probe, listed);
         assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn tmpfs_ownership_is_said_as_podman_understands() {
+        assert_eq!(
+            tmpfs_options("uid=1000,gid=1000,mode=0700,size=4m,nosuid"),
+            "U,mode=0700,size=4m,nosuid"
+        );
+        assert_eq!(tmpfs_options("mode=0700,size=4m"), "mode=0700,size=4m");
     }
 
     #[test]

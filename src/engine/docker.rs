@@ -28,6 +28,8 @@ pub struct DockerEngine {
     endpoint: String,
     /// berth's name for this engine (`domain::engines`), stamped on workspaces.
     name: String,
+    /// podman behind a Docker-compatible socket (`domain::podman`), from its version.
+    podman: bool,
 }
 
 /// The endpoint berth talks to: DOCKER_HOST, else the default socket.
@@ -76,10 +78,17 @@ impl DockerEngine {
             .negotiate_version()
             .await
             .map_err(|e| map_err(endpoint, e))?;
+        let podman = docker.version().await.is_ok_and(|v| {
+            crate::domain::podman::Flavor::from_components(
+                v.components.iter().flatten().map(|c| c.name.as_str()),
+            )
+            .is_podman()
+        });
         Ok(Self {
             docker,
             endpoint: endpoint.to_string(),
             name: crate::domain::engines::DEFAULT_ENGINE.to_string(),
+            podman,
         })
     }
 
@@ -254,7 +263,7 @@ impl Engine for DockerEngine {
     }
 
     async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String> {
-        let (body, opts) = super::docker_create::create_body(spec);
+        let (body, opts) = super::docker_create::create_body(spec, self.podman);
         let r = self
             .docker
             .create_container(Some(opts), body)

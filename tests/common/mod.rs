@@ -6,8 +6,8 @@
 #![allow(dead_code)]
 
 pub mod dockerd;
-pub mod podman;
 pub mod fault_proxy;
+pub mod podman;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -195,13 +195,17 @@ impl Drop for Podman {
         let _ = self.podman(&["rm", "-af", "-t", "0"]);
         let _ = self.podman(&["volume", "rm", "-af"]);
         if let Some(p) = self.pid {
-            let _ = Command::new("kill").args(["-TERM", &p.to_string()]).output();
+            let _ = Command::new("kill")
+                .args(["-TERM", &p.to_string()])
+                .output();
             let started = Instant::now();
             while self.alive() && started.elapsed() < Duration::from_secs(20) {
                 std::thread::sleep(Duration::from_millis(100));
             }
             if self.alive() {
-                let _ = Command::new("kill").args(["-KILL", &p.to_string()]).output();
+                let _ = Command::new("kill")
+                    .args(["-KILL", &p.to_string()])
+                    .output();
             }
         }
         self.kill_leftovers();
