@@ -44,6 +44,11 @@ if [ "$mode" = test ]; then
   python3 -c 'import venv, ensurepip' 2>/dev/null \
     || apt_install "the MCP client test's virtualenv (tests/mcp.rs)" python3-venv
   scripts/mcp-venv.sh >/dev/null
+  # podman as an engine (tests/podman.rs starts its own rootful service): podman,
+  # its init (catatonit), runc (crun fails on hybrid cgroups), conmon, CNI plugins.
+  need "the podman engine test (tests/podman.rs)" podman:podman catatonit:catatonit runc:runc conmon:conmon
+  [ -x /usr/lib/cni/bridge ] \
+    || apt_install "the podman engine test's networks (tests/podman.rs)" containernetworking-plugins
 fi
 
 if [ "$mode" = run ]; then
