@@ -163,8 +163,17 @@ pub(super) async fn probes_left(eng: &DockerEngine) -> EngineResult<Vec<super::P
         .list_containers(Some(opts))
         .await
         .map_err(|e| map_err(&crate::engine::Engine::endpoint(eng), e))?;
+    let probe = [(
+        crate::domain::labels::ROLE,
+        crate::domain::labels::ROLE_PROBE,
+    )];
     Ok(list
         .into_iter()
+        .filter(|c| {
+            c.labels
+                .as_ref()
+                .is_some_and(|l| super::docker_labelled::has_labels(l, &probe))
+        })
         .filter_map(|c| {
             let name = c.names?.first()?.trim_start_matches('/').to_string();
             Some(super::ProbeLeft {

@@ -131,8 +131,14 @@ pub(super) async fn sidecars(eng: &DockerEngine, name: &str) -> EngineResult<Vec
         .list_containers(Some(opts))
         .await
         .map_err(|e| map_err(&eng.endpoint(), e))?;
+    let want = [(labels::ROLE, labels::ROLE_SIDECAR), (labels::NAME, name)];
     let mut out: Vec<Sidecar> = list
         .into_iter()
+        .filter(|c| {
+            c.labels
+                .as_ref()
+                .is_some_and(|l| super::docker_labelled::has_labels(l, &want))
+        })
         .map(|c| {
             let container = c
                 .names
