@@ -162,7 +162,48 @@ fn events_and_stats(sb: &Sandbox, p: &Podman) {
             .named("pod");
         let info = eng.info().await.unwrap();
         assert!(info.flavor.is_podman(), "{info:?}");
+        // The engine's events stream subscribes when first polled: read it on a
+        // task, and know it is live once a marker container's event came through
+        // (made again until one does: there is no other sign of the subscription).
+        let (tx, mut rx) = tokio::sync::mpsc::channel(256);
         let mut events = eng.events();
+        let reader = tokio::spawn(async move {
+            while let Some(e) = events.next().await {
+                if tx.send(e).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let marker = format!("{container}-marker");
+        let mut live = false;
+        for _ in 0..30 {
+            let _ = p.podman(&["rm", "-f", &marker]);
+            let o = p.podman(&[
+                "create",
+                "--name",
+                &marker,
+                "--label",
+                &format!("dev.berth.name={name}-marker"),
+                "berth/workspace:latest",
+                "true",
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            let seen = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+                while let Some(e) = rx.recv().await {
+                    if e.expect("event").container == marker {
+                        return true;
+                    }
+                }
+                false
+            })
+            .await;
+            if seen == Ok(true) {
+                live = true;
+                break;
+            }
+        }
+        let _ = p.podman(&["rm", "-f", &marker]);
+        assert!(live, "no event from podman reached berth");
         let mut stats = eng.stats(&container);
         let first = tokio::time::timeout(std::time::Duration::from_secs(60), stats.next())
             .await
@@ -173,7 +214,7 @@ fn events_and_stats(sb: &Sandbox, p: &Podman) {
         let o = p.podman(&["stop", "-t", "1", &container]);
         assert!(o.status.success(), "{}", stderr(&o));
         let ev = tokio::time::timeout(std::time::Duration::from_secs(60), async {
-            while let Some(e) = events.next().await {
+            while let Some(e) = rx.recv().await {
                 let e = e.expect("event");
                 if e.container == container && (e.action == "die" || e.action == "stop") {
                     return e;
@@ -183,6 +224,7 @@ fn events_and_stats(sb: &Sandbox, p: &Podman) {
         })
         .await
         .expect("podman's stop event reached berth");
+        reader.abort();
         assert_eq!(ev.name, name);
         // The stats stream ends (podman would stream empty samples forever).
         tokio::time::timeout(std::time::Duration::from_secs(60), async {
