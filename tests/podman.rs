@@ -254,5 +254,14 @@ fn no_init(sb: &Sandbox, p: &Podman) {
         sb.ok(&on_pod(&["exec", &name, "--", "echo", "ok"])).trim(),
         "ok"
     );
+    // Its status says so too, not only the create.
+    let st = sb.ok(&on_pod(&["status", &name]));
+    assert!(
+        st.lines()
+            .any(|l| l.starts_with("init") && l.contains("zombie")),
+        "{st}"
+    );
+    let st = sb.json(&on_pod(&["status", &name, "--json"]));
+    assert_eq!(st["init"], false, "{st}");
     sb.ok(&on_pod(&["delete", &name, "--yes"]));
 }

@@ -187,6 +187,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                 v["forward_logs"] = serde_json::to_value(&logs)?;
                 v["proxy"] = serde_json::to_value(&proxy)?;
                 super::runtime::add_json(&mut v, &w, &default_runtime);
+                v["init"] = (!crate::domain::podman::lacks_init(&w.labels)).into();
                 print_json(&v)?;
             } else {
                 print!(
@@ -196,6 +197,9 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                     super::activity::status_text(&w, &act, now),
                     extra.text()
                 );
+                if let Some(l) = crate::domain::podman::init_status_line(&w.labels) {
+                    print!("{l}");
+                }
                 if let Some(d) = &docker {
                     print!("{}", output::docker_line(d));
                 }

@@ -82,6 +82,16 @@ pub fn init_missing_hint(engine: &str) -> String {
 pub const NO_INIT: &str =
     "no init process (`init = false`): zombie processes in the workspace are not reaped";
 
+/// Whether this workspace was created without an init process (its label).
+pub fn lacks_init(labels: &std::collections::BTreeMap<String, String>) -> bool {
+    labels.get(super::labels::INIT).map(String::as_str) == Some(super::labels::INIT_NONE)
+}
+
+/// `berth status`'s line for a workspace without an init process, if it is one.
+pub fn init_status_line(labels: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    lacks_init(labels).then(|| format!("{:<10} {NO_INIT}\n", "init"))
+}
+
 /// Whether a workspace gets an init process: unless the engine's definition says
 /// `init = false`.
 pub fn wants_init(def_init: Option<bool>) -> bool {
@@ -182,6 +192,21 @@ pub fn runtimes_to_probe(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_workspace_without_init_says_so_in_its_status() {
+        let mut l = std::collections::BTreeMap::new();
+        assert!(!lacks_init(&l));
+        assert_eq!(init_status_line(&l), None);
+        l.insert(
+            crate::domain::labels::INIT.to_string(),
+            crate::domain::labels::INIT_NONE.to_string(),
+        );
+        assert!(lacks_init(&l));
+        let line = init_status_line(&l).unwrap();
+        assert!(line.starts_with("init "), "{line}");
+        assert!(line.contains("zombie"), "{line}");
+    }
 
     #[test]
     fn podman_is_told_by_its_components() {
