@@ -44,6 +44,19 @@ if [ "$mode" = test ]; then
   python3 -c 'import venv, ensurepip' 2>/dev/null \
     || apt_install "the MCP client test's virtualenv (tests/mcp.rs)" python3-venv
   scripts/mcp-venv.sh >/dev/null
+  # tests/engines_remote.rs runs its own sshd on loopback (the ssh:// engine).
+  # Debian's package would start its service on port 22: policy-rc.d forbids that
+  # during the install, and the service stays disabled and stopped afterwards.
+  if [ ! -x /usr/sbin/sshd ] && is_root; then
+    prc=/usr/sbin/policy-rc.d
+    had_prc=; [ -e "$prc" ] && had_prc=1
+    [ -n "$had_prc" ] || { printf '#!/bin/sh\nexit 101\n' >"$prc"; chmod 755 "$prc"; }
+    apt_install "the ssh:// engine test (tests/engines_remote.rs)" openssh-server || true
+    [ -n "$had_prc" ] || rm -f "$prc"
+    systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+  elif [ ! -x /usr/sbin/sshd ]; then
+    apt_install "the ssh:// engine test (tests/engines_remote.rs)" openssh-server
+  fi
   # podman as an engine (tests/podman.rs starts its own rootful service): podman,
   # its init (catatonit), runc (crun fails on hybrid cgroups), conmon, CNI plugins.
   need "the podman engine test (tests/podman.rs)" podman:podman catatonit:catatonit runc:runc conmon:conmon

@@ -58,6 +58,19 @@ fn refuses_what_podman_lacks(sb: &Sandbox) {
 }
 
 fn lifecycle(sb: &Sandbox, p: &Podman) {
+    // berth engines: podman reachable, with its version.
+    let rows = sb.json(&["engines", "--json"]);
+    let pod = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "pod")
+        .unwrap_or_else(|| panic!("no pod in {rows}"));
+    assert_eq!(pod["reachable"], true, "{rows}");
+    assert!(
+        pod["version"].as_str().is_some_and(|v| v.starts_with("4.")),
+        "no podman version: {pod}"
+    );
     let name = sb.name("pw");
     let out = sb.create_ok(&name, &["--engine", "pod", "--net-profile", "open"]);
     assert_eq!(out["name"], name.as_str(), "{out}");
@@ -72,11 +85,11 @@ fn lifecycle(sb: &Sandbox, p: &Podman) {
     assert_eq!(stdout(&o).trim(), "true true", "{}", stderr(&o));
     assert!(!sb.container_exists(&name), "not on the default engine");
     let list = sb.json(&on_pod(&["list", "--json"]));
-    // (Its ENGINE column is the multi-engine list's part.)
     assert!(
-        list.as_array()
-            .is_some_and(|a| a.iter().any(|w| w["name"] == name.as_str())),
-        "{name} not in {list}"
+        list.as_array().is_some_and(|a| a
+            .iter()
+            .any(|w| w["name"] == name.as_str() && w["engine"] == "pod")),
+        "{name} not on pod in {list}"
     );
     assert_eq!(
         sb.ok(&on_pod(&["exec", &name, "--", "echo", "hi-from-podman"]))
@@ -104,18 +117,17 @@ fn lifecycle(sb: &Sandbox, p: &Podman) {
     assert_eq!(stdout(&o).trim(), "", "volume left on podman");
 }
 
-/// doctor against podman (DOCKER_HOST, as doctor checks one engine today).
-fn doctor_lines(sb: &Sandbox, p: &Podman) {
-    let mut c = sb.cmd(&["doctor", "--json"]);
-    c.env("DOCKER_HOST", p.host());
-    let o = c.output().unwrap();
+/// doctor's section for the configured podman engine (`pod: ...` checks).
+fn doctor_lines(sb: &Sandbox, _p: &Podman) {
+    let o = sb.cmd(&["doctor", "--json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("doctor --json: {e}: {}", stdout(&o)));
     let checks = v["checks"].as_array().unwrap();
     let find = |name: &str| {
+        let name = format!("pod: {name}");
         checks
             .iter()
-            .find(|c| c["check"] == name)
+            .find(|c| c["check"] == name.as_str())
             .unwrap_or_else(|| panic!("no {name:?} check in {v}"))
     };
     assert!(
@@ -126,6 +138,11 @@ fn doctor_lines(sb: &Sandbox, p: &Podman) {
         "{v}"
     );
     assert_eq!(find("podman: init")["status"], "ok", "{v}");
+    // The default engine (Docker) has no podman lines.
+    assert!(
+        !checks.iter().any(|c| c["check"] == "podman"),
+        "podman lines for Docker: {v}"
+    );
     let icc = find("podman: isolated network");
     assert_eq!(icc["status"], "warn");
     assert!(
@@ -139,7 +156,7 @@ fn doctor_lines(sb: &Sandbox, p: &Podman) {
         .contains("podman-restart.service"));
     // Runtimes podman lists but berth would not use are not probed (nor failed).
     assert!(
-        !checks.iter().any(|c| c["check"] == "runtime kata"),
+        !checks.iter().any(|c| c["check"] == "pod: runtime kata"),
         "kata probed: {v}"
     );
     assert_eq!(find("runtime runc")["status"], "ok", "{v}");

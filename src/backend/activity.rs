@@ -226,9 +226,13 @@ pub async fn recorded(
         .map(|w| w.container_id.clone())
         .collect();
     // Records of the last minute stay: a create in flight may not be listed yet.
+    // With several engines `ws` is one engine's: the others' records stay (the
+    // merged list forgets gone ones when every engine answered).
     let before = now - 60;
-    if let Err(e) = ctx.store.reconcile_activity(alive, before).await {
-        tracing::warn!("cannot reconcile recorded activity: {e:#}");
+    if !ctx.engines.several() {
+        if let Err(e) = ctx.store.reconcile_activity(alive, before).await {
+            tracing::warn!("cannot reconcile recorded activity: {e:#}");
+        }
     }
     ws.iter()
         .map(|w| {

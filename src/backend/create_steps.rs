@@ -169,9 +169,11 @@ pub async fn run_step(
         }
         Step::Seed(_) => super::restore::seed(ctx, req, st, progress).await?,
         Step::Port => {
-            // Debug switch (used by tests): trust only the store and the engine's refusal.
-            let probe = std::env::var_os("BERTH_DEBUG_NO_HOST_PROBE")
-                .is_none()
+            // This engine's range; the bind probe only where its ports are this
+            // machine's. Debug switch (used by tests): trust only the store and
+            // the engine's refusal.
+            let (engine, range, local) = super::engine_ports::of(ctx);
+            let probe = (local && std::env::var_os("BERTH_DEBUG_NO_HOST_PROBE").is_none())
                 .then_some(ctx.config.bind_address);
             // Read now, not when the create began: a start-over or another create may
             // have changed which ports workspaces hold.
@@ -183,9 +185,10 @@ pub async fn run_step(
                 .filter_map(|w| w.ssh_port)
                 .collect();
             let lease = LeaseRequest {
+                engine,
                 name: name.to_string(),
                 token: st.token.clone(),
-                range: ctx.config.port_range,
+                range,
                 workspaces,
                 skip: st.refused.clone(),
                 probe,
@@ -342,7 +345,7 @@ pub async fn run_step(
         Step::Ssh if !net_isolation::publishes_ports(spec.options.net_profile) => {
             super::ssh_exec::wait_for_sshd(ctx, name).await?
         }
-        Step::Ssh => sshd::wait_for_ssh(ctx, name, st.port).await?,
+        Step::Ssh => super::ssh_route::wait(ctx, name, st.port).await?,
         Step::PinHostKey => {
             sshd::pin_host_key(ctx, name).await?;
             st.made.pinned = true;

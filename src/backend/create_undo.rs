@@ -51,7 +51,7 @@ pub async fn rollback(ctx: &Ctx, spec: &WorkspaceSpec, mut st: StepState) -> (St
         }
     }
     if st.made.pinned {
-        crate::ssh_client::forget(&ctx.paths, &spec.name.ssh_alias()).await;
+        crate::ssh_client::forget(&ctx.paths, &super::ssh_route::alias_here(ctx, &spec.name)).await;
     }
     if let Some(relay) = st.relay.take() {
         relay.shutdown().await;
@@ -142,7 +142,7 @@ pub async fn start_over(
             )))
             .await;
     }
-    crate::ssh_client::forget(&ctx.paths, &name.ssh_alias()).await;
+    crate::ssh_client::forget(&ctx.paths, &super::ssh_route::alias_here(ctx, name)).await;
     provision::ssh_agent::forget(&ctx.paths, name.as_str()).await;
     if !removed.is_empty() {
         progress

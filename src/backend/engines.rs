@@ -30,6 +30,9 @@ pub struct EngineSet {
     connector: EngineConnector,
     /// One cell per engine: a connect in progress holds only its own.
     conns: Cells,
+    /// The default was chosen by the user (`--engine`, BERTH_ENGINE or the
+    /// config's `engine`): commands then never look on other engines.
+    explicit: bool,
 }
 
 impl std::fmt::Debug for EngineSet {
@@ -58,6 +61,7 @@ impl EngineSet {
             placement,
             connector,
             conns: Default::default(),
+            explicit: false,
         })
     }
 
@@ -87,7 +91,25 @@ impl EngineSet {
             placement,
             connector,
             conns: std::sync::Mutex::new(conns),
+            explicit: false,
         }
+    }
+
+    /// The same set with the default engine `name`, chosen by the user (as
+    /// `--engine NAME` does; tests).
+    pub fn chosen(mut self, name: &str) -> Result<Self> {
+        if self.def(name).is_none() {
+            return Err(anyhow!("there is no engine named {name:?}"));
+        }
+        self.default = name.to_string();
+        self.explicit = true;
+        Ok(self)
+    }
+
+    /// Whether the user chose the engine (`--engine`, BERTH_ENGINE, the config's
+    /// `engine`) rather than berth defaulting to one.
+    pub fn explicit(&self) -> bool {
+        self.explicit
     }
 
     /// The definitions from DOCKER_HOST, the Docker contexts (`contexts`) and the
@@ -116,8 +138,13 @@ impl EngineSet {
         if choice.config.is_none() {
             choice.config = config.engines.default.clone();
         }
+        let explicit = [&choice.flag, &choice.env, &choice.config]
+            .iter()
+            .any(|v| v.as_deref().is_some_and(|v| !v.trim().is_empty()));
         let default = choose(&choice, &defs).map_err(|e| anyhow!(e))?;
-        Self::new(defs, default, config.engines.placement, connector)
+        let mut set = Self::new(defs, default, config.engines.placement, connector)?;
+        set.explicit = explicit;
+        Ok(set)
     }
 
     pub fn defs(&self) -> &[EngineDef] {

@@ -231,9 +231,10 @@ async fn a_create_that_dies_turns_incomplete_without_any_engine_event() {
     })
     .await;
     assert_eq!(later, "clone (7/9)");
-    // Nothing is provisioning any more: no more lists without events.
+    // Nothing is provisioning any more: no more lists without events (until the
+    // periodic resync).
     let calls = engine.calls(Op::ListWorkspaces);
-    tokio::time::sleep(secs(30)).await;
+    tokio::time::sleep(crate::backend::watch::RESYNC - secs(5)).await;
     assert_eq!(engine.calls(Op::ListWorkspaces), calls);
     task.abort();
 }

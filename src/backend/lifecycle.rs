@@ -1,5 +1,5 @@
 //! start / stop / restart / delete / lookups.
-use super::{inventory, provision, sidecars, sshd, Ctx, Progress, ProgressFn, STOP_TIMEOUT_SECS};
+use super::{inventory, provision, sidecars, Ctx, Progress, ProgressFn, STOP_TIMEOUT_SECS};
 use crate::domain::naming::WorkspaceName;
 use crate::domain::net_isolation::ssh_through_engine;
 use crate::domain::net_profile::NetProfile;
@@ -64,7 +64,7 @@ pub async fn ensure_running(
     }
     super::dind::after_start(ctx, w, progress).await;
     match w.ssh_port {
-        Some(port) => sshd::wait_for_ssh(ctx, &name, port).await?,
+        Some(port) => super::ssh_route::wait(ctx, &name, port).await?,
         // No network: sshd is reached through the engine.
         None if ssh_through_engine(w.net_profile()) => {
             super::ssh_exec::wait_for_sshd(ctx, &name).await?
@@ -318,7 +318,7 @@ pub async fn delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> Resul
         // What the engine held is gone; a stale record only names a dead create.
         tracing::warn!("cannot forget {name} in the store: {e:#}");
     }
-    crate::ssh_client::forget(&ctx.paths, &name.ssh_alias()).await;
+    crate::ssh_client::forget(&ctx.paths, &super::ssh_route::alias_here(ctx, name)).await;
     super::provision::ssh_agent::forget(&ctx.paths, name.as_str()).await;
     let _ = ctx
         .store

@@ -42,6 +42,9 @@ pub mod dind;
 pub mod disk;
 pub mod egress;
 pub mod egress_tasks;
+pub mod engine_list;
+pub mod engine_pick;
+mod engine_ports;
 pub mod engines;
 #[cfg(test)]
 mod env_delivery_tests;
@@ -59,6 +62,7 @@ mod limits_tests;
 pub mod log_forward;
 pub mod net_isolated;
 pub mod networks;
+pub mod placement;
 pub mod platform;
 pub mod podman;
 #[cfg(test)]
@@ -83,12 +87,14 @@ pub mod secrets;
 mod secrets_tests;
 pub mod service;
 pub mod service_api;
+pub mod service_multi;
 pub mod services;
 pub mod sidecar_image;
 pub mod sidecars;
 pub mod snapshot;
 pub mod ssh_cmd;
 pub mod ssh_exec;
+pub mod ssh_route;
 pub mod sshd;
 pub mod watch;
 

@@ -42,7 +42,13 @@ pub fn spawn_with_jobs(paths: Paths, config: Config, connect: Connector, store: 
     start(paths, config, connect, store, true)
 }
 
-fn start(paths: Paths, config: Config, connect: Connector, store: Store, jobs: bool) -> Backend {
+pub(super) fn start(
+    paths: Paths,
+    config: Config,
+    connect: Connector,
+    store: Store,
+    jobs: bool,
+) -> Backend {
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
     let (ev_tx, ev_rx) = mpsc::channel(1024);
     tokio::spawn(run(paths, config, connect, store, cmd_rx, ev_tx, jobs));
@@ -142,6 +148,11 @@ async fn run(
             }
             cmd = cmds.recv() => {
                 let Some(cmd) = cmd else { break };
+                // Already routed to this engine (`service_multi`).
+                let cmd = match cmd {
+                    Command::On { cmd, .. } => *cmd,
+                    cmd => cmd,
+                };
                 match cmd {
                     Command::Select(name) => {
                         selected = name;
@@ -277,7 +288,7 @@ async fn ssh_for(
         .map_err(|e| format!("{e:#}"))
 }
 
-fn job_id(cmd: &Command) -> Option<u64> {
+pub(super) fn job_id(cmd: &Command) -> Option<u64> {
     match cmd {
         Command::Create { job, .. }
         | Command::Start { job, .. }
@@ -301,6 +312,7 @@ fn job_id(cmd: &Command) -> Option<u64> {
         | Command::ShellTab { .. }
         | Command::ShellUsed { .. }
         | Command::CancelJobs => None,
+        Command::On { cmd, .. } => job_id(cmd),
     }
 }
 
@@ -440,6 +452,7 @@ async fn run_job(
         | Command::ListSnapshots { .. }
         | Command::ShellTab { .. }
         | Command::ShellUsed { .. }
-        | Command::CancelJobs => Ok(String::new()),
+        | Command::CancelJobs
+        | Command::On { .. } => Ok(String::new()),
     }
 }

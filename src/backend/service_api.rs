@@ -105,6 +105,13 @@ pub enum Command {
     },
     /// The MCP activity view opened (poll the calls, `Event::McpCalls`) or closed.
     McpView(bool),
+    /// `cmd` for engine `engine` (several engines: `backend::service_multi`
+    /// routes it to that engine's service; a command without it goes to the
+    /// default engine).
+    On {
+        engine: String,
+        cmd: Box<Command>,
+    },
 }
 
 /// What the agents view can do to a session (each after a confirmation).
@@ -234,6 +241,12 @@ pub enum Event {
     McpCalls(Vec<crate::store::mcp_calls::McpCall>),
     /// `berth mcp` calls running now (sent when the count changed).
     McpRunning(usize),
+    /// `event` from engine `engine`'s service (several engines:
+    /// `backend::service_multi`).
+    On {
+        engine: String,
+        event: Box<Event>,
+    },
 }
 
 /// Connects to the engine (called again after it goes away).

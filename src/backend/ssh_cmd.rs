@@ -2,6 +2,7 @@
 //! pinned host key (pinned now through the engine if it is missing) and the
 //! identities to offer. Used by `berth ssh`, shell tabs in the TUI and the TUI's
 //! "copy the ssh command".
+use super::ssh_route::{self, Route};
 use super::{keys, lifecycle, sshd, Ctx};
 use crate::domain::env::shell_quote;
 use crate::domain::labels;
@@ -57,15 +58,24 @@ pub fn reachable(w: &Workspace) -> bool {
 /// runs) and the identities to offer.
 pub async fn target(ctx: &Ctx, w: &Workspace) -> Result<Target> {
     let name = WorkspaceName::parse(&w.name)?;
-    let (port, proxy) = match w.ssh_port {
-        Some(p) => (p, None),
-        None if ssh_through_engine(w.net_profile()) => (
-            0,
-            Some(super::ssh_exec::proxy_command_here(ctx, name.as_str())?),
-        ),
-        None => bail!("the workspace has no SSH port label"),
+    // The workspace's own engine decides where its port is.
+    let on;
+    let ctx = if w.engine.is_empty() || w.engine == ctx.engine_name() {
+        ctx
+    } else {
+        on = ctx.on(&w.engine).await?;
+        &on
     };
-    let alias = name.ssh_alias();
+    let host = ssh_client::connect_host(ctx.config.bind_address);
+    let through_engine = || super::ssh_exec::proxy_command_here(ctx, name.as_str());
+    let (port, proxy) = match (w.ssh_port, ssh_route::route_of(ctx)) {
+        (Some(p), Route::Here) => (p, None),
+        (Some(p), Route::Jump(h)) => (p, Some(ssh_route::jump_command(&h, &host, p))),
+        (Some(_), Route::ThroughEngine) => (0, Some(through_engine()?)),
+        (None, _) if ssh_through_engine(w.net_profile()) => (0, Some(through_engine()?)),
+        (None, _) => bail!("the workspace has no SSH port label"),
+    };
+    let alias = ssh_route::alias_here(ctx, &name);
     let pinned = ssh_client::known_hosts_file(&ctx.paths, &alias);
     if w.state == WorkspaceState::Running && !tokio::fs::try_exists(&pinned).await.unwrap_or(false)
     {
@@ -75,7 +85,7 @@ pub async fn target(ctx: &Ctx, w: &Workspace) -> Result<Target> {
     }
     Ok(Target {
         alias,
-        host: ssh_client::connect_host(ctx.config.bind_address),
+        host,
         port,
         identities: keys::identities(ctx, name.as_str()).await?,
         forward_agent: super::provision::ssh_agent::ssh_forwards_agent(w),

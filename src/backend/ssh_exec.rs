@@ -25,20 +25,43 @@ pub const SUBCOMMAND: &str = "ssh-proxy";
 /// (`exe`) with its config file: quoted for the shell ssh runs it with, and `%`
 /// doubled (ssh would expand `%h`-style tokens).
 pub fn proxy_command(exe: &Path, config_file: &Path, name: &str) -> String {
-    let argv = [
+    proxy_command_on(exe, config_file, None, name)
+}
+
+/// [`proxy_command`] naming the engine (`--engine`), for a berth of several or a
+/// workspace off the `default` engine.
+pub fn proxy_command_on(
+    exe: &Path,
+    config_file: &Path,
+    engine: Option<&str>,
+    name: &str,
+) -> String {
+    let mut argv = vec![
         exe.display().to_string(),
         "--config".into(),
         config_file.display().to_string(),
-        SUBCOMMAND.into(),
-        name.into(),
     ];
+    if let Some(e) = engine {
+        argv.extend(["--engine".into(), e.to_string()]);
+    }
+    argv.extend([SUBCOMMAND.into(), name.into()]);
     crate::ssh_client::shell_join(&argv).replace('%', "%%")
 }
 
-/// This berth's `ProxyCommand` for `name`.
+/// This berth's `ProxyCommand` for `name` on `ctx`'s engine: it names the engine
+/// (`--engine`) with several engines or off `default`, so the proxy asks no other
+/// and never lands on another chosen default.
 pub fn proxy_command_here(ctx: &Ctx, name: &str) -> Result<String> {
     let exe = std::env::current_exe().context("cannot find berth's own program")?;
-    Ok(proxy_command(&exe, &ctx.paths.config_file, name))
+    let here = ctx.engine_name();
+    let engine =
+        (ctx.engines.several() || here != crate::domain::engines::DEFAULT_ENGINE).then_some(here);
+    Ok(proxy_command_on(
+        &exe,
+        &ctx.paths.config_file,
+        engine.as_deref(),
+        name,
+    ))
 }
 
 fn inetd_request(stdin: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>>) -> ExecRequest {
@@ -142,5 +165,7 @@ mod tests {
             c,
             "'/opt/my tools/berth' --config /h/100%%/config.toml ssh-proxy api"
         );
+        let c = proxy_command_on(Path::new("/b"), Path::new("/c.toml"), Some("far"), "api");
+        assert_eq!(c, "/b --config /c.toml --engine far ssh-proxy api");
     }
 }

@@ -122,7 +122,7 @@ pub async fn pin_host_key(ctx: &Ctx, name: &WorkspaceName) -> Result<()> {
     let line = String::from_utf8_lossy(&stdout).to_string();
     let (kind, key) = ssh_client::parse_public_key(&line)
         .ok_or_else(|| anyhow!("{HOST_KEY_PUB} does not hold a public key"))?;
-    let (paths, alias) = (ctx.paths.clone(), name.ssh_alias());
+    let (paths, alias) = (ctx.paths.clone(), super::ssh_route::alias_here(ctx, name));
     tokio::task::spawn_blocking(move || ssh_client::pin_host_key(&paths, &alias, &kind, &key))
         .await
         .map_err(|e| anyhow!("pinning the host key failed: {e}"))??;

@@ -31,6 +31,12 @@ pub const DEBOUNCE: Duration = Duration::from_millis(150);
 /// How often the list is refreshed while a create runs (see the module doc).
 pub const PROVISIONING_REFRESH: Duration = Duration::from_secs(2);
 
+/// A full list this often while connected, events or not: a safety net for an
+/// engine that drops events (podman 4.3 matched no label-name filter, so its list
+/// went stale without an error). One list call per engine every 30 s is cheap;
+/// fixed rather than configured, since nothing but a broken engine needs it.
+pub const RESYNC: Duration = Duration::from_secs(30);
+
 /// When to list again without an event: soon while a create runs.
 fn next_poll(ws: &[Workspace]) -> Option<Instant> {
     ws.iter()
@@ -138,16 +144,17 @@ async fn follow(
     let mut list_failures = 0u32;
     // Containers started since the last list (see the module doc).
     let mut started = BTreeSet::new();
+    let mut resync_at = Instant::now() + RESYNC;
     loop {
         while refills.try_join_next().is_some() {}
-        let next = match refresh_at {
-            None => stream.next().await,
-            Some(at) => tokio::select! {
+        let at = refresh_at.map_or(resync_at, |r| r.min(resync_at));
+        let next = tokio::select! {
                 next = stream.next() => next,
                 _ = tokio::time::sleep_until(at) => {
                     match inventory::list_with(engine.as_ref(), store).await {
                         Ok(ws) => {
                             list_failures = 0;
+                            resync_at = Instant::now() + RESYNC;
                             refresh_at = next_poll(&ws);
                             refill(engine, &ws, std::mem::take(&mut started), refills);
                             let _ = events.send(Event::Workspaces(ws)).await;
@@ -161,7 +168,6 @@ async fn follow(
                     }
                     continue;
                 }
-            },
         };
         match next {
             Some(Ok(ev)) => {

@@ -282,7 +282,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Check the engine, permissions, disk, image, ports and runtimes; print fixes.
+    /// Every engine berth knows (DOCKER_HOST, Docker contexts, `[engines.NAME]`):
+    /// where it is, whether it answers, its version, API version, runtimes and
+    /// workspaces; each asked at once with a timeout.
+    Engines {
+        /// [{"name", "url", "source", "default", "reachable", "error", "version",
+        /// "api_version", "runtimes", "default_runtime", "running", "workspaces"}].
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check every engine, permissions, disk, image, ports and runtimes; print fixes.
     Doctor {
         #[arg(long)]
         json: bool,
@@ -442,6 +451,7 @@ impl Command {
             Command::Gc { .. } => "gc",
             Command::Daemon { .. } => "daemon",
             Command::Pool { .. } => "pool",
+            Command::Engines { .. } => "engines",
             Command::Doctor { .. } => "doctor",
             Command::Preflight { .. } => "preflight",
             Command::Config { .. } => "config",

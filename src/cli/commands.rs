@@ -57,7 +57,12 @@ pub async fn overview(paths: Paths, config: Config) -> Result<i32> {
     Ok(0)
 }
 
-pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
+/// Runs `cmd` on `ctx`'s engine; `placed` says where a create goes and why.
+pub async fn run(
+    ctx: &Ctx,
+    cmd: Command,
+    placed: Option<&crate::backend::placement::Placed>,
+) -> Result<i32> {
     let cmd_name = cmd.name();
     match cmd {
         Command::Create(args) => {
@@ -73,6 +78,11 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
             let host_env = crate::backend::create::host_env_names();
             let name_generated = request.name.trim().is_empty();
             let spec = workspace_spec(&ctx.config, request, host_env.iter().map(String::as_str))?;
+            // Where it goes, said when there is a choice (several engines).
+            let placed = placed.filter(|_| ctx.engines.several());
+            if let (Some(p), false) = (placed, json) {
+                println!("engine: {} ({})", p.engine, p.reason);
+            }
             let view = ProgressView::new(json);
             let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
             tokio::spawn(async move {
@@ -104,6 +114,9 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                 // Claimed from the warm pool just now (pool-born, not reused).
                 v["warm"] = serde_json::Value::Bool(!reused && crate::backend::pool::is_warm(&ws));
                 v["steps"] = serde_json::to_value(view.steps())?;
+                if let Some(p) = placed {
+                    v["placement"] = serde_json::to_value(p)?;
+                }
                 print_json(&v)?;
             } else {
                 let verb = match (reused, crate::backend::pool::is_warm(&ws)) {
@@ -111,7 +124,11 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                     (false, true) => "created warm (claimed from the pool)",
                     (false, false) => "created",
                 };
+                let route = crate::backend::ssh_route::route_of(ctx);
                 let at = match ws.ssh_port {
+                    Some(_) if route != crate::backend::ssh_route::Route::Here => {
+                        crate::backend::ssh_route::how_reached(&route, &ws.engine, ws.ssh_port)
+                    }
                     Some(p) => format!(
                         "SSH on {}:{p}",
                         ssh_client::connect_host(ctx.config.bind_address)
@@ -208,6 +225,11 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
                 }
                 if let Some(p) = &proxy {
                     println!("{:<10} {}", "proxy", p.describe());
+                }
+                let route = crate::backend::ssh_route::route_of(ctx);
+                if route != crate::backend::ssh_route::Route::Here {
+                    let how = crate::backend::ssh_route::how_reached(&route, &w.engine, w.ssh_port);
+                    println!("{:<10} {how}", "reached");
                 }
             }
             Ok(0)
@@ -331,6 +353,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
         | Command::Image { .. }
         | Command::Profiles { .. }
         | Command::Mcp { .. }
+        | Command::Engines { .. }
         | Command::Completions { .. }
         | Command::Man { .. } => bail!("berth {} is not a workspace command", cmd_name),
     }
@@ -354,7 +377,12 @@ async fn ssh_config(ctx: &Ctx, json: bool) -> Result<i32> {
     let mut blocks = Vec::new();
     for w in ws.iter().filter(|w| ssh_cmd::reachable(w)) {
         match ssh_cmd::target(ctx, w).await {
-            Ok(t) => blocks.push((t.alias.clone(), t.host_block(&ctx.paths))),
+            Ok(t) => {
+                let route = crate::backend::ssh_route::route(ctx.engines.def(&w.engine));
+                let how = crate::backend::ssh_route::how_reached(&route, &w.engine, w.ssh_port);
+                let block = format!("# {}: {how}.\n{}", w.name, t.host_block(&ctx.paths));
+                blocks.push((t.alias.clone(), block))
+            }
             Err(e) => eprintln!("note: no ssh config for {}: {e:#}", w.name),
         }
     }

@@ -27,16 +27,23 @@ pub enum DaemonAction {
     },
 }
 
-fn connector() -> Connector {
-    Arc::new(|| {
-        async {
-            DockerEngine::connect()
+/// Connects to the engine commands use (`--engine`, BERTH_ENGINE, the config's
+/// `engine`, ...), anew on each call.
+fn connector(set: &crate::backend::engines::EngineSet) -> Result<Connector> {
+    let def = set
+        .def(set.default_name())
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("there is no engine named {:?}", set.default_name()))?;
+    Ok(Arc::new(move || {
+        let def = def.clone();
+        async move {
+            DockerEngine::connect_def(&def)
                 .await
                 .map(|e| Arc::new(e) as Arc<dyn Engine>)
                 .map_err(|e| e.to_string())
         }
         .boxed()
-    })
+    }))
 }
 
 pub async fn run(
@@ -66,7 +73,8 @@ async fn serve(paths: Paths, config: Config) -> Result<i32> {
         let _ = stop_tx.send(true);
     });
     let store = Store::new(paths.store_file());
-    let d = Daemon::new(paths, config, store, connector());
+    let connector = connector(&super::engine_set_async(&config).await?)?;
+    let d = Daemon::new(paths, config, store, connector);
     let served = d.serve(stop_rx).await;
     signals.abort();
     served.map(|()| 0)

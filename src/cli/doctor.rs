@@ -66,7 +66,25 @@ async fn free_bytes(path: &str) -> Option<u64> {
 
 pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
     let mut v = Vec::new();
-    let endpoint = endpoint_from_env();
+    // The default engine (as today: unreachable fails); the others after, each
+    // a section of its own (`doctor_engines`).
+    let set = match super::engine_set_async(config).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            v.push(check(
+                "engines",
+                Status::Fail,
+                format!("{e:#}"),
+                Some("berth engines  # lists the engines berth knows"),
+            ));
+            None
+        }
+    };
+    let def = set.as_ref().and_then(|s| s.def(s.default_name()).cloned());
+    let endpoint = def
+        .as_ref()
+        .map(|d| d.host.url())
+        .unwrap_or_else(endpoint_from_env);
     let local = endpoint.starts_with("unix://");
     let installed = tokio::task::spawn_blocking(|| {
         ["dockerd", "docker", "podman"]
@@ -91,7 +109,11 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
             Some("sudo apt-get install docker.io"),
         ),
     });
-    let engine: Option<Arc<dyn Engine>> = match DockerEngine::connect_to(&endpoint).await {
+    let connected = match &def {
+        Some(d) => DockerEngine::connect_def(d).await,
+        None => DockerEngine::connect_to(&endpoint).await,
+    };
+    let engine: Option<Arc<dyn Engine>> = match connected {
         Ok(e) => Some(Arc::new(e)),
         Err(e) => {
             let fix = match &e {
@@ -186,65 +208,14 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
             None,
         ),
     });
-    if let (Some(e), Some(info)) = (&engine, &info) {
-        v.push(match e.image_present(&config.image).await {
-            Ok(true) => check("image present", Status::Ok, config.image.clone(), None),
-            Ok(false) => check(
-                "image present",
-                Status::Fail,
-                format!("{} is not in the engine", config.image),
-                Some("berth image build  # without a registry: sudo scripts/engine.sh images target/release/berth"),
-            ),
-            Err(err) => check("image present", Status::Fail, err.to_string(), None),
-        });
-        match e.list_workspaces().await {
-            Ok(ws) => {
-                let taken = ws.iter().filter_map(|w| w.ssh_port).collect();
-                let free = free_count(config.port_range, &taken, |p| {
-                    std::net::TcpListener::bind((config.bind_address, p)).is_err()
-                });
-                let detail = format!(
-                    "{free} of {} ports free in {}",
-                    config.port_range.len(),
-                    config.port_range
-                );
-                let fix = Some("widen `ssh.port_range` in the config file (berth config path)");
-                v.push(match free {
-                    0 => check("free ports", Status::Fail, detail, fix),
-                    1..=4 => check("free ports", Status::Warn, detail, fix),
-                    _ => check("free ports", Status::Ok, detail, None),
-                });
-            }
-            Err(err) => v.push(check("free ports", Status::Fail, err.to_string(), None)),
-        }
-        // Each registered runtime through a probe container (`domain::runtime`).
-        let ctx = Ctx::new(e.clone(), config.clone(), paths.clone());
-        // Built from this berth's definition (preflight's image_integrity). A
-        // warning here: a stale image still runs workspaces (create only warns);
-        // `berth preflight` refuses it for agent sessions.
-        let c = crate::backend::preflight_image::check(&ctx, &config.image, None).await;
-        let status = if c.passed { Status::Ok } else { Status::Warn };
-        v.push(check(
-            "image integrity",
-            status,
-            c.detail,
-            c.guidance.as_deref(),
-        ));
-        v.extend(super::runtime::doctor_checks(&ctx).await);
-        // podman: what it is, its init, what it lacks. Its `init` setting is that
-        // of the configured engine at this endpoint.
-        let init = config
-            .engines
-            .defs
-            .values()
-            .find(|d| d.host.url() == endpoint)
-            .and_then(|d| d.init);
-        v.extend(super::doctor_podman::checks(&ctx, info, init).await);
-        // Alerts: a workspace's home past [limits] disk_alert, all of them past
-        // alert_threshold_pct of the host.
-        v.extend(super::limits::doctor_checks(&ctx).await);
-        v.push(platforms(e.as_ref()).await);
-        v.push(isolated_network(e.as_ref(), config).await);
+    if let (Some(e), Some(_)) = (&engine, &info) {
+        let range = def
+            .as_ref()
+            .map_or(config.port_range, |d| d.ports(config.port_range));
+        v.extend(engine_checks(e.clone(), paths, config, range, local).await);
+    }
+    if let Some(set) = &set {
+        v.extend(super::doctor_engines::others(set, paths, config).await);
     }
     v.push(super::doctor_state::check(paths.state_dir.clone()).await);
     v.push(super::daemon::doctor_check(paths).await);
@@ -254,6 +225,76 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
         format!("{} parsed", paths.config_file.display()),
         None,
     ));
+    v
+}
+
+/// What doctor checks on a reachable engine: the image, free ports in its
+/// `range` (the bind probe only when `local`), runtimes, limits, platforms and
+/// the isolated network.
+pub(super) async fn engine_checks(
+    e: Arc<dyn Engine>,
+    paths: &Paths,
+    config: &Config,
+    range: crate::domain::ports::PortRange,
+    local: bool,
+) -> Vec<Check> {
+    let mut v = Vec::new();
+    let e = &e;
+    v.push(match e.image_present(&config.image).await {
+            Ok(true) => check("image present", Status::Ok, config.image.clone(), None),
+            Ok(false) => check(
+                "image present",
+                Status::Fail,
+                format!("{} is not in the engine", config.image),
+                Some("berth image build  # without a registry: sudo scripts/engine.sh images target/release/berth"),
+            ),
+            Err(err) => check("image present", Status::Fail, err.to_string(), None),
+        });
+    match e.list_workspaces().await {
+        Ok(ws) => {
+            let taken = ws.iter().filter_map(|w| w.ssh_port).collect();
+            let free = free_count(range, &taken, |p| {
+                local && std::net::TcpListener::bind((config.bind_address, p)).is_err()
+            });
+            let detail = format!("{free} of {} ports free in {range}", range.len());
+            let fix = Some("widen `ssh.port_range` in the config file (berth config path)");
+            v.push(match free {
+                0 => check("free ports", Status::Fail, detail, fix),
+                1..=4 => check("free ports", Status::Warn, detail, fix),
+                _ => check("free ports", Status::Ok, detail, None),
+            });
+        }
+        Err(err) => v.push(check("free ports", Status::Fail, err.to_string(), None)),
+    }
+    // Each registered runtime through a probe container (`domain::runtime`).
+    let ctx = Ctx::new(e.clone(), config.clone(), paths.clone());
+    // Built from this berth's definition (preflight's image_integrity). A
+    // warning here: a stale image still runs workspaces (create only warns);
+    // `berth preflight` refuses it for agent sessions.
+    let c = crate::backend::preflight_image::check(&ctx, &config.image, None).await;
+    let status = if c.passed { Status::Ok } else { Status::Warn };
+    v.push(check(
+        "image integrity",
+        status,
+        c.detail,
+        c.guidance.as_deref(),
+    ));
+    v.extend(super::runtime::doctor_checks(&ctx).await);
+    // podman: what it is, its init, what it lacks (`init` as the engine's
+    // definition in the config says; by its name, else by its endpoint).
+    if let Ok(info) = e.info().await {
+        let defs = &config.engines.defs;
+        let init = defs
+            .get(&e.name())
+            .or_else(|| defs.values().find(|d| d.host.url() == e.endpoint()))
+            .and_then(|d| d.init);
+        v.extend(super::doctor_podman::checks(&ctx, &info, init).await);
+    }
+    // Alerts: a workspace's home past [limits] disk_alert, all of them past
+    // alert_threshold_pct of the host.
+    v.extend(super::limits::doctor_checks(&ctx).await);
+    v.push(platforms(e.as_ref()).await);
+    v.push(isolated_network(e.as_ref(), config).await);
     v
 }
 

@@ -1,8 +1,6 @@
 //! `berth mcp`: the MCP server over stdio (`crate::mcp`), and `berth mcp calls`,
 //! the tool calls its clients made (what the TUI's activity view shows).
-use crate::backend::Ctx;
 use crate::config::{Config, Paths};
-use crate::engine::docker::DockerEngine;
 use crate::mcp::{serve_until, Shared};
 use crate::store::{McpCall, Store};
 use anyhow::Result;
@@ -47,18 +45,14 @@ pub async fn run(paths: Paths, config: Config, action: Option<McpAction>) -> Res
             let store = Store::new(paths.store_file());
             // The server starts without an engine too: preflight says what is wrong,
             // and each call tries to connect again.
-            let ctx = match DockerEngine::connect().await {
-                Ok(e) => Some(Ctx::with_store(
-                    Arc::new(e),
-                    config.clone(),
-                    paths.clone(),
-                    store.clone(),
-                )),
-                Err(e) => {
-                    tracing::warn!(error = %e, "mcp: no engine yet");
-                    None
-                }
-            };
+            let ctx =
+                match super::connect_typed(paths.clone(), config.clone(), store.clone()).await? {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "mcp: no engine yet");
+                        None
+                    }
+                };
             let shared = Arc::new(Shared::connecting(ctx, paths, config, store));
             let input = tokio::io::BufReader::new(tokio::io::stdin());
             serve_until(shared, input, tokio::io::stdout(), stop_signal()).await?;

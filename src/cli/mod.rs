@@ -13,14 +13,18 @@ mod delete;
 mod dind;
 mod docs;
 mod doctor;
+mod doctor_engines;
 mod doctor_podman;
 mod doctor_state;
 mod egress;
+mod engine_route;
+mod engines;
 mod exec;
 mod gc;
 mod hint;
 mod image;
 mod limits;
+mod list_all;
 mod log_forward;
 mod logs;
 mod logs_tagged;
@@ -58,19 +62,49 @@ pub fn load(config_override: Option<std::path::PathBuf>) -> Result<(Paths, Confi
 /// `engine`, the current Docker context, else DOCKER_HOST or the default socket)
 /// and builds the backend context; the other engines connect when first used.
 pub async fn connect(paths: Paths, config: Config) -> Result<Ctx> {
-    let set = Arc::new(engine_set(&config)?);
+    let set = Arc::new(engine_set_async(&config).await?);
     let engine = set.get(set.default_name()).await?;
     Ok(Ctx::with_engines(set, engine, config, paths))
 }
 
-/// Every engine this berth knows (not connected yet).
+/// Connects to the engine commands use, keeping the engine's own error (a
+/// refused permission, a missing socket) for callers that say what to do about
+/// it; the context shares `store`. Each call connects anew (reconnecting
+/// callers: the daemon, the MCP server).
+pub async fn connect_typed(
+    paths: Paths,
+    config: Config,
+    store: crate::store::Store,
+) -> Result<std::result::Result<Ctx, crate::engine::EngineError>> {
+    let set = Arc::new(engine_set_async(&config).await?);
+    let def = set
+        .def(set.default_name())
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("there is no engine named {:?}", set.default_name()))?;
+    Ok(DockerEngine::connect_def(&def)
+        .await
+        .map(|e| Ctx::with_all(set, Arc::new(e), config, paths, store)))
+}
+
+/// Every engine this berth knows (not connected yet): DOCKER_HOST, the Docker
+/// contexts and the config. Blocking (reads the contexts' files): call it from
+/// `spawn_blocking` in async code.
 pub fn engine_set(config: &Config) -> Result<EngineSet> {
-    EngineSet::load(
-        config,
-        Vec::new(),
-        EngineChoice::default(),
-        docker_connector(),
-    )
+    let contexts = crate::engine::contexts::load();
+    for note in &contexts.notes {
+        tracing::info!("docker contexts: {note}");
+    }
+    let choice = EngineChoice {
+        docker_context: contexts.current,
+        ..Default::default()
+    };
+    EngineSet::load(config, contexts.defs, choice, docker_connector())
+}
+
+/// [`engine_set`] off the async threads.
+pub async fn engine_set_async(config: &Config) -> Result<EngineSet> {
+    let c = config.clone();
+    tokio::task::spawn_blocking(move || engine_set(&c)).await?
 }
 
 /// Connects to an engine definition with bollard.
@@ -165,7 +199,12 @@ async fn dispatch(cli: Cli) -> Result<i32> {
     })
     .await??;
     config.engines.flag = cli.engine.clone();
+    // An engine set that cannot be made is said by the command that needs it.
+    let several = engine_set_async(&config).await.is_ok_and(|s| s.several());
     let Some(command) = cli.command else {
+        if several {
+            return list_all::run(paths, config, false, true).await;
+        }
         return commands::overview(paths, config).await;
     };
     // The command's name only: its arguments can hold secrets (exec -e K=V, scripts).
@@ -185,9 +224,11 @@ async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Image { action } => image::run(paths, config, action).await,
         Command::Profiles { json } => profiles::list(paths, config, json).await,
         Command::Mcp { action } => mcp::run(paths, config, action).await,
+        Command::Engines { json } => engines::run(paths, config, json).await,
+        Command::List { json } if several => list_all::run(paths, config, json, false).await,
         other => {
-            let ctx = connect(paths, config).await?;
-            commands::run(&ctx, other).await
+            let (ctx, placed) = engine_route::connect_for(paths, config, &other).await?;
+            commands::run(&ctx, other, placed.as_ref()).await
         }
     }
 }

@@ -162,11 +162,40 @@ pub fn table(
     ttl: &std::collections::HashMap<String, String>,
     sizes: &std::collections::BTreeMap<String, u64>,
 ) -> String {
-    let rows: Vec<[String; 9]> = ws
+    table_for(ws, ttl, sizes, false)
+}
+
+/// A row's key in the TTL and size maps: the name, or with several engines
+/// [`engine_key`] (the same name may be on two engines).
+pub fn row_key(w: &Workspace, several: bool) -> String {
+    match several {
+        true => engine_key(&w.engine, &w.name),
+        false => w.name.clone(),
+    }
+}
+
+/// `ENGINE/NAME`.
+pub fn engine_key(engine: &str, name: &str) -> String {
+    format!("{engine}/{name}")
+}
+
+/// The list; with `several` engines an ENGINE column after NAME, and the maps
+/// keyed by [`row_key`].
+pub fn table_for(
+    ws: &[Workspace],
+    ttl: &std::collections::HashMap<String, String>,
+    sizes: &std::collections::BTreeMap<String, u64>,
+    several: bool,
+) -> String {
+    let rows: Vec<Vec<String>> = ws
         .iter()
         .map(|w| {
-            [
-                w.name.clone(),
+            let key = row_key(w, several);
+            let mut r = vec![w.name.clone()];
+            if several {
+                r.push(w.engine.clone());
+            }
+            r.extend([
                 match &w.provision {
                     Provision::Ready => w.state.as_str().to_string(),
                     p => format!("{} at {}", p.word(), p.step_text()),
@@ -176,24 +205,31 @@ pub fn table(
                 w.image.clone(),
                 w.uptime_secs(now()).map_or("-".into(), human_duration),
                 sizes
-                    .get(&w.name)
+                    .get(&key)
                     .map_or("?".into(), |b| crate::domain::limits::human_size(*b)),
-                ttl.get(&w.name).cloned().unwrap_or_else(|| "-".into()),
+                ttl.get(&key).cloned().unwrap_or_else(|| "-".into()),
                 w.thread.clone().unwrap_or_else(|| "-".into()),
-            ]
+            ]);
+            r
         })
         .collect();
-    let header = [
-        "NAME", "STATE", "SSH", "NET", "IMAGE", "UPTIME", "SIZE", "TTL", "THREAD",
-    ]
-    .map(String::from);
-    let mut widths = header.clone().map(|h| h.len());
+    let mut header: Vec<String> = vec!["NAME".into()];
+    if several {
+        header.push("ENGINE".into());
+    }
+    header.extend(
+        [
+            "STATE", "SSH", "NET", "IMAGE", "UPTIME", "SIZE", "TTL", "THREAD",
+        ]
+        .map(String::from),
+    );
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
             widths[i] = widths[i].max(c.chars().count());
         }
     }
-    let line = |r: &[String; 9]| {
+    let line = |r: &[String]| {
         let cells: Vec<String> = r
             .iter()
             .enumerate()
@@ -224,6 +260,8 @@ pub fn ssh_text(w: &Workspace) -> String {
 pub fn workspace_json(w: &Workspace) -> serde_json::Value {
     serde_json::json!({
         "name": w.name,
+        // berth's name of the engine it is on (`berth engines`).
+        "engine": w.engine,
         "state": w.status_word(),
         "container_state": w.state.as_str(),
         "provision": w.provision,

@@ -1,13 +1,10 @@
 //! `berth preflight [--repo PATH] [--force] [--profile P] [--json]`: the checks an
 //! agent session needs, one line each, exit 1 when not ready (`backend::preflight`).
 use crate::backend::preflight::{run as preflight, without_engine, PreflightRequest};
-use crate::backend::Ctx;
 use crate::config::{Config, Paths};
 use crate::domain::preflight::Preflight;
-use crate::engine::docker::DockerEngine;
 use anyhow::Result;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 pub async fn run(
     paths: Paths,
@@ -29,12 +26,12 @@ pub async fn run(
         profile,
     };
     // An engine that cannot even be connected to is a failed check, not an error.
-    let p = match DockerEngine::connect().await {
-        Ok(engine) => {
-            let ctx = Ctx::new(Arc::new(engine), config, paths);
-            preflight(&ctx, &req).await
-        }
-        Err(e) => without_engine(&e, &paths.state_dir, &req, &config.image).await,
+    let store = crate::store::Store::new(paths.store_file());
+    let image = config.image.clone();
+    let state_dir = paths.state_dir.clone();
+    let p = match super::connect_typed(paths, config, store).await? {
+        Ok(ctx) => preflight(&ctx, &req).await,
+        Err(e) => without_engine(&e, &state_dir, &req, &image).await,
     };
     print(&p, json)?;
     Ok(if p.ready { 0 } else { 1 })

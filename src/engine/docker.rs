@@ -6,7 +6,7 @@ use super::{
     ContainerSpec, Engine, EngineError, EngineInfo, EngineResult, ExecOutcome, ExecRequest,
     ImageBuild, ImageInfo, LogOptions, Output, PathStat, TarDownload, TarUpload,
 };
-use crate::domain::engines::{EngineDef, EngineHost};
+use crate::domain::engines::EngineDef;
 use crate::domain::labels;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
 use crate::domain::platform::{Arch, Emulation};
@@ -30,6 +30,8 @@ pub struct DockerEngine {
     name: String,
     /// podman behind a Docker-compatible socket (`domain::podman`), from its version.
     podman: bool,
+    /// The ssh transport of an `ssh://` engine, which lives as long as the engine.
+    _dial: Option<std::sync::Arc<super::ssh_dial::SshDial>>,
 }
 
 /// The endpoint berth talks to: DOCKER_HOST, else the default socket.
@@ -40,6 +42,16 @@ pub fn endpoint_from_env() -> String {
         .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string())
 }
 
+/// Whether podman answers (its version lists a `Podman Engine` component).
+async fn is_podman(docker: &Docker) -> bool {
+    docker.version().await.is_ok_and(|v| {
+        crate::domain::podman::Flavor::from_components(
+            v.components.iter().flatten().map(|c| c.name.as_str()),
+        )
+        .is_podman()
+    })
+}
+
 impl DockerEngine {
     /// Connects to DOCKER_HOST (or the default socket) and agrees on an API version.
     pub async fn connect() -> EngineResult<Self> {
@@ -48,16 +60,30 @@ impl DockerEngine {
     }
 
     /// Connects to engine definition `def`, named after it.
+    /// unix, plain tcp, tcp with TLS and ssh:// (`docker_connect`).
     pub async fn connect_def(def: &EngineDef) -> EngineResult<Self> {
-        match &def.host {
-            EngineHost::Unix(_) | EngineHost::Tcp { .. } if def.tls.is_none() => {
-                Ok(Self::connect_to(&def.host.url()).await?.named(&def.name))
-            }
-            _ => Err(EngineError::Unreachable {
-                endpoint: def.host.url(),
-                reason: "this transport is not supported yet".into(),
-            }),
-        }
+        super::docker_connect::connect(def).await
+    }
+
+    /// A client made by `docker_connect`, version agreed, named `name`.
+    pub(super) async fn from_docker(
+        docker: Docker,
+        endpoint: &str,
+        name: &str,
+        dial: Option<std::sync::Arc<super::ssh_dial::SshDial>>,
+    ) -> EngineResult<Self> {
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| map_err(endpoint, e))?;
+        let podman = is_podman(&docker).await;
+        Ok(Self {
+            docker,
+            endpoint: endpoint.to_string(),
+            name: name.to_string(),
+            podman,
+            _dial: dial,
+        })
     }
 
     pub async fn connect_to(endpoint: &str) -> EngineResult<Self> {
@@ -78,17 +104,13 @@ impl DockerEngine {
             .negotiate_version()
             .await
             .map_err(|e| map_err(endpoint, e))?;
-        let podman = docker.version().await.is_ok_and(|v| {
-            crate::domain::podman::Flavor::from_components(
-                v.components.iter().flatten().map(|c| c.name.as_str()),
-            )
-            .is_podman()
-        });
+        let podman = is_podman(&docker).await;
         Ok(Self {
             docker,
             endpoint: endpoint.to_string(),
             name: crate::domain::engines::DEFAULT_ENGINE.to_string(),
             podman,
+            _dial: None,
         })
     }
 

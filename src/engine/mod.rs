@@ -1,7 +1,9 @@
 //! The container engine behind a trait that speaks domain types only.
 //! `docker.rs` is the bollard implementation; SDK types never leave it.
 //! `memory.rs` is an in-memory engine for tests and benchmarks.
+pub mod contexts;
 pub mod docker;
+mod docker_connect;
 mod docker_convert;
 mod docker_copy;
 mod docker_create;
@@ -24,6 +26,7 @@ pub mod probe;
 pub mod proxy;
 pub mod reader;
 pub mod snapshot;
+pub mod ssh_dial;
 
 pub use log_forward::{LogFile, LogForwarderSpec};
 pub use probe::{ProbeLeft, ProbeOutcome, ProbeSpec};
@@ -47,7 +50,10 @@ pub use proxy::ProxySidecarSpec;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineError {
-    #[error("cannot reach the container engine at {endpoint} ({reason}). Start it (`sudo systemctl start docker`, or `sudo scripts/engine.sh ensure` in berth's checkout) or point DOCKER_HOST at a running engine")]
+    #[error(
+        "cannot reach the container engine at {endpoint} ({reason}). {}",
+        unreachable_hint(endpoint)
+    )]
     Unreachable { endpoint: String, reason: String },
     #[error("permission denied on the engine socket {endpoint}. Add yourself to the docker group (`sudo usermod -aG docker $USER`, then log in again) or run as root")]
     PermissionDenied { endpoint: String },
@@ -77,6 +83,16 @@ impl EngineError {
             self,
             EngineError::Unreachable { .. } | EngineError::PermissionDenied { .. }
         )
+    }
+}
+
+/// What to do about an engine that does not answer: start the local one, or
+/// check the remote host (whose own engine berth cannot start from here).
+fn unreachable_hint(endpoint: &str) -> &'static str {
+    if endpoint.starts_with("ssh://") || endpoint.starts_with("tcp://") {
+        "Check the host, the network and the engine there (`berth engines` lists every engine), or pick another with --engine"
+    } else {
+        "Start it (`sudo systemctl start docker`, or `sudo scripts/engine.sh ensure` in berth's checkout) or point DOCKER_HOST at a running engine"
     }
 }
 

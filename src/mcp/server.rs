@@ -64,18 +64,17 @@ impl Shared {
         let Some((paths, config)) = &self.reconnect else {
             return Err("no engine".into());
         };
-        match crate::engine::docker::DockerEngine::connect().await {
-            Ok(engine) => {
-                let c = Ctx::with_store(
-                    Arc::new(engine),
-                    config.clone(),
-                    paths.clone(),
-                    self.recorder.store.clone(),
-                );
+        // The engine `--engine` (or BERTH_ENGINE, the config's `engine`) names.
+        let connected =
+            crate::cli::connect_typed(paths.clone(), config.clone(), self.recorder.store.clone())
+                .await;
+        match connected {
+            Ok(Ok(c)) => {
                 *slot = Some(c.clone());
                 Ok(c)
             }
-            Err(e) => Err(format!("{e}")),
+            Ok(Err(e)) => Err(format!("{e}")),
+            Err(e) => Err(format!("{e:#}")),
         }
     }
 }

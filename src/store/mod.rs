@@ -420,12 +420,7 @@ fn setup(conn: &Connection) -> rusqlite::Result<()> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
     }
     conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS port_leases (
-             port INTEGER PRIMARY KEY,
-             name TEXT NOT NULL,
-             token TEXT NOT NULL,
-             created_at INTEGER NOT NULL);
-         CREATE TABLE IF NOT EXISTS identities (
+        "CREATE TABLE IF NOT EXISTS identities (
              name TEXT PRIMARY KEY,
              identity_file TEXT NOT NULL);
          CREATE TABLE IF NOT EXISTS audit (
@@ -452,23 +447,17 @@ fn setup(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(job_runs::SCHEMA)?;
     conn.execute_batch(mcp_calls::SCHEMA)?;
     conn.execute_batch(activity::SCHEMA)?;
-    // Leases of berth 0.1 had no creator; such rows count as ended creates.
-    if !has_column(conn, "port_leases", "pid")? {
-        conn.execute_batch(
-            "BEGIN IMMEDIATE;
-             ALTER TABLE port_leases ADD COLUMN pid INTEGER;
-             ALTER TABLE port_leases ADD COLUMN pid_start INTEGER;
-             COMMIT;",
-        )
-        .or_else(|e| {
-            let _ = conn.execute_batch("ROLLBACK");
-            // Another process added them meanwhile.
-            if has_column(conn, "port_leases", "pid")? {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })?;
+    // Leases of berth 0.1 had no creator (such rows count as ended creates);
+    // those before several engines were keyed by port alone (kept on `default`).
+    let has_leases: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'port_leases'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_leases {
+        leases::migrate(conn)?;
+    } else {
+        conn.execute_batch(leases::SCHEMA)?;
     }
     Ok(())
 }

@@ -18,6 +18,7 @@ fn store() -> (tempfile::TempDir, Store) {
 
 fn lease(name: &str, range: PortRange) -> LeaseRequest {
     LeaseRequest {
+        engine: "default".into(),
         name: name.into(),
         token: name.into(),
         range,

@@ -9,8 +9,7 @@ use super::theme;
 use super::update::{update, Msg};
 use crate::backend::service::{self, Backend, Connector};
 use crate::config::{Config, Paths};
-use crate::engine::docker::DockerEngine;
-use crate::engine::Engine;
+use crate::domain::engines::EngineDef;
 use crate::terminal::screen::CursorShape;
 use crate::terminal::session::{NativePty, SessionEvent};
 use anyhow::Result;
@@ -78,16 +77,49 @@ pub fn initial_state(paths: &Paths, config: &Config, config_error: Option<String
     s
 }
 
-fn docker_connector() -> Connector {
-    Arc::new(|| {
-        async {
-            DockerEngine::connect()
-                .await
-                .map(|e| Arc::new(e) as Arc<dyn Engine>)
-                .map_err(|e| e.to_string())
-        }
-        .boxed()
+/// Connects to engine `def` (again after it goes away) through berth's
+/// connector for every kind of engine (`cli::docker_connector`).
+fn docker_connector(def: &EngineDef) -> Connector {
+    let def = def.clone();
+    let connect = crate::cli::docker_connector();
+    Arc::new(move || {
+        let connecting = connect(def.clone());
+        async move { connecting.await.map_err(|e| e.to_string()) }.boxed()
     })
+}
+
+/// The backend over every engine berth knows: one service (no tags) for one
+/// engine, `service_multi` (one service per engine, events tagged) for several.
+fn backend_for(
+    paths: &Paths,
+    config: &Config,
+    set: crate::backend::engines::EngineSet,
+    state: &mut State,
+) -> Result<Backend> {
+    let names: Vec<String> = set.defs().iter().map(|d| d.name.clone()).collect();
+    state.engines = super::engines::Engines::new(&names, set.default_name());
+    state.engines.placement = set.placement();
+    let store = crate::store::Store::new(paths.store_file());
+    if set.several() {
+        return Ok(crate::backend::service_multi::spawn(
+            paths.clone(),
+            config.clone(),
+            set.defs(),
+            set.default_name(),
+            docker_connector,
+            store,
+            true,
+        ));
+    }
+    let def = set
+        .def(set.default_name())
+        .ok_or_else(|| anyhow::anyhow!("berth knows no engine"))?;
+    Ok(service::spawn_with_jobs(
+        paths.clone(),
+        config.clone(),
+        docker_connector(def),
+        store,
+    ))
 }
 
 /// crossterm's command for a shell's cursor shape.
@@ -120,9 +152,8 @@ pub async fn run(paths: Paths, config: Config, problem: Option<String>) -> Resul
     // Reads theme files: off the async threads.
     let (p, c) = (paths.clone(), config.clone());
     let mut state = tokio::task::spawn_blocking(move || initial_state(&p, &c, problem)).await?;
-    let store = crate::store::Store::new(paths.store_file());
-    let backend =
-        service::spawn_with_jobs(paths.clone(), config.clone(), docker_connector(), store);
+    let set = crate::cli::engine_set_async(&config).await?;
+    let backend = backend_for(&paths, &config, set, &mut state)?;
     let mut terminal = ratatui::init();
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -167,6 +198,7 @@ async fn event_loop(
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
     let mut first_list_frame = false;
+    let mut every_engine_frame = false;
     let mut shape = CursorShape::Default;
     loop {
         if dirty && last_draw.elapsed() >= FRAME {
@@ -186,6 +218,18 @@ async fn event_loop(
                     since_launch_ms = started.elapsed().as_millis() as u64,
                     frame_ms = t0.elapsed().as_secs_f64() * 1000.0,
                     "first frame listing workspaces"
+                );
+            }
+            if !every_engine_frame
+                && state.engines.several()
+                && state.engines.links.iter().all(|(_, l)| l.heard_from())
+            {
+                every_engine_frame = true;
+                tracing::info!(
+                    engines = state.engines.links.len(),
+                    workspaces = state.workspaces.len(),
+                    since_launch_ms = started.elapsed().as_millis() as u64,
+                    "first frame with every engine heard from"
                 );
             }
         }

@@ -23,6 +23,8 @@ pub enum Field {
     Clone,
     Thread,
     PostStart,
+    /// Where it runs (only when berth knows several engines; not in `ALL`).
+    Engine,
 }
 
 impl Field {
@@ -46,6 +48,7 @@ impl Field {
             Field::Clone => "Clone URL",
             Field::Thread => "Thread id",
             Field::PostStart => "Post-start",
+            Field::Engine => "Engine",
         }
     }
     pub fn hint(self) -> &'static str {
@@ -58,11 +61,12 @@ impl Field {
             Field::Clone => "optional: cloned into ~/repo",
             Field::Thread => "optional: reuse this thread's workspace",
             Field::PostStart => "optional: run with /bin/sh -lc",
+            Field::Engine => "←/→: the engine it runs on",
         }
     }
     /// Chosen from a list with ←/→ rather than typed.
     pub fn is_choice(self) -> bool {
-        matches!(self, Field::Profile | Field::Passthrough)
+        matches!(self, Field::Profile | Field::Passthrough | Field::Engine)
     }
 }
 
@@ -75,6 +79,11 @@ pub struct CreateForm {
     pub submitted: bool,
     /// The profiles offered (berth's, then a remembered or configured one of the user's).
     pub profiles: Vec<String>,
+    /// The engines offered (several engines only; the first preselected).
+    pub engines: Vec<String>,
+    /// (engine, name) of the workspaces that exist, for the name check on the
+    /// chosen engine (several engines only).
+    pub taken_on: Vec<(String, String)>,
 }
 
 impl CreateForm {
@@ -104,6 +113,8 @@ impl CreateForm {
             taken,
             submitted: false,
             profiles,
+            engines: Vec::new(),
+            taken_on: Vec::new(),
         };
         let profile = choices.profile.as_deref().unwrap_or(PROFILES[0]);
         let profile = if form.profiles.iter().any(|p| p == profile) {
@@ -122,6 +133,22 @@ impl CreateForm {
             form.set(Field::Dotfiles, d);
         }
         form
+    }
+
+    /// Adds the engine field (last), offering `engines`, the first preselected;
+    /// names are then checked against `taken_on` on the chosen engine.
+    pub fn with_engines(mut self, engines: Vec<String>, taken_on: Vec<(String, String)>) -> Self {
+        let first = engines.first().cloned().unwrap_or_default();
+        self.fields.push((Field::Engine, TextArea::default()));
+        self.engines = engines;
+        self.taken_on = taken_on;
+        self.set(Field::Engine, &first);
+        self
+    }
+
+    /// The engine chosen (`None`: the form has no engine field).
+    pub fn engine(&self) -> Option<String> {
+        (!self.engines.is_empty()).then(|| self.value(Field::Engine))
     }
 
     pub fn value(&self, f: Field) -> String {
@@ -160,6 +187,7 @@ impl CreateForm {
         match f {
             Field::Profile => self.profiles.clone(),
             Field::Passthrough => PASSTHROUGH.iter().map(|p| p.to_string()).collect(),
+            Field::Engine => self.engines.clone(),
             _ => vec![],
         }
     }
@@ -185,15 +213,26 @@ impl CreateForm {
             Field::Name if v.is_empty() => None,
             Field::Name => match WorkspaceName::parse(&v) {
                 Err(e) => Some(e.to_string()),
-                Ok(n) if self.taken.iter().any(|t| t == n.as_str()) => {
-                    Some(format!("workspace {n} already exists"))
-                }
-                Ok(_) => None,
+                Ok(n) => match self.engine() {
+                    Some(e)
+                        if self
+                            .taken_on
+                            .iter()
+                            .any(|(te, t)| *te == e && t == n.as_str()) =>
+                    {
+                        Some(format!("workspace {n} already exists on engine {e}"))
+                    }
+                    Some(_) => None,
+                    None if self.taken.iter().any(|t| t == n.as_str()) => {
+                        Some(format!("workspace {n} already exists"))
+                    }
+                    None => None,
+                },
             },
             Field::Profile if v == "try-repo" && self.value(Field::Clone).is_empty() => {
                 Some("try-repo needs a Clone URL to pick the profile from".into())
             }
-            Field::Profile | Field::Passthrough => None,
+            Field::Profile | Field::Passthrough | Field::Engine => None,
             Field::Dotfiles | Field::Image | Field::Clone | Field::Thread => v
                 .chars()
                 .any(char::is_whitespace)

@@ -26,10 +26,12 @@ pub enum Mode {
     Diff,
     /// Every `berth mcp` call, live.
     Mcp,
+    /// The engine picker (several engines).
+    Engines,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 12] = [
+    pub const ALL: [Mode; 13] = [
         Mode::Global,
         Mode::Normal,
         Mode::Logs,
@@ -42,6 +44,7 @@ impl Mode {
         Mode::Agents,
         Mode::Diff,
         Mode::Mcp,
+        Mode::Engines,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -57,6 +60,7 @@ impl Mode {
             Mode::Agents => "agents",
             Mode::Diff => "diff",
             Mode::Mcp => "mcp",
+            Mode::Engines => "engines",
         }
     }
     fn parse(s: &str) -> Option<Mode> {
@@ -139,6 +143,7 @@ actions! {
     NextFile = "next_file": "next file",
     PrevFile = "prev_file": "previous file",
     TogglePush = "toggle_push": "push the branch or not (removing an agent session)",
+    Engines = "engines": "pick an engine to list, or all",
 }
 
 const DEFAULTS: &[(Mode, Action, &[&str])] = &[
@@ -171,6 +176,7 @@ const DEFAULTS: &[(Mode, Action, &[&str])] = &[
     (Mode::Normal, Action::Egress, &["E"]),
     (Mode::Normal, Action::Agents, &["A"]),
     (Mode::Normal, Action::McpActivity, &["M"]),
+    (Mode::Normal, Action::Engines, &["e"]),
     (Mode::Logs, Action::Search, &["/"]),
     (Mode::Logs, Action::SearchNext, &["n"]),
     (Mode::Logs, Action::SearchPrev, &["N"]),
@@ -229,6 +235,10 @@ const DEFAULTS: &[(Mode, Action, &[&str])] = &[
     (Mode::Mcp, Action::Top, &["g", "home"]),
     (Mode::Mcp, Action::Bottom, &["G", "end"]),
     (Mode::Mcp, Action::Close, &["esc", "q", "M"]),
+    (Mode::Engines, Action::Up, &["k", "up"]),
+    (Mode::Engines, Action::Down, &["j", "down"]),
+    (Mode::Engines, Action::Confirm, &["enter"]),
+    (Mode::Engines, Action::Close, &["esc", "q", "e"]),
     (Mode::Shell, Action::ShellLeave, &["ctrl-]"]),
     (Mode::Shell, Action::ShellFullscreen, &["alt-enter"]),
     (Mode::Shell, Action::ShellScrollUp, &["shift-pageup"]),

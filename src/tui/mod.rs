@@ -16,6 +16,9 @@ pub mod egress_ring;
 pub mod egress_view;
 #[cfg(test)]
 mod egress_view_tests;
+pub mod engines;
+#[cfg(test)]
+mod engines_tests;
 pub mod form;
 pub mod form_memory;
 #[cfg(test)]

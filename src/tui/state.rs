@@ -104,6 +104,10 @@ pub enum Overlay {
     Agents(Box<super::agents_view::AgentsView>),
     /// Every `berth mcp` call, live.
     Mcp(Box<super::mcp_view::McpView>),
+    /// The engine picker: "all", then each engine (`cursor` on one row).
+    Engines {
+        cursor: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -137,6 +141,13 @@ pub enum EngineLink {
         reason: String,
         retry_in_secs: f64,
     },
+}
+
+impl EngineLink {
+    /// The engine answered, or was found away: no longer connecting.
+    pub fn heard_from(&self) -> bool {
+        !matches!(self, Self::Connecting)
+    }
 }
 
 /// Something the loop must do for `update` (which never does I/O itself).
@@ -252,6 +263,8 @@ pub struct State {
     pub agent_ahead: BTreeMap<String, Result<u32, String>>,
     /// `berth mcp` calls running now (a status bar hint).
     pub mcp_running: usize,
+    /// The engines, their links, the engine filter and the selected row's engine.
+    pub engines: super::engines::Engines,
 }
 
 impl Effect {
@@ -285,6 +298,7 @@ impl State {
             Overlay::Egress(_) => Mode::Egress,
             Overlay::Agents(v) => super::agents_view::mode(v),
             Overlay::Mcp(_) => Mode::Mcp,
+            Overlay::Engines { .. } => Mode::Engines,
             Overlay::None if self.focus == Focus::Logs => Mode::Logs,
             Overlay::None if self.focus == Focus::Shell => Mode::Shell,
             Overlay::None => Mode::Normal,
@@ -366,6 +380,7 @@ impl State {
             volume_sizes: Default::default(),
             agent_ahead: BTreeMap::new(),
             mcp_running: 0,
+            engines: Default::default(),
         }
     }
 
@@ -407,15 +422,23 @@ impl State {
     }
 
     pub fn selected_workspace(&self) -> Option<&Workspace> {
-        let name = self.selected.as_ref()?;
-        self.workspaces.iter().find(|w| &w.name == name)
+        self.workspaces.iter().find(|w| self.is_selected(w))
     }
 
     pub fn selected_index(&self) -> Option<usize> {
-        let name = self.selected.as_ref()?;
         self.view
             .iter()
-            .position(|i| &self.workspaces[*i].name == name)
+            .position(|i| self.is_selected(&self.workspaces[*i]))
+    }
+
+    /// `w` is the selected workspace (its name, and its engine once known).
+    pub fn is_selected(&self, w: &Workspace) -> bool {
+        self.selected.as_ref() == Some(&w.name)
+            && self
+                .engines
+                .selected
+                .as_ref()
+                .is_none_or(|e| *e == w.engine)
     }
 
     pub fn visible(&self) -> impl Iterator<Item = &Workspace> {
@@ -445,7 +468,7 @@ impl State {
     }
 
     pub fn engine_down(&self) -> bool {
-        matches!(self.link, EngineLink::Down { .. })
+        matches!(self.link, EngineLink::Down { .. }) || self.engines.any_down()
     }
 
     pub fn job_progress(&mut self, id: u64, p: Progress) {

@@ -44,7 +44,8 @@ const EVENTS_KEPT: usize = 20;
 pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
     let mut fx = apply(s, msg);
     fx.extend(super::update_shell::sync_sizes(s));
-    fx
+    // Several engines: each command to the engine of its workspace.
+    super::engines::route(s, fx)
 }
 
 fn apply(s: &mut State, msg: Msg) -> Vec<Effect> {
@@ -148,8 +149,9 @@ fn end_job(s: &mut State, job: u64, update: JobUpdate) -> Vec<Effect> {
     fx
 }
 
-fn on_backend(s: &mut State, e: Event) -> Vec<Effect> {
+pub(super) fn on_backend(s: &mut State, e: Event) -> Vec<Effect> {
     match e {
+        Event::On { engine, event } => super::engines::on_event(s, engine, *event),
         Event::Connected { endpoint } => {
             s.link = EngineLink::Up { endpoint };
             vec![]
@@ -319,6 +321,7 @@ fn cmp_ws(a: &Workspace, b: &Workspace, key: SortKey, now: i64) -> Ordering {
         SortKey::Uptime => a.uptime_secs(now).cmp(&b.uptime_secs(now)),
     };
     by.then_with(|| a.name.cmp(&b.name))
+        .then_with(|| a.engine.cmp(&b.engine))
 }
 
 fn matches_filter(w: &Workspace, f: &str) -> bool {
@@ -343,8 +346,10 @@ pub fn refresh_view(s: &mut State) -> Vec<Effect> {
 }
 
 fn rebuild_view(s: &mut State, old_index: Option<usize>) -> Vec<Effect> {
+    let engine = s.engines.filter.as_deref();
     let mut view: Vec<usize> = (0..s.workspaces.len())
         .filter(|i| matches_filter(&s.workspaces[*i], &s.filter))
+        .filter(|i| engine.is_none_or(|e| s.workspaces[*i].engine == e))
         .collect();
     let (key, now, desc) = (s.sort, s.now, s.sort_desc);
     view.sort_by(|a, b| {
@@ -356,21 +361,28 @@ fn rebuild_view(s: &mut State, old_index: Option<usize>) -> Vec<Effect> {
         }
     });
     s.view = view;
-    let still_there = s.selected_index().is_some();
-    let target = if still_there {
-        s.selected.clone()
-    } else if s.view.is_empty() {
-        None
-    } else {
-        let i = old_index.unwrap_or(0).min(s.view.len() - 1);
-        Some(s.workspaces[s.view[i]].name.clone())
+    let target = match s.selected_index() {
+        Some(i) => Some(s.view[i]),
+        None if s.view.is_empty() => None,
+        None => Some(s.view[old_index.unwrap_or(0).min(s.view.len() - 1)]),
     };
-    select(s, target)
+    select_ws(s, target)
 }
 
-pub(super) fn select(s: &mut State, name: Option<String>) -> Vec<Effect> {
-    let changed = s.selected != name;
+/// Selects `s.workspaces[idx]` (`None`: nothing).
+pub(super) fn select_ws(s: &mut State, idx: Option<usize>) -> Vec<Effect> {
+    let w = idx.and_then(|i| s.workspaces.get(i));
+    let engine = w.map(|w| w.engine.clone());
+    let name = w.map(|w| w.name.clone());
+    select_key(s, engine, name)
+}
+
+fn select_key(s: &mut State, engine: Option<String>, name: Option<String>) -> Vec<Effect> {
+    // Same name, engine newly known: the same workspace.
+    let changed =
+        s.selected != name || (s.engines.selected.is_some() && s.engines.selected != engine);
     s.selected = name.clone();
+    s.engines.selected = engine;
     keep_visible(s);
     if !changed {
         return vec![];
@@ -407,8 +419,7 @@ pub(super) fn move_selection(s: &mut State, delta: isize) -> Vec<Effect> {
     }
     let cur = s.selected_index().unwrap_or(0) as isize;
     let next = (cur + delta).clamp(0, s.view.len() as isize - 1) as usize;
-    let name = s.workspaces[s.view[next]].name.clone();
-    select(s, Some(name))
+    select_ws(s, Some(s.view[next]))
 }
 
 pub(super) fn log_height(s: &State) -> usize {

@@ -41,6 +41,9 @@ pub(super) fn on_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
     if matches!(s.overlay, Overlay::Mcp(_)) {
         return super::mcp_view::on_key(s, k);
     }
+    if matches!(s.overlay, Overlay::Engines { .. }) {
+        return super::engines::on_picker_key(s, k);
+    }
     let mode = s.key_mode();
     let action = s.keymap.action(mode, &k);
     match mode {
@@ -87,6 +90,7 @@ fn on_action(s: &mut State, mode: Mode, a: Action) -> Vec<Effect> {
         Action::Egress => super::egress_view::open(s),
         Action::Agents => super::agents_view::open(s),
         Action::McpActivity => super::mcp_view::open(s),
+        Action::Engines => super::engines::open_picker(s),
         Action::NextTab | Action::PrevTab => {
             shells::cycle_tab(s, if a == Action::NextTab { 1 } else { -1 });
             vec![]
@@ -114,17 +118,17 @@ fn on_action(s: &mut State, mode: Mode, a: Action) -> Vec<Effect> {
         }
         Action::Create => {
             // An incomplete workspace's name may be created again (it starts over).
-            let taken = s
+            let existing = s
                 .workspaces
                 .iter()
-                .filter(|w| !matches!(w.provision, Provision::Incomplete { .. }))
-                .map(|w| w.name.clone())
-                .collect();
-            s.overlay = Overlay::Form(Box::new(CreateForm::new(
-                taken,
-                &s.default_image,
-                &s.form_choices,
-            )));
+                .filter(|w| !matches!(w.provision, Provision::Incomplete { .. }));
+            let taken = existing.clone().map(|w| w.name.clone()).collect();
+            let mut form = CreateForm::new(taken, &s.default_image, &s.form_choices);
+            if s.engines.several() {
+                let on = existing.map(|w| (w.engine.clone(), w.name.clone()));
+                form = form.with_engines(super::engines::form_choices(s), on.collect());
+            }
+            s.overlay = Overlay::Form(Box::new(form));
             vec![]
         }
         Action::Up if in_logs => {
@@ -334,16 +338,26 @@ fn on_form_key(s: &mut State, action: Option<Action>, k: KeyEvent) -> Vec<Effect
                     n => n.to_string(),
                 };
                 let choices = form.choices();
+                let engine = form.engine();
                 s.overlay = Overlay::None;
                 let job = new_job(s, "create", &name);
                 let remember = (choices != s.form_choices).then(|| {
                     s.form_choices = choices.clone();
                     Effect::RememberForm(choices)
                 });
-                let mut fx = vec![Effect::Backend(Command::Create {
+                let create = Command::Create {
                     job,
                     spec: Box::new(spec),
-                })];
+                };
+                // The engine the form chose (several engines).
+                let create = match engine {
+                    Some(engine) => Command::On {
+                        engine,
+                        cmd: Box::new(create),
+                    },
+                    None => create,
+                };
+                let mut fx = vec![Effect::Backend(create)];
                 fx.extend(remember);
                 fx
             }

@@ -2,7 +2,7 @@
 //! and effects (keys: `update_input`).
 use super::layout;
 use super::state::{Effect, Focus, Overlay, State};
-use super::update::{current_areas, log_height, move_selection, select};
+use super::update::{current_areas, log_height, move_selection};
 use super::update_input::live_filter;
 use super::update_shell as shells;
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
@@ -47,9 +47,8 @@ pub(super) fn on_mouse(s: &mut State, m: MouseEvent) -> Vec<Effect> {
             let first_row = a.list.y + 2;
             if row >= first_row {
                 let i = s.list_offset + usize::from(row - first_row);
-                if let Some(idx) = s.view.get(i) {
-                    let name = s.workspaces[*idx].name.clone();
-                    return select(s, Some(name));
+                if let Some(idx) = s.view.get(i).copied() {
+                    return super::update::select_ws(s, Some(idx));
                 }
             }
             vec![]

@@ -8,6 +8,7 @@
 pub mod dockerd;
 pub mod fault_proxy;
 pub mod podman;
+pub mod sshd_host;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -10,7 +10,9 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 pub fn banner(f: &mut Frame, r: Rect, s: &State) {
-    let text = if let EngineLink::Down {
+    let text = if let Some(line) = s.engines.banner() {
+        format!(" ⚠ {line}")
+    } else if let EngineLink::Down {
         reason,
         retry_in_secs,
         ..
@@ -114,6 +116,10 @@ fn hints(s: &State) -> Vec<(String, &'static str)> {
             (Mode::Diff, Action::PrevFile, "previous file"),
             (Mode::Diff, Action::Close, "back"),
         ],
+        Mode::Engines => &[
+            (Mode::Engines, Action::Confirm, "list these"),
+            (Mode::Engines, Action::Close, "close"),
+        ],
         Mode::Mcp => &[
             (Mode::Mcp, Action::Up, "back"),
             (Mode::Mcp, Action::Bottom, "follow"),
@@ -179,6 +185,14 @@ pub fn statusbar(f: &mut Frame, r: Rect, s: &State) {
     let th = s.theme();
     let mut spans = vec![];
     let (text, role) = match &s.link {
+        _ if s.engines.several() => {
+            let role = if s.engines.any_down() {
+                Role::Warning
+            } else {
+                Role::Ok
+            };
+            (format!(" ● {} ", s.engines.summary()), role)
+        }
         EngineLink::Up { endpoint } if r.width >= 140 => (format!(" ● {endpoint} "), Role::Ok),
         EngineLink::Up { .. } => (" ● engine ".to_string(), Role::Ok),
         EngineLink::Connecting => (" connecting… ".to_string(), Role::Transitional),

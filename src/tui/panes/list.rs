@@ -1,5 +1,6 @@
-//! The workspace list: name, state (symbol and colour), SSH port, image, uptime,
-//! home volume size.
+//! The workspace list: name, engine (several engines), state (symbol and
+//! colour), SSH port, image, uptime, home volume size. The rows of an engine that
+//! is away are greyed and their state "unknown" until it is back.
 use super::{block, ellipsize, state_mark};
 use crate::domain::limits::human_size;
 use crate::domain::net_isolation::ssh_through_engine;
@@ -71,14 +72,20 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
     let size = inner_w >= SIZE_MIN_LIST + egress_w
         && inner_w.saturating_sub(name_w + 13 + 6 + 9 + 8 + 5 + ttl_w + egress_w + SIZE_W + 1) >= 6;
     let size_w = if size { SIZE_W + 1 } else { 0 };
-    let mut heads = vec![
-        head("  NAME", SortKey::Name),
+    // The engine column, when berth knows several (it narrows the image too).
+    let several = s.engines.several();
+    let engine_w = if several { ENGINE_W + 1 } else { 0 };
+    let mut heads = vec![head("  NAME", SortKey::Name)];
+    if several {
+        heads.push(Cell::from("ENGINE"));
+    }
+    heads.extend([
         head("STATE", SortKey::State),
         head("SSH", SortKey::Port),
         Cell::from("NET"),
         head("IMAGE", SortKey::Image),
         head("UPTIME", SortKey::Uptime),
-    ];
+    ]);
     if size {
         heads.push(Cell::from("SIZE"));
     }
@@ -90,7 +97,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
     }
     let header = Row::new(heads).style(th.fg(Role::Accent).add_modifier(Modifier::BOLD));
     let image_w = inner_w
-        .saturating_sub(name_w + 13 + 6 + 9 + 8 + 5 + size_w + ttl_w + egress_w)
+        .saturating_sub(name_w + 13 + 6 + 9 + 8 + 5 + size_w + ttl_w + egress_w + engine_w)
         .max(5);
     let rows_h = layout::list_rows(area);
     let selected = s.selected_index();
@@ -102,13 +109,18 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         .take(rows_h)
         .map(|(i, idx)| {
             let w = &s.workspaces[*idx];
-            let (sym, role) = if w.provision.is_ready() {
+            let away = s.engines.is_down(&w.engine);
+            let (sym, role) = if away {
+                ("?", Role::Dim)
+            } else if w.provision.is_ready() {
                 state_mark(w.state)
             } else {
                 ("⚠", Role::Warning)
             };
             let style = if Some(i) == selected {
                 th.selection()
+            } else if away {
+                super::dim(s)
             } else {
                 th.base()
             };
@@ -118,12 +130,16 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
                 th.fg(role)
             };
             let name = ellipsize(&w.name, name_w.saturating_sub(2));
-            let mut cells = vec![
-                Cell::from(Line::from(vec![
-                    Span::styled(format!("{sym} "), state_style),
-                    Span::raw(name),
-                ])),
-                Cell::from(Span::styled(w.status_word(), state_style)),
+            let status = if away { "unknown" } else { w.status_word() };
+            let mut cells = vec![Cell::from(Line::from(vec![
+                Span::styled(format!("{sym} "), state_style),
+                Span::raw(name),
+            ]))];
+            if several {
+                cells.push(Cell::from(ellipsize(&w.engine, ENGINE_W)));
+            }
+            cells.extend([
+                Cell::from(Span::styled(status, state_style)),
                 Cell::from(match w.ssh_port {
                     Some(p) => p.to_string(),
                     // Offline: ssh goes through the engine.
@@ -136,7 +152,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
                     image_w,
                 )),
                 Cell::from(w.uptime_secs(s.now).map_or("-".into(), human_duration)),
-            ];
+            ]);
             if size {
                 // Measured in the background: "?" until known.
                 cells.push(Cell::from(
@@ -161,14 +177,17 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
             Row::new(cells).style(style)
         })
         .collect();
-    let mut widths = vec![
-        Constraint::Length(name_w as u16),
+    let mut widths = vec![Constraint::Length(name_w as u16)];
+    if several {
+        widths.push(Constraint::Length(ENGINE_W as u16));
+    }
+    widths.extend([
         Constraint::Length(12),
         Constraint::Length(5),
         Constraint::Length(8),
         Constraint::Length(image_w as u16),
         Constraint::Length(8),
-    ];
+    ]);
     if size {
         widths.push(Constraint::Length(SIZE_W as u16));
     }
@@ -185,6 +204,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
     f.render_widget(t, area);
 }
 
+/// Width of the engine column (longer names are cut with "…").
+const ENGINE_W: usize = 9;
 /// Width of the TTL countdown column ("expired", "23h59m").
 const TTL_W: usize = 7;
 /// Width of the home volume size column ("1.2G", "340M").

@@ -5,6 +5,7 @@ mod bars;
 mod copy_form;
 mod diff_view;
 mod egress_view;
+mod engines;
 mod list;
 mod logs;
 mod mcp_view;
@@ -70,6 +71,7 @@ pub fn draw(f: &mut Frame, s: &State) {
         Overlay::Egress(v) => egress_view::draw(f, area, s, v),
         Overlay::Agents(v) => agents_view::draw(f, area, s, v),
         Overlay::Mcp(v) => mcp_view::draw(f, area, s, v),
+        Overlay::Engines { cursor } => engines::draw(f, area, s, *cursor),
     }
 }
 

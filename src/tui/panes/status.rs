@@ -79,6 +79,20 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
         )
     };
     let mut lines = vec![Line::from(vec![key("state"), state])];
+    if s.engines.several() {
+        let engine = if s.engines.is_down(&w.engine) {
+            Span::styled(
+                format!(
+                    "{} (unreachable: the state above is the last known)",
+                    w.engine
+                ),
+                th.fg(Role::Warning),
+            )
+        } else {
+            Span::raw(w.engine.clone())
+        };
+        lines.push(Line::from(vec![key("engine"), engine]));
+    }
     if let Some(why) = w.provision.explain(&w.name) {
         lines.push(Line::from(vec![
             key("provision"),
