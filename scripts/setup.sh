@@ -57,6 +57,11 @@ if [ "$mode" = test ]; then
   elif [ ! -x /usr/sbin/sshd ]; then
     apt_install "the ssh:// engine test (tests/engines_remote.rs)" openssh-server
   fi
+  # podman as an engine (tests/podman.rs starts its own rootful service): podman,
+  # its init (catatonit), runc (crun fails on hybrid cgroups), conmon, CNI plugins.
+  need "the podman engine test (tests/podman.rs)" podman:podman catatonit:catatonit runc:runc conmon:conmon
+  [ -x /usr/lib/cni/bridge ] \
+    || apt_install "the podman engine test's networks (tests/podman.rs)" containernetworking-plugins
 fi
 
 if [ "$mode" = run ]; then

@@ -200,6 +200,10 @@ async fn create_redacted(
         }
         Err(e) => return Err(refuse(e.to_string())),
     }
+    // What podman cannot give is refused, never silently left out.
+    for note in super::podman::preflight(ctx, spec).await.map_err(refuse)? {
+        progress.report(Progress::Note(note)).await;
+    }
     // The runtime it asks for (or the engine's default) is registered and healthy:
     // never a silent fallback to another.
     super::runtime_health::preflight(ctx, spec)

@@ -237,6 +237,13 @@ pub async fn run_step(
             if let Some(r) = &req.restore {
                 labels = r.labels(labels);
             }
+            let init = super::podman::wants_init(ctx);
+            if !init {
+                labels.insert(
+                    crate::domain::labels::INIT.into(),
+                    crate::domain::labels::INIT_NONE.into(),
+                );
+            }
             let cs = ContainerSpec {
                 container: name.container(),
                 hostname: name.to_string(),
@@ -293,6 +300,7 @@ pub async fn run_step(
                     .workdir
                     .clone()
                     .filter(|w| o.mounts.iter().any(|m| m.path == *w)),
+                init,
             };
             // Noted first, so a cancel during the call still removes it.
             st.made.container = Some(name.container());

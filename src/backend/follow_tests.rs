@@ -202,6 +202,7 @@ async fn a_create_that_dies_turns_incomplete_without_any_engine_event() {
         platform: None,
         ports: vec![],
         workdir: None,
+        init: true,
     };
     engine.create_container(&spec).await.unwrap();
     let dir = tempfile::tempdir().unwrap();

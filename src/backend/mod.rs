@@ -64,6 +64,9 @@ pub mod net_isolated;
 pub mod networks;
 pub mod placement;
 pub mod platform;
+pub mod podman;
+#[cfg(test)]
+mod podman_tests;
 pub mod pool;
 mod pool_claim;
 #[cfg(test)]

@@ -126,6 +126,7 @@ async fn probe(ctx: &Ctx, runtime: &str, fallback_image: Option<&str>) -> Checke
                 runtime: Some(runtime.to_string()),
                 labels: labels::probe_labels(&ctx.config.labels, runtime),
                 timeout: PROBE_TIMEOUT,
+                init: super::podman::wants_init(ctx),
             };
             match ctx.engine.probe_runtime(&spec).await {
                 Ok(o) => judge(o.exit_code, o.timed_out, &o.output),

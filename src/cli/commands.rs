@@ -204,6 +204,7 @@ pub async fn run(
                 v["forward_logs"] = serde_json::to_value(&logs)?;
                 v["proxy"] = serde_json::to_value(&proxy)?;
                 super::runtime::add_json(&mut v, &w, &default_runtime);
+                v["init"] = (!crate::domain::podman::lacks_init(&w.labels)).into();
                 print_json(&v)?;
             } else {
                 print!(
@@ -213,6 +214,9 @@ pub async fn run(
                     super::activity::status_text(&w, &act, now),
                     extra.text()
                 );
+                if let Some(l) = crate::domain::podman::init_status_line(&w.labels) {
+                    print!("{l}");
+                }
                 if let Some(d) = &docker {
                     print!("{}", output::docker_line(d));
                 }

@@ -280,6 +280,16 @@ pub(super) async fn engine_checks(
         c.guidance.as_deref(),
     ));
     v.extend(super::runtime::doctor_checks(&ctx).await);
+    // podman: what it is, its init, what it lacks (`init` as the engine's
+    // definition in the config says; by its name, else by its endpoint).
+    if let Ok(info) = e.info().await {
+        let defs = &config.engines.defs;
+        let init = defs
+            .get(&e.name())
+            .or_else(|| defs.values().find(|d| d.host.url() == e.endpoint()))
+            .and_then(|d| d.init);
+        v.extend(super::doctor_podman::checks(&ctx, &info, init).await);
+    }
     // Alerts: a workspace's home past [limits] disk_alert, all of them past
     // alert_threshold_pct of the host.
     v.extend(super::limits::doctor_checks(&ctx).await);

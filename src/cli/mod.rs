@@ -14,6 +14,7 @@ mod dind;
 mod docs;
 mod doctor;
 mod doctor_engines;
+mod doctor_podman;
 mod doctor_state;
 mod egress;
 mod engine_route;

@@ -41,7 +41,24 @@ pub async fn doctor_checks(ctx: &Ctx) -> Vec<Check> {
     };
     let configured = ctx.config.runtime.clone().filter(|r| !r.is_empty());
     let mut v = Vec::new();
-    for name in to_check(&info.runtimes) {
+    let (probe, unprobed) = crate::domain::podman::runtimes_to_probe(
+        info.flavor,
+        to_check(&info.runtimes),
+        &info.default_runtime,
+        configured.as_deref(),
+    );
+    if !unprobed.is_empty() {
+        v.push(check(
+            "runtimes listed",
+            Status::Ok,
+            format!(
+                "podman lists {} too, installed or not (from its configuration); berth probes only the runtimes it would use",
+                unprobed.join(", ")
+            ),
+            None,
+        ));
+    }
+    for name in probe {
         let c = runtime_health::check(ctx, &name, None).await;
         let role = if name == info.default_runtime {
             " (the engine's default)"
@@ -96,7 +113,7 @@ pub async fn doctor_checks(ctx: &Ctx) -> Vec<Check> {
             fix: Some(registration_hint(r)),
         });
     }
-    if !registered("runsc") && configured.as_deref() != Some("runsc") {
+    if !registered("runsc") && configured.as_deref() != Some("runsc") && !info.flavor.is_podman() {
         v.push(Check {
             check: "runtime runsc".into(),
             status: Status::Warn,

@@ -37,6 +37,10 @@ pub const DEFINITION: &str = "dev.berth.definition";
 /// On a profile's image: the id of the base image it was built over, so an image
 /// that no longer sits on the current base is known (`domain::integrity`).
 pub const BASE_IMAGE: &str = "dev.berth.base-image";
+/// `none` on a workspace created without an init process (its engine's
+/// `init = false`): its status says zombies are not reaped.
+pub const INIT: &str = "dev.berth.init";
+pub const INIT_NONE: &str = "none";
 
 /// Which create made an object, for its labels.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -30,6 +30,7 @@ pub mod net_profile;
 pub mod networks;
 pub mod observe;
 pub mod platform;
+pub mod podman;
 pub mod pool;
 pub mod ports;
 pub mod preflight;

@@ -28,6 +28,8 @@ pub struct DockerEngine {
     endpoint: String,
     /// berth's name for this engine (`domain::engines`), stamped on workspaces.
     name: String,
+    /// podman behind a Docker-compatible socket (`domain::podman`), from its version.
+    podman: bool,
     /// The ssh transport of an `ssh://` engine, which lives as long as the engine.
     _dial: Option<std::sync::Arc<super::ssh_dial::SshDial>>,
 }
@@ -38,6 +40,16 @@ pub fn endpoint_from_env() -> String {
         .ok()
         .filter(|h| !h.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string())
+}
+
+/// Whether podman answers (its version lists a `Podman Engine` component).
+async fn is_podman(docker: &Docker) -> bool {
+    docker.version().await.is_ok_and(|v| {
+        crate::domain::podman::Flavor::from_components(
+            v.components.iter().flatten().map(|c| c.name.as_str()),
+        )
+        .is_podman()
+    })
 }
 
 impl DockerEngine {
@@ -64,10 +76,12 @@ impl DockerEngine {
             .negotiate_version()
             .await
             .map_err(|e| map_err(endpoint, e))?;
+        let podman = is_podman(&docker).await;
         Ok(Self {
             docker,
             endpoint: endpoint.to_string(),
             name: name.to_string(),
+            podman,
             _dial: dial,
         })
     }
@@ -90,10 +104,12 @@ impl DockerEngine {
             .negotiate_version()
             .await
             .map_err(|e| map_err(endpoint, e))?;
+        let podman = is_podman(&docker).await;
         Ok(Self {
             docker,
             endpoint: endpoint.to_string(),
             name: crate::domain::engines::DEFAULT_ENGINE.to_string(),
+            podman,
             _dial: None,
         })
     }
@@ -114,6 +130,20 @@ impl DockerEngine {
 
     fn err(&self, e: BErr) -> EngineError {
         map_err(&self.endpoint, e)
+    }
+
+    /// As [`Self::err`], and an init binary the engine lacks (podman's catatonit)
+    /// said with what to do (`domain::podman`).
+    pub(super) fn start_err(&self, e: BErr) -> EngineError {
+        match self.err(e) {
+            EngineError::Api(m) if crate::domain::podman::init_missing(&m) => {
+                EngineError::Api(format!(
+                    "{}; {m}",
+                    crate::domain::podman::init_missing_hint(&self.name)
+                ))
+            }
+            other => other,
+        }
     }
 }
 
@@ -153,6 +183,9 @@ impl Engine for DockerEngine {
             containers: i.containers.unwrap_or_default(),
             ncpu: i.ncpu.and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
             mem_total: i.mem_total.and_then(|m| u64::try_from(m).ok()).unwrap_or(0),
+            flavor: crate::domain::podman::Flavor::from_components(
+                v.components.iter().flatten().map(|c| c.name.as_str()),
+            ),
         })
     }
 
@@ -252,12 +285,12 @@ impl Engine for DockerEngine {
     }
 
     async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String> {
-        let (body, opts) = super::docker_create::create_body(spec);
+        let (body, opts) = super::docker_create::create_body(spec, self.podman);
         let r = self
             .docker
             .create_container(Some(opts), body)
             .await
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.start_err(e))?;
         Ok(r.id)
     }
 
@@ -271,7 +304,7 @@ impl Engine for DockerEngine {
             | Err(BErr::DockerResponseServerError {
                 status_code: 304, ..
             }) => Ok(()),
-            Err(e) => Err(self.err(e)),
+            Err(e) => Err(self.start_err(e)),
         }
     }
 

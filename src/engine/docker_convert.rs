@@ -131,10 +131,8 @@ pub(super) fn to_workspace(c: ContainerInspectResponse) -> Option<Workspace> {
             .map(|n| n as f64 / 1e9),
         provision: Provision::from_engine(legacy),
         // As the engine recorded it: it fills in its default when none was asked for.
-        runtime: c
-            .host_config
-            .and_then(|h| h.runtime)
-            .filter(|r| !r.is_empty()),
+        // podman says `oci` for its default.
+        runtime: crate::domain::podman::container_runtime(c.host_config.and_then(|h| h.runtime)),
         name,
         labels,
     })

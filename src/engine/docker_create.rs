@@ -11,8 +11,10 @@ use std::collections::HashMap;
 /// The engine's create request for `spec`: hardened (every capability dropped, no
 /// new privileges, init), the home volume and binds, the SSH port and any extra
 /// published ports on the bind address.
+/// On podman (`podman`), tmpfs ownership is said its way (`domain::podman`).
 pub(super) fn create_body(
     spec: &ContainerSpec,
+    podman: bool,
 ) -> (ContainerCreateBody, qp::CreateContainerOptions) {
     let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     let ssh = spec.ssh_host_port.map(|h| (spec.ssh_container_port, h));
@@ -53,9 +55,17 @@ pub(super) fn create_body(
             name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
             maximum_retry_count: None,
         }),
-        init: Some(true),
+        init: Some(spec.init),
         runtime: spec.runtime.clone(),
-        tmpfs: (!spec.tmpfs.is_empty()).then(|| spec.tmpfs.iter().cloned().collect()),
+        tmpfs: (!spec.tmpfs.is_empty()).then(|| {
+            spec.tmpfs
+                .iter()
+                .map(|(path, opts)| match podman {
+                    true => (path.clone(), crate::domain::podman::tmpfs_options(opts)),
+                    false => (path.clone(), opts.clone()),
+                })
+                .collect()
+        }),
         ..Default::default()
     };
     let body = ContainerCreateBody {
@@ -116,12 +126,13 @@ mod tests {
                 container: 80,
             }],
             workdir: Some("/home/workspace/src".into()),
+            init: true,
         }
     }
 
     #[test]
     fn binds_ports_and_workdir_reach_the_request() {
-        let (body, opts) = create_body(&spec());
+        let (body, opts) = create_body(&spec(), false);
         assert_eq!(opts.name.as_deref(), Some("workspace-a"));
         assert_eq!(body.working_dir.as_deref(), Some("/home/workspace/src"));
         let hc = body.host_config.unwrap();
@@ -152,14 +163,14 @@ mod tests {
         s.ssh_host_port = None;
         s.ports.clear();
         s.network = Some("none".into());
-        let (body, _) = create_body(&s);
+        let (body, _) = create_body(&s, false);
         let hc = body.host_config.unwrap();
         assert_eq!(hc.network_mode.as_deref(), Some("none"));
         assert_eq!(hc.port_bindings, None);
         assert_eq!(body.exposed_ports, None);
         s.network = Some("berth.isolated".into());
         s.ssh_host_port = Some(2201);
-        let (body, _) = create_body(&s);
+        let (body, _) = create_body(&s, false);
         let hc = body.host_config.unwrap();
         assert_eq!(hc.network_mode.as_deref(), Some("berth.isolated"));
         assert!(hc.port_bindings.unwrap().contains_key("2222/tcp"));

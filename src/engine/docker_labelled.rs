@@ -1,5 +1,10 @@
 //! Listing berth's volumes and images by label (snapshots, sidecar data, images
 //! berth built): one filter for both.
+//!
+//! The engine's filter is only a first cut: podman 4.3 ORs several `label=`
+//! values of a volume list (a home volume, `dev.berth.name=NAME`, came back as
+//! one of that workspace's sidecar volumes and its delete removed it first), so
+//! every list asked by label is also checked here by [`has_labels`].
 use super::docker::{map_err, DockerEngine};
 use super::{Engine, EngineResult};
 use bollard::query_parameters as qp;
@@ -11,6 +16,13 @@ pub(super) fn label_filter(want: &[(&str, &str)]) -> HashMap<String, Vec<String>
         "label".to_string(),
         want.iter().map(|(k, v)| format!("{k}={v}")).collect(),
     )])
+}
+
+/// Whether `labels` carries every `key=value` in `want` (the engine's filter
+/// checked again in berth).
+pub(super) fn has_labels(labels: &HashMap<String, String>, want: &[(&str, &str)]) -> bool {
+    want.iter()
+        .all(|(k, v)| labels.get(*k).is_some_and(|have| have == v))
 }
 
 /// Names of the volumes carrying every label in `want`, sorted.
@@ -30,6 +42,7 @@ pub(super) async fn volumes(
         .volumes
         .unwrap_or_default()
         .into_iter()
+        .filter(|v| has_labels(&v.labels, want))
         .map(|v| v.name)
         .collect();
     names.sort();
@@ -47,7 +60,11 @@ pub(super) async fn images(eng: &DockerEngine, want: &[(&str, &str)]) -> EngineR
         .list_images(Some(opts))
         .await
         .map_err(|e| map_err(&eng.endpoint(), e))?;
-    Ok(list.into_iter().flat_map(|i| i.repo_tags).collect())
+    Ok(list
+        .into_iter()
+        .filter(|i| has_labels(&i.labels, want))
+        .flat_map(|i| i.repo_tags)
+        .collect())
 }
 
 #[cfg(test)]
@@ -56,5 +73,31 @@ mod tests {
     fn the_filter_asks_for_every_label() {
         let f = super::label_filter(&[("a", "1"), ("b", "2")]);
         assert_eq!(f["label"], ["a=1", "b=2"]);
+    }
+
+    #[test]
+    fn every_label_is_checked_again_in_berth() {
+        let l = |kv: &[(&str, &str)]| {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<std::collections::HashMap<_, _>>()
+        };
+        let want = [("dev.berth.role", "sidecar"), ("dev.berth.name", "a")];
+        // A home volume carries the name but not the sidecar role: not a match
+        // (podman 4.3's volume filter said it was).
+        assert!(!super::has_labels(&l(&[("dev.berth.name", "a")]), &want));
+        assert!(!super::has_labels(
+            &l(&[("dev.berth.role", "sidecar"), ("dev.berth.name", "ab")]),
+            &want
+        ));
+        assert!(super::has_labels(
+            &l(&[
+                ("dev.berth.role", "sidecar"),
+                ("dev.berth.name", "a"),
+                ("other", "x")
+            ]),
+            &want
+        ));
+        assert!(super::has_labels(&l(&[]), &[]));
     }
 }

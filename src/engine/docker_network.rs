@@ -142,6 +142,11 @@ impl NetworkEngine for DockerEngine {
             }))
             .await
             .map_err(|e| self.net_err(e))?;
+        let list = list.into_iter().filter(|n| {
+            n.labels.as_ref().map_or(want.is_empty(), |l| {
+                super::docker_labelled::has_labels(l, want)
+            })
+        });
         let found = futures_util::stream::iter(list)
             .map(|n| async move {
                 let name = n.name.unwrap_or_default();
@@ -230,8 +235,17 @@ impl NetworkEngine for DockerEngine {
             .list_containers(Some(opts))
             .await
             .map_err(|e| self.net_err(e))?;
+        let want = [
+            (labels::ROLE, labels::ROLE_SIDECAR),
+            (labels::NAME, workspace),
+        ];
         let mut out: Vec<ServiceInfo> = list
             .into_iter()
+            .filter(|c| {
+                c.labels.as_ref().is_some_and(|l| {
+                    super::docker_labelled::has_labels(l, &want) && l.contains_key(labels::SERVICE)
+                })
+            })
             .map(|c| {
                 let container = c
                     .names

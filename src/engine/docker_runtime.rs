@@ -30,6 +30,7 @@ pub(super) fn probe_body(spec: &ProbeSpec) -> (ContainerCreateBody, qp::CreateCo
         memory: Some(PROBE_MEMORY),
         pids_limit: Some(PROBE_PIDS),
         auto_remove: Some(false),
+        init: Some(spec.init),
         ..Default::default()
     };
     let body = ContainerCreateBody {
@@ -77,8 +78,8 @@ fn force() -> qp::RemoveContainerOptions {
 }
 
 pub(super) async fn probe(eng: &DockerEngine, spec: &ProbeSpec) -> EngineResult<ProbeOutcome> {
-    let endpoint = eng.endpoint_str().to_string();
-    let err = |e: BErr| map_err(&endpoint, e);
+    // A missing init binary (podman's catatonit) said with what to do.
+    let err = |e: BErr| eng.start_err(e);
     let (body, opts) = probe_body(spec);
     let id = eng
         .docker()
@@ -162,8 +163,17 @@ pub(super) async fn probes_left(eng: &DockerEngine) -> EngineResult<Vec<super::P
         .list_containers(Some(opts))
         .await
         .map_err(|e| map_err(&crate::engine::Engine::endpoint(eng), e))?;
+    let probe = [(
+        crate::domain::labels::ROLE,
+        crate::domain::labels::ROLE_PROBE,
+    )];
     Ok(list
         .into_iter()
+        .filter(|c| {
+            c.labels
+                .as_ref()
+                .is_some_and(|l| super::docker_labelled::has_labels(l, &probe))
+        })
         .filter_map(|c| {
             let name = c.names?.first()?.trim_start_matches('/').to_string();
             Some(super::ProbeLeft {
@@ -190,6 +200,7 @@ mod tests {
             runtime: Some("runsc".into()),
             labels: [("dev.berth.role".to_string(), "probe".to_string())].into(),
             timeout: Duration::from_secs(30),
+            init: true,
         };
         let (body, opts) = probe_body(&spec);
         assert_eq!(opts.name.as_deref(), Some("berth-probe.runsc.1"));
@@ -203,5 +214,6 @@ mod tests {
         assert_eq!(hc.security_opt.unwrap(), ["no-new-privileges"]);
         assert_eq!(hc.privileged, None);
         assert_eq!(hc.auto_remove, Some(false), "berth removes it itself");
+        assert_eq!(hc.init, Some(true), "as a workspace's");
     }
 }

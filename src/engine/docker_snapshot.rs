@@ -191,6 +191,7 @@ impl SnapshotEngine for DockerEngine {
         let sizes: HashMap<String, i64> = all.into_iter().map(|i| (i.id, i.size)).collect();
         Ok(list
             .into_iter()
+            .filter(|i| super::docker_labelled::has_labels(&i.labels, want))
             .map(|i| ImageSummary {
                 own_bytes: sizes.get(&i.parent_id).map(|p| (i.size - p).max(0) as u64),
                 id: i.id,
@@ -213,6 +214,7 @@ impl SnapshotEngine for DockerEngine {
         Ok(r.volumes
             .unwrap_or_default()
             .into_iter()
+            .filter(|v| super::docker_labelled::has_labels(&v.labels, want))
             .map(|v| VolumeSummary {
                 name: v.name,
                 labels: v.labels.into_iter().collect(),

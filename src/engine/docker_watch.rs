@@ -8,11 +8,11 @@ use bollard::query_parameters as qp;
 use futures_util::stream::{BoxStream, StreamExt};
 use std::collections::HashMap;
 
+/// Container events, filtered to berth's objects HERE (by the `dev.berth.name`
+/// label among the event's attributes), not by the engine: podman 4.3 matches a
+/// label filter only as `key=value`, so `label=dev.berth.name` let nothing through.
 pub(super) fn events(eng: &DockerEngine) -> BoxStream<'static, EngineResult<EngineEvent>> {
-    let filters = HashMap::from([
-        ("type".to_string(), vec!["container".to_string()]),
-        ("label".to_string(), vec![labels::NAME.to_string()]),
-    ]);
+    let filters = HashMap::from([("type".to_string(), vec!["container".to_string()])]);
     let opts = qp::EventsOptions {
         filters: Some(filters),
         ..Default::default()
@@ -54,6 +54,7 @@ pub(super) fn stats(
     container: &str,
 ) -> BoxStream<'static, EngineResult<Stats>> {
     let endpoint = eng.endpoint();
+    let mut ended = false;
     eng.docker()
         .stats(
             container,
@@ -96,7 +97,20 @@ pub(super) fn stats(
                 pids: s.pids_stats.and_then(|p| p.current).unwrap_or(0),
             })
         })
+        // Docker ends the stream when the container stops; podman keeps sending
+        // empty samples (no processes) for a stopped one: it ends here after the
+        // first, which says it stopped.
+        .take_while(move |r| {
+            let go = !ended;
+            ended = ended || matches!(r, Ok(s) if stopped(s));
+            std::future::ready(go)
+        })
         .boxed()
+}
+
+/// A sample of a container with no process left: it has stopped.
+fn stopped(s: &Stats) -> bool {
+    s.pids == 0 && s.mem_bytes == 0
 }
 
 pub(super) async fn sidecars(eng: &DockerEngine, name: &str) -> EngineResult<Vec<Sidecar>> {
@@ -117,8 +131,14 @@ pub(super) async fn sidecars(eng: &DockerEngine, name: &str) -> EngineResult<Vec
         .list_containers(Some(opts))
         .await
         .map_err(|e| map_err(&eng.endpoint(), e))?;
+    let want = [(labels::ROLE, labels::ROLE_SIDECAR), (labels::NAME, name)];
     let mut out: Vec<Sidecar> = list
         .into_iter()
+        .filter(|c| {
+            c.labels
+                .as_ref()
+                .is_some_and(|l| super::docker_labelled::has_labels(l, &want))
+        })
         .map(|c| {
             let container = c
                 .names
@@ -145,4 +165,22 @@ pub(super) async fn sidecars(eng: &DockerEngine, name: &str) -> EngineResult<Vec
         .collect();
     out.sort_by(|a, b| a.source.cmp(&b.source));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sample_without_processes_or_memory_is_a_stopped_container() {
+        let s = |pids, mem_bytes| Stats {
+            cpu_percent: 0.0,
+            mem_bytes,
+            mem_limit: 1 << 30,
+            pids,
+        };
+        assert!(stopped(&s(0, 0)));
+        assert!(!stopped(&s(1, 0)));
+        assert!(!stopped(&s(0, 4096)));
+    }
 }

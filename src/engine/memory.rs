@@ -128,6 +128,8 @@ pub struct MemoryEngine {
     inner: Arc<Inner>,
     /// berth's name for this engine (`domain::engines`), stamped on workspaces.
     name: String,
+    /// What `info` says it is (podman, to test what berth does there).
+    flavor: crate::domain::podman::Flavor,
 }
 
 impl Default for MemoryEngine {
@@ -163,6 +165,7 @@ impl MemoryEngine {
                 publisher: publish::Publisher::new(publish),
             }),
             name: crate::domain::engines::DEFAULT_ENGINE.to_string(),
+            flavor: Default::default(),
         }
     }
 
@@ -170,6 +173,12 @@ impl MemoryEngine {
     /// for several hosts in tests).
     pub fn named(mut self, name: &str) -> Self {
         self.name = name.to_string();
+        self
+    }
+
+    /// The same engine saying it is `flavor` (podman, for tests).
+    pub fn flavored(mut self, flavor: crate::domain::podman::Flavor) -> Self {
+        self.flavor = flavor;
         self
     }
 
@@ -225,6 +234,7 @@ impl Engine for MemoryEngine {
             containers: self.inner.lock().containers.len() as i64,
             ncpu: host.0,
             mem_total: host.1,
+            flavor: self.flavor,
         })
     }
 

@@ -117,6 +117,8 @@ pub struct EngineInfo {
     pub ncpu: u32,
     /// The host's memory in bytes (0: it does not say).
     pub mem_total: u64,
+    /// Docker, or podman through its Docker-compatible socket (`domain::podman`).
+    pub flavor: crate::domain::podman::Flavor,
 }
 
 /// A workspace container to create.
@@ -149,6 +151,9 @@ pub struct ContainerSpec {
     pub ports: Vec<PortMap>,
     /// The container's working directory (`--workdir`); the image's when `None`.
     pub workdir: Option<String>,
+    /// An init process as PID 1 (reaps zombies); off only when the engine's
+    /// definition says `init = false` (`domain::podman::wants_init`).
+    pub init: bool,
 }
 
 /// A workspace's Docker engine sidecar to create: what it is given besides the

@@ -16,6 +16,9 @@ pub struct ProbeSpec {
     pub labels: BTreeMap<String, String>,
     /// How long it may take to exit before it counts as failed.
     pub timeout: Duration,
+    /// With an init process, as a workspace gets one (so a missing init binary,
+    /// podman's catatonit, shows here first).
+    pub init: bool,
 }
 
 /// How a probe container ended.

@@ -317,7 +317,7 @@ fn zombie(pid: u32) -> bool {
 /// (`~/.cache/berth-test/images`, one file per image id; files of ids no longer
 /// on the engine are removed when a new one is saved), written aside and renamed
 /// into place so test binaries running at once share it.
-fn saved(image: &str) -> PathBuf {
+pub fn saved(image: &str) -> PathBuf {
     let id = stdout(&docker(&["image", "inspect", "-f", "{{.Id}}", image]));
     let id = id.trim().trim_start_matches("sha256:");
     assert!(!id.is_empty(), "{image} is not on the default engine");

@@ -7,6 +7,7 @@
 
 pub mod dockerd;
 pub mod fault_proxy;
+pub mod podman;
 pub mod sshd_host;
 
 use std::path::{Path, PathBuf};

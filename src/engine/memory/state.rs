@@ -103,6 +103,8 @@ pub struct Extras {
     /// The network it was created on (`none`: no network); `None` for the
     /// engine's default bridge.
     pub network: Option<String>,
+    /// Created without an init process (`ContainerSpec::init` false).
+    pub no_init: bool,
     /// Its logging driver when not `json-file` (see `MemoryEngine::set_log_driver`).
     pub log_driver: Option<String>,
     /// Its environment (a proxy sidecar's configuration; a workspace's public
@@ -266,6 +268,7 @@ impl State {
                     network: spec.network.clone(),
                     env: spec.env.clone(),
                     nano_cpus: spec.resources.cpus.map(|c| (c * 1e9) as i64),
+                    no_init: !spec.init,
                     ..Default::default()
                 },
                 ..Container::new(

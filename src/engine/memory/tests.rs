@@ -55,6 +55,7 @@ fn spec(name: &str, port: u16) -> ContainerSpec {
         platform: None,
         ports: vec![],
         workdir: None,
+        init: true,
     }
 }
 
