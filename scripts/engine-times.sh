@@ -32,7 +32,7 @@ finish() {
   for p in "${PIDS[@]}"; do for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done; kill -KILL "$p" 2>/dev/null || true; done
   # What those dockerds started (their containerd and shims name the directory).
   pgrep -f "$D" | xargs -r kill -KILL 2>/dev/null || true
-  grep -o " $D[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  grep -o " ${D}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   for b in "${BRIDGES[@]}"; do ip link del "$b" 2>/dev/null || true; done
   rm -rf "$D"
 }
@@ -111,9 +111,9 @@ host = "unix://$FAR_SOCK"
 port_range = "3220-3229"
 CFG
 
-"$B" --engine far create bench-far >/dev/null
-"$B" create bench-def >/dev/null
-"$B" --engine two create bench-two >/dev/null
+"$B" --engine far create bench-far >/dev/null 2>&1
+"$B" create bench-def >/dev/null 2>&1
+"$B" --engine two create bench-two >/dev/null 2>&1
 
 first_frame() { # config-file label
   local log=$XDG_STATE_HOME/berth/berth.log line
