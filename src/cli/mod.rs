@@ -38,6 +38,7 @@ mod secret;
 mod service;
 mod sidecar_image;
 mod snapshot;
+mod ssh_config;
 
 use crate::backend::engines::{EngineConnector, EngineSet};
 use crate::backend::Ctx;
