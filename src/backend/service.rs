@@ -49,9 +49,22 @@ pub(super) fn start(
     store: Store,
     jobs: bool,
 ) -> Backend {
+    start_with(None, paths, config, connect, store, jobs)
+}
+
+/// [`start`]; the jobs (when `jobs`) act on every engine of `engines` when given.
+pub(super) fn start_with(
+    engines: Option<Arc<super::engines::EngineSet>>,
+    paths: Paths,
+    config: Config,
+    connect: Connector,
+    store: Store,
+    jobs: bool,
+) -> Backend {
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
     let (ev_tx, ev_rx) = mpsc::channel(1024);
-    tokio::spawn(run(paths, config, connect, store, cmd_rx, ev_tx, jobs));
+    let run = run(paths, config, connect, store, cmd_rx, ev_tx, jobs, engines);
+    tokio::spawn(run);
     Backend {
         commands: cmd_tx,
         events: ev_rx,
@@ -66,6 +79,7 @@ async fn run(
     mut cmds: mpsc::Receiver<Command>,
     events: mpsc::Sender<Event>,
     with_jobs: bool,
+    engines: Option<Arc<super::engines::EngineSet>>,
 ) {
     // Link changes from the watcher: one per connect or loss, each waited for by the
     // watcher's backoff, so this cannot grow without bound.
@@ -93,6 +107,7 @@ async fn run(
             config.clone(),
             store.clone(),
             events.clone(),
+            engines,
         )
     });
     let mut selected: Option<String> = None;
