@@ -58,7 +58,8 @@ fn rig(names: &[&str]) -> Rig {
 
 /// Workspace `name` on engine `m`, last used `at`; its container id.
 async fn used(r: &Rig, m: usize, name: &str, at: i64) -> String {
-    let c = r.mems[m].add_workspace(name, 4280 + m as u16);
+    let port = 4280 + r.mems[m].list_workspaces().await.unwrap().len() as u16;
+    let c = r.mems[m].add_workspace(name, port);
     let w = r.mems[m].inspect_workspace(&c).await.unwrap().unwrap();
     r.ctx
         .store
