@@ -2,6 +2,7 @@
 //! the backend.
 mod activity;
 mod agent;
+mod agent_ls;
 mod agent_run;
 mod args;
 mod commands;
@@ -16,6 +17,7 @@ mod doctor;
 mod doctor_engines;
 mod doctor_state;
 mod egress;
+mod engine_note;
 mod engine_route;
 mod engines;
 mod exec;
