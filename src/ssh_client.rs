@@ -161,6 +161,16 @@ pub fn shell_join(argv: &[String]) -> String {
 /// Writes one config file per workspace, removes those of workspaces that are gone,
 /// and makes sure ~/.ssh/config includes them (touching nothing else there).
 pub fn write_ssh_config(paths: &Paths, blocks: &[(String, String)]) -> Result<Vec<PathBuf>> {
+    write_ssh_config_keeping(paths, blocks, |_| false)
+}
+
+/// [`write_ssh_config`], keeping the files of the aliases `keep` says (those of an
+/// engine that could not be asked which workspaces it has).
+pub fn write_ssh_config_keeping(
+    paths: &Paths,
+    blocks: &[(String, String)],
+    keep: impl Fn(&str) -> bool,
+) -> Result<Vec<PathBuf>> {
     use std::os::unix::fs::PermissionsExt;
     let dir = berth_d(paths);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -179,7 +189,10 @@ pub fn write_ssh_config(paths: &Paths, blocks: &[(String, String)]) -> Result<Ve
                 n.to_string_lossy()
                     .starts_with(crate::domain::naming::SSH_ALIAS_PREFIX)
             });
-        if is_ours && !written.contains(&p) {
+        let kept = p
+            .file_stem()
+            .is_some_and(|stem| keep(&stem.to_string_lossy()));
+        if is_ours && !kept && !written.contains(&p) {
             std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
         }
     }
@@ -335,5 +348,26 @@ mod tests {
         );
         assert!(block.contains("  ProxyCommand /bin/berth --config /c ssh-proxy x\n"));
         assert!(block.contains("  ForwardAgent yes\n"));
+    }
+
+    #[test]
+    fn files_of_an_engine_not_asked_are_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let p = Paths::under(d.path());
+        let blocks = |names: &[&str]| -> Vec<(String, String)> {
+            names
+                .iter()
+                .map(|n| (n.to_string(), format!("Host {n}\n")))
+                .collect()
+        };
+        write_ssh_config(&p, &blocks(&["berth-a", "berth-b.far", "berth-c.near"])).unwrap();
+        // Engine "far" did not answer: its file stays; "near"'s gone one is pruned.
+        let w =
+            write_ssh_config_keeping(&p, &blocks(&["berth-a"]), |a| a.ends_with(".far")).unwrap();
+        assert_eq!(w.len(), 1);
+        let dir = berth_d(&p);
+        assert!(dir.join("berth-b.far.conf").exists());
+        assert!(!dir.join("berth-c.near.conf").exists());
+        assert!(dir.join("berth-a.conf").exists());
     }
 }

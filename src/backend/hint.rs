@@ -1,6 +1,7 @@
 //! `berth hint`: the exact commands a person runs to connect to a workspace, with
 //! the workspace user's login shell read from the container's /etc/passwd.
 use super::{lifecycle, Ctx};
+use crate::domain::engines::{EngineDef, EngineSource, DEFAULT_ENGINE};
 use crate::domain::labels;
 use crate::domain::naming::WorkspaceName;
 use crate::domain::workspace::WORKSPACE_USER;
@@ -32,8 +33,56 @@ pub fn login_shell(passwd: &str, user: &str) -> Option<String> {
     })
 }
 
-/// The hint for `name`, whose login shell is `shell`.
+/// The hint for `name` on the `default` engine, whose login shell is `shell`.
 pub fn hint_for(name: &WorkspaceName, shell: &str, workdir: Option<&str>) -> Hint {
+    hint_on(name, None, shell, workdir)
+}
+
+/// `docker` with the options that reach engine `def` (nothing for `default`):
+/// `--context NAME` for a Docker context, else `-H URL` (and the TLS files).
+fn docker_prog(def: Option<&EngineDef>) -> String {
+    let Some(d) = def.filter(|d| d.name != DEFAULT_ENGINE) else {
+        return "docker".into();
+    };
+    let q = |s: &str| crate::domain::env::shell_quote(s);
+    let mut argv = vec!["docker".to_string()];
+    match &d.source {
+        EngineSource::Context(c) => argv.extend(["--context".into(), q(c)]),
+        _ => {
+            argv.extend(["-H".into(), q(&d.host.url())]);
+            if let Some(t) = &d.tls {
+                if t.verify {
+                    argv.push("--tlsverify".into());
+                } else {
+                    argv.push("--tls".into());
+                }
+                for (flag, f) in [
+                    ("--tlscacert", &t.ca),
+                    ("--tlscert", &t.cert),
+                    ("--tlskey", &t.key),
+                ] {
+                    if let Some(f) = f {
+                        argv.extend([flag.to_string(), q(&f.display().to_string())]);
+                    }
+                }
+            }
+        }
+    }
+    argv.join(" ")
+}
+
+/// The hint for `name` on engine `def` (`None` or `default`: as [`hint_for`]):
+/// the ssh alias `berth ssh-config` writes for that engine, `berth --engine`
+/// and `docker` options that reach it.
+pub fn hint_on(
+    name: &WorkspaceName,
+    def: Option<&EngineDef>,
+    shell: &str,
+    workdir: Option<&str>,
+) -> Hint {
+    let engine = def.map_or(DEFAULT_ENGINE, |d| d.name.as_str());
+    let mut berth = vec!["berth".to_string()];
+    berth.extend(super::ssh_route::engine_args(engine));
     let prog = shell
         .rsplit('/')
         .next()
@@ -43,13 +92,14 @@ pub fn hint_for(name: &WorkspaceName, shell: &str, workdir: Option<&str>) -> Hin
         format!("-w {} ", crate::domain::env::shell_quote(w))
     });
     Hint {
-        command: format!("ssh {}", name.ssh_alias()),
+        command: format!("ssh {}", super::ssh_route::alias(name, engine)),
         docker: format!(
-            "docker exec -it -u workspace {dir}{} {prog} -l",
+            "{} exec -it -u workspace {dir}{} {prog} -l",
+            docker_prog(def),
             name.container()
         ),
         shell: shell.to_string(),
-        berth: format!("berth ssh {name}"),
+        berth: format!("{} ssh {name}", berth.join(" ")),
         workdir: workdir.map(String::from),
     }
 }
@@ -71,7 +121,8 @@ pub async fn hint(ctx: &Ctx, name: &WorkspaceName) -> Result<Hint> {
     };
     let shell = shell.unwrap_or_else(|| FALLBACK_SHELL.to_string());
     let workdir = w.labels.get(labels::WORKDIR).map(String::as_str);
-    Ok(hint_for(name, &shell, workdir))
+    let def = ctx.engines.def(&ctx.engine_name());
+    Ok(hint_on(name, def, &shell, workdir))
 }
 
 #[cfg(test)]
@@ -101,6 +152,51 @@ mod tests {
         assert_eq!(
             h.docker,
             "docker exec -it -u workspace -w '/home/workspace/repo' workspace-api sh -l"
+        );
+    }
+
+    #[test]
+    fn off_the_default_engine_the_alias_and_commands_name_it() {
+        use crate::domain::engines::{EngineHost, TlsFiles};
+        let n = WorkspaceName::parse("api").unwrap();
+        let ssh = EngineDef::plain(
+            "box",
+            EngineHost::parse("ssh://me@box.example").unwrap(),
+            EngineSource::Config,
+        );
+        let h = hint_on(&n, Some(&ssh), "/bin/bash", None);
+        assert_eq!(h.command, "ssh berth-api.box");
+        assert_eq!(h.berth, "berth --engine box ssh api");
+        assert!(
+            h.docker.starts_with("docker -H ") && h.docker.contains("ssh://me@box.example"),
+            "{}",
+            h.docker
+        );
+        let ctx = EngineDef::plain(
+            "lab",
+            EngineHost::parse("unix:///run/lab.sock").unwrap(),
+            EngineSource::Context("lab".into()),
+        );
+        let h = hint_on(&n, Some(&ctx), "/bin/sh", None);
+        assert!(h.docker.starts_with("docker --context "), "{}", h.docker);
+        let mut tls = EngineDef::plain(
+            "far",
+            EngineHost::parse("tcp://10.0.0.5:2376").unwrap(),
+            EngineSource::Config,
+        );
+        tls.tls = Some(TlsFiles {
+            ca: Some("/c/ca.pem".into()),
+            cert: None,
+            key: None,
+            verify: true,
+        });
+        let h = hint_on(&n, Some(&tls), "/bin/sh", None);
+        assert!(h.docker.contains("--tlsverify --tlscacert"), "{}", h.docker);
+        // The default engine's definition: exactly as with one engine.
+        let d = EngineDef::default_engine(None).unwrap();
+        assert_eq!(
+            hint_on(&n, Some(&d), "/bin/sh", None),
+            hint_for(&n, "/bin/sh", None)
         );
     }
 }

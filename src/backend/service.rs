@@ -49,9 +49,27 @@ pub(super) fn start(
     store: Store,
     jobs: bool,
 ) -> Backend {
+    start_with(None, paths, config, connect, store, jobs)
+}
+
+/// The background jobs run here, over every engine of the set when one is given
+/// (else the connected engine alone).
+struct JobsOver(Option<Arc<super::engines::EngineSet>>);
+
+/// [`start`]; the jobs (when `jobs`) act on every engine of `engines` when given.
+pub(super) fn start_with(
+    engines: Option<Arc<super::engines::EngineSet>>,
+    paths: Paths,
+    config: Config,
+    connect: Connector,
+    store: Store,
+    jobs: bool,
+) -> Backend {
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
     let (ev_tx, ev_rx) = mpsc::channel(1024);
-    tokio::spawn(run(paths, config, connect, store, cmd_rx, ev_tx, jobs));
+    let jobs = jobs.then_some(JobsOver(engines));
+    let run = run(paths, config, connect, store, cmd_rx, ev_tx, jobs);
+    tokio::spawn(run);
     Backend {
         commands: cmd_tx,
         events: ev_rx,
@@ -65,7 +83,7 @@ async fn run(
     store: Store,
     mut cmds: mpsc::Receiver<Command>,
     events: mpsc::Sender<Event>,
-    with_jobs: bool,
+    jobs: Option<JobsOver>,
 ) {
     // Link changes from the watcher: one per connect or loss, each waited for by the
     // watcher's backoff, so this cannot grow without bound.
@@ -86,13 +104,14 @@ async fn run(
     // a key before berth has reached the engine).
     let (link_tx, link_rx) = tokio::sync::watch::channel::<Option<Ctx>>(None);
     // The acting jobs while this process holds the jobs lock.
-    let background = with_jobs.then(|| {
+    let background = jobs.map(|JobsOver(engines)| {
         super::jobs::tui::spawn(
             link_rx.clone(),
             paths.clone(),
             config.clone(),
             store.clone(),
             events.clone(),
+            engines,
         )
     });
     let mut selected: Option<String> = None;

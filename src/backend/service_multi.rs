@@ -9,8 +9,9 @@
 //! command with a sentence instead of waiting), and each engine's events are
 //! forwarded by their own task, which waits only for the UI.
 //!
-//! The background jobs (cleanup, warm pool, alerts' actions) run on the default
-//! engine's service only.
+//! The background jobs run in the default engine's service only; the cleanup
+//! and the alerts there act on every engine (`jobs::every_engine`), the warm
+//! pool stays on the default engine.
 use super::service::{self, Backend, Command, Connector, Event, JobUpdate, COMMAND_QUEUE};
 use crate::config::{Config, Paths};
 use crate::domain::engines::EngineDef;
@@ -24,7 +25,8 @@ use tokio::task::JoinSet;
 pub const EVENT_QUEUE: usize = 1024;
 
 /// Starts one service per engine in `defs` (the one named `default` runs the
-/// background jobs when `jobs`), and the router; `connect_for` makes each
+/// background jobs when `jobs` is given: cleanup and alerts then act on every
+/// engine of that set), and the router; `connect_for` makes each
 /// engine's connector. Everything ends once the returned command sender is
 /// dropped (the router drops the services' queues, each service ends, and its
 /// forwarder with it).
@@ -35,15 +37,16 @@ pub fn spawn(
     default: &str,
     connect_for: impl Fn(&EngineDef) -> Connector,
     store: Store,
-    jobs: bool,
+    jobs: Option<std::sync::Arc<super::engines::EngineSet>>,
 ) -> Backend {
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
     let (ev_tx, ev_rx) = mpsc::channel(EVENT_QUEUE);
     let mut services = BTreeMap::new();
     let mut forwards = JoinSet::new();
     for def in defs {
-        let runs_jobs = jobs && def.name == default;
-        let b = service::start(
+        let runs_jobs = jobs.is_some() && def.name == default;
+        let b = service::start_with(
+            jobs.clone().filter(|_| runs_jobs),
             paths.clone(),
             config.clone(),
             connect_for(def),

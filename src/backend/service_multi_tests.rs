@@ -40,7 +40,7 @@ fn start(names: &[&str]) -> Multi {
         names[0],
         |d: &EngineDef| connector(&by_name[&d.name]),
         store,
-        false,
+        None,
     );
     Multi {
         backend,

@@ -113,7 +113,7 @@ pub async fn run(ctx: &Ctx, action: AgentAction) -> Result<i32> {
         }
         AgentAction::Connect { name } => connect(ctx, &name).await,
         AgentAction::Ls { json, agents } if agents => list_agents(ctx, json),
-        AgentAction::Ls { json, .. } => list(ctx, json).await,
+        AgentAction::Ls { json, .. } => super::agent_ls::list(ctx, json).await,
         AgentAction::Rm {
             name,
             no_push,
@@ -181,7 +181,7 @@ fn list_agents(ctx: &Ctx, json: bool) -> Result<i32> {
 }
 
 /// Commits on the session's branch beyond its base (None: not running or no repo).
-async fn ahead(ctx: &Ctx, s: &AgentSession, w: &Workspace) -> Option<u32> {
+pub(super) async fn ahead(ctx: &Ctx, s: &AgentSession, w: &Workspace) -> Option<u32> {
     if s.repo.is_none() || w.state != WorkspaceState::Running {
         return None;
     }
@@ -196,47 +196,6 @@ async fn ahead(ctx: &Ctx, s: &AgentSession, w: &Workspace) -> Option<u32> {
     .await
     .ok()?;
     out.trim().parse().ok()
-}
-
-async fn list(ctx: &Ctx, json: bool) -> Result<i32> {
-    let sessions = agent_session::sessions(ctx).await?;
-    let mut rows = Vec::new();
-    for (s, w) in &sessions {
-        rows.push((s, w, ahead(ctx, s, w).await));
-    }
-    if json {
-        let v: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|(s, w, a)| {
-                let mut v = serde_json::to_value(s).unwrap_or_default();
-                v["state"] = w.status_word().into();
-                v["ahead"] = serde_json::to_value(a).unwrap_or_default();
-                v
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(0);
-    }
-    if rows.is_empty() {
-        println!("No agent sessions. Start one with `berth agent run AGENT` or `berth agent launch AGENT`.");
-        return Ok(0);
-    }
-    println!(
-        "{:<36} {:<8} {:<28} {:<22} {:<9} AHEAD",
-        "NAME", "AGENT", "REPO", "BRANCH", "STATE"
-    );
-    for (s, w, a) in rows {
-        println!(
-            "{:<36} {:<8} {:<28} {:<22} {:<9} {}",
-            s.name,
-            s.agent,
-            s.repo.as_deref().unwrap_or("-"),
-            if s.branch.is_empty() { "-" } else { &s.branch },
-            w.status_word(),
-            a.map_or("-".to_string(), |n| n.to_string())
-        );
-    }
-    Ok(0)
 }
 
 async fn rm(ctx: &Ctx, name: &str, no_push: bool, yes: bool, json: bool) -> Result<i32> {

@@ -306,7 +306,7 @@ pub async fn run(
             json,
         } => super::cp::run(ctx, &src, &dst, archive, json).await,
         Command::Ssh { name: n, cmd } => ssh(ctx, &name(&n)?, cmd).await,
-        Command::SshConfig { json } => ssh_config(ctx, json).await,
+        Command::SshConfig { json } => super::ssh_config::run(ctx, json).await,
         Command::SshProxy { name: n } => crate::backend::ssh_exec::proxy(ctx, &name(&n)?).await,
         Command::Hint { name: n, json } => super::hint::run(ctx, &name(&n)?, json).await,
         Command::Logs {
@@ -370,38 +370,4 @@ async fn ssh(ctx: &Ctx, name: &WorkspaceName, cmd: Vec<String>) -> Result<i32> {
         .envs(c.env)
         .exec();
     bail!("cannot run ssh ({err}); install the OpenSSH client (`sudo apt-get install openssh-client`)")
-}
-
-async fn ssh_config(ctx: &Ctx, json: bool) -> Result<i32> {
-    let ws = inventory::list(ctx).await?;
-    let mut blocks = Vec::new();
-    for w in ws.iter().filter(|w| ssh_cmd::reachable(w)) {
-        match ssh_cmd::target(ctx, w).await {
-            Ok(t) => {
-                let route = crate::backend::ssh_route::route(ctx.engines.def(&w.engine));
-                let how = crate::backend::ssh_route::how_reached(&route, &w.engine, w.ssh_port);
-                let block = format!("# {}: {how}.\n{}", w.name, t.host_block(&ctx.paths));
-                blocks.push((t.alias.clone(), block))
-            }
-            Err(e) => eprintln!("note: no ssh config for {}: {e:#}", w.name),
-        }
-    }
-    let paths = ctx.paths.clone();
-    let files = tokio::task::spawn_blocking(move || ssh_client::write_ssh_config(&paths, &blocks))
-        .await??;
-    if json {
-        print_json(&serde_json::json!({
-            "files": files,
-            "directory": ssh_client::berth_d(&ctx.paths),
-            "included_from": ctx.paths.home.join(".ssh/config"),
-        }))?;
-        return Ok(0);
-    }
-    println!(
-        "Wrote {} file(s) in {} and included them from {}. Use `ssh berth-NAME`.",
-        files.len(),
-        ssh_client::berth_d(&ctx.paths).display(),
-        ctx.paths.home.join(".ssh/config").display()
-    );
-    Ok(0)
 }

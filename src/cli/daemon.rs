@@ -6,8 +6,6 @@ use crate::backend::jobs::lock::{self, Holder};
 use crate::backend::jobs::registry;
 use crate::backend::service::Connector;
 use crate::config::{Config, Paths};
-use crate::engine::docker::DockerEngine;
-use crate::engine::Engine;
 use crate::store::{JobRun, Store};
 use anyhow::Result;
 use clap::Subcommand;
@@ -29,20 +27,16 @@ pub enum DaemonAction {
 
 /// Connects to the engine commands use (`--engine`, BERTH_ENGINE, the config's
 /// `engine`, ...), anew on each call.
-fn connector(set: &crate::backend::engines::EngineSet) -> Result<Connector> {
-    let def = set
-        .def(set.default_name())
-        .cloned()
-        .ok_or_else(|| anyhow::anyhow!("there is no engine named {:?}", set.default_name()))?;
+/// Through the set, so the jobs' context and the set share the connection.
+fn connector(set: &Arc<crate::backend::engines::EngineSet>) -> Result<Connector> {
+    let name = set.default_name().to_string();
+    if set.def(&name).is_none() {
+        anyhow::bail!("there is no engine named {name:?}");
+    }
+    let set = set.clone();
     Ok(Arc::new(move || {
-        let def = def.clone();
-        async move {
-            DockerEngine::connect_def(&def)
-                .await
-                .map(|e| Arc::new(e) as Arc<dyn Engine>)
-                .map_err(|e| e.to_string())
-        }
-        .boxed()
+        let (set, name) = (set.clone(), name.clone());
+        async move { set.get(&name).await.map_err(|e| e.to_string()) }.boxed()
     }))
 }
 
@@ -73,8 +67,10 @@ async fn serve(paths: Paths, config: Config) -> Result<i32> {
         let _ = stop_tx.send(true);
     });
     let store = Store::new(paths.store_file());
-    let connector = connector(&super::engine_set_async(&config).await?)?;
-    let d = Daemon::new(paths, config, store, connector);
+    let set = Arc::new(super::engine_set_async(&config).await?);
+    let connector = connector(&set)?;
+    let mut d = Daemon::new(paths, config, store, connector);
+    d.engines = Some(set);
     let served = d.serve(stop_rx).await;
     signals.abort();
     served.map(|()| 0)

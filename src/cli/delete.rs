@@ -99,18 +99,22 @@ pub async fn all(
     json: bool,
 ) -> Result<i32> {
     let plan = delete_all::plan(ctx, keep_volume, snapshots).await?;
+    let on = super::engine_note::suffix(ctx);
     for (name, why) in &plan.skipped {
         eprintln!("Skipping {name}: {why}");
     }
     if plan.is_empty() {
         if json {
-            print_json(&serde_json::json!({
-                "workspaces": [], "snapshots": {"images": [], "volumes": []},
-                "failed": [], "skipped": skipped_json(&plan),
-            }))?;
+            print_json(&with_engine(
+                ctx,
+                serde_json::json!({
+                    "workspaces": [], "snapshots": {"images": [], "volumes": []},
+                    "failed": [], "skipped": skipped_json(&plan),
+                }),
+            ))?;
         } else {
             println!(
-                "Nothing to delete: there are no workspaces{}.",
+                "Nothing to delete{on}: there are no workspaces{}.",
                 if snapshots { " or snapshots" } else { "" }
             );
         }
@@ -123,7 +127,13 @@ pub async fn all(
         );
     }
     if !yes {
-        eprintln!("This removes:");
+        match super::engine_note::engine(ctx) {
+            Some(e) => eprintln!(
+                "This removes, on {e} only (the other engines, {}, are untouched; `--engine NAME` picks another):",
+                super::engine_note::others(ctx)
+            ),
+            None => eprintln!("This removes:"),
+        }
         for line in plan.lines() {
             eprintln!("  - {line}");
         }
@@ -148,18 +158,21 @@ pub async fn all(
             .iter()
             .map(|(what, why)| serde_json::json!({"name": what, "error": why}))
             .collect();
-        print_json(&serde_json::json!({
-            "workspaces": workspaces,
-            "snapshots": done.snapshots,
-            "failed": failed,
-            "skipped": skipped_json(&plan),
-        }))?;
+        print_json(&with_engine(
+            ctx,
+            serde_json::json!({
+                "workspaces": workspaces,
+                "snapshots": done.snapshots,
+                "failed": failed,
+                "skipped": skipped_json(&plan),
+            }),
+        ))?;
         return Ok(if ok { 0 } else { 1 });
     }
     for (n, d) in &done.workspaces {
         let name = WorkspaceName::parse(n)?;
         println!(
-            "Deleted workspace {n}: {}.",
+            "Deleted workspace {n}{on}: {}.",
             removed_parts(&name, d).join(", ")
         );
     }
@@ -172,6 +185,12 @@ pub async fn all(
     for (what, why) in &done.failed {
         eprintln!("Could not delete {what}: {why}");
     }
+    if yes && !on.is_empty() {
+        eprintln!(
+            "The other engines ({}) were not touched.",
+            super::engine_note::others(ctx)
+        );
+    }
     if !ok {
         eprintln!("Some things were not deleted (above); `berth list` shows what is left.");
     }
@@ -183,4 +202,12 @@ fn skipped_json(plan: &delete_all::AllPlan) -> Vec<serde_json::Value> {
         .iter()
         .map(|(n, why)| serde_json::json!({"name": n, "reason": why}))
         .collect()
+}
+
+/// `v` with `"engine"` when berth knows several engines.
+fn with_engine(ctx: &Ctx, mut v: serde_json::Value) -> serde_json::Value {
+    if ctx.engines.several() {
+        v["engine"] = ctx.engine_name().into();
+    }
+    v
 }

@@ -6,6 +6,7 @@ use crate::backend::Ctx;
 use anyhow::Result;
 
 pub async fn run(ctx: &Ctx, dry_run: bool, json: bool) -> Result<i32> {
+    super::engine_note::say(ctx, "the workspaces");
     // Acting takes the jobs lock, so a daemon's or a TUI's cleanup never runs at
     // the same time; a dry run changes nothing and needs none.
     let _lock = if dry_run {

@@ -2,6 +2,7 @@
 //! the backend.
 mod activity;
 mod agent;
+mod agent_ls;
 mod agent_run;
 mod args;
 mod commands;
@@ -17,6 +18,7 @@ mod doctor_engines;
 mod doctor_podman;
 mod doctor_state;
 mod egress;
+mod engine_note;
 mod engine_route;
 mod engines;
 mod exec;
@@ -39,6 +41,7 @@ mod secret;
 mod service;
 mod sidecar_image;
 mod snapshot;
+mod ssh_config;
 
 use crate::backend::engines::{EngineConnector, EngineSet};
 use crate::backend::Ctx;

@@ -50,6 +50,7 @@ fn or_dash(v: &[String]) -> String {
 }
 
 pub async fn run(ctx: &Ctx, action: NetAction) -> Result<i32> {
+    super::engine_note::say(ctx, "the networks");
     match action {
         NetAction::Create { name, json } => {
             let v = networks::create(ctx, &parse(&name)?).await?;

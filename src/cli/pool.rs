@@ -20,6 +20,7 @@ pub enum PoolAction {
 }
 
 pub async fn run(ctx: &Ctx, action: Option<PoolAction>, json: bool) -> Result<i32> {
+    super::engine_note::say(ctx, "the warm pools");
     match action {
         None => show(ctx, json).await,
         Some(PoolAction::Refill { json }) => {

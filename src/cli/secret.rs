@@ -85,6 +85,9 @@ pub async fn run(ctx: &Ctx, action: SecretAction) -> Result<i32> {
             report(&d, json, "set")
         }
         SecretAction::Ls { json } => {
+            // The secrets are this berth's; which workspaces use them is asked
+            // of one engine.
+            super::engine_note::say(ctx, "the workspaces using them");
             let list = secrets::list(ctx).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);

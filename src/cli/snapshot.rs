@@ -84,6 +84,7 @@ fn cancel_on_ctrl_c() -> watch::Receiver<bool> {
 }
 
 pub async fn run(ctx: &Ctx, cmd: Command) -> Result<i32> {
+    super::engine_note::say(ctx, "the snapshots");
     match cmd {
         Command::Snapshot(a) => match a.action {
             Some(SnapshotAction::Create { name, take }) => take_one(ctx, &name, take).await,

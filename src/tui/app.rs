@@ -101,6 +101,7 @@ fn backend_for(
     state.engines.placement = set.placement();
     let store = crate::store::Store::new(paths.store_file());
     if set.several() {
+        let set = Arc::new(set);
         return Ok(crate::backend::service_multi::spawn(
             paths.clone(),
             config.clone(),
@@ -108,7 +109,7 @@ fn backend_for(
             set.default_name(),
             docker_connector,
             store,
-            true,
+            Some(set.clone()),
         ));
     }
     let def = set

@@ -8,6 +8,9 @@ use anyhow::{bail, Result};
 /// The cleanup job (`berth gc` once): a sentence per workspace it acted on; an
 /// action that failed after its retries makes the run a failure that names it.
 pub async fn cleanup(ctx: &Ctx, now: i64) -> Result<JobOutcome> {
+    if ctx.engines.several() {
+        return cleanup_every_engine(ctx, now).await;
+    }
     let report = cleanup::run_once(ctx, now, false).await?;
     let failed: Vec<String> = report
         .workspaces
@@ -58,5 +61,45 @@ pub async fn pool_refill(ctx: &Ctx, _now: i64) -> Result<JobOutcome> {
         JobOutcome::quiet()
     } else {
         JobOutcome::acted(lines)
+    })
+}
+
+/// The cleanup job with several engines: each engine's workspaces cleaned up
+/// through that engine's context, each sentence naming its engine; an engine
+/// that cannot be reached is skipped this round and said (all of them: a
+/// failure). A failed action on any engine makes the run a failure naming it.
+async fn cleanup_every_engine(ctx: &Ctx, now: i64) -> Result<JobOutcome> {
+    let round =
+        super::every_engine::each(
+            ctx,
+            |on| async move { cleanup::run_once(&on, now, false).await },
+        )
+        .await;
+    let skipped = round.skip_lines("cleanup");
+    if round.done.is_empty() {
+        bail!("{}", skipped.join("; "));
+    }
+    let mut failed = Vec::new();
+    let mut acted = Vec::new();
+    for (engine, report) in &round.done {
+        for l in &report.workspaces {
+            let line = format!("engine {engine}: {}", l.sentence());
+            if l.failed() {
+                failed.push(line);
+            } else if matches!(l.done, Done::Stopped | Done::Deleted | Done::Refused) {
+                acted.push(line);
+            }
+        }
+    }
+    if !failed.is_empty() {
+        failed.extend(skipped);
+        bail!("{}", failed.join("; "));
+    }
+    let any = !acted.is_empty();
+    acted.extend(skipped);
+    Ok(match (any, acted.is_empty()) {
+        (true, _) => JobOutcome::acted(acted),
+        (false, true) => JobOutcome::quiet(),
+        (false, false) => JobOutcome::said(acted),
     })
 }

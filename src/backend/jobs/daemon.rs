@@ -6,6 +6,7 @@ use super::lock::{self, Attempt, Holder, Kind};
 use super::record::{say, Out, Recorder};
 use super::runner::{wall_clock, Runner, Setup, GRACE};
 use super::{registry, Job, JobOutcome};
+use crate::backend::engines::EngineSet;
 use crate::backend::service::Connector;
 use crate::backend::Ctx;
 use crate::config::{Config, Paths};
@@ -28,6 +29,9 @@ pub struct Daemon {
     pub store: Store,
     pub connect: Connector,
     pub jobs: Vec<Arc<dyn Job>>,
+    /// Every engine of this berth (`connect` reaches its default one): the
+    /// cleanup and alerts act on each. `None`: the connected engine alone.
+    pub engines: Option<Arc<EngineSet>>,
     pub poll: Duration,
     pub grace: Duration,
 }
@@ -40,6 +44,7 @@ impl Daemon {
             store,
             connect,
             jobs: registry::all(),
+            engines: None,
             poll: STANDBY_POLL,
             grace: GRACE,
         }
@@ -54,6 +59,7 @@ impl Daemon {
             self.paths.clone(),
             self.config.clone(),
             self.store.clone(),
+            self.engines.clone(),
             ctx_tx,
         ));
         let sink = Arc::new(Recorder::new(self.store.clone(), Kind::Daemon, Out::Log));
@@ -132,6 +138,7 @@ async fn connect_loop(
     paths: Paths,
     config: Config,
     store: Store,
+    engines: Option<Arc<EngineSet>>,
     ctx: watch::Sender<Option<Ctx>>,
 ) {
     let mut told = false;
@@ -141,7 +148,11 @@ async fn connect_loop(
                 if told {
                     say(Level::INFO, "engine reachable");
                 }
-                ctx.send_replace(Some(Ctx::with_store(engine, config, paths, store)));
+                let c = match engines {
+                    Some(set) => Ctx::with_all(set, engine, config, paths, store),
+                    None => Ctx::with_store(engine, config, paths, store),
+                };
+                ctx.send_replace(Some(c));
                 return;
             }
             Err(e) => {

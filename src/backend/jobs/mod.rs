@@ -6,6 +6,7 @@
 pub mod adapters;
 pub mod alerts_job;
 pub mod daemon;
+pub mod every_engine;
 pub mod health;
 pub mod lock;
 pub mod record;
@@ -15,6 +16,8 @@ pub mod tui;
 
 #[cfg(test)]
 mod daemon_tests;
+#[cfg(test)]
+mod every_engine_tests;
 #[cfg(test)]
 mod lock_tests;
 #[cfg(test)]

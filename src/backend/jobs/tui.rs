@@ -5,6 +5,7 @@ use super::lock::{self, Attempt, Holder, Kind};
 use super::record::{JobsNews, Out, Recorder};
 use super::registry;
 use super::runner::{wall_clock, Runner, Setup};
+use crate::backend::engines::EngineSet;
 use crate::backend::service::Event;
 use crate::backend::Ctx;
 use crate::config::{Config, Paths};
@@ -22,6 +23,15 @@ pub fn runner_text(h: &Holder) -> String {
     h.describe()
 }
 
+/// The link's context, over every engine of `engines` when given.
+fn widen(link: &watch::Receiver<Option<Ctx>>, engines: &Option<Arc<EngineSet>>) -> Option<Ctx> {
+    let c = link.borrow().clone()?;
+    Some(match engines {
+        Some(set) => Ctx::with_all(set.clone(), c.engine, c.config, c.paths, c.store),
+        None => c,
+    })
+}
+
 /// The task; it ends when the UI stops listening, and is aborted with the backend
 /// (dropping its runner aborts the jobs, and the lock is released).
 pub fn spawn(
@@ -30,6 +40,7 @@ pub fn spawn(
     config: Config,
     store: Store,
     events: mpsc::Sender<Event>,
+    engines: Option<Arc<EngineSet>>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut told: Option<String> = None;
@@ -41,15 +52,21 @@ pub fn spawn(
                         .await;
                     let (_gate, gate) = watch::channel(true);
                     let sink = Arc::new(Recorder::new(store, Kind::Tui, Out::Tui(events)));
+                    let (jobs_tx, jobs_rx) = watch::channel(widen(&link, &engines));
                     let setup = Setup {
-                        ctx: link,
+                        ctx: jobs_rx,
                         gate,
                         sink,
                         clock: wall_clock(),
                     };
                     let _runner = Runner::spawn(registry::acting(), &config, setup);
                     let _held = held;
-                    // Held until this task ends with the TUI.
+                    // Held until this task ends with the TUI; the jobs' context
+                    // follows the link (over every engine of `engines`).
+                    let mut link = link;
+                    while link.changed().await.is_ok() {
+                        jobs_tx.send_replace(widen(&link, &engines));
+                    }
                     std::future::pending::<()>().await;
                     return;
                 }
