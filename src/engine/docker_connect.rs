@@ -44,11 +44,21 @@ pub async fn connect(def: &EngineDef) -> EngineResult<DockerEngine> {
                 host: host.clone(),
                 port: *port,
             };
-            let dial = SshDial::start(host, &url).await?;
+            let dial = Arc::new(SshDial::start(host, &url).await?);
             let socket = dial.socket().display().to_string();
             let docker = Docker::connect_with_unix(&socket, TIMEOUT, bollard::API_DEFAULT_VERSION)
                 .map_err(|e| map_err(&url, e))?;
-            DockerEngine::from_docker(docker, &url, &def.name, Some(Arc::new(dial))).await
+            match DockerEngine::from_docker(docker, &url, &def.name, Some(dial.clone())).await {
+                Ok(engine) => Ok(engine),
+                // Host keys, login, the network or docker there, as a sentence.
+                Err(e) => Err(match dial.diagnose().await {
+                    Some(reason) => EngineError::Unreachable {
+                        endpoint: url.clone(),
+                        reason,
+                    },
+                    None => e,
+                }),
+            }
         }
     }
 }

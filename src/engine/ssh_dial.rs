@@ -148,6 +148,18 @@ fn private_dir() -> std::io::Result<PathBuf> {
     Err(last.unwrap_or_else(|| std::io::Error::other("no free directory name")))
 }
 
+/// This user's directory for shared ssh masters (`berth-ssh-u<uid>` in the temp
+/// directory), made 0700 when missing; `None` unless it is a real directory (not
+/// a link) of this user that no one else may enter.
+fn shared_control_dir() -> Option<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let uid = own_uid();
+    let d = std::env::temp_dir().join(format!("berth-ssh-u{uid}"));
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&d);
+    let m = std::fs::symlink_metadata(&d).ok()?;
+    (m.is_dir() && m.uid() == uid && m.mode() & 0o077 == 0).then_some(d)
+}
+
 /// Removes directories left by berth processes that ended without dropping their
 /// transport (`berth ssh` replaces itself with ssh): only ours, only of dead PIDs.
 fn sweep(base: &Path) {
@@ -184,6 +196,11 @@ fn own_uid() -> u32 {
 pub struct SshDial {
     host: SshHost,
     dir: PathBuf,
+    /// ssh's ControlPath: in this user's shared directory (the master serves
+    /// every berth process for [`CONTROL_PERSIST`] seconds after its last use),
+    /// else in `dir` (this process's own master).
+    control: PathBuf,
+    shared: bool,
     accept: JoinHandle<()>,
 }
 
@@ -194,9 +211,10 @@ impl std::fmt::Debug for SshDial {
 }
 
 impl SshDial {
-    /// Checks ssh reaches `host` and its docker answers (a failure is a sentence
-    /// about host keys, login, the network or docker there), then listens on a
-    /// private socket whose every connection is one `docker system dial-stdio`.
+    /// Listens on a private socket whose every connection is one `docker system
+    /// dial-stdio` over ssh. Nothing is asked of the host yet: the first request
+    /// logs in, and a failure is explained by [`Self::diagnose`] (host keys,
+    /// login, the network or docker there).
     pub async fn start(host: SshHost, endpoint: &str) -> Result<Self, EngineError> {
         let fail = |reason: String| EngineError::Unreachable {
             endpoint: endpoint.to_string(),
@@ -206,20 +224,43 @@ impl SshDial {
             .await
             .map_err(|e| fail(e.to_string()))?
             .map_err(|e| fail(format!("cannot make a private directory for ssh: {e}")))?;
-        let dial = Self::listen(host, dir, endpoint)?;
-        dial.probe().await.map_err(fail)?;
-        Ok(dial)
+        let control = tokio::task::spawn_blocking(shared_control_dir)
+            .await
+            .ok()
+            .flatten();
+        Self::listen(host, dir, control, endpoint)
     }
 
-    fn listen(host: SshHost, dir: PathBuf, endpoint: &str) -> Result<Self, EngineError> {
+    /// Why ssh to the host, or docker there, fails, as a sentence; `None` when
+    /// both answer (the failure was something else). One round trip.
+    pub async fn diagnose(&self) -> Option<String> {
+        self.probe().await.err()
+    }
+
+    fn listen(
+        host: SshHost,
+        dir: PathBuf,
+        shared: Option<PathBuf>,
+        endpoint: &str,
+    ) -> Result<Self, EngineError> {
         let listener =
             UnixListener::bind(dir.join("d.sock")).map_err(|e| EngineError::Unreachable {
                 endpoint: endpoint.to_string(),
                 reason: format!("cannot listen on a private socket: {e}"),
             })?;
-        let argv = ssh_argv(&host, &dir.join("cm"), &["docker", "system", "dial-stdio"]);
+        let control = match &shared {
+            Some(d) => d.join("%C"),
+            None => dir.join("cm"),
+        };
+        let argv = ssh_argv(&host, &control, &["docker", "system", "dial-stdio"]);
         let accept = tokio::spawn(accept_loop(listener, argv));
-        Ok(Self { host, dir, accept })
+        Ok(Self {
+            host,
+            dir,
+            control,
+            shared: shared.is_some(),
+            accept,
+        })
     }
 
     /// One round trip: ssh logs in (the master starts) and docker there answers.
@@ -254,7 +295,7 @@ impl SshDial {
     }
 
     fn control(&self) -> PathBuf {
-        self.dir.join("cm")
+        self.control.clone()
     }
 }
 
@@ -262,12 +303,18 @@ impl Drop for SshDial {
     fn drop(&mut self) {
         // Ends the loop; its JoinSet aborts each connection, whose ssh is killed.
         self.accept.abort();
-        // The master (ControlPersist) is not our child: ask it to exit, then remove
-        // the directory. One short-lived helper, reaped by tokio when in a runtime.
-        let mut c = vec!["ssh".to_string(), "-O".into(), "exit".into(), "-o".into()];
-        c.push(format!("ControlPath={}", self.control().display()));
-        c.extend(self.host.login_args());
-        c.extend(["--".to_string(), self.host.host.clone()]);
+        // A shared master stays for the next berth (ControlPersist ends it); our
+        // own master is not our child: ask it to exit. Then remove the directory.
+        // One short-lived helper, reaped by tokio when in a runtime.
+        let c: Vec<String> = if self.shared {
+            vec!["true".into()]
+        } else {
+            let mut c = vec!["ssh".to_string(), "-O".into(), "exit".into(), "-o".into()];
+            c.push(format!("ControlPath={}", self.control().display()));
+            c.extend(self.host.login_args());
+            c.extend(["--".to_string(), self.host.host.clone()]);
+            c
+        };
         let script = "\"$@\" >/dev/null 2>&1; rm -rf -- \"$0\"";
         let dir = self.dir.display().to_string();
         if tokio::runtime::Handle::try_current().is_ok() {
