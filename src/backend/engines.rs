@@ -95,6 +95,16 @@ impl EngineSet {
         }
     }
 
+    /// The same connections under berth's real definitions `defs` (their hosts,
+    /// port ranges): a backend service connected to one engine of several (the
+    /// TUI). Kept as it is when `defs` lacks the default engine.
+    pub fn with_defs(mut self, defs: Vec<EngineDef>) -> Self {
+        if defs.iter().any(|d| d.name == self.default) {
+            self.defs = defs;
+        }
+        self
+    }
+
     /// The same set with the default engine `name`, chosen by the user (as
     /// `--engine NAME` does; tests).
     pub fn chosen(mut self, name: &str) -> Result<Self> {

@@ -314,7 +314,7 @@ pub async fn delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> Resul
             out.volume = Some(plan.volume.clone());
         }
     }
-    if let Err(e) = ctx.store.forget(name.as_str()).await {
+    if let Err(e) = ctx.store.forget(name.as_str(), &ctx.engine_name()).await {
         // What the engine held is gone; a stale record only names a dead create.
         tracing::warn!("cannot forget {name} in the store: {e:#}");
     }

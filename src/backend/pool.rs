@@ -269,7 +269,7 @@ async fn leftovers(ctx: &Ctx, slots: &[Workspace], report: &mut PoolReport) {
         };
         match removed {
             Ok(gone) => {
-                if let Err(e) = ctx.store.forget(&r.name).await {
+                if let Err(e) = ctx.store.forget(&r.name, &ctx.engine_name()).await {
                     tracing::warn!("cannot forget {} in the store: {e:#}", r.name);
                 }
                 if gone {
@@ -344,7 +344,7 @@ async fn remove_slot(ctx: &Ctx, w: &Workspace) -> Result<()> {
     if !w.volume.is_empty() {
         ctx.engine.remove_volume(&w.volume).await?;
     }
-    let _ = ctx.store.forget(&w.name).await;
+    let _ = ctx.store.forget(&w.name, &ctx.engine_name()).await;
     Ok(())
 }
 

@@ -8,6 +8,7 @@ pub use super::service_api::{
 use super::ssh_cmd::{self, Purpose};
 use super::{follow, keys, lifecycle, watch, Ctx, Progress, Report};
 use crate::config::{Config, Paths};
+use crate::domain::engines::EngineDef;
 use crate::domain::naming::WorkspaceName;
 use crate::engine::Engine;
 use crate::store::Store;
@@ -33,23 +34,27 @@ enum Internal {
 
 /// Starts the backend task on the current runtime; `store` serves it and every job.
 pub fn spawn(paths: Paths, config: Config, connect: Connector, store: Store) -> Backend {
-    start(paths, config, connect, store, false)
+    start(paths, config, connect, store, false, Vec::new())
 }
 
 /// [`spawn`], and the background jobs when this process gets the jobs lock
 /// (`backend::jobs::tui`): what the TUI runs.
 pub fn spawn_with_jobs(paths: Paths, config: Config, connect: Connector, store: Store) -> Backend {
-    start(paths, config, connect, store, true)
+    start(paths, config, connect, store, true, Vec::new())
 }
 
+/// The backend task; `defs`: every engine berth knows (empty: just the one
+/// `connect` reaches), so the engine's own definition (its host, its port
+/// range) is what its operations see.
 pub(super) fn start(
     paths: Paths,
     config: Config,
     connect: Connector,
     store: Store,
     jobs: bool,
+    defs: Vec<EngineDef>,
 ) -> Backend {
-    start_with(None, paths, config, connect, store, jobs)
+    start_with(None, paths, config, connect, store, jobs, defs)
 }
 
 /// The background jobs run here, over every engine of the set when one is given
@@ -64,27 +69,56 @@ pub(super) fn start_with(
     connect: Connector,
     store: Store,
     jobs: bool,
+    defs: Vec<EngineDef>,
 ) -> Backend {
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
     let (ev_tx, ev_rx) = mpsc::channel(1024);
     let jobs = jobs.then_some(JobsOver(engines));
-    let run = run(paths, config, connect, store, cmd_rx, ev_tx, jobs);
-    tokio::spawn(run);
+    let link = Link {
+        paths,
+        config,
+        store,
+        defs,
+    };
+    tokio::spawn(run(link, connect, cmd_rx, ev_tx, jobs));
     Backend {
         commands: cmd_tx,
         events: ev_rx,
     }
 }
 
-async fn run(
+/// What a backend task builds its context from on each connect.
+struct Link {
     paths: Paths,
     config: Config,
-    connect: Connector,
     store: Store,
+    defs: Vec<EngineDef>,
+}
+
+impl Link {
+    /// The context on `engine`, under berth's definitions of its engines.
+    fn ctx(&self, engine: Arc<dyn Engine>) -> Ctx {
+        let set =
+            super::engines::EngineSet::fixed(vec![engine.clone()], self.config.engines.placement)
+                .with_defs(self.defs.clone());
+        Ctx::with_all(
+            Arc::new(set),
+            engine,
+            self.config.clone(),
+            self.paths.clone(),
+            self.store.clone(),
+        )
+    }
+}
+
+async fn run(
+    link: Link,
+    connect: Connector,
     mut cmds: mpsc::Receiver<Command>,
     events: mpsc::Sender<Event>,
     jobs: Option<JobsOver>,
 ) {
+    let (paths, config, store) = (link.paths.clone(), link.config.clone(), link.store.clone());
     // Link changes from the watcher: one per connect or loss, each waited for by the
     // watcher's backoff, so this cannot grow without bound.
     let (int_tx, mut int_rx) = mpsc::unbounded_channel();
@@ -143,7 +177,7 @@ async fn run(
             Some(i) = int_rx.recv() => {
                 match i {
                     Internal::Connected(engine) => {
-                        ctx = Some(Ctx::with_store(engine, config.clone(), paths.clone(), store.clone()));
+                        ctx = Some(link.ctx(engine));
                         link_tx.send_replace(ctx.clone());
                         follow::restart(&ctx, &selected, &mut follower, &events);
                         watch_activity(&ctx, &selected, &mut activity);

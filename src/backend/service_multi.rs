@@ -52,6 +52,7 @@ pub fn spawn(
             connect_for(def),
             store.clone(),
             runs_jobs,
+            defs.to_vec(),
         );
         services.insert(def.name.clone(), b.commands);
         forwards.spawn(forward(def.name.clone(), b.events, ev_tx.clone()));

@@ -4,6 +4,7 @@
 use super::*;
 use crate::backend::test_support::{connector, drain, paths, wait_for};
 use crate::domain::engines::{EngineHost, EngineSource};
+use crate::domain::naming::WorkspaceName;
 use crate::domain::workspace::WorkspaceState;
 use crate::engine::memory::MemoryEngine;
 use std::time::Duration;
@@ -15,10 +16,6 @@ struct Multi {
 }
 
 fn start(names: &[&str]) -> Multi {
-    let engines: BTreeMap<String, MemoryEngine> = names
-        .iter()
-        .map(|n| (n.to_string(), MemoryEngine::new().named(n)))
-        .collect();
     let defs: Vec<EngineDef> = names
         .iter()
         .map(|n| {
@@ -28,6 +25,16 @@ fn start(names: &[&str]) -> Multi {
                 EngineSource::Config,
             )
         })
+        .collect();
+    start_defs(defs)
+}
+
+/// One in-memory engine for each of `defs` (the first the default).
+fn start_defs(defs: Vec<EngineDef>) -> Multi {
+    let names: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
+    let engines: BTreeMap<String, MemoryEngine> = names
+        .iter()
+        .map(|n| (n.to_string(), MemoryEngine::new().named(n)))
         .collect();
     let dir = tempfile::tempdir().expect("temp dir");
     let p = paths(dir.path());
@@ -221,4 +228,68 @@ async fn everything_ends_when_the_tui_does() {
     for e in m.engines.values() {
         assert_eq!(e.open_streams().events, 0);
     }
+}
+
+/// Each engine's service sees berth's definitions of the engines: a workspace
+/// on an ssh:// engine is reached by a jump through that host (not this
+/// machine's loopback), and an offline workspace's ProxyCommand names its engine
+/// (with several engines, so `berth ssh-proxy` never lands on another chosen
+/// default); the engine's port range comes from the same definition
+/// (`engine_ports`).
+#[tokio::test(start_paused = true)]
+async fn each_engine_service_uses_its_engines_definition() {
+    let far = EngineDef {
+        port_range: Some(crate::domain::ports::PortRange::new(4050, 4059).unwrap()),
+        ..EngineDef::plain(
+            "far",
+            EngineHost::parse("ssh://me@far.example").unwrap(),
+            EngineSource::Config,
+        )
+    };
+    let here = EngineDef::plain(
+        "default",
+        EngineHost::Unix("/d.sock".into()),
+        EngineSource::Builtin,
+    );
+    let mut m = start_defs(vec![here, far]);
+    m.engines["far"].add_workspace("api", 4051);
+    let off = m.engines["default"].add_workspace("off", 4052);
+    m.engines["default"].set_label(&off, crate::domain::labels::SSH_PORT, "");
+    m.engines["default"].set_label(&off, crate::domain::net_profile::LABEL, "offline");
+    // Both engines connected (their lists come in either order).
+    drain(&mut m.backend.events, Duration::from_secs(3)).await;
+    // The host keys are pinned already: no exec needed for them.
+    let p = paths(m._dir.path());
+    for (name, engine) in [("api", "far"), ("off", "default")] {
+        let alias = crate::backend::ssh_route::alias(&WorkspaceName::parse(name).unwrap(), engine);
+        crate::ssh_client::pin_host_key(&p, &alias, "ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIA")
+            .unwrap();
+    }
+    let ask = |engine: &str, name: &str| {
+        let cmd = cmd_on(engine, Command::SshCommand { name: name.into() });
+        m.backend.commands.try_send(cmd).unwrap();
+    };
+    ask("far", "api");
+    ask("default", "off");
+    let mut got = BTreeMap::new();
+    while got.len() < 2 {
+        let (name, command) = wait_for(&mut m.backend.events, 10, "an ssh command", |e| {
+            on(e).and_then(|(_, ev)| match ev {
+                Event::SshCommand { name, command } => Some((name.clone(), command.clone())),
+                _ => None,
+            })
+        })
+        .await;
+        got.insert(name, command.unwrap());
+    }
+    let api = &got["api"];
+    assert!(
+        api.contains("far.example") && api.contains("-W"),
+        "not a jump through the engine host: {api}"
+    );
+    let off = &got["off"];
+    assert!(
+        off.contains("ssh-proxy") && off.contains("--engine default"),
+        "the ProxyCommand does not name its engine: {off}"
+    );
 }

@@ -53,7 +53,7 @@ pub async fn run(paths: Paths, config: Config, json: bool, overview: bool) -> Re
     };
     let engine = set.get(first).await?;
     let ctx = Ctx::with_all(set.clone(), engine, config, paths, store);
-    let listed = gather(&ctx, &all).await?;
+    let listed = gather(&ctx, &all, output::now()).await?;
     if json {
         let v = serde_json::Value::Array(listed.json);
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -72,8 +72,7 @@ pub async fn run(paths: Paths, config: Config, json: bool, overview: bool) -> Re
 }
 
 /// Activity and sizes, asked on each workspace's own engine.
-async fn gather(ctx: &Ctx, all: &AllList) -> Result<Listed> {
-    let now = output::now();
+async fn gather(ctx: &Ctx, all: &AllList, now: i64) -> Result<Listed> {
     let mut listed = Listed {
         ws: all.workspaces.clone(),
         ttl: HashMap::new(),
@@ -109,8 +108,13 @@ async fn gather(ctx: &Ctx, all: &AllList) -> Result<Listed> {
         }
     }
     // Records of gone containers are forgotten only when every engine answered
-    // (one that did not may still have them).
-    if all.unreachable.is_empty() {
+    // (one that did not, or was not asked (`--engine`), may still have them).
+    let every = ctx
+        .engines
+        .defs()
+        .iter()
+        .all(|d| all.answered.contains(&d.name));
+    if every && all.unreachable.is_empty() {
         let alive = all
             .workspaces
             .iter()
@@ -129,4 +133,64 @@ async fn gather(ctx: &Ctx, all: &AllList) -> Result<Listed> {
         listed.json.push(v);
     }
     Ok(listed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::engines::EngineSet;
+    use crate::domain::engines::Placement;
+    use crate::engine::memory::MemoryEngine;
+    use crate::engine::Engine;
+
+    /// `berth --engine b list` lists engine b only: the TTL set on engine a's
+    /// workspace must survive it (and a list of every engine keeps it too).
+    #[tokio::test]
+    async fn a_list_of_one_engine_keeps_the_other_engines_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        let store = Store::new(paths.store_file());
+        let a = MemoryEngine::new().named("a");
+        let b = MemoryEngine::new().named("b");
+        // The in-memory engines number their containers alike: web's id on a is
+        // not api's on b.
+        a.add_workspace("old", 4041);
+        a.add_workspace("web", 4040);
+        b.add_workspace("api", 4040);
+        let ea: Arc<dyn Engine> = Arc::new(a);
+        let eb: Arc<dyn Engine> = Arc::new(b);
+        let web = ea
+            .inspect_workspace("workspace-web")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(
+            web.container_id,
+            eb.list_workspaces().await.unwrap()[0].container_id
+        );
+        store
+            .set_ttl(&web.container_id, "web", Some("3d".into()))
+            .await
+            .unwrap();
+        let set = Arc::new(
+            EngineSet::fixed(vec![ea, eb.clone()], Placement::Default)
+                .chosen("b")
+                .unwrap(),
+        );
+        let ctx = Ctx::with_all(set, eb.clone(), Config::default(), paths, store.clone());
+        let only_b = AllList {
+            workspaces: eb.list_workspaces().await.unwrap(),
+            answered: vec!["b".into()],
+            unreachable: Vec::new(),
+        };
+        // An hour on: the record is old enough to be forgotten if thought gone.
+        let later = crate::store::now() + 3600;
+        gather(&ctx, &only_b, later).await.unwrap();
+        let recs = store.activities().await.unwrap();
+        assert_eq!(
+            recs.get(&web.container_id).and_then(|r| r.ttl.as_deref()),
+            Some("3d"),
+            "engine a's TTL was lost by a list of engine b"
+        );
+    }
 }

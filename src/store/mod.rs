@@ -263,11 +263,16 @@ impl Store {
         .await
     }
 
-    /// Forgets everything about a deleted workspace (leases, identities, records).
-    pub async fn forget(&self, name: &str) -> Result<()> {
-        let name = name.to_string();
+    /// Forgets everything about a deleted workspace on engine `engine` (leases,
+    /// identities, records). Only that engine's leases: a create of the same
+    /// name on another engine keeps its port reserved.
+    pub async fn forget(&self, name: &str, engine: &str) -> Result<()> {
+        let (name, engine) = (name.to_string(), engine.to_string());
         self.call(move |c| {
-            c.execute("DELETE FROM port_leases WHERE name = ?1", params![name])?;
+            c.execute(
+                "DELETE FROM port_leases WHERE name = ?1 AND engine = ?2",
+                params![name, engine],
+            )?;
             c.execute("DELETE FROM identities WHERE name = ?1", params![name])?;
             c.execute("DELETE FROM provisioning WHERE name = ?1", params![name])?;
             Ok(())

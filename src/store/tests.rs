@@ -43,7 +43,7 @@ async fn the_store_is_private_and_answers_from_its_thread() {
         s.identities("a").await.unwrap(),
         [PathBuf::from("/k/id2"), PathBuf::from("/k/id3")]
     );
-    s.forget("a").await.unwrap();
+    s.forget("a", "default").await.unwrap();
     assert!(s.identities("a").await.unwrap().is_empty());
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&d.path().join("state")), 0o700);
@@ -127,4 +127,26 @@ async fn an_unopenable_store_says_where() {
     let s = Store::new("/proc/no-such-dir/berth.db");
     let err = format!("{:#}", s.audit("a", "b", "c").await.unwrap_err());
     assert!(err.contains("/proc/no-such-dir"), "{err}");
+}
+
+/// Deleting workspace `web` on one engine must not free the port a create of
+/// `web` on another engine holds: a second create there would get it too.
+#[tokio::test]
+async fn forgetting_a_name_on_one_engine_keeps_another_engines_lease() {
+    let (_d, s) = store();
+    let r = PortRange::new(4000, 4001).unwrap();
+    let mut on_b = lease("web", r);
+    on_b.engine = "b".into();
+    assert_eq!(s.reserve_port(on_b).await.unwrap(), 4000);
+    s.forget("web", "default").await.unwrap();
+    let mut next_on_b = lease("api", r);
+    next_on_b.engine = "b".into();
+    assert_eq!(
+        s.reserve_port(next_on_b).await.unwrap(),
+        4001,
+        "engine b's lease of 4000 was dropped by a delete on another engine"
+    );
+    // On its own engine the name's lease goes.
+    s.forget("web", "b").await.unwrap();
+    assert_eq!(s.lease_count().await.unwrap(), 1);
 }
