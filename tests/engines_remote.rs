@@ -109,6 +109,19 @@ fn round_trip(sb: &Sandbox, path: &str, engine: &str, extra: &ExtraDockerd, name
     );
 }
 
+/// The engine commands use when they name none, as `berth engines --json` says.
+fn default_engine(sb: &Sandbox, path: &str) -> String {
+    let out = ok(sb, path, &["engines", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("engines --json");
+    let rows = v.as_array().cloned().unwrap_or_default();
+    let chosen: Vec<&serde_json::Value> = rows
+        .iter()
+        .filter(|r| r.get("default").and_then(|d| d.as_bool()) == Some(true))
+        .collect();
+    assert_eq!(chosen.len(), 1, "{out}");
+    chosen[0]["name"].as_str().unwrap_or_default().to_string()
+}
+
 fn walk_has(dir: &std::path::Path, file: &str) -> bool {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return false;
@@ -163,7 +176,19 @@ fn ssh_and_tls_engines_from_one_berth_with_strict_host_keys_and_contexts() {
     assert!(all.trim().is_empty(), "something was created: {all}");
 
     round_trip(&sb, &path, "box", &over_ssh, &sb.name("viassh"));
+    // The workspace's port is published on this machine's loopback too (the
+    // extra dockerd is local): only ssh's own arguments show it jumped.
+    let calls = SshdHost::calls(&sb.home());
+    assert!(
+        calls.contains("-W 127.0.0.1:") && calls.contains("-- sshbox"),
+        "berth ssh did not jump through the engine host:\n{calls}"
+    );
     round_trip(&sb, &path, "tls", &over_tls, &sb.name("viatls"));
+    let calls = SshdHost::calls(&sb.home());
+    assert!(
+        calls.contains("--engine tls ssh-proxy"),
+        "berth ssh did not go through the tls engine:\n{calls}"
+    );
 
     // A Docker context in the sandbox's ~/.docker: usable by name, and chosen as
     // the current context when nothing else says.
@@ -193,15 +218,15 @@ fn ssh_and_tls_engines_from_one_berth_with_strict_host_keys_and_contexts() {
     .unwrap();
     let listed = ok(&sb, &path, &["--engine", "side-box", "list", "--json"]);
     assert!(names(&listed).contains(&kept), "{listed}");
-    let default_list = ok(&sb, &path, &["list", "--json"]);
-    assert!(!names(&default_list).contains(&kept), "{default_list}");
+    // `berth list` merges every engine, so the engine chosen is read off
+    // `berth engines`.
+    assert_eq!(default_engine(&sb, &path), "default");
     std::fs::write(
         sb.home().join(".docker/config.json"),
         r#"{"currentContext":"Side-Box"}"#,
     )
     .unwrap();
-    let current = ok(&sb, &path, &["list", "--json"]);
-    assert!(names(&current).contains(&kept), "{current}");
+    assert_eq!(default_engine(&sb, &path), "side-box");
     ok(&sb, &path, &["--engine", "box", "delete", &kept, "--yes"]);
     drop(sshd);
 }

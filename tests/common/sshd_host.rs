@@ -85,7 +85,8 @@ impl SshdHost {
 
     /// Writes the sandbox's ssh client side under `home`: `~/.ssh/config` with
     /// host `alias` (this sshd, its key known) and host `stranger` (this sshd too,
-    /// its key unknown), and the `ssh` wrapper in `home/bin`. Returns the PATH to
+    /// its key unknown), and the `ssh` wrapper in `home/bin`, which logs its arguments to
+    /// [`Self::calls_file`]. Returns the PATH to
     /// give berth.
     pub fn client_env(&self, home: &Path, alias: &str) -> String {
         let ssh = home.join(".ssh");
@@ -115,7 +116,8 @@ impl SshdHost {
         std::fs::write(
             &wrapper,
             format!(
-                "#!/bin/sh\nexec /usr/bin/ssh -F {} \"$@\"\n",
+                "#!/bin/sh\nprintf '%s\\n' \"$*\" >>{}\nexec /usr/bin/ssh -F {} \"$@\"\n",
+                Self::calls_file(home).display(),
                 ssh.join("config").display()
             ),
         )
@@ -127,6 +129,16 @@ impl SshdHost {
             bin.display(),
             std::env::var("PATH").unwrap_or_default()
         )
+    }
+
+    /// Where the `ssh` wrapper writes the arguments of every call, one a line.
+    pub fn calls_file(home: &Path) -> PathBuf {
+        home.join("ssh-calls.log")
+    }
+
+    /// The arguments of every `ssh` run through the wrapper so far.
+    pub fn calls(home: &Path) -> String {
+        std::fs::read_to_string(Self::calls_file(home)).unwrap_or_default()
     }
 
     /// sshd's log, for failure messages.
