@@ -180,6 +180,42 @@ fn own_uid() -> u32 {
         .unwrap_or(u32::MAX)
 }
 
+/// The live transports' directories and hosts, so a process about to replace
+/// itself with another program (`berth ssh`), whose drops then never run, can end
+/// their masters first ([`end_all`]).
+static LIVE: std::sync::Mutex<Vec<(PathBuf, SshHost)>> = std::sync::Mutex::new(Vec::new());
+
+fn live() -> std::sync::MutexGuard<'static, Vec<(PathBuf, SshHost)>> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// argv (program first) that tells the master at `control` to exit.
+fn exit_argv(host: &SshHost, control: &Path) -> Vec<String> {
+    let mut c = vec!["ssh".to_string(), "-O".into(), "exit".into(), "-o".into()];
+    c.push(format!("ControlPath={}", control.display()));
+    c.extend(host.login_args());
+    c.extend(["--".to_string(), host.host.clone()]);
+    c
+}
+
+/// Ends every live transport's master and removes its directory: call it before
+/// replacing this process (`exec`), which skips the transports' drops.
+pub async fn end_all() {
+    let all = std::mem::take(&mut *live());
+    for (dir, host) in all {
+        let argv = exit_argv(&host, &dir.join("cm"));
+        let _ = Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .status()
+            .await;
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+    }
+}
+
 /// A live ssh transport to one engine host.
 pub struct SshDial {
     host: SshHost,
@@ -219,6 +255,7 @@ impl SshDial {
             })?;
         let argv = ssh_argv(&host, &dir.join("cm"), &["docker", "system", "dial-stdio"]);
         let accept = tokio::spawn(accept_loop(listener, argv));
+        live().push((dir.clone(), host.clone()));
         Ok(Self { host, dir, accept })
     }
 
@@ -262,12 +299,10 @@ impl Drop for SshDial {
     fn drop(&mut self) {
         // Ends the loop; its JoinSet aborts each connection, whose ssh is killed.
         self.accept.abort();
+        live().retain(|(d, _)| *d != self.dir);
         // The master (ControlPersist) is not our child: ask it to exit, then remove
         // the directory. One short-lived helper, reaped by tokio when in a runtime.
-        let mut c = vec!["ssh".to_string(), "-O".into(), "exit".into(), "-o".into()];
-        c.push(format!("ControlPath={}", self.control().display()));
-        c.extend(self.host.login_args());
-        c.extend(["--".to_string(), self.host.host.clone()]);
+        let c = exit_argv(&self.host, &self.control());
         let script = "\"$@\" >/dev/null 2>&1; rm -rf -- \"$0\"";
         let dir = self.dir.display().to_string();
         if tokio::runtime::Handle::try_current().is_ok() {
