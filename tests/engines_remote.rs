@@ -69,7 +69,16 @@ fn names(json: &str) -> Vec<String> {
 }
 
 /// create, list, exec, ssh and delete of one workspace on engine `engine`.
-fn round_trip(sb: &Sandbox, path: &str, engine: &str, extra: &ExtraDockerd, name: &str) {
+/// `sshd`: the engine host of an ssh engine, whose sessions must all end once
+/// `berth ssh` (which replaces itself with ssh) is done.
+fn round_trip(
+    sb: &Sandbox,
+    path: &str,
+    engine: &str,
+    extra: &ExtraDockerd,
+    name: &str,
+    sshd: Option<&SshdHost>,
+) {
     let key = format!("{}.pub", sb.key().display());
     ok(
         sb,
@@ -110,6 +119,13 @@ fn round_trip(sb: &Sandbox, path: &str, engine: &str, extra: &ExtraDockerd, name
         &["--engine", engine, "ssh", name, "--", "echo", "ssh-ok"],
     );
     assert!(out.contains("ssh-ok"), "{out}");
+    if let Some(h) = sshd {
+        assert!(
+            h.sessions_end(),
+            "berth ssh left a session on the engine host (its ssh master?): {:?}",
+            h.descendants()
+        );
+    }
     // The host key is pinned under the engine's own alias.
     let pinned = sb
         .state_dir()
@@ -185,8 +201,27 @@ fn ssh_and_tls_engines_from_one_berth_with_strict_host_keys_and_contexts() {
     let all = stdout(&over_ssh.docker(&["ps", "-aq"]));
     assert!(all.trim().is_empty(), "something was created: {all}");
 
-    round_trip(&sb, &path, "box", &over_ssh, &sb.name("viassh"));
-    round_trip(&sb, &path, "tls", &over_tls, &sb.name("viatls"));
+    round_trip(
+        &sb,
+        &path,
+        "box",
+        &over_ssh,
+        &sb.name("viassh"),
+        Some(&sshd),
+    );
+    // The workspace's port is published on this machine's loopback too (the
+    // extra dockerd is local): only ssh's own arguments show it jumped.
+    let calls = SshdHost::calls(&sb.home());
+    assert!(
+        calls.contains("-W 127.0.0.1:") && calls.contains("-- sshbox"),
+        "berth ssh did not jump through the engine host:\n{calls}"
+    );
+    round_trip(&sb, &path, "tls", &over_tls, &sb.name("viatls"), None);
+    let calls = SshdHost::calls(&sb.home());
+    assert!(
+        calls.contains("--engine tls ssh-proxy"),
+        "berth ssh did not go through the tls engine:\n{calls}"
+    );
 
     // A Docker context in the sandbox's ~/.docker: usable by name, and chosen as
     // the current context when nothing else says.

@@ -43,6 +43,18 @@ pub fn spawn_with_jobs(paths: Paths, config: Config, connect: Connector, store: 
     start(paths, config, connect, store, true, Vec::new())
 }
 
+/// [`spawn_with_jobs`] under berth's definitions of its engines (`defs`), so the
+/// engine's own (its port range, its host) is what its operations see.
+pub fn spawn_with_jobs_on(
+    paths: Paths,
+    config: Config,
+    connect: Connector,
+    store: Store,
+    defs: Vec<EngineDef>,
+) -> Backend {
+    start(paths, config, connect, store, true, defs)
+}
+
 /// The backend task; `defs`: every engine berth knows (empty: just the one
 /// `connect` reaches), so the engine's own definition (its host, its port
 /// range) is what its operations see.

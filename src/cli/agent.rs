@@ -142,6 +142,8 @@ async fn connect(ctx: &Ctx, name: &str) -> Result<i32> {
     argv.push(format!(
         "tmux attach -t {TMUX_SESSION} || {{ echo \"berth: the agent's tmux session is gone (it exited); remove the session with berth agent rm {name}\" >&2; exit 1; }}"
     ));
+    // exec skips every drop: end an ssh engine's master now.
+    crate::engine::ssh_dial::end_all().await;
     let err = std::process::Command::new("ssh")
         .args(&argv)
         .env(

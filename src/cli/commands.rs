@@ -364,7 +364,9 @@ async fn ssh(ctx: &Ctx, name: &WorkspaceName, cmd: Vec<String>) -> Result<i32> {
     let c = ssh_cmd::build(ctx, name, Purpose::Ssh { cmd }).await?;
     crate::backend::activity::record_name(ctx, name.as_str(), UseSource::Ssh).await;
     let (program, args) = c.argv.split_first().context("empty ssh command")?;
-    // Replaces this process: nothing async is left to run.
+    // Replaces this process: nothing async is left to run, and no drop runs, so
+    // an ssh engine's master is ended now rather than lingering.
+    crate::engine::ssh_dial::end_all().await;
     let err = std::process::Command::new(program)
         .args(args)
         .envs(c.env)

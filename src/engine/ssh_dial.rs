@@ -148,18 +148,6 @@ fn private_dir() -> std::io::Result<PathBuf> {
     Err(last.unwrap_or_else(|| std::io::Error::other("no free directory name")))
 }
 
-/// This user's directory for shared ssh masters (`berth-ssh-u<uid>` in the temp
-/// directory), made 0700 when missing; `None` unless it is a real directory (not
-/// a link) of this user that no one else may enter.
-fn shared_control_dir() -> Option<PathBuf> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-    let uid = own_uid();
-    let d = std::env::temp_dir().join(format!("berth-ssh-u{uid}"));
-    let _ = std::fs::DirBuilder::new().mode(0o700).create(&d);
-    let m = std::fs::symlink_metadata(&d).ok()?;
-    (m.is_dir() && m.uid() == uid && m.mode() & 0o077 == 0).then_some(d)
-}
-
 /// Removes directories left by berth processes that ended without dropping their
 /// transport (`berth ssh` replaces itself with ssh): only ours, only of dead PIDs.
 fn sweep(base: &Path) {
@@ -192,15 +180,46 @@ fn own_uid() -> u32 {
         .unwrap_or(u32::MAX)
 }
 
+/// The live transports' directories and hosts, so a process about to replace
+/// itself with another program (`berth ssh`), whose drops then never run, can end
+/// their masters first ([`end_all`]).
+static LIVE: std::sync::Mutex<Vec<(PathBuf, SshHost)>> = std::sync::Mutex::new(Vec::new());
+
+fn live() -> std::sync::MutexGuard<'static, Vec<(PathBuf, SshHost)>> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// argv (program first) that tells the master at `control` to exit.
+fn exit_argv(host: &SshHost, control: &Path) -> Vec<String> {
+    let mut c = vec!["ssh".to_string(), "-O".into(), "exit".into(), "-o".into()];
+    c.push(format!("ControlPath={}", control.display()));
+    c.extend(host.login_args());
+    c.extend(["--".to_string(), host.host.clone()]);
+    c
+}
+
+/// Ends every live transport's master and removes its directory: call it before
+/// replacing this process (`exec`), which skips the transports' drops.
+pub async fn end_all() {
+    let all = std::mem::take(&mut *live());
+    for (dir, host) in all {
+        let argv = exit_argv(&host, &dir.join("cm"));
+        let _ = Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .status()
+            .await;
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+    }
+}
+
 /// A live ssh transport to one engine host.
 pub struct SshDial {
     host: SshHost,
     dir: PathBuf,
-    /// ssh's ControlPath: in this user's shared directory (the master serves
-    /// every berth process for [`CONTROL_PERSIST`] seconds after its last use),
-    /// else in `dir` (this process's own master).
-    control: PathBuf,
-    shared: bool,
     accept: JoinHandle<()>,
 }
 
@@ -224,11 +243,7 @@ impl SshDial {
             .await
             .map_err(|e| fail(e.to_string()))?
             .map_err(|e| fail(format!("cannot make a private directory for ssh: {e}")))?;
-        let control = tokio::task::spawn_blocking(shared_control_dir)
-            .await
-            .ok()
-            .flatten();
-        Self::listen(host, dir, control, endpoint)
+        Self::listen(host, dir, endpoint)
     }
 
     /// Why ssh to the host, or docker there, fails, as a sentence; `None` when
@@ -237,30 +252,16 @@ impl SshDial {
         self.probe().await.err()
     }
 
-    fn listen(
-        host: SshHost,
-        dir: PathBuf,
-        shared: Option<PathBuf>,
-        endpoint: &str,
-    ) -> Result<Self, EngineError> {
+    fn listen(host: SshHost, dir: PathBuf, endpoint: &str) -> Result<Self, EngineError> {
         let listener =
             UnixListener::bind(dir.join("d.sock")).map_err(|e| EngineError::Unreachable {
                 endpoint: endpoint.to_string(),
                 reason: format!("cannot listen on a private socket: {e}"),
             })?;
-        let control = match &shared {
-            Some(d) => d.join("%C"),
-            None => dir.join("cm"),
-        };
-        let argv = ssh_argv(&host, &control, &["docker", "system", "dial-stdio"]);
+        let argv = ssh_argv(&host, &dir.join("cm"), &["docker", "system", "dial-stdio"]);
         let accept = tokio::spawn(accept_loop(listener, argv));
-        Ok(Self {
-            host,
-            dir,
-            control,
-            shared: shared.is_some(),
-            accept,
-        })
+        live().push((dir.clone(), host.clone()));
+        Ok(Self { host, dir, accept })
     }
 
     /// One round trip: ssh logs in (the master starts) and docker there answers.
@@ -295,7 +296,7 @@ impl SshDial {
     }
 
     fn control(&self) -> PathBuf {
-        self.control.clone()
+        self.dir.join("cm")
     }
 }
 
@@ -303,18 +304,10 @@ impl Drop for SshDial {
     fn drop(&mut self) {
         // Ends the loop; its JoinSet aborts each connection, whose ssh is killed.
         self.accept.abort();
-        // A shared master stays for the next berth (ControlPersist ends it); our
-        // own master is not our child: ask it to exit. Then remove the directory.
-        // One short-lived helper, reaped by tokio when in a runtime.
-        let c: Vec<String> = if self.shared {
-            vec!["true".into()]
-        } else {
-            let mut c = vec!["ssh".to_string(), "-O".into(), "exit".into(), "-o".into()];
-            c.push(format!("ControlPath={}", self.control().display()));
-            c.extend(self.host.login_args());
-            c.extend(["--".to_string(), self.host.host.clone()]);
-            c
-        };
+        live().retain(|(d, _)| *d != self.dir);
+        // The master (ControlPersist) is not our child: ask it to exit, then remove
+        // the directory. One short-lived helper, reaped by tokio when in a runtime.
+        let c = exit_argv(&self.host, &self.control());
         let script = "\"$@\" >/dev/null 2>&1; rm -rf -- \"$0\"";
         let dir = self.dir.display().to_string();
         if tokio::runtime::Handle::try_current().is_ok() {

@@ -115,11 +115,12 @@ fn backend_for(
     let def = set
         .def(set.default_name())
         .ok_or_else(|| anyhow::anyhow!("berth knows no engine"))?;
-    Ok(service::spawn_with_jobs(
+    Ok(service::spawn_with_jobs_on(
         paths.clone(),
         config.clone(),
         docker_connector(def),
         store,
+        set.defs().to_vec(),
     ))
 }
 

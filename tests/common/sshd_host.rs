@@ -85,7 +85,8 @@ impl SshdHost {
 
     /// Writes the sandbox's ssh client side under `home`: `~/.ssh/config` with
     /// host `alias` (this sshd, its key known) and host `stranger` (this sshd too,
-    /// its key unknown), and the `ssh` wrapper in `home/bin`. Returns the PATH to
+    /// its key unknown), and the `ssh` wrapper in `home/bin`, which logs its arguments to
+    /// [`Self::calls_file`]. Returns the PATH to
     /// give berth.
     pub fn client_env(&self, home: &Path, alias: &str) -> String {
         let ssh = home.join(".ssh");
@@ -115,7 +116,8 @@ impl SshdHost {
         std::fs::write(
             &wrapper,
             format!(
-                "#!/bin/sh\nexec /usr/bin/ssh -F {} \"$@\"\n",
+                "#!/bin/sh\nprintf '%s\\n' \"$*\" >>{}\nexec /usr/bin/ssh -F {} \"$@\"\n",
+                Self::calls_file(home).display(),
                 ssh.join("config").display()
             ),
         )
@@ -129,6 +131,48 @@ impl SshdHost {
         )
     }
 
+    /// Where the `ssh` wrapper writes the arguments of every call, one a line.
+    pub fn calls_file(home: &Path) -> PathBuf {
+        home.join("ssh-calls.log")
+    }
+
+    /// The arguments of every `ssh` run through the wrapper so far.
+    pub fn calls(home: &Path) -> String {
+        std::fs::read_to_string(Self::calls_file(home)).unwrap_or_default()
+    }
+
+    /// Every process under sshd (its sessions and their children), by PID.
+    pub fn descendants(&self) -> Vec<String> {
+        let Some(c) = &self.child else {
+            return Vec::new();
+        };
+        let mut all = Vec::new();
+        let mut next = vec![c.id().to_string()];
+        while let Some(p) = next.pop() {
+            let Ok(o) = Command::new("pgrep").args(["-P", &p]).output() else {
+                continue;
+            };
+            for k in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                all.push(k.to_string());
+                next.push(k.to_string());
+            }
+        }
+        all
+    }
+
+    /// Waits (up to 30 s) until no session is left: false when one stays (an ssh
+    /// master berth left behind keeps its session open for a minute).
+    pub fn sessions_end(&self) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if self.descendants().is_empty() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        false
+    }
+
     /// sshd's log, for failure messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("sshd.log")).unwrap_or_default()
@@ -137,17 +181,16 @@ impl SshdHost {
 
 impl Drop for SshdHost {
     fn drop(&mut self) {
+        // Its sessions are its children and theirs (`sshd: root [priv]`, then
+        // `sshd: root@notty` and the command): found before the listener goes,
+        // then ended by PID too.
+        let under = self.descendants();
         if let Some(mut c) = self.child.take() {
-            // Its sessions are its children (`sshd: root@...`): end them by PID too.
-            let pid = c.id().to_string();
-            let kids = Command::new("pgrep").args(["-P", &pid]).output();
             let _ = c.kill();
             let _ = c.wait();
-            if let Ok(o) = kids {
-                for k in String::from_utf8_lossy(&o.stdout).split_whitespace() {
-                    let _ = Command::new("kill").args(["-KILL", k]).status();
-                }
-            }
+        }
+        for k in under {
+            let _ = Command::new("kill").args(["-KILL", &k]).status();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
