@@ -60,17 +60,9 @@ mod tests {
     use super::*;
     use crate::domain::engines::Placement;
     use crate::engine::memory::MemoryEngine;
-    use crate::engine::Engine;
-    use std::sync::Arc;
 
     fn set(names: &[&str]) -> (Vec<MemoryEngine>, EngineSet) {
-        let mems: Vec<MemoryEngine> = names.iter().map(|n| MemoryEngine::new().named(n)).collect();
-        let set = EngineSet::fixed(
-            mems.iter()
-                .map(|m| Arc::new(m.clone()) as Arc<dyn Engine>)
-                .collect(),
-            Placement::Default,
-        );
+        let (mems, set) = crate::backend::engines::memory_set(names, Placement::Default);
         (mems, set)
     }
 

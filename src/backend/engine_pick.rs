@@ -134,13 +134,7 @@ mod tests {
     use crate::engine::memory::MemoryEngine;
 
     fn engines(names: &[&str]) -> (Vec<MemoryEngine>, EngineSet) {
-        let mems: Vec<MemoryEngine> = names.iter().map(|n| MemoryEngine::new().named(n)).collect();
-        let set = EngineSet::fixed(
-            mems.iter()
-                .map(|m| Arc::new(m.clone()) as Arc<dyn Engine>)
-                .collect(),
-            Placement::Default,
-        );
+        let (mems, set) = crate::backend::engines::memory_set(names, Placement::Default);
         (mems, set)
     }
 

@@ -210,6 +210,24 @@ impl EngineSet {
     }
 }
 
+/// In-memory engines named `names` (the first the default) and their set, for
+/// tests of several engines.
+#[cfg(test)]
+pub fn memory_set(
+    names: &[&str],
+    placement: Placement,
+) -> (Vec<crate::engine::memory::MemoryEngine>, EngineSet) {
+    use crate::engine::memory::MemoryEngine;
+    let mems: Vec<MemoryEngine> = names.iter().map(|n| MemoryEngine::new().named(n)).collect();
+    let set = EngineSet::fixed(
+        mems.iter()
+            .map(|m| Arc::new(m.clone()) as Arc<dyn Engine>)
+            .collect(),
+        placement,
+    );
+    (mems, set)
+}
+
 /// A definition for an engine connected some other way.
 fn def_of(e: &dyn Engine) -> EngineDef {
     let host = EngineHost::parse(&e.endpoint())

@@ -121,14 +121,7 @@ mod tests {
     const GIB: u64 = 1 << 30;
 
     fn set(names: &[&str], placement: Placement) -> (Vec<MemoryEngine>, EngineSet) {
-        let mems: Vec<MemoryEngine> = names.iter().map(|n| MemoryEngine::new().named(n)).collect();
-        let set = EngineSet::fixed(
-            mems.iter()
-                .map(|m| Arc::new(m.clone()) as Arc<dyn Engine>)
-                .collect(),
-            placement,
-        );
-        (mems, set)
+        crate::backend::engines::memory_set(names, placement)
     }
 
     async fn placed(set: &EngineSet) -> Placed {

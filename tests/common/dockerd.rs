@@ -281,18 +281,7 @@ impl ExtraDockerd {
             self.kill();
         }
         self.kill_leftovers();
-        // Mounts left under its directory (deepest first), then the directory.
-        let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-        let dir = self.dir.display().to_string();
-        let mut under: Vec<&str> = mounts
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(1))
-            .filter(|m| m.starts_with(&dir))
-            .collect();
-        under.sort_by_key(|m| std::cmp::Reverse(m.len()));
-        for m in under {
-            let _ = run(Command::new("umount").args(["-l", m]));
-        }
+        unmount_under(&self.dir);
         let _ = run(Command::new("ip").args(["link", "del", &self.bridge]));
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -301,6 +290,21 @@ impl ExtraDockerd {
 impl Drop for ExtraDockerd {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Unmounts what is mounted under `dir` (deepest first), so it can be removed.
+pub fn unmount_under(dir: &Path) {
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    let dir = dir.display().to_string();
+    let mut under: Vec<&str> = mounts
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .filter(|m| m.starts_with(&dir))
+        .collect();
+    under.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    for m in under {
+        let _ = run(Command::new("umount").args(["-l", m]));
     }
 }
 

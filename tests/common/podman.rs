@@ -209,17 +209,7 @@ impl Drop for Podman {
             }
         }
         self.kill_leftovers();
-        let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-        let dir = self.dir.display().to_string();
-        let mut under: Vec<&str> = mounts
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(1))
-            .filter(|m| m.starts_with(&dir))
-            .collect();
-        under.sort_by_key(|m| std::cmp::Reverse(m.len()));
-        for m in under {
-            let _ = Command::new("umount").args(["-l", m]).output();
-        }
+        super::dockerd::unmount_under(&self.dir);
         let _ = Command::new("ip")
             .args(["link", "del", &self.bridge])
             .output();

@@ -4,7 +4,6 @@
 use super::adapters;
 use super::alerts_job::Alerts;
 use super::Job;
-use crate::backend::engines::EngineSet;
 use crate::backend::Ctx;
 use crate::config::{Config, Paths};
 use crate::domain::engines::Placement;
@@ -23,13 +22,7 @@ struct Rig {
 }
 
 fn rig(names: &[&str]) -> Rig {
-    let mems: Vec<MemoryEngine> = names.iter().map(|n| MemoryEngine::new().named(n)).collect();
-    let set = EngineSet::fixed(
-        mems.iter()
-            .map(|m| Arc::new(m.clone()) as Arc<dyn Engine>)
-            .collect(),
-        Placement::Default,
-    );
+    let (mems, set) = crate::backend::engines::memory_set(names, Placement::Default);
     let dir = tempfile::tempdir().unwrap();
     let paths = Paths::under(dir.path());
     let store = crate::store::Store::inline_for_tests(paths.store_file());
