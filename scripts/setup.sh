@@ -47,15 +47,21 @@ if [ "$mode" = test ]; then
   # tests/engines_remote.rs runs its own sshd on loopback (the ssh:// engine).
   # Debian's package would start its service on port 22: policy-rc.d forbids that
   # during the install, and the service stays disabled and stopped afterwards.
+  # The policy file is removed on every way out (an interrupted install too).
   if [ ! -x /usr/sbin/sshd ] && is_root; then
     prc=/usr/sbin/policy-rc.d
-    had_prc=; [ -e "$prc" ] && had_prc=1
-    [ -n "$had_prc" ] || { printf '#!/bin/sh\nexit 101\n' >"$prc"; chmod 755 "$prc"; }
-    apt_install "the ssh:// engine test (tests/engines_remote.rs)" openssh-server || true
-    [ -n "$had_prc" ] || rm -f "$prc"
-    systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+    if [ ! -e "$prc" ]; then
+      trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+      trap 'exit 1' INT TERM
+      printf '#!/bin/sh\nexit 101\n' >"$prc"; chmod 755 "$prc"
+    fi
+    apt_install "the ssh:// engine test (tests/engines_remote.rs)" openssh-server \
+      || say "openssh-server did not install; tests/engines_remote.rs will fail saying so"
+    [ -z "$(trap -p EXIT)" ] || { rm -f "$prc"; trap - EXIT INT TERM; }
+    # Installed by this run: it stays off (a machine's own sshd is never touched).
+    for unit in ssh.service ssh.socket; do systemctl disable --now "$unit" >/dev/null 2>&1 || true; done
   elif [ ! -x /usr/sbin/sshd ]; then
-    apt_install "the ssh:// engine test (tests/engines_remote.rs)" openssh-server
+    say "the ssh:// engine test needs /usr/sbin/sshd: as root, run scripts/setup.sh test (it installs openssh-server without starting it)"
   fi
   # podman as an engine (tests/podman.rs starts its own rootful service): podman,
   # its init (catatonit), runc (crun fails on hybrid cgroups), conmon, CNI plugins.
