@@ -118,11 +118,13 @@ mod tests {
     }
 
     fn spec(host_port: u16) -> WorkspaceSpec {
-        let mut options = crate::domain::create_options::Options::default();
-        options.ports = vec![PortMap {
-            host: host_port,
-            container: 80,
-        }];
+        let options = crate::domain::create_options::Options {
+            ports: vec![PortMap {
+                host: host_port,
+                container: 80,
+            }],
+            ..Default::default()
+        };
         WorkspaceSpec {
             name: crate::domain::naming::WorkspaceName::parse("w").unwrap(),
             image: "i".into(),
