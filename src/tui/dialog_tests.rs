@@ -95,3 +95,21 @@ fn help_scroll_stays_in_range_when_scrolling_and_resizing() {
     let max = super::layout::help_max_scroll(s.keymap.help_len(), s.size);
     assert!(matches!(s.overlay, Overlay::Help { scroll } if scroll == max));
 }
+
+#[test]
+fn the_quit_question_goes_ahead_once_the_last_job_ends() {
+    let mut s = state();
+    update(&mut s, key('x'));
+    update(&mut s, key('q'));
+    assert!(matches!(s.overlay, Overlay::Quit { waiting: false }));
+    // The job ends before the user answers: nothing is left to cancel, so the
+    // quit they asked for happens (never a question about "0 jobs").
+    let fx = update(
+        &mut s,
+        Msg::Backend(Event::Job {
+            job: 1,
+            update: JobUpdate::Done("stopped api".into()),
+        }),
+    );
+    assert_eq!(fx, vec![Effect::Quit]);
+}

@@ -142,7 +142,9 @@ fn end_job(s: &mut State, job: u64, update: JobUpdate) -> Vec<Effect> {
             }
         }
     }
-    if matches!(s.overlay, Overlay::Quit { waiting: true }) && s.running_jobs() == 0 {
+    // The question asked only because jobs ran: once none runs, the quit the user
+    // asked for goes ahead (asked or waiting alike).
+    if matches!(s.overlay, Overlay::Quit { .. }) && s.running_jobs() == 0 {
         s.quit = true;
         return vec![Effect::Quit];
     }
