@@ -239,7 +239,7 @@ async fn create_redacted(
         .map_err(refuse)?;
     let begun = ctx
         .store
-        .begin_provisioning(name.as_str(), &token, total)
+        .begin_provisioning(&ctx.engine_name(), name.as_str(), &token, total)
         .await;
     slot.release();
     let previous = match begun.map_err(|e| refuse(format!("{e:#}")))? {

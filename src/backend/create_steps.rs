@@ -351,7 +351,7 @@ pub async fn run_step(
             st.made.pinned = true;
             if !req.identities.is_empty() {
                 ctx.store
-                    .set_identities(name.as_str(), &req.identities)
+                    .set_identities(&ctx.engine_name(), name.as_str(), &req.identities)
                     .await?;
             }
         }

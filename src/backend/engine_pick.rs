@@ -2,7 +2,9 @@
 //! BERTH_ENGINE, the config's `engine`) or only one engine defined, it is that
 //! one, without asking any engine anything. Otherwise a command naming a
 //! workspace looks for it on every engine at once, each asked with a short
-//! timeout so one slow or unreachable engine never holds up the others.
+//! timeout so one slow or unreachable engine never holds up the others. What an
+//! interrupted create left there (its volume, its record in the store) counts as
+//! the workspace being there, so `berth delete NAME` of it goes to its engine.
 use super::engines::EngineSet;
 use crate::domain::naming::WorkspaceName;
 use crate::engine::Engine;
@@ -76,13 +78,36 @@ impl Located {
 /// one is defined); else the one engine that has it; on several, an error naming
 /// them that says to pick one with `--engine`; on none, the default engine (whose
 /// usual not-found sentence follows), with the engines that could not be asked.
-pub async fn locate(set: &EngineSet, name: &WorkspaceName) -> Result<Located> {
-    locate_within(set, name, ASK_TIMEOUT).await
+/// `leftover_on`: the engines where the store has the record of a create of
+/// `name` that ended without finishing (there, its volume counts too).
+pub async fn locate(
+    set: &EngineSet,
+    name: &WorkspaceName,
+    leftover_on: &[String],
+) -> Result<Located> {
+    locate_within(set, name, leftover_on, ASK_TIMEOUT).await
+}
+
+/// The engines where `store` has the record of an unfinished, no longer running
+/// create of `name` (none when the store cannot be read: containers still count).
+pub async fn leftovers_of(store: &crate::store::Store, name: &WorkspaceName) -> Vec<String> {
+    match store.provisioning().await {
+        Ok(records) => records
+            .into_iter()
+            .filter(|(r, alive)| !alive && r.name == name.as_str())
+            .map(|(r, _)| r.engine)
+            .collect(),
+        Err(e) => {
+            tracing::warn!("cannot read provisioning records: {e:#}");
+            Vec::new()
+        }
+    }
 }
 
 pub async fn locate_within(
     set: &EngineSet,
     name: &WorkspaceName,
+    leftover_on: &[String],
     timeout: Duration,
 ) -> Result<Located> {
     let default = set.default_name().to_string();
@@ -92,10 +117,14 @@ pub async fn locate_within(
             unreachable: Vec::new(),
         });
     }
-    let container = name.container();
+    let (container, volume) = (name.container(), name.volume());
     let answers = ask_all(set, timeout, |e| {
-        let c = container.clone();
-        async move { Ok(e.inspect_workspace(&c).await?.is_some()) }
+        let (c, v) = (container.clone(), volume.clone());
+        let leftover = leftover_on.contains(&e.name());
+        async move {
+            Ok(e.inspect_workspace(&c).await?.is_some()
+                || (leftover && e.volume_exists(&v).await?))
+        }
     })
     .await;
     let mut found = Vec::new();
@@ -146,9 +175,23 @@ mod tests {
     async fn a_workspace_on_one_engine_is_found_there() {
         let (m, set) = engines(&["a", "b", "c"]);
         m[1].add_workspace("web", 4040);
-        let l = locate(&set, &n("web")).await.unwrap();
+        let l = locate(&set, &n("web"), &[]).await.unwrap();
         assert_eq!(l.engine, "b");
         assert!(l.unreachable.is_empty() && l.notes("web").is_empty());
+    }
+
+    /// An interrupted create of web on c left only its volume and its record:
+    /// web is found on c (a volume of that name elsewhere, with no record, is
+    /// not berth's leftover).
+    #[tokio::test]
+    async fn a_leftover_is_found_on_the_engine_of_its_record() {
+        let (m, set) = engines(&["a", "b", "c"]);
+        m[1].add_volume("workspace-web", Default::default());
+        m[2].add_volume("workspace-web", Default::default());
+        let l = locate(&set, &n("web"), &["c".to_string()]).await.unwrap();
+        assert_eq!(l.engine, "c");
+        // Without the record: nowhere, so the default engine.
+        assert_eq!(locate(&set, &n("web"), &[]).await.unwrap().engine, "a");
     }
 
     #[tokio::test]
@@ -156,21 +199,21 @@ mod tests {
         let (m, set) = engines(&["a", "b", "c"]);
         m[0].add_workspace("web", 4040);
         m[2].add_workspace("web", 4040);
-        let e = locate(&set, &n("web")).await.unwrap_err().to_string();
+        let e = locate(&set, &n("web"), &[]).await.unwrap_err().to_string();
         assert!(
             e.contains("several engines (a, c)") && e.contains("--engine a or --engine c"),
             "{e}"
         );
         // Chosen by the user: that engine, with no question asked.
         let set = set.chosen("c").unwrap();
-        assert_eq!(locate(&set, &n("web")).await.unwrap().engine, "c");
+        assert_eq!(locate(&set, &n("web"), &[]).await.unwrap().engine, "c");
     }
 
     #[tokio::test]
     async fn nowhere_is_the_default_engine_and_says_who_could_not_be_asked() {
         let (m, set) = engines(&["a", "b", "c"]);
         m[1].go_down("b is off");
-        let l = locate(&set, &n("web")).await.unwrap();
+        let l = locate(&set, &n("web"), &[]).await.unwrap();
         assert_eq!(l.engine, "a");
         assert_eq!(l.unreachable.len(), 1);
         assert_eq!(l.unreachable[0].0, "b");
@@ -181,7 +224,7 @@ mod tests {
         );
         // Found on a live engine while another is down: that one, no note.
         m[2].add_workspace("web", 4040);
-        let l = locate(&set, &n("web")).await.unwrap();
+        let l = locate(&set, &n("web"), &[]).await.unwrap();
         assert_eq!((l.engine.as_str(), l.unreachable.len()), ("c", 0));
     }
 
@@ -189,7 +232,7 @@ mod tests {
     async fn one_engine_asks_nothing() {
         let (m, set) = engines(&["a"]);
         m[0].go_down("off");
-        let l = locate(&set, &n("web")).await.unwrap();
+        let l = locate(&set, &n("web"), &[]).await.unwrap();
         assert_eq!(l.engine, "a");
         assert_eq!(m[0].calls(crate::engine::memory::Op::InspectWorkspace), 0);
     }

@@ -208,7 +208,10 @@ async fn a_create_that_dies_turns_incomplete_without_any_engine_event() {
     let dir = tempfile::tempdir().unwrap();
     let store = crate::store::Store::inline_for_tests(dir.path().join("berth.db"));
     // A create of it runs in this process.
-    store.begin_provisioning("half", "tok", 9).await.unwrap();
+    store
+        .begin_provisioning("default", "half", "tok", 9)
+        .await
+        .unwrap();
     store
         .provision_step("half", "tok", "clone", 7, 9)
         .await

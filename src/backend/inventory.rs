@@ -4,7 +4,9 @@
 //! names the step, says whether the create still runs, and remembers containers
 //! already seen finished so their markers are read once. What an interrupted
 //! create left without a container (its volume) is listed too, so nothing
-//! half-made stays hidden.
+//! half-made stays hidden. Records are per engine: a list of one engine applies
+//! and lists only that engine's records, so `web` on engine a never shows (or
+//! takes) the state of a create of `web` on engine b.
 use super::Ctx;
 use crate::domain::naming::WorkspaceName;
 use crate::domain::provision::{marker_matches, Progress, Provision, MARKER_PATH};
@@ -31,13 +33,14 @@ pub async fn list_with(engine: &dyn Engine, store: &Store) -> Result<Vec<Workspa
     ws.retain(|w| !crate::domain::pool::is_slot(w));
     let alive = ws.iter().map(|w| w.container_id.clone()).collect();
     check_markers(engine, store, &mut ws, Some(alive)).await?;
-    let records = records(store).await;
+    let on = engine.name();
+    let records = records(store, &on).await;
     let mut leftovers = Vec::new();
     for (r, alive) in &records {
         if !alive && !ws.iter().any(|w| w.name == r.name) {
             if let Ok(n) = WorkspaceName::parse(&r.name) {
                 if engine.volume_exists(&n.volume()).await? {
-                    leftovers.push(n);
+                    leftovers.push((on.clone(), n));
                 }
             }
         }
@@ -56,14 +59,15 @@ pub async fn find(ctx: &Ctx, name: &WorkspaceName) -> Result<Option<Workspace>> 
         .collect();
     check_markers(ctx.engine.as_ref(), &ctx.store, &mut w, None).await?;
     let w = w.pop();
-    let records: Vec<_> = records(&ctx.store)
+    let on = ctx.engine_name();
+    let records: Vec<_> = records(&ctx.store, &on)
         .await
         .into_iter()
         .filter(|(r, _)| r.name == name.as_str())
         .collect();
     let leftover = match (&w, records.first()) {
         (None, Some((_, false))) if ctx.engine.volume_exists(&name.volume()).await? => {
-            vec![name.clone()]
+            vec![(on.clone(), name.clone())]
         }
         _ => vec![],
     };
@@ -75,13 +79,13 @@ pub async fn find(ctx: &Ctx, name: &WorkspaceName) -> Result<Option<Workspace>> 
 /// For unfinished workspaces: whether the create named in their labels still runs
 /// (what a berth with another store, or none, can know). Reads /proc off the async
 /// threads.
-async fn creators(ws: &[Workspace]) -> BTreeMap<String, Progress> {
-    let labelled: Vec<(String, String)> = ws
+async fn creators(ws: &[Workspace]) -> BTreeMap<Key, Progress> {
+    let labelled: Vec<(Key, String)> = ws
         .iter()
         .filter(|w| !w.provision.is_ready())
         .filter_map(|w| {
             let c = w.labels.get(crate::domain::labels::CREATOR)?;
-            Some((w.name.clone(), c.clone()))
+            Some(((w.engine.clone(), w.name.clone()), c.clone()))
         })
         .collect();
     if labelled.is_empty() {
@@ -160,9 +164,13 @@ async fn check_markers(
     Ok(())
 }
 
-/// The store's records; a store that cannot be read leaves the engine's word alone.
-async fn records(store: &Store) -> Vec<(ProvisionRecord, bool)> {
-    match store.provisioning().await {
+/// A workspace's engine and name: what records and labels are matched by.
+pub type Key = (String, String);
+
+/// The store's records of engine `engine`; a store that cannot be read leaves
+/// the engine's word alone.
+async fn records(store: &Store, engine: &str) -> Vec<(ProvisionRecord, bool)> {
+    match store.provisioning_on(engine).await {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!("cannot read provisioning records: {e:#}");
@@ -183,39 +191,45 @@ fn progress(r: &ProvisionRecord, alive: bool) -> Progress {
 
 /// Pure: the engine's workspaces with their provisioning state (from this store's
 /// records, else from the creator in their labels), plus a row for each interrupted
-/// create that left only a volume (`leftovers`).
+/// create that left only a volume (`leftovers`: its engine and name). A record
+/// applies only to the workspace of its own engine.
 pub fn merge(
     mut ws: Vec<Workspace>,
     records: &[(ProvisionRecord, bool)],
-    labelled: &BTreeMap<String, Progress>,
-    leftovers: &[WorkspaceName],
+    labelled: &BTreeMap<Key, Progress>,
+    leftovers: &[(String, WorkspaceName)],
 ) -> Vec<Workspace> {
-    let mut by_name: BTreeMap<&str, Progress> = labelled
+    let mut by_key: BTreeMap<(&str, &str), Progress> = labelled
         .iter()
-        .map(|(n, p)| (n.as_str(), p.clone()))
+        .map(|((e, n), p)| ((e.as_str(), n.as_str()), p.clone()))
         .collect();
-    by_name.extend(
+    by_key.extend(
         records
             .iter()
-            .map(|(r, alive)| (r.name.as_str(), progress(r, *alive))),
+            .map(|(r, alive)| ((r.engine.as_str(), r.name.as_str()), progress(r, *alive))),
     );
     for w in &mut ws {
-        w.provision = w.provision.clone().with_record(by_name.get(&*w.name));
+        let key = (w.engine.as_str(), w.name.as_str());
+        w.provision = w.provision.clone().with_record(by_key.get(&key));
     }
-    for n in leftovers {
-        if ws.iter().any(|w| w.name == n.as_str()) {
+    for (engine, n) in leftovers {
+        if ws
+            .iter()
+            .any(|w| w.engine == *engine && w.name == n.as_str())
+        {
             continue;
         }
-        let provision = Provision::from_engine(false).with_record(by_name.get(n.as_str()));
-        ws.push(leftover(n, provision));
+        let key = (engine.as_str(), n.as_str());
+        let provision = Provision::from_engine(false).with_record(by_key.get(&key));
+        ws.push(leftover(engine, n, provision));
     }
-    ws.sort_by(|a, b| a.name.cmp(&b.name));
+    ws.sort_by(|a, b| (&a.name, &a.engine).cmp(&(&b.name, &b.engine)));
     ws
 }
 
-fn leftover(n: &WorkspaceName, provision: Provision) -> Workspace {
+fn leftover(engine: &str, n: &WorkspaceName, provision: Provision) -> Workspace {
     Workspace {
-        engine: String::new(),
+        engine: engine.to_string(),
         name: n.to_string(),
         state: WorkspaceState::Absent,
         ssh_port: None,
@@ -243,7 +257,11 @@ mod tests {
     use crate::store::Creator;
 
     fn ws(name: &str, finished: bool) -> Workspace {
-        let mut w = leftover(&WorkspaceName::parse(name).unwrap(), Provision::Ready);
+        let mut w = leftover(
+            "default",
+            &WorkspaceName::parse(name).unwrap(),
+            Provision::Ready,
+        );
         w.state = WorkspaceState::Running;
         w.provision = Provision::from_engine(finished);
         w
@@ -251,6 +269,7 @@ mod tests {
 
     fn record(name: &str, step: &str) -> ProvisionRecord {
         ProvisionRecord {
+            engine: "default".into(),
             name: name.into(),
             token: "t".into(),
             creator: Creator { pid: 5, start: 1 },
@@ -296,7 +315,7 @@ mod tests {
             vec![ws("a", true)],
             &[(record("half", "ssh port"), false)],
             &BTreeMap::new(),
-            std::slice::from_ref(&n),
+            &[("default".to_string(), n)],
         );
         assert_eq!(out.len(), 2);
         let w = &out[1];
@@ -304,5 +323,36 @@ mod tests {
         assert_eq!(w.status_word(), "incomplete");
         assert_eq!(w.provision.step_text(), "ssh port (4/8)");
         assert_eq!(w.volume, "workspace-half");
+        assert_eq!(w.engine, "default");
+    }
+
+    /// `web` on engines a and b: b's interrupted create marks b's web only, and
+    /// b's leftover is listed as b's even though a has a `web`.
+    #[test]
+    fn a_record_applies_to_its_own_engines_workspace_only() {
+        let mut on_a = ws("web", true);
+        on_a.engine = "a".into();
+        let mut r = record("web", "clone");
+        r.engine = "b".into();
+        let out = merge(
+            vec![on_a.clone()],
+            &[(r.clone(), false)],
+            &BTreeMap::new(),
+            &[],
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].status_word(), "running");
+        let n = WorkspaceName::parse("web").unwrap();
+        let out = merge(
+            vec![on_a],
+            &[(r, false)],
+            &BTreeMap::new(),
+            &[("b".to_string(), n)],
+        );
+        assert_eq!(out.len(), 2);
+        let (a, b) = (&out[0], &out[1]);
+        assert_eq!((a.engine.as_str(), a.status_word()), ("a", "running"));
+        assert_eq!((b.engine.as_str(), b.state), ("b", WorkspaceState::Absent));
+        assert_eq!(b.provision.step_text(), "clone (4/8)");
     }
 }

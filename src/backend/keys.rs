@@ -50,7 +50,7 @@ fn for_create_blocking(paths: &Paths, explicit: Option<&Path>) -> Result<KeySet>
 /// The private keys to offer an existing workspace: berth's own, the ones recorded
 /// when it was created, then the user's current ones (when the record is lost).
 pub async fn identities(ctx: &Ctx, name: &str) -> Result<Vec<PathBuf>> {
-    let recorded = ctx.store.identities(name).await?;
+    let recorded = ctx.store.identities(&ctx.engine_name(), name).await?;
     let paths = ctx.paths.clone();
     let found = tokio::task::spawn_blocking(move || {
         let own = crate::ssh_identity::key_path(&paths);

@@ -201,7 +201,7 @@ pub async fn plan_delete(ctx: &Ctx, name: &WorkspaceName, keep_volume: bool) -> 
     // The engine decides what exists: a store that cannot be read does not stop a delete.
     let record = ctx
         .store
-        .provisioning()
+        .provisioning_on(&ctx.engine_name())
         .await
         .unwrap_or_else(|e| {
             tracing::warn!("cannot read provisioning records: {e:#}");

@@ -84,7 +84,7 @@ pub async fn admit_one(ctx: &Ctx, name: &str) -> Result<Slot, String> {
     // Records first, then the engine (see the module's note).
     let creating: Vec<String> = ctx
         .store
-        .provisioning()
+        .provisioning_on(&ctx.engine_name())
         .await
         .map_err(|e| format!("{e:#}"))?
         .into_iter()

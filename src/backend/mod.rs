@@ -29,6 +29,8 @@ mod copy_unpack;
 pub mod create;
 mod create_checks;
 #[cfg(test)]
+mod create_engines_tests;
+#[cfg(test)]
 mod create_network_tests;
 #[cfg(test)]
 mod create_options_tests;

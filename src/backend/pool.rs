@@ -247,7 +247,7 @@ pub async fn refill(ctx: &Ctx) -> Result<PoolReport> {
 /// refill of this state dir is making it) and no container has its name; a claimed
 /// slot's record ended when the slot was finished, so this is never a home.
 async fn leftovers(ctx: &Ctx, slots: &[Workspace], report: &mut PoolReport) {
-    let records = match ctx.store.provisioning().await {
+    let records = match ctx.store.provisioning_on(&ctx.engine_name()).await {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!("cannot read provisioning records: {e:#}");

@@ -255,7 +255,7 @@ async fn a_refill_removes_the_volume_a_killed_refill_left_without_a_container() 
     let name = WorkspaceName::pool_slot("general", "dead0001");
     let token = "killed-refill";
     ctx.store
-        .begin_provisioning(name.as_str(), token, 7)
+        .begin_provisioning(&ctx.engine_name(), name.as_str(), token, 7)
         .await
         .unwrap();
     ctx.store

@@ -4,8 +4,7 @@
 //! With one engine defined, or one the user chose, no engine is asked anything
 //! more than before.
 use super::Command;
-use crate::backend::engine_pick::locate;
-use crate::backend::engines::EngineSet;
+use crate::backend::engine_pick::{leftovers_of, locate};
 use crate::backend::placement::{place_in, Placed};
 use crate::backend::Ctx;
 use crate::config::{Config, Paths};
@@ -75,6 +74,7 @@ pub async fn connect_for(
     cmd: &Command,
 ) -> Result<(Ctx, Option<Placed>)> {
     let set = Arc::new(super::engine_set_async(&config).await?);
+    let store = crate::store::Store::new(paths.store_file());
     let mut placed = None;
     let engine = match cmd {
         Command::Create(_) => {
@@ -85,7 +85,11 @@ pub async fn connect_for(
         }
         _ => match target(cmd).and_then(|n| WorkspaceName::parse(&n).ok()) {
             Some(n) => {
-                let l = locate(&set, &n).await?;
+                let leftover_on = match set.several() && !set.explicit() {
+                    true => leftovers_of(&store, &n).await,
+                    false => Vec::new(),
+                };
+                let l = locate(&set, &n, &leftover_on).await?;
                 for note in l.notes(n.as_str()) {
                     eprintln!("note: {note}");
                 }
@@ -94,13 +98,8 @@ pub async fn connect_for(
             None => set.default_name().to_string(),
         },
     };
-    Ok((on(set, &engine, config, paths).await?, placed))
-}
-
-/// A context on engine `name` of `set`.
-pub async fn on(set: Arc<EngineSet>, name: &str, config: Config, paths: Paths) -> Result<Ctx> {
-    let engine = set.get(name).await?;
-    Ok(Ctx::with_engines(set, engine, config, paths))
+    let engine = set.get(&engine).await?;
+    Ok((Ctx::with_all(set, engine, config, paths, store), placed))
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@
 mod audit;
 pub use audit::AuditEntry;
 mod activity;
+mod engine_key;
+mod identities;
 pub mod job_runs;
 mod leases;
 pub mod mcp_calls;
@@ -24,7 +26,7 @@ pub use process::Creator;
 pub use provisioning::{Begin, ProvisionRecord};
 
 use anyhow::{anyhow, Context, Result};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -156,11 +158,20 @@ impl Store {
         self.call(move |c| leases::release(c, &token)).await
     }
 
-    /// Claims `name` for a create (see [`Begin`]).
-    pub async fn begin_provisioning(&self, name: &str, token: &str, total: usize) -> Result<Begin> {
-        let (name, token, me) = (name.to_string(), token.to_string(), Creator::current());
+    /// Claims `name` on engine `engine` for a create (see [`Begin`]).
+    pub async fn begin_provisioning(
+        &self,
+        engine: &str,
+        name: &str,
+        token: &str,
+        total: usize,
+    ) -> Result<Begin> {
+        let (engine, name) = (engine.to_string(), name.to_string());
+        let (token, me) = (token.to_string(), Creator::current());
         self.call(move |c| {
-            provisioning::begin(c, &name, &token, total, me, &|c: &Creator| c.alive())
+            provisioning::begin(c, &engine, &name, &token, total, me, &|c: &Creator| {
+                c.alive()
+            })
         })
         .await
     }
@@ -200,8 +211,20 @@ impl Store {
 
     /// Every provisioning record, with whether its create still runs.
     pub async fn provisioning(&self) -> Result<Vec<(ProvisionRecord, bool)>> {
-        self.call(|c| {
-            Ok(provisioning::all(c)?
+        self.provisioning_of(None).await
+    }
+
+    /// The provisioning records of engine `engine`, with whether their create runs.
+    pub async fn provisioning_on(&self, engine: &str) -> Result<Vec<(ProvisionRecord, bool)>> {
+        self.provisioning_of(Some(engine.to_string())).await
+    }
+
+    async fn provisioning_of(
+        &self,
+        engine: Option<String>,
+    ) -> Result<Vec<(ProvisionRecord, bool)>> {
+        self.call(move |c| {
+            Ok(provisioning::all(c, engine.as_deref())?
                 .into_iter()
                 .map(|r| {
                     let alive = r.creator.alive();
@@ -264,8 +287,8 @@ impl Store {
     }
 
     /// Forgets everything about a deleted workspace on engine `engine` (leases,
-    /// identities, records). Only that engine's leases: a create of the same
-    /// name on another engine keeps its port reserved.
+    /// identities, records). Only that engine's: a workspace or a create of the
+    /// same name on another engine keeps its port, keys and record.
     pub async fn forget(&self, name: &str, engine: &str) -> Result<()> {
         let (name, engine) = (name.to_string(), engine.to_string());
         self.call(move |c| {
@@ -273,8 +296,11 @@ impl Store {
                 "DELETE FROM port_leases WHERE name = ?1 AND engine = ?2",
                 params![name, engine],
             )?;
-            c.execute("DELETE FROM identities WHERE name = ?1", params![name])?;
-            c.execute("DELETE FROM provisioning WHERE name = ?1", params![name])?;
+            c.execute(
+                "DELETE FROM identities WHERE name = ?1 AND engine = ?2",
+                params![name, engine],
+            )?;
+            provisioning::forget(c, &engine, &name)?;
             Ok(())
         })
         .await
@@ -284,45 +310,6 @@ impl Store {
         self.call(|c| {
             let n: i64 = c.query_row("SELECT COUNT(*) FROM port_leases", [], |r| r.get(0))?;
             Ok(n as usize)
-        })
-        .await
-    }
-
-    /// The private keys matching the public keys put in a workspace (paths only).
-    pub async fn set_identities(&self, name: &str, files: &[PathBuf]) -> Result<()> {
-        let name = name.to_string();
-        let joined: Vec<String> = files
-            .iter()
-            .map(|f| f.to_string_lossy().to_string())
-            .collect();
-        self.call(move |c| {
-            c.execute(
-                "INSERT INTO identities (name, identity_file) VALUES (?1, ?2)
-                 ON CONFLICT(name) DO UPDATE SET identity_file = excluded.identity_file",
-                params![name, joined.join("\n")],
-            )?;
-            Ok(())
-        })
-        .await
-    }
-
-    pub async fn identities(&self, name: &str) -> Result<Vec<PathBuf>> {
-        let name = name.to_string();
-        self.call(move |c| {
-            let v: Option<String> = c
-                .query_row(
-                    "SELECT identity_file FROM identities WHERE name = ?1",
-                    params![name],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            Ok(v.map(|s| {
-                s.lines()
-                    .filter(|l| !l.is_empty())
-                    .map(PathBuf::from)
-                    .collect()
-            })
-            .unwrap_or_default())
         })
         .await
     }
@@ -425,29 +412,18 @@ fn setup(conn: &Connection) -> rusqlite::Result<()> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
     }
     conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS identities (
-             name TEXT PRIMARY KEY,
-             identity_file TEXT NOT NULL);
-         CREATE TABLE IF NOT EXISTS audit (
+        "CREATE TABLE IF NOT EXISTS audit (
              ts INTEGER NOT NULL,
              name TEXT NOT NULL,
              action TEXT NOT NULL,
              detail TEXT NOT NULL);
          CREATE TABLE IF NOT EXISTS provisioned (
              container_id TEXT PRIMARY KEY,
-             at INTEGER NOT NULL);
-         CREATE TABLE IF NOT EXISTS provisioning (
-             name TEXT PRIMARY KEY,
-             token TEXT NOT NULL,
-             pid INTEGER NOT NULL,
-             pid_start INTEGER NOT NULL,
-             step TEXT NOT NULL,
-             step_index INTEGER NOT NULL,
-             step_total INTEGER NOT NULL,
-             made_volume INTEGER NOT NULL,
-             started_at INTEGER NOT NULL,
-             updated_at INTEGER NOT NULL);",
+             at INTEGER NOT NULL);",
     )?;
+    // Both were keyed by name alone before several engines (kept on `default`).
+    identities::setup(conn)?;
+    provisioning::setup(conn)?;
     conn.execute_batch(secrets::SCHEMA)?;
     conn.execute_batch(job_runs::SCHEMA)?;
     conn.execute_batch(mcp_calls::SCHEMA)?;

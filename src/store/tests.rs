@@ -33,18 +33,22 @@ async fn the_store_is_private_and_answers_from_its_thread() {
     use std::os::unix::fs::PermissionsExt;
     let (d, s) = store();
     s.audit("a", "create", "ok").await.unwrap();
-    s.set_identities("a", &[PathBuf::from("/k/id")])
+    s.set_identities("default", "a", &[PathBuf::from("/k/id")])
         .await
         .unwrap();
-    s.set_identities("a", &[PathBuf::from("/k/id2"), PathBuf::from("/k/id3")])
-        .await
-        .unwrap();
+    s.set_identities(
+        "default",
+        "a",
+        &[PathBuf::from("/k/id2"), PathBuf::from("/k/id3")],
+    )
+    .await
+    .unwrap();
     assert_eq!(
-        s.identities("a").await.unwrap(),
+        s.identities("default", "a").await.unwrap(),
         [PathBuf::from("/k/id2"), PathBuf::from("/k/id3")]
     );
     s.forget("a", "default").await.unwrap();
-    assert!(s.identities("a").await.unwrap().is_empty());
+    assert!(s.identities("default", "a").await.unwrap().is_empty());
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&d.path().join("state")), 0o700);
     // The store's thread keeps its connection open in WAL mode: all three files exist.
@@ -149,4 +153,36 @@ async fn forgetting_a_name_on_one_engine_keeps_another_engines_lease() {
     // On its own engine the name's lease goes.
     s.forget("web", "b").await.unwrap();
     assert_eq!(s.lease_count().await.unwrap(), 1);
+}
+
+/// Deleting `web` on one engine forgets its keys and its create's record there
+/// only: `web` on another engine keeps both.
+#[tokio::test]
+async fn forgetting_a_name_on_one_engine_keeps_another_engines_keys_and_record() {
+    let (_d, s) = store();
+    for engine in ["a", "b"] {
+        s.set_identities(engine, "web", &[PathBuf::from(format!("/k/{engine}"))])
+            .await
+            .unwrap();
+        s.begin_provisioning(engine, "web", &format!("t-{engine}"), 9)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        s.identities("b", "web").await.unwrap(),
+        [PathBuf::from("/k/b")]
+    );
+    s.forget("web", "a").await.unwrap();
+    assert!(s.identities("a", "web").await.unwrap().is_empty());
+    assert_eq!(
+        s.identities("b", "web").await.unwrap(),
+        [PathBuf::from("/k/b")]
+    );
+    assert!(s.provisioning_on("a").await.unwrap().is_empty());
+    let all = s.provisioning().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(
+        (all[0].0.engine.as_str(), all[0].0.token.as_str()),
+        ("b", "t-b")
+    );
 }

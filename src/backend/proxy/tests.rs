@@ -226,7 +226,7 @@ async fn a_create_that_died_after_its_proxy_step_is_started_over() {
     let req = proxy_request(&r.ctx, "px", &[]);
     r.ctx
         .store
-        .begin_provisioning("px", "dead", 12)
+        .begin_provisioning("default", "px", "dead", 12)
         .await
         .unwrap();
     r.ctx
