@@ -45,9 +45,10 @@ pub async fn connect(def: &EngineDef) -> EngineResult<DockerEngine> {
                 port: *port,
             };
             let dial = Arc::new(SshDial::start(host, &url).await?);
-            let socket = dial.socket().display().to_string();
-            let docker = Docker::connect_with_unix(&socket, TIMEOUT, bollard::API_DEFAULT_VERSION)
-                .map_err(|e| map_err(&url, e))?;
+            // Keep-alive: each new connection is a new remote dial-stdio.
+            let docker =
+                super::unix_pooled::connect(dial.socket(), TIMEOUT, bollard::API_DEFAULT_VERSION)
+                    .map_err(|e| map_err(&url, e))?;
             match DockerEngine::from_docker(docker, &url, &def.name, Some(dial.clone())).await {
                 Ok(engine) => Ok(engine),
                 // Host keys, login, the network or docker there, as a sentence.

@@ -27,6 +27,7 @@ pub mod proxy;
 pub mod reader;
 pub mod snapshot;
 pub mod ssh_dial;
+mod unix_pooled;
 
 pub use log_forward::{LogFile, LogForwarderSpec};
 pub use probe::{ProbeLeft, ProbeOutcome, ProbeSpec};
