@@ -37,7 +37,7 @@
 #   scripts/bench.sh agent      berth agent run fake --prompt hi: time to the agent's first output line
 #                               (warm image) vs berth create + berth exec of the same clone and script
 #                               (scripts/agent-times.sh; ports 3860-3869; AGENT_RUNS, default 5)
-#   scripts/bench.sh engines    several engines (scripts/engine-times.sh; root; ports 3210-3239): TUI first
+#   scripts/bench.sh engines    several engines (scripts/engine-times.sh; root; ports 4400-4430): TUI first
 #                               frame with three engines against one, berth list over ssh:// against the
 #                               same dockerd's socket (docker CLI over both as the peer), and shell-tab echo
 #                               on an ssh:// engine's workspace against ssh + docker exec -it

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Several engines, measured (called by scripts/bench.sh engines with the binary and
-# the run's label; needs root, a running dockerd and berth/workspace:latest). It starts
+# the run's label; needs root, a running dockerd and berth/workspace:latest; ports
+# 4400-4430, so it can run beside the test suite). It starts
 # two extra dockerds of its own (own data-root, exec-root, socket, bridge, subnet;
-# iptables off) and a local sshd on 127.0.0.1:3210 in front of the first, so berth
+# iptables off) and a local sshd on 127.0.0.1:4430 in front of the first, so berth
 # reaches it as an ssh:// engine (the remote's `docker system dial-stdio`), then:
 #   1. TUI first frame with three engines (default, far = ssh://, two = unix) against
 #      one (default only): since launch, from berth's log;
@@ -20,7 +21,7 @@ now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { printf '%.2f' "$(echo "scale=3; $1 / $2" | bc)"; }
 D=$(mktemp -d /tmp/bet.XXXX)
-SSHD_PORT=3210
+SSHD_PORT=4430
 PIDS=() BRIDGES=()
 S="berth-engines-$$"
 
@@ -96,19 +97,21 @@ mkdir -p "$D/bin"
 printf '#!/bin/sh\nexec /usr/bin/ssh -F %s "$@"\n' "$HOME/.ssh/config" > "$D/bin/ssh"
 chmod 755 "$D/bin/ssh"
 export PATH=$D/bin:$PATH
+# Its own ports (4400-4429, none of the test suite's), so it can run beside it.
 CFG_FILE=$XDG_CONFIG_HOME/berth/config.toml
 ONE=$XDG_CONFIG_HOME/berth/one.toml
-cp "$CFG_FILE" "$ONE"
+printf '[ssh]\nport_range = "4400-4409"\n[labels]\n"berth.bench-run" = "%s"\n' "$RUN" > "$ONE"
+cp "$ONE" "$CFG_FILE"
 cat >> "$CFG_FILE" <<CFG
 [engines.far]
 host = "ssh://far-host"
-port_range = "3220-3229"
+port_range = "4410-4419"
 [engines.two]
 host = "unix://$D/two/docker.sock"
-port_range = "3230-3239"
+port_range = "4420-4429"
 [engines.near]
 host = "unix://$FAR_SOCK"
-port_range = "3220-3229"
+port_range = "4410-4419"
 CFG
 
 "$B" --engine far create bench-far >/dev/null 2>&1
