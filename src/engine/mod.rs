@@ -91,7 +91,7 @@ impl EngineError {
 /// check the remote host (whose own engine berth cannot start from here).
 fn unreachable_hint(endpoint: &str) -> &'static str {
     if endpoint.starts_with("ssh://") || endpoint.starts_with("tcp://") {
-        "Check the host, the network and the engine there (`berth engines` lists every engine), or pick another with --engine"
+        "Check the host, the network and the engine there, or use one that answers with --engine or DOCKER_HOST (`berth engines` lists every engine)"
     } else {
         "Start it (`sudo systemctl start docker`, or `sudo scripts/engine.sh ensure` in berth's checkout) or point DOCKER_HOST at a running engine"
     }
