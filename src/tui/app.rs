@@ -156,7 +156,7 @@ pub async fn run(paths: Paths, config: Config, problem: Option<String>) -> Resul
     let mut state = tokio::task::spawn_blocking(move || initial_state(&p, &c, problem)).await?;
     let set = crate::cli::engine_set_async(&config).await?;
     let backend = backend_for(&paths, &config, set, &mut state)?;
-    let mut terminal = ratatui::init();
+    let mut terminal = super::screen_out::init()?;
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let _ = execute!(
@@ -180,7 +180,7 @@ pub async fn run(paths: Paths, config: Config, problem: Option<String>) -> Resul
 }
 
 async fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
+    terminal: &mut super::screen_out::Screen,
     state: &mut State,
     mut backend: Backend,
     paths: &Paths,
@@ -205,7 +205,7 @@ async fn event_loop(
     loop {
         if dirty && last_draw.elapsed() >= FRAME {
             let t0 = Instant::now();
-            terminal.draw(|f| panes::draw(f, state))?;
+            super::screen_out::draw(terminal, |f| panes::draw(f, state))?;
             // The focused shell's cursor shape (DECSCUSR), carried to the real cursor.
             if state.cursor_shape() != shape {
                 shape = state.cursor_shape();

@@ -35,6 +35,7 @@ mod mcp_view_tests;
 pub mod panes;
 #[cfg(test)]
 mod runtime_tests;
+pub mod screen_out;
 #[cfg(test)]
 mod shell_tests;
 pub mod shell_use;

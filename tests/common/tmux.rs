@@ -92,19 +92,35 @@ impl Tmux {
             .success());
     }
 
-    /// Waits until the screen satisfies `pred`; panics with the screen on timeout.
+    /// Waits until the screen satisfies `pred`. The screen returned is, where it
+    /// can be, one seen twice in a row (a whole frame, not one caught while the
+    /// terminal was still drawing it), so what the test checks next holds; a
+    /// screen that moves on (a shell printing, a state that passes) is taken as
+    /// last seen. Panics with the screen on timeout.
     pub fn wait_for(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let s = self.screen();
             if pred(&s) {
-                return s;
+                return self.settled(s, &pred);
             }
             if Instant::now() > deadline {
                 panic!("timed out after {secs}s waiting for {what}; screen:\n{s}");
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    fn settled(&self, mut last: String, pred: &impl Fn(&str) -> bool) -> String {
+        for _ in 0..10 {
+            std::thread::sleep(Duration::from_millis(50));
+            let next = self.screen();
+            if next == last || !pred(&next) {
+                return last;
+            }
+            last = next;
+        }
+        last
     }
 }
 
