@@ -301,6 +301,7 @@ pub async fn run_step(
                     .clone()
                     .filter(|w| o.mounts.iter().any(|m| m.path == *w)),
                 init,
+                vm: None,
             };
             // Noted first, so a cancel during the call still removes it.
             st.made.container = Some(name.container());

@@ -203,6 +203,7 @@ async fn a_create_that_dies_turns_incomplete_without_any_engine_event() {
         ports: vec![],
         workdir: None,
         init: true,
+        vm: None,
     };
     engine.create_container(&spec).await.unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -49,4 +49,5 @@ pub mod ssh_forward;
 pub mod text_pos;
 pub mod ttl;
 pub mod ttl_source;
+pub mod vm;
 pub mod workspace;

@@ -134,6 +134,15 @@ impl Workspace {
         )
     }
 
+    /// Its provider (its label; none: a container).
+    pub fn provider(&self) -> super::vm::Provider {
+        super::vm::Provider::from_label(
+            self.labels
+                .get(super::vm::PROVIDER_LABEL)
+                .map(String::as_str),
+        )
+    }
+
     /// Seconds since the current run started, for running workspaces.
     pub fn uptime_secs(&self, now: i64) -> Option<i64> {
         match self.state {

@@ -127,6 +127,7 @@ mod tests {
             }],
             workdir: Some("/home/workspace/src".into()),
             init: true,
+            vm: None,
         }
     }
 

@@ -28,6 +28,7 @@ pub mod reader;
 pub mod snapshot;
 pub mod ssh_dial;
 mod unix_pooled;
+pub mod vm;
 
 pub use log_forward::{LogFile, LogForwarderSpec};
 pub use probe::{ProbeLeft, ProbeOutcome, ProbeSpec};
@@ -155,6 +156,9 @@ pub struct ContainerSpec {
     /// An init process as PID 1 (reaps zombies); off only when the engine's
     /// definition says `init = false` (`domain::podman::wants_init`).
     pub init: bool,
+    /// A VM instead of a container (`--provider vm`): what it is given. The
+    /// engine layer for VMs (`engine::vm`) makes it; a plain engine refuses it.
+    pub vm: Option<crate::domain::vm::VmShape>,
 }
 
 /// A workspace's Docker engine sidecar to create: what it is given besides the

@@ -56,6 +56,7 @@ fn spec(name: &str, port: u16) -> ContainerSpec {
         ports: vec![],
         workdir: None,
         init: true,
+        vm: None,
     }
 }
 
