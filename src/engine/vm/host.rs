@@ -11,12 +11,15 @@ use tokio::sync::mpsc;
 
 pub struct VmHost {
     root: PathBuf,
+    cache: PathBuf,
 }
 
 impl VmHost {
-    /// VMs under `root` (`<state>/vm`); nothing is made until a VM is.
-    pub fn new(root: PathBuf) -> Self {
-        Self { root }
+    /// VMs under `root` (`<state>/vm`: machines and homes); the assets that can
+    /// be made again (kernel, initramfs, base disks) under `cache`
+    /// (`$XDG_CACHE_HOME/berth/vm`). Nothing is made until a VM is.
+    pub fn new(root: PathBuf, cache: PathBuf) -> Self {
+        Self { root, cache }
     }
 
     pub fn root(&self) -> &Path {

@@ -13,9 +13,11 @@
 //!   ssh with berth's own identity; logs from the console; events and stats
 //!   from the processes).
 //!
-//! Layout of `<state>/vm` (`root`):
+//! Layout of `$XDG_CACHE_HOME/berth/vm` (`cache`: what can be made again):
 //! - `kernel/<version>/` (the cloud kernel package unpacked), `initrd-<hash>.gz`
 //! - `bases/<image id>.ext4` (read-only, shared by every VM of that image)
+//!
+//! Layout of `<state>/vm` (`root`):
 //! - `machines/<id>/`: `record.json`, `root.qcow2`, `console.log`, `qmp.sock`,
 //!   `ctl.sock`, `qemu.pid`, `known_hosts` (0700; short paths for the sockets)
 //! - `homes/<volume>/`: `home.ext4`, `home.json` (labels, host public key): the
