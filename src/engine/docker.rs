@@ -529,6 +529,10 @@ impl Engine for DockerEngine {
         super::docker_dind::export_image(self, image)
     }
 
+    fn export_filesystem(&self, image: &str) -> TarDownload {
+        super::docker_export::export_filesystem(self, image)
+    }
+
     async fn copy_between(&self, from: &str, path: &str, to: &str, dir: &str) -> EngineResult<()> {
         super::docker_dind::copy_between(self, from, path, to, dir).await
     }

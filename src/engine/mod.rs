@@ -9,6 +9,7 @@ mod docker_copy;
 mod docker_create;
 mod docker_dind;
 mod docker_exec;
+mod docker_export;
 mod docker_files;
 mod docker_labelled;
 mod docker_logfwd;
@@ -409,6 +410,19 @@ pub trait Engine: NetworkEngine + SnapshotEngine + Send + Sync {
     /// says, in the workspace's network namespace (so it starts only while the
     /// workspace runs).
     async fn create_docker_sidecar(&self, spec: &DockerSidecarSpec) -> EngineResult<String>;
+    /// The image's filesystem as one tar stream (`docker export` of a container
+    /// made from it, never started, removed after), for VM base disks. Engines
+    /// that cannot answer with an error saying so.
+    fn export_filesystem(&self, image: &str) -> TarDownload {
+        let msg = format!(
+            "the engine at {} cannot export the filesystem of image {image}, which a VM workspace needs; \
+             make VMs with the local Docker engine",
+            self.endpoint()
+        );
+        futures_util::StreamExt::boxed(futures_util::stream::once(async move {
+            Err(EngineError::Api(msg))
+        }))
+    }
     /// The image as a `docker save` archive, streamed as the engine writes it.
     fn export_image(&self, image: &str) -> BoxStream<'static, EngineResult<bytes::Bytes>>;
     /// Creates a `proxy` workspace's egress proxy sidecar (`domain::proxy`).

@@ -22,8 +22,17 @@
 //!   `ctl.sock`, `qemu.pid`, `known_hosts` (0700; short paths for the sockets)
 //! - `homes/<volume>/`: `home.ext4`, `home.json` (labels, host public key): the
 //!   home disk outlives its VM with `delete --keep-volume`, like a volume.
+mod assets;
+mod base_disk;
+mod create;
+mod disks;
 pub mod host;
 pub mod layer;
+mod process;
+mod qemu_args;
+mod qmp;
+mod record;
+mod tools;
 
 use crate::domain::create_options::PortMap;
 use crate::domain::vm::VmShape;

@@ -1,0 +1,89 @@
+//! The host programs VMs need, run with tokio::process, and what to install
+//! when one is missing.
+use crate::engine::{EngineError, EngineResult};
+use std::ffi::OsStr;
+use std::process::Output;
+use tokio::process::Command;
+
+/// The Debian package that gives `program`.
+pub fn package_of(program: &str) -> &'static str {
+    match program {
+        "qemu-system-x86_64" => "qemu-system-x86",
+        "qemu-img" => "qemu-utils",
+        "mkfs.ext4" => "e2fsprogs",
+        "busybox" => "busybox-static",
+        "cpio" => "cpio",
+        "depmod" | "modprobe" => "kmod",
+        "apt-get" | "apt-cache" => "apt",
+        "dpkg-deb" => "dpkg",
+        "gzip" => "gzip",
+        _ => "tar",
+    }
+}
+
+/// The sentence for a program that is not installed.
+pub fn missing(program: &str) -> EngineError {
+    let pkg = package_of(program);
+    EngineError::Api(format!(
+        "{program} is not installed, and VM workspaces need it: install {pkg} (`sudo apt install {pkg}`)"
+    ))
+}
+
+/// Runs `program args` to the end; a missing program is [`missing`], a failure
+/// says `what` failed with the program's own words.
+pub async fn run<I, S>(program: &str, args: I, what: &str) -> EngineResult<Output>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let out = command(program).args(args).output().await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            missing(program)
+        } else {
+            EngineError::Api(format!("{what}: cannot run {program}: {e}"))
+        }
+    })?;
+    if !out.status.success() {
+        return Err(EngineError::Api(format!(
+            "{what}: {program} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(out)
+}
+
+/// `program` with the sbin directories on PATH (mkfs.ext4, depmod live there
+/// and a user's PATH often lacks them), never waiting on a terminal.
+pub fn command(program: &str) -> Command {
+    let mut c = Command::new(program);
+    let path = std::env::var("PATH").unwrap_or_default();
+    c.env("PATH", format!("{path}:/usr/local/sbin:/usr/sbin:/sbin"))
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    c
+}
+
+/// Whether this process runs as root (from /proc/self/status: no unsafe).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|e| e == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// A blocking closure on a blocking thread, its io errors said as `what`.
+pub async fn blocking<T, F>(what: &'static str, f: F) -> EngineResult<T>
+where
+    F: FnOnce() -> std::io::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| EngineError::Api(format!("{what}: {e}")))?
+        .map_err(|e| EngineError::Api(format!("{what}: {e}")))
+}
