@@ -306,6 +306,22 @@ fn a_vm_boots_keeps_its_home_and_goes_away() {
     h.block_on(vms.remove(&other.container)).unwrap();
     h.block_on(vms.remove_home(&other.volume)).unwrap();
 
+    // a create that fails leaves nothing (here: an image the engine lacks)
+    let mut bad = request(&format!("{name}c"), TAKEN_PORT + 1, public.trim());
+    bad.image = "berth/no-such-image:none".into();
+    match h.block_on(vms.create(&docker, bad.clone(), None)) {
+        Err(e) if e.is_not_found() => assert!(e.to_string().contains("no-such-image"), "{e}"),
+        r => panic!("create from a missing image: {r:?}"),
+    }
+    assert!(!h.block_on(vms.home_exists(&bad.volume)).unwrap());
+    assert!(h.block_on(vms.find(&bad.container)).unwrap().is_none());
+
+    let console = std::fs::read_to_string(vms.console_path(&rec)).unwrap();
+    eprintln!("console (berth-init lines):");
+    for l in console.lines().filter(|l| l.contains("berth-init:")) {
+        eprintln!("  {l}");
+    }
+
     // remove (running: stopped hard), then the home: nothing left
     match h.block_on(vms.remove_home(&rec.volume)) {
         Err(EngineError::Conflict(_)) => {}
@@ -320,7 +336,7 @@ fn a_vm_boots_keeps_its_home_and_goes_away() {
     h.block_on(vms.remove_home(&rec.volume)).unwrap();
     assert!(!h.block_on(vms.home_exists(&rec.volume)).unwrap());
     assert!(h.block_on(vms.list()).unwrap().is_empty());
-    let left: Vec<_> = ["machines", "homes"]
+    let left: Vec<_> = ["machines", "homes", "names"]
         .iter()
         .flat_map(|d| {
             std::fs::read_dir(root.join(d))

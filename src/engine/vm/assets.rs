@@ -207,7 +207,11 @@ fn io_err(e: std::io::Error) -> EngineError {
 }
 
 /// berth's initramfs for `kernel` (`cache/initrd-<hash>.gz`), made when missing.
-pub async fn ensure_initrd(cache: &Path, kernel: &Kernel) -> EngineResult<PathBuf> {
+pub async fn ensure_initrd(
+    cache: &Path,
+    kernel: &Kernel,
+    progress: &Option<mpsc::Sender<String>>,
+) -> EngineResult<PathBuf> {
     if !Path::new(BUSYBOX).exists() {
         return Err(tools::missing("busybox"));
     }
@@ -226,6 +230,7 @@ pub async fn ensure_initrd(cache: &Path, kernel: &Kernel) -> EngineResult<PathBu
     if out.exists() {
         return Ok(out);
     }
+    say(progress, "making berth's VM initramfs".to_string()).await;
     let tmp = cache.join(format!(
         ".initrd-{}",
         super::record::new_id().map_err(io_err)?

@@ -101,7 +101,7 @@ async fn build(docker: &dyn Engine, image: &str, tmp: &Path, base: &Base) -> Eng
     let rootfs = tmp.join("rootfs");
     extract(docker, image, &rootfs).await?;
     let r = rootfs.clone();
-    let used_mib = blocking("preparing the root filesystem", move || {
+    blocking("preparing the root filesystem", move || {
         // the init writes these at every boot
         for f in ["etc/resolv.conf", "etc/hosts", "etc/hostname"] {
             let p = r.join(f);
@@ -113,8 +113,7 @@ async fn build(docker: &dyn Engine, image: &str, tmp: &Path, base: &Base) -> Eng
         fs::create_dir_all(r.join("home/workspace"))?;
         Ok(())
     })
-    .await;
-    used_mib?;
+    .await?;
     let du = run(
         "du",
         [std::ffi::OsStr::new("-sm"), rootfs.as_os_str()],

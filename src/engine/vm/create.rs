@@ -44,6 +44,11 @@ pub(super) async fn create(
     super::qemu_args::authkey_param(&req.authorized_key).map_err(EngineError::Api)?;
     let layout = host.layout();
     let id = record::new_id().map_err(io)?;
+    super::qemu_args::check_machine_dir(&layout.machine(&id)).map_err(EngineError::Api)?;
+    blocking("checking the host's programs", || {
+        Ok(super::tools::preflight())
+    })
+    .await??;
     let (l, c, i) = (layout.clone(), req.container.clone(), id.clone());
     let claimed = blocking("claiming the VM's name", move || {
         private_dir(&l.machines())?;
@@ -95,7 +100,7 @@ async fn build(
 ) -> EngineResult<VmRecord> {
     let layout = host.layout();
     let kernel = assets::ensure_kernel(host.cache(), progress).await?;
-    assets::ensure_initrd(host.cache(), &kernel).await?;
+    assets::ensure_initrd(host.cache(), &kernel, progress).await?;
     let base = base_disk::ensure(docker, host.cache(), &req.image, progress).await?;
     let kept = reuse_home(host, &layout, req).await?;
     let home = match kept {

@@ -266,7 +266,7 @@ impl VmHost {
     /// Its files with the assets it boots from (made again if the cache lost them).
     async fn boot_files(&self, rec: &VmRecord) -> EngineResult<MachineFiles> {
         let kernel = assets::ensure_kernel(&self.cache, &None).await?;
-        let initrd = assets::ensure_initrd(&self.cache, &kernel).await?;
+        let initrd = assets::ensure_initrd(&self.cache, &kernel, &None).await?;
         Ok(MachineFiles {
             kernel: kernel.vmlinuz(),
             initrd,

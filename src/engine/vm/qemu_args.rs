@@ -77,6 +77,13 @@ fn socket_path(p: &Path) -> Result<String, String> {
     Ok(s)
 }
 
+/// Whether a machine directory can hold QEMU's sockets (checked at create,
+/// before anything is made).
+pub fn check_machine_dir(dir: &Path) -> Result<(), String> {
+    socket_path(&dir.join("qmp.sock"))?;
+    socket_path(&dir.join("ctl.sock")).map(drop)
+}
+
 fn hostfwd(bind: IpAddr, host: u16, guest: u16) -> String {
     match bind {
         IpAddr::V4(a) => format!("hostfwd=tcp:{a}:{host}-:{guest}"),

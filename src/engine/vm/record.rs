@@ -18,6 +18,10 @@ pub struct HomeRecord {
     pub host_key_pub: String,
 }
 
+/// How long a create may take before its claim counts as abandoned (the
+/// first create on a machine downloads a kernel and exports an image).
+pub const UNFINISHED: std::time::Duration = std::time::Duration::from_secs(3600);
+
 #[derive(Debug, Clone)]
 pub struct Layout {
     pub root: PathBuf,
@@ -93,19 +97,40 @@ impl Layout {
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     let holder = fs::read_to_string(&path).unwrap_or_default();
-                    let holder = holder.trim();
-                    if holder.is_empty() || self.machine(holder).exists() {
+                    let holder = holder.trim().to_string();
+                    if !self.claim_is_stale(&path, &holder)? {
                         return Ok(false);
                     }
-                    tracing::warn!(
-                        "taking over the stale claim on {container} (machine {holder} is gone)"
-                    );
+                    tracing::warn!("taking over the stale claim on {container} (machine {holder} was never finished)");
+                    if !holder.is_empty() {
+                        remove_dir_if_exists(&self.machine(&holder))?;
+                    }
                     remove_if_exists(&path)?;
                 }
                 Err(e) => return Err(e),
             }
         }
         Ok(false)
+    }
+
+    /// A claim whose machine is gone, or has had no record for [`UNFINISHED`]
+    /// (its create died: a create in progress writes the record well before).
+    fn claim_is_stale(&self, claim: &Path, holder: &str) -> io::Result<bool> {
+        if holder.is_empty() {
+            return Ok(false);
+        }
+        let dir = self.machine(holder);
+        if !dir.exists() {
+            return Ok(true);
+        }
+        if dir.join("record.json").exists() {
+            return Ok(false);
+        }
+        let age = fs::metadata(claim)?
+            .modified()?
+            .elapsed()
+            .unwrap_or_default();
+        Ok(age > UNFINISHED)
     }
 
     /// Gives up `container`'s claim when `id` holds it.

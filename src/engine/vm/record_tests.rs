@@ -93,3 +93,30 @@ fn ids_are_12_hex_digits() {
     assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
     assert_ne!(a, new_id().unwrap());
 }
+
+#[test]
+fn an_unfinished_create_holds_its_name_for_an_hour() {
+    let t = tempfile::tempdir().unwrap();
+    let l = Layout {
+        root: t.path().into(),
+    };
+    private_dir(&l.machine("id1")).unwrap();
+    assert!(l.claim_name("workspace-a", "id1").unwrap());
+    // no record yet: a create in progress keeps the name
+    assert!(!l.claim_name("workspace-a", "id2").unwrap());
+    let claim = t.path().join("names/workspace-a");
+    let old = std::time::SystemTime::now() - UNFINISHED - std::time::Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(&claim)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    // a finished VM keeps its name however old
+    l.write_record(&rec("id1", "workspace-a")).unwrap();
+    assert!(!l.claim_name("workspace-a", "id2").unwrap());
+    // an old claim without a record: the create died; its leftovers go
+    std::fs::remove_file(l.machine("id1").join("record.json")).unwrap();
+    assert!(l.claim_name("workspace-a", "id2").unwrap());
+    assert!(!l.machine("id1").exists());
+}

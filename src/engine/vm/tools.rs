@@ -29,6 +29,41 @@ pub fn missing(program: &str) -> EngineError {
     ))
 }
 
+/// The programs making and running a VM needs (each said with its package
+/// when missing), checked before anything is made.
+pub const NEEDED: &[&str] = &[
+    "qemu-system-x86_64",
+    "qemu-img",
+    "mkfs.ext4",
+    "cpio",
+    "depmod",
+    "modprobe",
+    "gzip",
+    "tar",
+];
+
+/// Whether `program` is on PATH (or in the sbin directories).
+pub fn on_path(program: &str) -> bool {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let found = path
+        .split(':')
+        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin"])
+        .filter(|d| !d.is_empty())
+        .any(|d| std::path::Path::new(d).join(program).is_file());
+    found
+}
+
+/// The first missing program of [`NEEDED`] (and busybox-static's binary), said.
+pub fn preflight() -> EngineResult<()> {
+    if let Some(p) = NEEDED.iter().find(|p| !on_path(p)) {
+        return Err(missing(p));
+    }
+    if !std::path::Path::new(super::assets::BUSYBOX).is_file() {
+        return Err(missing("busybox"));
+    }
+    Ok(())
+}
+
 /// Runs `program args` to the end; a missing program is [`missing`], a failure
 /// says `what` failed with the program's own words.
 pub async fn run<I, S>(program: &str, args: I, what: &str) -> EngineResult<Output>
@@ -86,4 +121,31 @@ where
         .await
         .map_err(|e| EngineError::Api(format!("{what}: {e}")))?
         .map_err(|e| EngineError::Api(format!("{what}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_program_says_what_to_install() {
+        let e = missing("qemu-system-x86_64").to_string();
+        assert!(
+            e.contains("install qemu-system-x86 (`sudo apt install qemu-system-x86`)"),
+            "{e}"
+        );
+        assert!(missing("mkfs.ext4").to_string().contains("e2fsprogs"));
+        assert!(missing("busybox").to_string().contains("busybox-static"));
+        assert!(missing("qemu-img").to_string().contains("qemu-utils"));
+        assert!(on_path("sh"));
+        assert!(!on_path("no-such-program-berth"));
+    }
+
+    #[tokio::test]
+    async fn run_says_a_missing_program() {
+        let e = run("no-such-program-berth", ["x"], "testing")
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("is not installed"), "{e}");
+    }
 }
