@@ -95,4 +95,4 @@ pub fn vm_create(
 
 #[cfg(test)]
 #[path = "inspect_tests.rs"]
-mod tests;
+pub(crate) mod tests;

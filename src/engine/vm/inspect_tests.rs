@@ -15,6 +15,7 @@ pub(crate) fn shape() -> VmShape {
 pub(crate) fn spec(name: &str) -> ContainerSpec {
     let mut labels = BTreeMap::new();
     labels.insert(labels::NAME.to_string(), name.to_string());
+    labels.insert(labels::ROLE.to_string(), labels::ROLE_WORKSPACE.to_string());
     labels.insert(
         labels::PROVISION.to_string(),
         labels::PROVISION_MARKER.to_string(),

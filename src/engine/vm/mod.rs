@@ -30,6 +30,8 @@ pub mod host;
 pub mod inspect;
 pub mod layer;
 mod layer_rest;
+#[cfg(test)]
+mod layer_tests;
 pub mod machines;
 pub mod vm_watch;
 
