@@ -84,9 +84,10 @@ pub async fn connect_typed(
         .def(set.default_name())
         .cloned()
         .ok_or_else(|| anyhow::anyhow!("there is no engine named {:?}", set.default_name()))?;
-    Ok(DockerEngine::connect_def(&def)
-        .await
-        .map(|e| Ctx::with_all(set, Arc::new(e), config, paths, store)))
+    Ok(DockerEngine::connect_def(&def).await.map(|e| {
+        let engine = crate::engine::vm::wrap(Arc::new(e), &def, &paths);
+        Ctx::with_all(set, engine, config, paths, store)
+    }))
 }
 
 /// Every engine this berth knows (not connected yet): DOCKER_HOST, the Docker
@@ -114,9 +115,14 @@ pub async fn engine_set_async(config: &Config) -> Result<EngineSet> {
 pub fn docker_connector() -> EngineConnector {
     Arc::new(|def: EngineDef| {
         Box::pin(async move {
-            DockerEngine::connect_def(&def)
-                .await
-                .map(|e| Arc::new(e) as Arc<dyn crate::engine::Engine>)
+            let docker = DockerEngine::connect_def(&def).await?;
+            let docker = Arc::new(docker) as Arc<dyn crate::engine::Engine>;
+            // The VMs live in this user's state directory; without one (no
+            // HOME) there are none to see.
+            Ok(match Paths::discover(None) {
+                Ok(paths) => crate::engine::vm::wrap(docker, &def, &paths),
+                Err(_) => docker,
+            })
         })
     })
 }

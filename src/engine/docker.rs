@@ -285,6 +285,14 @@ impl Engine for DockerEngine {
     }
 
     async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String> {
+        if spec.vm.is_some() {
+            return Err(EngineError::Api(format!(
+                "VMs are made only by the engine on this machine; {} is {}: make {} with --provider container, or on this machine's engine",
+                self.name(),
+                self.endpoint(),
+                spec.container
+            )));
+        }
         let (body, opts) = super::docker_create::create_body(spec, self.podman);
         let r = self
             .docker

@@ -11,7 +11,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 /// Shell snippet that kills a process and all its descendants (procps' pgrep).
-const KILL_TREE: &str = "k(){ for c in $(pgrep -P \"$1\" 2>/dev/null); do k \"$c\"; done; kill -KILL \"$1\" 2>/dev/null; }; \
+pub(super) const KILL_TREE: &str = "k(){ for c in $(pgrep -P \"$1\" 2>/dev/null); do k \"$c\"; done; kill -KILL \"$1\" 2>/dev/null; }; \
                          p=$(cat \"$0\" 2>/dev/null) && [ -n \"$p\" ] && k \"$p\"; rm -f \"$0\"";
 
 pub(super) async fn exec_impl(
@@ -161,7 +161,7 @@ fn wrapper(pidfile: &str) -> String {
     format!("echo $$ > {pidfile}; \"$@\"; s=$?; rm -f {pidfile}; exit $s")
 }
 
-fn rand_suffix() -> u64 {
+pub(super) fn rand_suffix() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(

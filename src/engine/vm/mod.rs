@@ -26,13 +26,23 @@ mod assets;
 mod base_disk;
 mod create;
 mod disks;
+#[cfg(test)]
+mod fake_machines;
+pub mod guest_exec;
+pub mod guest_files;
 pub mod host;
+pub mod inspect;
 pub mod layer;
+mod layer_rest;
+#[cfg(test)]
+mod layer_tests;
+pub mod machines;
 mod process;
 mod qemu_args;
 mod qmp;
 mod record;
 mod tools;
+pub mod vm_watch;
 
 use crate::domain::create_options::PortMap;
 use crate::domain::vm::VmShape;
@@ -114,4 +124,32 @@ pub struct VmSample {
     /// utime + stime, in clock ticks.
     pub cpu_ticks: u64,
     pub rss_bytes: u64,
+}
+
+/// The engine berth uses for `def`: on this machine (a local socket) the
+/// Docker engine with the VMs beside it ([`layer::VmLayer`]); elsewhere the
+/// plain engine (VMs are made only on this machine).
+pub fn wrap(
+    docker: std::sync::Arc<dyn super::Engine>,
+    def: &crate::domain::engines::EngineDef,
+    paths: &crate::config::Paths,
+) -> std::sync::Arc<dyn super::Engine> {
+    if !def.host.is_local() {
+        return docker;
+    }
+    let host = host::VmHost::new(paths.state_dir.join("vm"), cache_dir(paths));
+    std::sync::Arc::new(layer::VmLayer::new(
+        docker,
+        std::sync::Arc::new(host),
+        paths.clone(),
+    ))
+}
+
+/// `$XDG_CACHE_HOME/berth/vm` (`~/.cache/berth/vm`).
+pub fn cache_dir(paths: &crate::config::Paths) -> std::path::PathBuf {
+    directories::BaseDirs::new()
+        .map(|b| b.cache_dir().to_path_buf())
+        .unwrap_or_else(|| paths.home.join(".cache"))
+        .join("berth")
+        .join("vm")
 }
