@@ -50,4 +50,5 @@ pub mod text_pos;
 pub mod ttl;
 pub mod ttl_source;
 pub mod vm;
+pub mod vm_checks;
 pub mod workspace;
