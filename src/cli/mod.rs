@@ -42,6 +42,8 @@ mod service;
 mod sidecar_image;
 mod snapshot;
 mod ssh_config;
+#[cfg(test)]
+mod vm_output_tests;
 
 use crate::backend::engines::{EngineConnector, EngineSet};
 use crate::backend::Ctx;

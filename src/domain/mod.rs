@@ -51,4 +51,5 @@ pub mod ttl;
 pub mod ttl_source;
 pub mod vm;
 pub mod vm_checks;
+pub mod vm_view;
 pub mod workspace;
