@@ -51,3 +51,5 @@ mod update_pointer;
 mod update_shell;
 #[cfg(test)]
 pub(crate) mod update_tests;
+#[cfg(test)]
+mod vm_view_tests;
