@@ -17,6 +17,7 @@ mod doctor;
 mod doctor_engines;
 mod doctor_podman;
 mod doctor_state;
+mod doctor_vm;
 mod egress;
 mod engine_note;
 mod engine_route;
