@@ -89,6 +89,43 @@ pub fn check(spec: &WorkspaceSpec, restoring: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// Refuses `what` (an operation on the existing workspace `w`) for a VM, with
+/// why and what to do `instead`.
+pub fn refuse_vm(
+    w: &super::workspace::Workspace,
+    what: &str,
+    why: &str,
+    instead: &str,
+) -> Result<(), String> {
+    if w.provider() != Provider::Vm {
+        return Ok(());
+    }
+    Err(format!(
+        "workspace {} is a VM (--provider vm), which cannot {what} yet: {why}; {instead}",
+        w.name
+    ))
+}
+
+/// A snapshot of `w`: refused for a VM.
+pub fn refuse_snapshot(w: &super::workspace::Workspace) -> Result<(), String> {
+    refuse_vm(
+        w,
+        "be snapshotted",
+        "a snapshot is an image of a container's filesystem and a volume copy, and a VM's disks are neither",
+        "copy what you need out with `berth cp`, or use a container workspace for snapshots",
+    )
+}
+
+/// A service beside `w`: refused for a VM.
+pub fn refuse_service(w: &super::workspace::Workspace) -> Result<(), String> {
+    refuse_vm(
+        w,
+        "have services",
+        "a service is a container on a network the workspace joins, and a VM cannot join the engine's networks",
+        "run the service inside the VM, or use a container workspace",
+    )
+}
+
 /// The network of a VM workspace, or why its profile cannot be given to one.
 pub fn vm_net(spec: &WorkspaceSpec) -> Result<VmNet, String> {
     net_for(spec.options.net_profile).map_err(|why| {

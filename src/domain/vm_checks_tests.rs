@@ -55,7 +55,8 @@ fn vm_flags_on_a_container_are_refused() {
 
 #[test]
 fn what_a_vm_cannot_have_is_refused_with_what_to_do() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut WorkspaceSpec)>)> = vec![
+    type Set = Box<dyn Fn(&mut WorkspaceSpec)>;
+    let cases: Vec<(&str, Set)> = vec![
         ("--docker", Box::new(|s| s.options.docker = true)),
         (
             "--mount /src:/home/workspace/src",
@@ -119,4 +120,27 @@ fn too_little_memory_for_a_guest_is_refused() {
     s.resources.memory_bytes = 128 << 20;
     let e = check(&s, false).unwrap_err();
     assert!(e.contains("--memory"), "{e}");
+}
+
+#[test]
+fn a_vm_workspace_refuses_snapshots_and_services_with_what_to_do() {
+    let mut w = crate::tui::update_tests::ws(
+        "box",
+        crate::domain::workspace::WorkspaceState::Running,
+        2201,
+    );
+    assert_eq!(refuse_snapshot(&w), Ok(()));
+    assert_eq!(refuse_service(&w), Ok(()));
+    w.labels
+        .insert(crate::domain::vm::PROVIDER_LABEL.into(), "vm".into());
+    let e = refuse_snapshot(&w).unwrap_err();
+    assert!(
+        e.contains("workspace box is a VM") && e.contains("berth cp"),
+        "{e}"
+    );
+    let e = refuse_service(&w).unwrap_err();
+    assert!(
+        e.contains("cannot have services") && e.contains("inside the VM"),
+        "{e}"
+    );
 }

@@ -70,6 +70,6 @@ mod tests {
         assert_eq!((cell(&k), warning(&k)), ("vm/kvm".into(), None));
         // An accel label on a container means nothing.
         assert_eq!(accel(&ws(&[(ACCEL_LABEL, "tcg")])), None);
-        assert!(!any_vm(&[c.clone()]) && any_vm(&[c, v]));
+        assert!(!any_vm(std::slice::from_ref(&c)) && any_vm(&[c, v]));
     }
 }
