@@ -311,20 +311,8 @@ pub async fn run_step(
                 init,
                 vm,
             };
-            if cs.vm.is_some() && !ctx.engine.volume_exists(&cs.volume).await? {
-                // Its home disk is made with it: ours to remove on a failure
-                // (one kept by `delete --keep-volume` is reused, never removed).
-                ctx.store
-                    .provision_made_volume(name.as_str(), &st.token, true)
-                    .await?;
-                st.made.volume = Some(cs.volume.clone());
-            } else if cs.vm.is_some() {
-                progress
-                    .report(Progress::Note(format!(
-                        "reusing the existing home disk {} (its data is kept)",
-                        cs.volume
-                    )))
-                    .await;
+            if cs.vm.is_some() {
+                super::create_vm::track_home(ctx, name, &cs.volume, st, progress).await?;
             }
             // Noted first, so a cancel during the call still removes it.
             st.made.container = Some(name.container());

@@ -65,3 +65,26 @@ pub fn shape(spec: &WorkspaceSpec) -> anyhow::Result<Option<VmShape>> {
         net,
     }))
 }
+
+/// Before a VM is made: its home disk comes with it, so it is noted as this
+/// create's (removed if the create fails) unless one kept by `delete
+/// --keep-volume` is there, which is reused and never removed.
+pub async fn track_home(
+    ctx: &Ctx,
+    name: &crate::domain::naming::WorkspaceName,
+    volume: &str,
+    st: &mut super::create_steps::StepState,
+    progress: ProgressFn<'_>,
+) -> anyhow::Result<()> {
+    if ctx.engine.volume_exists(volume).await? {
+        let note = format!("reusing the existing home disk {volume} (its data is kept)");
+        progress.report(Progress::Note(note)).await;
+        return Ok(());
+    }
+    // Recorded before it exists, so a kill or a cancel right after still knows it is ours.
+    ctx.store
+        .provision_made_volume(name.as_str(), &st.token, true)
+        .await?;
+    st.made.volume = Some(volume.to_string());
+    Ok(())
+}

@@ -197,3 +197,48 @@ async fn a_failed_vm_create_removes_the_home_disk_it_made() {
     assert!(r.engine.extras("workspace-fails").is_none());
     assert!(r.engine.volume_labels("workspace-fails").is_none());
 }
+
+#[test]
+fn the_provider_comes_from_the_flag_over_the_profile_over_the_config() {
+    use crate::config::Config;
+    use crate::domain::profiles::parse;
+    let mut config = Config::parse("provider = \"vm\"\n", "c.toml").unwrap();
+    assert_eq!(config.provider, Provider::Vm);
+    assert!(config.to_toml().contains("provider = \"vm\"\n"));
+    let e = Config::parse("\nprovider = \"qemu\"\n", "c.toml").unwrap_err();
+    assert!(
+        e.to_string().contains("c.toml: line 2") && e.to_string().contains("pick container or vm"),
+        "{e}"
+    );
+    config
+        .profiles
+        .insert(parse("boxed", "provider = \"container\"\n", "/p/boxed.toml").unwrap());
+    let e = parse("bad", "provider = \"vmm\"\n", "/p/bad.toml").unwrap_err();
+    assert!(e.to_string().contains("provider: unknown provider"), "{e}");
+    let spec = |profile: &str, flag: Option<&str>| {
+        let s = CreateSpec {
+            name: "w".into(),
+            profile: Some(profile.into()),
+            provider: flag.map(String::from),
+            ..Default::default()
+        };
+        super::create::workspace_spec(&config, s, [])
+            .unwrap()
+            .options
+            .provider
+    };
+    assert_eq!(spec("general", None), Provider::Vm);
+    assert_eq!(spec("boxed", None), Provider::Container);
+    assert_eq!(spec("boxed", Some("vm")), Provider::Vm);
+    assert_eq!(spec("general", Some("container")), Provider::Container);
+    let bad = CreateSpec {
+        name: "w".into(),
+        accel: Some("hvf".into()),
+        ..Default::default()
+    };
+    let e = super::create::workspace_spec(&config, bad, []).unwrap_err();
+    assert!(
+        e.to_string().contains("--accel") && e.to_string().contains("auto, kvm or tcg"),
+        "{e}"
+    );
+}

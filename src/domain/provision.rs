@@ -378,29 +378,6 @@ mod tests {
     }
 
     #[test]
-    fn a_vm_has_no_volume_step_and_always_an_ssh_port() {
-        use crate::domain::net_profile::NetProfile;
-        use crate::domain::vm::Provider;
-        let mut s = spec(Some("git://h/r"), None);
-        s.options.provider = Provider::Vm;
-        for profile in [NetProfile::Open, NetProfile::Offline] {
-            s.options.net_profile = profile;
-            let p = plan(&s);
-            assert!(!p.contains(&Step::Volume), "{p:?}");
-            assert_eq!(p.first(), Some(&Step::Port), "{profile}");
-            assert!(p.contains(&Step::Container) && p.contains(&Step::Clone("git://h/r".into())));
-            assert_eq!(p.last(), Some(&Step::Commit));
-            assert!(publishes_ssh_port(&s));
-        }
-        // Everything else as for a container.
-        let mut c = s.clone();
-        c.options.provider = Provider::Container;
-        c.options.net_profile = NetProfile::Open;
-        s.options.net_profile = NetProfile::Open;
-        assert_eq!(plan(&s)[..], plan(&c)[1..]);
-    }
-
-    #[test]
     fn base_plan_reaches_ssh_before_optional_steps_and_commits_last() {
         let p = plan(&spec(None, None));
         assert_eq!(p.first(), Some(&Step::Volume));

@@ -144,3 +144,25 @@ fn a_vm_workspace_refuses_snapshots_and_services_with_what_to_do() {
         "{e}"
     );
 }
+
+#[test]
+fn a_vm_plan_has_no_volume_step_and_always_an_ssh_port() {
+    use crate::domain::provision::{plan, publishes_ssh_port, Step};
+    let mut s = spec(Provider::Vm);
+    s.clone_url = Some("git://h/r".into());
+    for profile in [NetProfile::Open, NetProfile::Offline] {
+        s.options.net_profile = profile;
+        let p = plan(&s);
+        assert!(!p.contains(&Step::Volume), "{p:?}");
+        assert_eq!(p.first(), Some(&Step::Port), "{profile}");
+        assert!(p.contains(&Step::Container) && p.contains(&Step::Clone("git://h/r".into())));
+        assert_eq!(p.last(), Some(&Step::Commit));
+        assert!(publishes_ssh_port(&s));
+    }
+    // Everything else as for a container.
+    s.options.net_profile = NetProfile::Open;
+    let mut c = s.clone();
+    c.options.provider = Provider::Container;
+    assert_eq!(plan(&s)[..], plan(&c)[1..]);
+    assert_eq!(plan(&c)[0], Step::Volume);
+}
