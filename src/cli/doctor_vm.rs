@@ -27,7 +27,8 @@ pub struct VmFacts {
     pub kernel_cached: bool,
     pub apt_get: bool,
     pub cache: PathBuf,
-    pub virt: HostVirt,
+    /// `None`: it could not be looked at.
+    pub virt: Option<HostVirt>,
     pub state_free: Option<u64>,
     pub cache_free: Option<u64>,
     pub root: bool,
@@ -94,12 +95,18 @@ pub fn checks_from(f: &VmFacts) -> Vec<Check> {
             Some("run berth on Debian or Ubuntu (apt-get and a reachable mirror)"),
         ),
     });
-    v.push(match f.virt.kvm_unusable() {
-        None => ok(
+    v.push(match f.virt.as_ref().map(HostVirt::kvm_unusable) {
+        None => warn(
+            "accel",
+            "cannot tell whether kvm is usable here; a VM create says which accelerator it gets"
+                .into(),
+            None,
+        ),
+        Some(None) => ok(
             "accel",
             "kvm usable (hardware virtualization): VMs run at near native speed".into(),
         ),
-        Some(why) => warn(
+        Some(Some(why)) => warn(
             "accel",
             format!(
                 "tcg only: {why}. {}",
@@ -127,7 +134,7 @@ pub fn checks_from(f: &VmFacts) -> Vec<Check> {
         "disk (state)",
         f.state_free,
         DEFAULT_DISK_BYTES,
-        "each VM's home disk, 10 GiB by default (--disk)",
+        "each VM's home disk: 10 GiB by default, or --disk",
     ));
     v.push(match f.root {
         true => ok("root", "running as root: a VM's base disk can be made".into()),
@@ -225,19 +232,22 @@ pub async fn gather(paths: &crate::config::Paths) -> VmFacts {
             busybox,
             kernel_cached,
             find_tool("apt-get"),
-            crate::engine::vm::host::host_virt(),
             is_root(),
             existing(&c),
             existing(&s),
         )
     })
     .await;
-    let Ok((qemu_img, mkfs_ext4, busybox_static, kernel_cached, apt_get, virt, root, cd, sd)) =
-        looked
+    // Apart: a failure to look at /dev/kvm and the modules loses only that line.
+    let virt = tokio::task::spawn_blocking(crate::engine::vm::host::host_virt)
+        .await
+        .ok();
+    let Ok((qemu_img, mkfs_ext4, busybox_static, kernel_cached, apt_get, root, cd, sd)) = looked
     else {
         return VmFacts {
             qemu,
             cache,
+            virt,
             ..Default::default()
         };
     };

@@ -9,11 +9,11 @@ fn all_there() -> VmFacts {
         kernel_cached: true,
         apt_get: true,
         cache: PathBuf::from("/c/berth/vm"),
-        virt: HostVirt {
+        virt: Some(HostVirt {
             dev_kvm: true,
             hw_module: Some("kvm_intel".into()),
             other_modules: vec![],
-        },
+        }),
         state_free: Some(50 << 30),
         cache_free: Some(50 << 30),
         root: true,
@@ -39,11 +39,11 @@ fn what_is_missing_is_a_warning_naming_the_package_never_a_failure() {
         mkfs_ext4: false,
         busybox_static: Some(false),
         kernel_cached: false,
-        virt: HostVirt {
+        virt: Some(HostVirt {
             dev_kvm: true,
             hw_module: None,
             other_modules: vec!["kvm_pvm".into()],
-        },
+        }),
         state_free: Some(1 << 30),
         root: false,
         ..all_there()
