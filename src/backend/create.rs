@@ -144,6 +144,14 @@ async fn create_redacted(
         req.spec.name = free_generated_name(&req.spec.name, &taken)
             .ok_or_else(|| refuse("cannot make up a name no workspace has; give one".into()))?;
     }
+    // The provider's rules first (a VM's accelerator is chosen here, and said).
+    let restoring = req.restore.is_some();
+    if let Some(accel) = super::create_vm::preflight(ctx, &req.spec, restoring, progress)
+        .await
+        .map_err(refuse)?
+    {
+        req.spec.options.accel = crate::domain::vm::AccelChoice::Only(accel);
+    }
     if let Some(p) = req.spec.platform.clone() {
         req.spec.image = super::create_checks::platform(ctx, &req.spec.image, &p, progress)
             .await
@@ -267,7 +275,8 @@ async fn create_redacted(
     // A warm pool slot that matches becomes this workspace: only the name-dependent
     // and per-user steps remain.
     let mut claimed = false;
-    if req.restore.is_none() {
+    // Never a VM: its machine and home disk are made for it (`domain::pool::unpoolable`).
+    if req.restore.is_none() && spec.options.provider != crate::domain::vm::Provider::Vm {
         if let Some(c) = super::pool::claim(ctx, spec, progress).await {
             claimed = true;
             c.adopt(spec, &mut st);

@@ -11,6 +11,7 @@ use crate::domain::net_profile::NetProfile;
 use crate::domain::platform::Platform;
 use crate::domain::profiles::TRY_REPO;
 use crate::domain::resources::parse_memory;
+use crate::domain::vm::{parse_disk, AccelChoice, Provider};
 use crate::domain::workspace::{WorkspaceSpec, WORKSPACE_HOME};
 use anyhow::{anyhow, bail, Result};
 use std::collections::BTreeSet;
@@ -62,6 +63,12 @@ pub struct CreateSpec {
     pub runtime: Option<String>,
     /// `--ttl 8h|3d|never` (default: `[lifetime] ttl`).
     pub ttl: Option<String>,
+    /// `--provider container|vm` (default: the profile's, else the config's).
+    pub provider: Option<String>,
+    /// `--accel auto|kvm|tcg` (a VM only).
+    pub accel: Option<String>,
+    /// `--disk SIZE` (a VM only).
+    pub disk: Option<String>,
 }
 
 /// The dotfiles flags.
@@ -259,6 +266,25 @@ pub fn workspace_spec<'a>(
                 .transpose()
                 .map_err(|e| anyhow!("--ttl: {e}"))?,
             session_labels: Default::default(),
+            provider: match s.provider.as_deref().filter(|p| !p.trim().is_empty()) {
+                Some(p) => Provider::parse(p).map_err(|e| anyhow!("--provider: {e}"))?,
+                None => pd.provider.unwrap_or(config.provider),
+            },
+            accel: s
+                .accel
+                .as_deref()
+                .filter(|a| !a.trim().is_empty())
+                .map(AccelChoice::parse)
+                .transpose()
+                .map_err(|e| anyhow!("--accel: {e}"))?
+                .unwrap_or_default(),
+            disk: s
+                .disk
+                .as_deref()
+                .filter(|d| !d.trim().is_empty())
+                .map(parse_disk)
+                .transpose()
+                .map_err(|e| anyhow!(e))?,
         },
     })
 }

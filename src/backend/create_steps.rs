@@ -4,9 +4,9 @@ use super::create::CreateRequest;
 use super::{provision, sshd, Ctx, Progress, ProgressFn};
 use crate::domain::create_checks::mentions_port;
 use crate::domain::labels::{workspace_labels, Maker, PROFILE};
-use crate::domain::net_isolation;
 use crate::domain::provision::{Step, MARKER_PATH};
 use crate::domain::ssh_forward;
+use crate::domain::vm::{Provider, ACCEL_LABEL, PROVIDER_LABEL};
 use crate::domain::workspace::{
     WorkspaceSpec, REPO_DIR, SSHD_CONTAINER_PORT, WORKSPACE_HOME, WORKSPACE_USER,
 };
@@ -225,9 +225,14 @@ pub async fn run_step(
             if o.forward.ssh && st.ssh.is_none() {
                 st.ssh = Some(provision::ssh_agent::prepare(ctx, name.as_str()).await?);
             }
-            let publishes = net_isolation::publishes_ports(o.net_profile);
+            let publishes = crate::domain::provision::publishes_ssh_port(spec);
             let mut labels =
                 workspace_labels(spec, publishes.then_some(st.port), version, &st.maker);
+            let vm = super::create_vm::shape(spec)?;
+            if let Some(shape) = &vm {
+                labels.insert(PROVIDER_LABEL.into(), Provider::Vm.as_str().into());
+                labels.insert(ACCEL_LABEL.into(), shape.accel.as_str().into());
+            }
             if let Some(p) = &st.ssh {
                 labels.insert(ssh_forward::LABEL.into(), p.mode.label().into());
             }
@@ -268,7 +273,10 @@ pub async fn run_step(
                 ssh_host_port: publishes.then_some(st.port),
                 // A proxy workspace: only its internal network (the engine publishes
                 // nothing from there; its proxy sidecar carries the SSH port).
-                network: if super::proxy::wanted(spec) {
+                // A VM's network is its shape's (QEMU's user-mode networking).
+                network: if vm.is_some() {
+                    None
+                } else if super::proxy::wanted(spec) {
                     Some(crate::domain::networks::workspace_network(name))
                 } else {
                     super::net_isolated::for_container(
@@ -301,8 +309,11 @@ pub async fn run_step(
                     .clone()
                     .filter(|w| o.mounts.iter().any(|m| m.path == *w)),
                 init,
-                vm: None,
+                vm,
             };
+            if cs.vm.is_some() {
+                super::create_vm::track_home(ctx, name, &cs.volume, st, progress).await?;
+            }
             // Noted first, so a cancel during the call still removes it.
             st.made.container = Some(name.container());
             super::net_isolated::create_container(
@@ -343,7 +354,7 @@ pub async fn run_step(
             }
         }
         Step::Keys => sshd::install_keys(ctx, name, &req.keys).await?,
-        Step::Ssh if !net_isolation::publishes_ports(spec.options.net_profile) => {
+        Step::Ssh if !crate::domain::provision::publishes_ssh_port(spec) => {
             super::ssh_exec::wait_for_sshd(ctx, name).await?
         }
         Step::Ssh => super::ssh_route::wait(ctx, name, st.port).await?,

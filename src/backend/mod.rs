@@ -39,6 +39,9 @@ mod create_steps;
 #[cfg(test)]
 pub(super) mod create_tests;
 mod create_undo;
+mod create_vm;
+#[cfg(test)]
+mod create_vm_tests;
 pub mod delete_all;
 pub mod dind;
 pub mod disk;
@@ -131,6 +134,9 @@ pub struct Ctx {
     pub paths: Paths,
     /// The latest check of each container runtime (shared by clones).
     pub runtimes: runtime_health::Cache,
+    /// What this host offers for hardware-assisted VMs, asked when a VM is
+    /// created (`engine::vm::host::host_virt`; tests give their own).
+    pub host_virt: fn() -> crate::domain::vm::HostVirt,
 }
 
 impl Ctx {
@@ -169,6 +175,7 @@ impl Ctx {
             config,
             paths,
             runtimes: Default::default(),
+            host_virt: crate::engine::vm::host::host_virt,
         }
     }
 }

@@ -103,6 +103,7 @@ async fn workspace_for_service(ctx: &Ctx, ws: &WorkspaceName) -> Result<Workspac
     if w.state == WorkspaceState::Absent {
         bail!("workspace {ws} has no container; `berth delete {ws}` removes what is left");
     }
+    crate::domain::vm_checks::refuse_service(&w).map_err(|e| anyhow!(e))?;
     // A service is reached over a network, which an offline workspace has none of.
     crate::domain::net_isolation::refuse_offline(w.net_profile(), ws.as_str(), "have services")
         .map_err(|e| anyhow!(e))?;

@@ -120,6 +120,7 @@ pub async fn take(
 ) -> Result<Taken> {
     let started = Instant::now();
     let w = lifecycle::find(ctx, name).await?;
+    crate::domain::vm_checks::refuse_snapshot(&w).map_err(|e| anyhow!(e))?;
     if w.state == WorkspaceState::Absent || !w.provision.is_ready() {
         bail!(
             "workspace {name} is not finished ({}); finish it (`berth create {name}`) or delete it before taking a snapshot",

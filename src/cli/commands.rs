@@ -142,6 +142,10 @@ pub async fn run(
                     ws.net_profile(),
                     ws.name
                 );
+                if ws.provider() == crate::domain::vm::Provider::Vm {
+                    // The tcg warning was said as the create began.
+                    println!("provider: {}", crate::domain::vm_view::describe(&ws));
+                }
                 if let Some(d) = crate::domain::dind::DockerInside::of(&ws) {
                     println!(
                         "Docker inside: DOCKER_HOST={}; its engine runs in sidecar {}, which is PRIVILEGED ({}). `berth image load {} IMAGE` copies an image in.",
@@ -204,6 +208,7 @@ pub async fn run(
                 v["forward_logs"] = serde_json::to_value(&logs)?;
                 v["proxy"] = serde_json::to_value(&proxy)?;
                 super::runtime::add_json(&mut v, &w, &default_runtime);
+                v["accel_warning"] = crate::domain::vm_view::warning(&w).into();
                 v["init"] = (!crate::domain::podman::lacks_init(&w.labels)).into();
                 print_json(&v)?;
             } else {

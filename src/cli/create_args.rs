@@ -136,6 +136,20 @@ pub struct CreateArgs {
     /// and an image for it (`berth image build --platform`).
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
+    /// Provider: container (on the engine) or vm (a QEMU microVM with its own
+    /// kernel, made on this machine; its network profile open or offline). Default:
+    /// the profile's `provider`, else `provider` in the config. Never a fallback
+    /// from one to the other.
+    #[arg(long, value_name = "container|vm")]
+    pub provider: Option<String>,
+    /// For --provider vm: the accelerator: kvm (hardware, needs VMX/SVM and
+    /// /dev/kvm), tcg (QEMU's emulation: a separate kernel, several times slower),
+    /// or auto (kvm where it can run, else tcg, said with a warning).
+    #[arg(long, value_name = "auto|kvm|tcg")]
+    pub accel: Option<String>,
+    /// For --provider vm: the size of its home disk, e.g. 20g or 512m (default 10g).
+    #[arg(long, value_name = "SIZE")]
+    pub disk: Option<String>,
     /// How long it lives unused: 8h, 3d, 1d12h or never (default: `[lifetime] ttl`);
     /// the cleanup job deletes it once that long passed since its last use.
     /// `berth ttl NAME DURATION` changes it later.
@@ -206,6 +220,9 @@ impl CreateArgs {
             secret_files: self.secrets.clone(),
             runtime: self.runtime.clone(),
             ttl: self.ttl.clone(),
+            provider: self.provider.clone(),
+            accel: self.accel.clone(),
+            disk: self.disk.clone(),
         })
     }
 }

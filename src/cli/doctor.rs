@@ -47,7 +47,7 @@ fn on_path(bin: &str) -> bool {
 }
 
 /// Free bytes on the filesystem holding `path` (df, so no unsafe statvfs here).
-async fn free_bytes(path: &str) -> Option<u64> {
+pub(super) async fn free_bytes(path: &str) -> Option<u64> {
     let out = tokio::process::Command::new("df")
         .args(["-Pk", path])
         .output()
@@ -218,6 +218,8 @@ pub async fn checks(paths: &Paths, config: &Config) -> Vec<Check> {
         v.extend(super::doctor_engines::others(set, paths, config).await);
     }
     v.push(super::doctor_state::check(paths.state_dir.clone()).await);
+    // `--provider vm` on this machine: warnings only (containers still work).
+    v.extend(super::doctor_vm::checks(paths).await);
     v.push(super::daemon::doctor_check(paths).await);
     v.push(check(
         "config",

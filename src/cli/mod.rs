@@ -17,6 +17,7 @@ mod doctor;
 mod doctor_engines;
 mod doctor_podman;
 mod doctor_state;
+mod doctor_vm;
 mod egress;
 mod engine_note;
 mod engine_route;
@@ -42,6 +43,8 @@ mod service;
 mod sidecar_image;
 mod snapshot;
 mod ssh_config;
+#[cfg(test)]
+mod vm_output_tests;
 
 use crate::backend::engines::{EngineConnector, EngineSet};
 use crate::backend::Ctx;

@@ -180,13 +180,14 @@ pub fn engine_key(engine: &str, name: &str) -> String {
 }
 
 /// The list; with `several` engines an ENGINE column after NAME, and the maps
-/// keyed by [`row_key`].
+/// keyed by [`row_key`]; a PROVIDER column when any of them is a VM.
 pub fn table_for(
     ws: &[Workspace],
     ttl: &std::collections::HashMap<String, String>,
     sizes: &std::collections::BTreeMap<String, u64>,
     several: bool,
 ) -> String {
+    let vms = crate::domain::vm_view::any_vm(ws);
     let rows: Vec<Vec<String>> = ws
         .iter()
         .map(|w| {
@@ -194,6 +195,9 @@ pub fn table_for(
             let mut r = vec![w.name.clone()];
             if several {
                 r.push(w.engine.clone());
+            }
+            if vms {
+                r.push(crate::domain::vm_view::cell(w));
             }
             r.extend([
                 match &w.provision {
@@ -216,6 +220,9 @@ pub fn table_for(
     let mut header: Vec<String> = vec!["NAME".into()];
     if several {
         header.push("ENGINE".into());
+    }
+    if vms {
+        header.push("PROVIDER".into());
     }
     header.extend(
         [
@@ -277,6 +284,9 @@ pub fn workspace_json(w: &Workspace) -> serde_json::Value {
         "platform": w.platform,
         "profile": w.profile,
         "runtime": w.runtime,
+        // container or vm (`--provider`); a VM's accelerator (kvm, tcg), else null.
+        "provider": w.provider(),
+        "accel": crate::domain::vm_view::accel(w),
         "memory_limit": w.memory_limit,
         "pids_limit": w.pids_limit,
         "cpus_limit": w.cpus_limit,
@@ -337,6 +347,10 @@ pub fn details(w: &Workspace, engine_default: &str) -> String {
     }
     if let Some(p) = &w.platform {
         kv("platform", p.clone());
+    }
+    kv("provider", crate::domain::vm_view::describe(w));
+    if let Some(warn) = crate::domain::vm_view::warning(w) {
+        kv("warning", warn.into());
     }
     kv(
         "runtime",

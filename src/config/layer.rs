@@ -30,6 +30,7 @@ struct RawConfig {
     keys: Option<toml::Value>,
     image: Option<String>,
     runtime: Option<String>,
+    provider: Option<toml::Spanned<String>>,
     profile: Option<String>,
     post_start: Option<String>,
     #[serde(default)]
@@ -128,6 +129,10 @@ pub fn apply(cfg: &mut Config, text: &str, path: &str) -> Result<(), ConfigError
     }
     if let Some(r) = raw.runtime {
         cfg.runtime = text_setting(r);
+    }
+    if let Some(p) = raw.provider {
+        cfg.provider = crate::domain::vm::Provider::parse(p.get_ref())
+            .map_err(|e| err_at(p.span().start, format!("provider: {e}")))?;
     }
     if let Some(p) = raw.profile.and_then(text_setting) {
         cfg.profile = p;

@@ -33,6 +33,9 @@ pub const DEFAULT_TOML: &str = include_str!("../../assets/config.toml");
 pub struct Config {
     pub image: String,
     pub runtime: Option<String>,
+    /// `provider`: new workspaces' provider (a profile's `provider` and
+    /// `--provider` override it).
+    pub provider: crate::domain::vm::Provider,
     pub profile: String,
     pub post_start: Option<String>,
     pub port_range: PortRange,
@@ -100,6 +103,7 @@ impl Default for Config {
         Self {
             image: "berth/workspace:latest".into(),
             runtime: None,
+            provider: Default::default(),
             profile: crate::domain::workspace::DEFAULT_PROFILE.into(),
             post_start: None,
             port_range: PortRange::default(),

@@ -14,6 +14,7 @@ impl Config {
         let mut line = |k: &str, v: String| out.push_str(&format!("{k} = {v}\n"));
         line("image", q(&self.image));
         line("runtime", q(self.runtime.as_deref().unwrap_or("")));
+        line("provider", q(self.provider.as_str()));
         line("profile", q(&self.profile));
         line("post_start", q(self.post_start.as_deref().unwrap_or("")));
         line("theme", q(&self.theme));
@@ -74,6 +75,7 @@ impl Config {
         serde_json::json!({
             "image": self.image,
             "runtime": self.runtime,
+            "provider": self.provider.as_str(),
             "profile": self.profile,
             "post_start": self.post_start,
             "theme": self.theme,

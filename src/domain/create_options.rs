@@ -38,6 +38,12 @@ pub struct Options {
     /// An agent session's labels (`domain::agents::AgentSession::labels`): on the
     /// workspace's container and volume only, never on its sidecars.
     pub session_labels: std::collections::BTreeMap<String, String>,
+    /// `--provider` (default: the profile's, else the config's `provider`).
+    pub provider: super::vm::Provider,
+    /// `--accel` (a VM's accelerator; resolved before the create starts).
+    pub accel: super::vm::AccelChoice,
+    /// `--disk`: a VM's home disk size (`None`: `vm::DEFAULT_DISK_BYTES`).
+    pub disk: Option<u64>,
 }
 
 /// Which host credentials a create forwards into the workspace.

@@ -50,4 +50,6 @@ pub mod text_pos;
 pub mod ttl;
 pub mod ttl_source;
 pub mod vm;
+pub mod vm_checks;
+pub mod vm_view;
 pub mod workspace;

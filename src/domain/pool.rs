@@ -72,7 +72,9 @@ pub fn workspace_name(labels: &BTreeMap<String, String>, container: &str) -> Opt
 /// after the workspace), if so.
 pub fn unpoolable(spec: &WorkspaceSpec) -> Option<&'static str> {
     let o = &spec.options;
-    if o.net_profile == NetProfile::Proxy {
+    if o.provider == super::vm::Provider::Vm {
+        Some("a VM workspace is never taken from the warm pool: its machine and home disk are made for it")
+    } else if o.net_profile == NetProfile::Proxy {
         Some("a proxy-profile workspace has an egress proxy sidecar named after it")
     } else if o.docker {
         Some("--docker makes a Docker engine sidecar named after the workspace")

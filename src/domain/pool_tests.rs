@@ -69,6 +69,9 @@ fn sidecar_and_name_bound_options_are_never_pooled() {
     let mut s = spec("api");
     s.thread = Some("t".into());
     assert!(unpoolable(&s).is_some());
+    let mut s = spec("api");
+    s.options.provider = crate::domain::vm::Provider::Vm;
+    assert!(mismatch(&s, "1.0", &pool).unwrap().contains("VM"));
 }
 
 #[test]

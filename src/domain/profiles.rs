@@ -64,6 +64,8 @@ pub struct Profile {
     pub dotfiles: bool,
     /// Host variables are passed through by default.
     pub env_passthrough: bool,
+    /// `provider = "vm"`: its workspaces' provider by default (`None`: the config's).
+    pub provider: Option<super::vm::Provider>,
     /// Where it came from: "built-in" or a file path (for listings and errors).
     pub source: String,
 }
@@ -84,6 +86,7 @@ struct Raw {
     forward: ForwardDefaults,
     dotfiles: Option<bool>,
     env_passthrough: Option<bool>,
+    provider: Option<toml::Spanned<String>>,
 }
 
 /// A bad profile file: its path, line, column and what is wrong (the field first).
@@ -164,6 +167,13 @@ pub fn parse(name: &str, text: &str, path: &str) -> Result<Profile, ProfileError
         }
         env.insert(k.into_inner(), v.into_inner());
     }
+    let provider = match raw.provider {
+        None => None,
+        Some(p) => Some(
+            super::vm::Provider::parse(p.get_ref())
+                .map_err(|e| err_at(p.span().start, format!("provider: {e}")))?,
+        ),
+    };
     Ok(Profile {
         name: name.into(),
         description: raw.description.unwrap_or_default().trim().to_string(),
@@ -178,6 +188,7 @@ pub fn parse(name: &str, text: &str, path: &str) -> Result<Profile, ProfileError
         forward: raw.forward,
         dotfiles: raw.dotfiles.unwrap_or(true),
         env_passthrough: raw.env_passthrough.unwrap_or(true),
+        provider,
         source: path.into(),
     })
 }

@@ -133,13 +133,26 @@ impl fmt::Display for Step {
     }
 }
 
+/// Does the workspace of `spec` get an SSH port on the host? Not an offline
+/// container (ssh goes through the engine); a VM always does (its offline
+/// profile only stops what goes out: the forwarded ports still come in).
+pub fn publishes_ssh_port(spec: &WorkspaceSpec) -> bool {
+    let o = &spec.options;
+    o.provider == super::vm::Provider::Vm || super::net_isolation::publishes_ports(o.net_profile)
+}
+
 /// The ordered steps that create `spec`.
 pub fn plan(spec: &WorkspaceSpec) -> Vec<Step> {
     let o = &spec.options;
     let clone = spec.clone_url.as_ref().filter(|u| !u.trim().is_empty());
-    let mut steps = vec![Step::Volume];
-    // An offline workspace publishes nothing: no SSH port (ssh goes through the engine).
-    if super::net_isolation::publishes_ports(o.net_profile) {
+    // A VM's home disk is made with it (`Step::Container`): no volume step.
+    let mut steps = if o.provider == super::vm::Provider::Vm {
+        vec![]
+    } else {
+        vec![Step::Volume]
+    };
+    // An offline container publishes nothing: no SSH port (ssh goes through the engine).
+    if publishes_ssh_port(spec) {
         steps.push(Step::Port);
     }
     if let (true, Some(url)) = (o.detect_profile, clone) {

@@ -50,4 +50,6 @@ mod update_input;
 mod update_pointer;
 mod update_shell;
 #[cfg(test)]
-mod update_tests;
+pub(crate) mod update_tests;
+#[cfg(test)]
+mod vm_view_tests;

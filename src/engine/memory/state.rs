@@ -114,6 +114,8 @@ pub struct Extras {
     pub user: Option<String>,
     /// Its CPU limit as the engine holds it (NanoCpus).
     pub nano_cpus: Option<i64>,
+    /// Made as a VM: what it was given (`ContainerSpec::vm`).
+    pub vm: Option<crate::domain::vm::VmShape>,
 }
 
 impl Container {
@@ -237,9 +239,21 @@ impl State {
             .check_create(&spec.image, spec.platform.as_deref())?;
         // Like the engine: a named network must exist (`none` always does).
         let network = self.network_at_create(spec.network.as_deref().filter(|n| *n != "none"))?;
-        let runtime = self.runtimes.resolve(spec.runtime.as_deref())?;
+        // A VM (`spec.vm`, as `engine::vm` makes it): QEMU is its runtime, and
+        // its home disk is made with it, labelled like the workspace.
+        let runtime = match &spec.vm {
+            Some(_) => crate::domain::vm::VM_RUNTIME.to_string(),
+            None => self.runtimes.resolve(spec.runtime.as_deref())?,
+        };
         // Like a bind of a named volume: created empty when missing.
-        self.volumes.entry(spec.volume.clone()).or_default();
+        let home_labels = if spec.vm.is_some() {
+            spec.labels.clone()
+        } else {
+            Default::default()
+        };
+        self.volumes
+            .entry(spec.volume.clone())
+            .or_insert(home_labels);
         let id = self.new_id();
         let created = self.clock.now_secs();
         self.containers.insert(
@@ -269,6 +283,7 @@ impl State {
                     env: spec.env.clone(),
                     nano_cpus: spec.resources.cpus.map(|c| (c * 1e9) as i64),
                     no_init: !spec.init,
+                    vm: spec.vm,
                     ..Default::default()
                 },
                 ..Container::new(

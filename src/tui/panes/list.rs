@@ -75,9 +75,15 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
     // The engine column, when berth knows several (it narrows the image too).
     let several = s.engines.several();
     let engine_w = if several { ENGINE_W + 1 } else { 0 };
+    // The provider column, when any workspace is a VM (it narrows the image too).
+    let vms = crate::domain::vm_view::any_vm(&s.workspaces);
+    let engine_w = engine_w + if vms { PROVIDER_W + 1 } else { 0 };
     let mut heads = vec![head("  NAME", SortKey::Name)];
     if several {
         heads.push(Cell::from("ENGINE"));
+    }
+    if vms {
+        heads.push(Cell::from("PROVIDER"));
     }
     heads.extend([
         head("STATE", SortKey::State),
@@ -138,6 +144,9 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
             if several {
                 cells.push(Cell::from(ellipsize(&w.engine, ENGINE_W)));
             }
+            if vms {
+                cells.push(Cell::from(crate::domain::vm_view::cell(w)));
+            }
             cells.extend([
                 Cell::from(Span::styled(status, state_style)),
                 Cell::from(match w.ssh_port {
@@ -181,6 +190,9 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
     if several {
         widths.push(Constraint::Length(ENGINE_W as u16));
     }
+    if vms {
+        widths.push(Constraint::Length(PROVIDER_W as u16));
+    }
     widths.extend([
         Constraint::Length(12),
         Constraint::Length(5),
@@ -206,6 +218,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
 
 /// Width of the engine column (longer names are cut with "…").
 const ENGINE_W: usize = 9;
+/// Width of the provider column ("container", "vm/tcg").
+const PROVIDER_W: usize = 9;
 /// Width of the TTL countdown column ("expired", "23h59m").
 const TTL_W: usize = 7;
 /// Width of the home volume size column ("1.2G", "340M").

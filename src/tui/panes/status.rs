@@ -119,6 +119,19 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State) {
             Span::raw(format!("→ {} (sidecar {})", f.target, f.sidecar)),
         ]));
     }
+    // A VM: its provider and accelerator, and tcg's warning.
+    if w.provider() == crate::domain::vm::Provider::Vm {
+        lines.push(Line::from(vec![
+            key("provider"),
+            Span::raw(crate::domain::vm_view::describe(w)),
+        ]));
+        if let Some(warn) = crate::domain::vm_view::warning(w) {
+            lines.push(Line::from(vec![
+                key(""),
+                Span::styled(warn, th.fg(Role::Warning)),
+            ]));
+        }
+    }
     // A proxy workspace: its only way out, and what it lets through.
     if let Some(egress) = crate::domain::proxy::status_line(w) {
         lines.push(Line::from(vec![key("egress"), Span::raw(egress)]));
