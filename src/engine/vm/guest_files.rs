@@ -56,12 +56,8 @@ pub fn write_mirror(file: &Path, contents: &[u8], mode: u32) -> EngineResult<()>
 }
 
 fn root_req(script: &str, args: &[&str]) -> ExecRequest {
-    let mut cmd = vec![
-        "sh".to_string(),
-        "-c".into(),
-        script.to_string(),
-        "berth".into(),
-    ];
+    // The scripts read their first argument as `$0`.
+    let mut cmd = vec!["sh".to_string(), "-c".into(), script.to_string()];
     cmd.extend(args.iter().map(|a| a.to_string()));
     ExecRequest {
         cmd,
