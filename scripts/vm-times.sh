@@ -56,9 +56,9 @@ finish() {
 }
 trap finish EXIT
 
+# Called in $(...), a subshell: the caller records the name in NAMES (for finish).
 create_to_ssh() { # name args... -> seconds until ssh answers
   local name=$1; shift
-  NAMES+=("$name")
   local t0 t1; t0=$(now)
   b create "$name" "$@" >/dev/null 2>"$XDG_STATE_HOME/create-$name.err" \
     || { echo "create $name failed:" >&2; cat "$XDG_STATE_HOME/create-$name.err" >&2; return 1; }
@@ -70,7 +70,7 @@ VM_ARGS=(--provider vm --net-profile open --disk 2g)
 CT_ARGS=(--net-profile open)
 
 echo "== VM workspaces against container workspaces (same image, same run)"
-echo "accel: $(b doctor 2>&1 | grep -i -m1 -E 'accel|tcg|kvm' || echo '?')"
+NAMES+=(bench-vm0)
 t=$(create_to_ssh bench-vm0 "${VM_ARGS[@]}")
 echo "first VM create (assets made if missing in $XDG_CACHE_HOME): ${t}s"
 b delete bench-vm0 --yes >/dev/null
@@ -78,6 +78,7 @@ b delete bench-vm0 --yes >/dev/null
 echo "== create-to-ssh ($N runs each, alternating, medians)"
 vt=() ct=()
 for i in $(seq 1 "$N"); do
+  NAMES+=("bench-vm$i" "bench-ct$i")
   vt+=("$(create_to_ssh "bench-vm$i" "${VM_ARGS[@]}")")
   ct+=("$(create_to_ssh "bench-ct$i" "${CT_ARGS[@]}")")
   if [ "$i" -lt "$N" ]; then
@@ -94,6 +95,12 @@ V=bench-vm$N C=bench-ct$N
 vpid=$(vm_pid_of "$V") || { echo "no qemu for $V" >&2; exit 1; }
 cpid=$(docker inspect -f '{{.State.Pid}}' "workspace-$C")
 sleep 15
+b list --json | python3 -c '
+import json, sys
+w = [w for w in json.load(sys.stdin) if w["name"] == sys.argv[1]][0]
+m = w.get("memory_limit")
+print("VM: accel", w["labels"].get("dev.berth.vm-accel", "?"), "| guest memory",
+      f"{m >> 20} MiB" if m else "default", "| runtime", w.get("runtime"))' "$V"
 
 echo "== memory, idle (15 s after create)"
 vm_kb=$(awk '/VmRSS/{print $2}' "/proc/$vpid/status")
@@ -103,7 +110,7 @@ m = re.match(r"([0-9.]+)([KMG]i?B|B)", sys.stdin.read().strip())
 u = {"B": 1, "KiB": 1024, "MiB": 1 << 20, "GiB": 1 << 30, "kB": 1000, "MB": 10**6, "GB": 10**9}
 print(int(float(m.group(1)) * u[m.group(2)]))')
 ct_kb=$((ct_b / 1024))
-echo "VM (qemu RSS; guest memory: berth's default):  ${vm_kb} kB"
+echo "VM (qemu RSS):                                  ${vm_kb} kB"
 echo "container (docker stats, page cache excluded): ${ct_kb} kB"
 echo "ratio VM/container: $(ratio "$vm_kb" "$ct_kb")"
 
