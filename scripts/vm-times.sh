@@ -26,6 +26,7 @@ export XDG_CACHE_HOME=${BERTH_VM_CACHE:-$HOME/.cache/berth-test/vm-cache}
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { if [ "$(echo "$2 > 0" | bc)" = 1 ]; then printf '%.2f' "$(echo "scale=3; $1 / $2" | bc)"; else echo "n/a (peer 0)"; fi; }
+mkdir -p "$XDG_STATE_HOME"
 CFG=$XDG_CONFIG_HOME/berth/vm-bench.toml
 printf '[ssh]\nport_range = "4460-4480"\n[labels]\n"berth.bench-run" = "%s"\n' "$RUN" > "$CFG"
 b() { "$B" --config "$CFG" "$@"; }
