@@ -40,8 +40,9 @@ fn the_tui_lists_a_vm_with_its_provider_and_opens_a_shell_in_it() {
     t.keys(&["Enter"]);
     let s = t.wait_for("the VM's row with its provider", 60, |s| {
         s.contains("PROVIDER")
-            && tmux::list_row(s, &name)
-                .is_some_and(|r| r.contains("running") && r.split_whitespace().any(|c| c == "vm"))
+            && tmux::list_row(s, &name).is_some_and(|r| {
+                r.contains("running") && r.split_whitespace().any(|c| c.starts_with("vm/"))
+            })
     });
     assert!(s.contains("PROVIDER"), "{s}");
 

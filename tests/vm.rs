@@ -105,12 +105,18 @@ fn a_vm_workspace_lives_like_a_container_one() {
         .lines()
         .find(|l| l.contains(&name))
         .unwrap_or_else(|| panic!("{name} in:\n{table}"));
-    assert!(row.split_whitespace().any(|c| c == "vm"), "{row}");
+    // The PROVIDER cell: vm/<accel>.
+    assert!(
+        row.split_whitespace().any(|c| c.starts_with("vm/")),
+        "{row}"
+    );
     let status = sb.ok(&["status", &name]);
+    let accel = if host_has_kvm() { "kvm" } else { "tcg" };
+    assert_eq!(w["accel"], accel, "{w}");
     if host_has_kvm() {
-        assert!(status.contains("kvm"), "{status}");
+        assert!(status.contains("accel kvm"), "{status}");
     } else {
-        assert!(status.contains("tcg"), "{status}");
+        assert!(status.contains("accel tcg"), "{status}");
         assert!(
             status.contains("no hardware assist"),
             "tcg's warning:\n{status}"
