@@ -41,6 +41,10 @@
 #                               frame with three engines against one, berth list over ssh:// against the
 #                               same dockerd's socket (docker CLI over both as the peer), and shell-tab echo
 #                               on an ssh:// engine's workspace against ssh + docker exec -it
+#   scripts/bench.sh vm         VM workspaces (scripts/vm-times.sh; root; ports 4460-4480): create-to-ssh,
+#                               memory (qemu RSS), idle CPU over 30 s and guest CPU speed (sha256sum of 200 MB)
+#                               against a container workspace of the same image (and the host for CPU speed),
+#                               same run, ratios (VM_RUNS, default 3)
 # BENCH_BIN=/path/to/berth skips the release build and measures that binary.
 # Frame time with 500 workspaces: cargo bench --bench frame
 set -euo pipefail
@@ -697,6 +701,8 @@ case "$what" in
   activity) bench_activity ;;
   agent) "$(dirname "$0")/agent-times.sh" "$B" "$RUN" ;;
   engines) "$(dirname "$0")/engine-times.sh" "$B" "$RUN" ;;
+  # The VM assets are shared with the tests' cache under the real home.
+  vm) BERTH_VM_CACHE=${BERTH_VM_CACHE:-$ORIG_HOME/.cache/berth-test/vm-cache} "$(dirname "$0")/vm-times.sh" "$B" "$RUN" ;;
   all) bench_create; bench_tui; bench_shell; echo "== frame time: cargo bench --bench frame"; cargo bench --quiet --bench frame 2>/dev/null | grep -v '^$' ;;
-  *) echo "usage: $0 [create|mcp|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|proxy|egress|runtime|daemon|agent|engines|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [create|mcp|tui|shell|walk|profiles|profiles-net|steps|dind|cp|snapshot|proxy|egress|runtime|daemon|agent|engines|vm|all]" >&2; exit 2 ;;
 esac

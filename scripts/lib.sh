@@ -19,11 +19,14 @@ no_engine_hint() {
   fi
 }
 
-# apt_install WHY PKG...: install Debian packages (apt-get update first, once per set-up).
+# apt_install WHY [--no-install-recommends] PKG...: install Debian packages (apt-get
+# update first, once per set-up).
 apt_install() {
   local why=$1; shift
+  local opts=()
+  while [ "${1:-}" != "${1#-}" ]; do opts+=("$1"); shift; done
   if ! is_root; then
-    say "$why needs $*, which is not installed; install it with: sudo apt-get install -y $*"
+    say "$why needs $*, which is not installed; install it with: sudo apt-get install -y ${opts[*]:+${opts[*]} }$*"
     return 1
   fi
   # A fresh machine may have no package lists, or lists older than the mirror's files;
@@ -35,7 +38,7 @@ apt_install() {
     export BERTH_APT_UPDATED=1
   fi
   say "installing $* ($why)"
-  if ! DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "$@" >/dev/null; then
+  if ! DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${opts[@]}" "$@" >/dev/null; then
     say "apt-get install $* failed (see above)"
     return 1
   fi

@@ -37,6 +37,38 @@ need "building and running berth" "${tools[@]}"
 
 scripts/engine.sh ensure
 
+# VM workspaces (tests/vm.rs, tests/tui_vm.rs, scripts/bench.sh vm): QEMU's microvm
+# machine; berth builds the guest's initramfs from a static busybox and the kernel's
+# modules (cpio, depmod), its disks with mkfs.ext4 -d and qemu-img, and downloads
+# Debian's cloud kernel with apt-get download (so the package lists must know it).
+# qemu-system-x86 goes in by itself, first: apt must be free to replace a qemu-utils
+# of another release (a backport installed from a .deb) that conflicts with it; named
+# in the same command, that qemu-utils is held and apt fails with "held broken
+# packages". The rest follow in one command, without recommends (no GUI).
+vm_tools() {
+  local why="the VM provider tests (tests/vm.rs)"
+  command -v qemu-system-x86_64 >/dev/null 2>&1 \
+    || apt_install "$why" --no-install-recommends qemu-system-x86 || return 0
+  local missing=() pair
+  for pair in qemu-img:qemu-utils cpio:cpio depmod:kmod modprobe:kmod mkfs.ext4:e2fsprogs; do
+    PATH=$PATH:/usr/sbin:/sbin command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  done
+  # The initramfs needs a static busybox (busybox-static replaces Debian's dynamic one).
+  dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || missing+=(busybox-static)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    # shellcheck disable=SC2046 # one word per package; sort -u drops repeats
+    apt_install "$why" --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) || return 0
+  fi
+  if ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; then
+    if is_root; then
+      say "apt-get update (the package lists do not know linux-image-cloud-amd64, the VMs' kernel)"
+      apt-get -o DPkg::Lock::Timeout=300 update -qq || say "apt-get update failed; VM workspaces cannot fetch their kernel"
+    else
+      say "the package lists do not know linux-image-cloud-amd64 (the VMs' kernel); run: sudo apt-get update"
+    fi
+  fi
+}
+
 # The official MCP Python SDK for tests/mcp.rs (its own venv, made once); a fresh
 # Debian has neither python3 nor its venv module (ensurepip ships in python3-venv).
 if [ "$mode" = test ]; then
@@ -68,6 +100,7 @@ if [ "$mode" = test ]; then
   need "the podman engine test (tests/podman.rs)" podman:podman catatonit:catatonit runc:runc conmon:conmon
   [ -x /usr/lib/cni/bridge ] \
     || apt_install "the podman engine test's networks (tests/podman.rs)" containernetworking-plugins
+  vm_tools
 fi
 
 if [ "$mode" = run ]; then

@@ -9,6 +9,7 @@ pub mod dockerd;
 pub mod fault_proxy;
 pub mod podman;
 pub mod sshd_host;
+pub mod vm;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -213,6 +214,8 @@ impl Sandbox {
         c.env("HOME", self.home())
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             .env("XDG_STATE_HOME", self.dir.path().join("state"))
+            // VM assets (kernel, initramfs, base disks) made once per machine.
+            .env("XDG_CACHE_HOME", vm::cache_home())
             .env("NO_COLOR", "1");
     }
 
@@ -228,11 +231,12 @@ impl Sandbox {
             .map(|k| format!("-u '{k}'"))
             .collect();
         format!(
-            "env {} HOME={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} TERM=xterm-256color {}; echo \"berth-exit=$?\"; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 300",
+            "env {} HOME={} XDG_CONFIG_HOME={} XDG_STATE_HOME={} XDG_CACHE_HOME={} TERM=xterm-256color {}; echo \"berth-exit=$?\"; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 300",
             dropped.join(" "),
             self.home().display(),
             self.dir.path().join("config").display(),
             self.dir.path().join("state").display(),
+            vm::cache_home().display(),
             env!("CARGO_BIN_EXE_berth")
         )
     }
@@ -382,6 +386,9 @@ pub fn remove_labelled(label: &str) {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
+        // VMs first (deleted through berth, then any QEMU left killed by its pid):
+        // they are not the engine's, so no label finds them.
+        vm::cleanup(self);
         remove_labelled(&format!("berth.test-case={}", self.case));
     }
 }
