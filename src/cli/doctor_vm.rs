@@ -191,17 +191,6 @@ fn existing(p: &Path) -> String {
         .to_string()
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(|e| e == "0"))
-        })
-        .unwrap_or(false)
-}
-
 /// The facts of this machine (blocking looks on a blocking thread).
 pub async fn gather(paths: &crate::config::Paths) -> VmFacts {
     let qemu = tokio::process::Command::new("qemu-system-x86_64")
@@ -232,7 +221,7 @@ pub async fn gather(paths: &crate::config::Paths) -> VmFacts {
             busybox,
             kernel_cached,
             find_tool("apt-get"),
-            is_root(),
+            crate::engine::vm::is_root(),
             existing(&c),
             existing(&s),
         )

@@ -3,51 +3,13 @@
 //! filesystem exported, and the container removed whatever happens (also when
 //! the reader gives up half way: a guard removes it then).
 use super::docker::{map_err, DockerEngine};
+use super::docker_remove_guard::RemoveOnDrop;
 use super::{EngineResult, TarDownload};
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters as qp;
 use bollard::Docker;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use std::collections::HashMap;
-
-/// Removes the export container if the stream is dropped before its end.
-struct RemoveOnDrop {
-    docker: Docker,
-    id: Option<String>,
-}
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let Some(id) = self.id.take() else { return };
-        let docker = self.docker.clone();
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            // One bounded request; it ends by itself.
-            rt.spawn(async move {
-                if let Err(e) = docker.remove_container(&id, Some(force())).await {
-                    tracing::warn!("cannot remove export container {id}: {e}");
-                }
-            });
-        }
-    }
-}
-
-fn force() -> qp::RemoveContainerOptions {
-    qp::RemoveContainerOptions {
-        force: true,
-        v: true,
-        link: false,
-    }
-}
-
-impl RemoveOnDrop {
-    async fn remove_now(&mut self) {
-        if let Some(id) = self.id.take() {
-            if let Err(e) = self.docker.remove_container(&id, Some(force())).await {
-                tracing::warn!("cannot remove export container {id}: {e}");
-            }
-        }
-    }
-}
 
 struct State {
     docker: Docker,
@@ -101,6 +63,7 @@ pub(super) fn export_filesystem(eng: &DockerEngine, image: &str) -> TarDownload 
                     st.guard = Some(RemoveOnDrop {
                         docker: st.docker.clone(),
                         id: Some(r.id),
+                        what: "export",
                     });
                 }
             }

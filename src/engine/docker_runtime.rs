@@ -2,6 +2,7 @@
 //! started, waited for (bounded), and removed whatever happened, also when the
 //! caller gives up half way (a guard removes it then).
 use super::docker::{hash, map_err, DockerEngine};
+use super::docker_remove_guard::{force, RemoveOnDrop};
 use super::probe::{ProbeOutcome, ProbeSpec, PROBE_CMD};
 use super::EngineResult;
 use bollard::errors::Error as BErr;
@@ -48,35 +49,6 @@ pub(super) fn probe_body(spec: &ProbeSpec) -> (ContainerCreateBody, qp::CreateCo
     (body, opts)
 }
 
-/// Removes the probe container when dropped while still armed (the caller was
-/// cancelled, or removing it failed): on the runtime, in the background.
-struct RemoveOnDrop {
-    docker: Docker,
-    id: Option<String>,
-}
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let Some(id) = self.id.take() else { return };
-        let docker = self.docker.clone();
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                if let Err(e) = docker.remove_container(&id, Some(force())).await {
-                    tracing::warn!("cannot remove probe container {id}: {e}");
-                }
-            });
-        }
-    }
-}
-
-fn force() -> qp::RemoveContainerOptions {
-    qp::RemoveContainerOptions {
-        force: true,
-        v: true,
-        link: false,
-    }
-}
-
 pub(super) async fn probe(eng: &DockerEngine, spec: &ProbeSpec) -> EngineResult<ProbeOutcome> {
     // A missing init binary (podman's catatonit) said with what to do.
     let err = |e: BErr| eng.start_err(e);
@@ -90,6 +62,7 @@ pub(super) async fn probe(eng: &DockerEngine, spec: &ProbeSpec) -> EngineResult<
     let mut guard = RemoveOnDrop {
         docker: eng.docker().clone(),
         id: Some(id.clone()),
+        what: "probe",
     };
     let outcome = run(eng.docker(), &id, spec.timeout).await.map_err(err);
     match eng.docker().remove_container(&id, Some(force())).await {

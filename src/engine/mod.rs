@@ -17,6 +17,7 @@ mod docker_network;
 mod docker_platform;
 mod docker_proxy;
 mod docker_reader;
+mod docker_remove_guard;
 mod docker_runtime;
 mod docker_snapshot;
 mod docker_watch;

@@ -42,6 +42,7 @@ mod qemu_args;
 mod qmp;
 mod record;
 mod tools;
+pub use tools::is_root;
 pub mod vm_watch;
 
 use crate::domain::create_options::PortMap;
