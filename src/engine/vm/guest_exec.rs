@@ -145,9 +145,10 @@ pub fn ssh_args(identity: &Path, t: &SshTarget, remote: &str) -> Vec<String> {
         "LogLevel=ERROR".into(),
         "ConnectTimeout=20".into(),
         "ServerAliveInterval=15".into(),
-        "ControlMaster=no".into(),
-        "ControlPath=none".into(),
     ] {
+        a.extend(o(opt));
+    }
+    for opt in multiplexing(t) {
         a.extend(o(opt));
     }
     a.extend(["-p".to_string(), t.port.to_string()]);
@@ -155,6 +156,28 @@ pub fn ssh_args(identity: &Path, t: &SshTarget, remote: &str) -> Vec<String> {
     a.push("--".into());
     a.push(remote.to_string());
     a
+}
+
+/// Longest control socket path ssh can use: its temporary name adds 17 bytes
+/// to the path, and a unix socket's path holds 107.
+const CONTROL_PATH_MAX: usize = 107 - 17;
+
+/// One connection per VM shared by berth's commands in a row (a create runs a
+/// dozen): a key exchange under TCG costs over a second, a new session on a
+/// shared connection a few milliseconds. The master lives in the VM's own 0700
+/// directory and ends 10 s after its last session (or with the VM). Where the
+/// path would be too long for a socket, every command connects on its own.
+fn multiplexing(t: &SshTarget) -> Vec<String> {
+    let path = t.known_hosts.with_file_name("ssh.ctl");
+    let path = path.display().to_string();
+    if t.known_hosts.parent().is_none() || path.len() > CONTROL_PATH_MAX || path.contains('%') {
+        return vec!["ControlMaster=no".into(), "ControlPath=none".into()];
+    }
+    vec![
+        "ControlMaster=auto".into(),
+        format!("ControlPath={path}"),
+        "ControlPersist=10".into(),
+    ]
 }
 
 /// Waits until sshd answers with its banner (QEMU's forwarder accepts the

@@ -270,3 +270,22 @@ async fn against_a_running_vm_when_one_is_given() {
     .unwrap_err();
     assert!(err.to_string().contains("over ssh"), "{err}");
 }
+
+#[test]
+fn commands_share_one_connection_per_vm_unless_the_socket_path_is_too_long() {
+    let t = target();
+    let a = ssh_args(Path::new("/k"), &t, "true").join(" ");
+    let ctl = t.known_hosts.with_file_name("ssh.ctl");
+    assert!(a.contains("ControlMaster=auto"), "{a}");
+    assert!(a.contains(&format!("ControlPath={}", ctl.display())), "{a}");
+    assert!(a.contains("ControlPersist=10"), "{a}");
+    let long = SshTarget {
+        known_hosts: PathBuf::from(format!("/{}/known_hosts", "d".repeat(100))),
+        ..target()
+    };
+    let a = ssh_args(Path::new("/k"), &long, "true").join(" ");
+    assert!(
+        a.contains("ControlMaster=no") && a.contains("ControlPath=none"),
+        "{a}"
+    );
+}
