@@ -41,7 +41,7 @@ mod process;
 mod qemu_args;
 mod qmp;
 mod record;
-mod tools;
+pub(crate) mod tools;
 pub mod vm_watch;
 
 use crate::domain::create_options::PortMap;
