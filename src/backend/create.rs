@@ -166,7 +166,12 @@ async fn create_redacted(
     if let Some(thread) = &spec.thread {
         if let Some(w) = existing
             .iter()
-            .find(|w| w.thread.as_ref() == Some(thread) && w.platform == spec.platform)
+            .find(|w| {
+                w.thread.as_ref() == Some(thread)
+                    && w.platform == spec.platform
+                    // Never a workspace of the other provider (no fallback between them).
+                    && w.provider() == spec.options.provider
+            })
             .filter(|w| w.provision.is_ready())
         {
             progress
@@ -197,6 +202,10 @@ async fn create_redacted(
         }
         _ => {}
     }
+    // A home kept by `delete --keep-volume` is reused only by its own provider.
+    super::create_vm::check_kept_home(ctx, spec)
+        .await
+        .map_err(refuse)?;
     match ctx.engine.image_present(&spec.image).await {
         Ok(true) => {}
         Ok(false) => {

@@ -3,7 +3,9 @@
 //! accelerator this host can give (`--accel kvm` where it cannot run is
 //! refused with the reason; auto picks kvm or tcg and says which).
 use super::{Ctx, Progress, ProgressFn};
-use crate::domain::vm::{choose_accel, Accel, AccelChoice, Provider, VmShape, DEFAULT_DISK_BYTES};
+use crate::domain::vm::{
+    choose_accel, Accel, AccelChoice, Provider, VmShape, DEFAULT_DISK_BYTES, PROVIDER_LABEL,
+};
 use crate::domain::workspace::WorkspaceSpec;
 
 /// `None` for a container; for a VM, the accelerator it gets (said in a note,
@@ -87,4 +89,41 @@ pub async fn track_home(
         .await?;
     st.made.volume = Some(volume.to_string());
     Ok(())
+}
+
+/// A home kept by `delete --keep-volume` (or an interrupted create) under the
+/// name's volume belongs to one provider: a VM's home disk is no Docker volume
+/// (a container would get an empty volume of that name, and its delete would
+/// remove the VM's disk), and a container's volume is no home disk (a VM would
+/// get a new, empty one). The other provider's is refused, saying what to do.
+pub async fn check_kept_home(ctx: &Ctx, spec: &WorkspaceSpec) -> Result<(), String> {
+    let name = &spec.name;
+    let volume = name.volume();
+    if !ctx
+        .engine
+        .volume_exists(&volume)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Ok(());
+    }
+    let vm_home = ctx
+        .engine
+        .volumes_labelled(&[(PROVIDER_LABEL, Provider::Vm.as_str())])
+        .await
+        .map_err(|e| e.to_string())?
+        .contains(&volume);
+    match (spec.options.provider, vm_home) {
+        (Provider::Container, true) => Err(format!(
+            "the home disk {volume} kept from VM workspace {name} is there, and a container cannot use it; \
+             create {name} with --provider vm to reuse it, or remove it with `berth delete {name}` \
+             (everything in its /home/workspace is lost), then create it again"
+        )),
+        (Provider::Vm, false) => Err(format!(
+            "the home volume {volume} kept from container workspace {name} is there, and a VM cannot use it \
+             (its home is a disk of its own); create {name} with --provider container to reuse it, or remove it \
+             with `berth delete {name}` (everything in its /home/workspace is lost), then create it again"
+        )),
+        _ => Ok(()),
+    }
 }

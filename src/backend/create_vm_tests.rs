@@ -242,3 +242,79 @@ fn the_provider_comes_from_the_flag_over_the_profile_over_the_config() {
         "{e}"
     );
 }
+
+/// A home kept by `delete --keep-volume` belongs to its provider: a VM's home
+/// disk is no Docker volume (a container create would get an empty volume of
+/// that name, and its delete would remove the VM's disk), and a container's
+/// volume is no home disk. Either is refused, saying what to do.
+#[tokio::test(start_paused = true)]
+async fn a_kept_home_of_the_other_provider_is_refused_not_silently_replaced() {
+    let mut r = rig((47118, 47119), Duration::ZERO);
+    r.ctx.host_virt = no_hw;
+    let name = crate::domain::naming::WorkspaceName::parse("kept").unwrap();
+    let (out, _) = run(&r.ctx, vm_spec("kept")).await;
+    assert!(matches!(out, Ok(CreateOutcome::Created(_))), "{out:?}");
+    super::lifecycle::delete(&r.ctx, &name, true).await.unwrap();
+    let as_container = CreateSpec {
+        name: "kept".into(),
+        ..Default::default()
+    };
+    let (out, _) = run(&r.ctx, as_container).await;
+    let Err(CreateError::Refused(e)) = out else {
+        panic!("{out:?}")
+    };
+    assert!(
+        e.contains("home disk workspace-kept") && e.contains("--provider vm"),
+        "{e}"
+    );
+    assert!(r.engine.extras("workspace-kept").is_none());
+    // The VM's home is still there, and a VM create reuses it.
+    let (out, _) = run(&r.ctx, vm_spec("kept")).await;
+    assert!(matches!(out, Ok(CreateOutcome::Created(_))), "{out:?}");
+    super::lifecycle::delete(&r.ctx, &name, false)
+        .await
+        .unwrap();
+
+    // The other way round: a container's kept volume and a VM create.
+    let c = CreateSpec {
+        name: "kept".into(),
+        ..Default::default()
+    };
+    let (out, _) = run(&r.ctx, c).await;
+    assert!(matches!(out, Ok(CreateOutcome::Created(_))), "{out:?}");
+    super::lifecycle::delete(&r.ctx, &name, true).await.unwrap();
+    let (out, _) = run(&r.ctx, vm_spec("kept")).await;
+    let Err(CreateError::Refused(e)) = out else {
+        panic!("{out:?}")
+    };
+    assert!(
+        e.contains("volume workspace-kept") && e.contains("--provider container"),
+        "{e}"
+    );
+    assert!(r.engine.extras("workspace-kept").is_none());
+}
+
+/// `--thread` reuses the thread's workspace only when it has the provider asked
+/// for: never a container for a VM (or the other way round).
+#[tokio::test(start_paused = true)]
+async fn a_thread_never_reuses_a_workspace_of_the_other_provider() {
+    let mut r = rig((47120, 47122), Duration::ZERO);
+    r.ctx.host_virt = no_hw;
+    let c = CreateSpec {
+        name: "t-c".into(),
+        thread: Some("th".into()),
+        ..Default::default()
+    };
+    let (out, _) = run(&r.ctx, c).await;
+    assert!(matches!(out, Ok(CreateOutcome::Created(_))), "{out:?}");
+    let v = CreateSpec {
+        thread: Some("th".into()),
+        ..vm_spec("t-v")
+    };
+    let (out, _) = run(&r.ctx, v).await;
+    let w = match out {
+        Ok(CreateOutcome::Created(w)) => w,
+        other => panic!("a VM was asked for: {other:?}"),
+    };
+    assert_eq!(w.provider(), Provider::Vm);
+}

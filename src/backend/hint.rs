@@ -15,8 +15,9 @@ pub const FALLBACK_SHELL: &str = "/bin/sh";
 pub struct Hint {
     /// Plain ssh through the alias `berth ssh-config` writes.
     pub command: String,
-    /// Straight through the engine, as the workspace user.
-    pub docker: String,
+    /// Straight through the engine, as the workspace user; `None` for a VM
+    /// workspace, which the engine does not run (null in JSON).
+    pub docker: Option<String>,
     /// The workspace user's login shell.
     pub shell: String,
     /// berth's own ssh (pinned host key, the default directory).
@@ -93,11 +94,11 @@ pub fn hint_on(
     });
     Hint {
         command: format!("ssh {}", super::ssh_route::alias(name, engine)),
-        docker: format!(
+        docker: Some(format!(
             "{} exec -it -u workspace {dir}{} {prog} -l",
             docker_prog(def),
             name.container()
-        ),
+        )),
         shell: shell.to_string(),
         berth: format!("{} ssh {name}", berth.join(" ")),
         workdir: workdir.map(String::from),
@@ -122,7 +123,12 @@ pub async fn hint(ctx: &Ctx, name: &WorkspaceName) -> Result<Hint> {
     let shell = shell.unwrap_or_else(|| FALLBACK_SHELL.to_string());
     let workdir = w.labels.get(labels::WORKDIR).map(String::as_str);
     let def = ctx.engines.def(&ctx.engine_name());
-    Ok(hint_on(name, def, &shell, workdir))
+    let mut h = hint_on(name, def, &shell, workdir);
+    // A VM is no container of the engine: `docker exec` cannot reach it.
+    if w.provider() == crate::domain::vm::Provider::Vm {
+        h.docker = None;
+    }
+    Ok(h)
 }
 
 #[cfg(test)]
@@ -143,15 +149,15 @@ mod tests {
         let h = hint_for(&n, "/bin/bash", None);
         assert_eq!(h.command, "ssh berth-api");
         assert_eq!(
-            h.docker,
-            "docker exec -it -u workspace workspace-api bash -l"
+            h.docker.as_deref(),
+            Some("docker exec -it -u workspace workspace-api bash -l")
         );
         assert_eq!(h.shell, "/bin/bash");
         assert_eq!(h.berth, "berth ssh api");
         let h = hint_for(&n, "/bin/sh", Some("/home/workspace/repo"));
         assert_eq!(
-            h.docker,
-            "docker exec -it -u workspace -w '/home/workspace/repo' workspace-api sh -l"
+            h.docker.as_deref(),
+            Some("docker exec -it -u workspace -w '/home/workspace/repo' workspace-api sh -l")
         );
     }
 
@@ -168,8 +174,15 @@ mod tests {
         assert_eq!(h.command, "ssh berth-api.box");
         assert_eq!(h.berth, "berth --engine box ssh api");
         assert!(
-            h.docker.starts_with("docker -H ") && h.docker.contains("ssh://me@box.example"),
-            "{}",
+            h.docker
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("docker -H ")
+                && h.docker
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("ssh://me@box.example"),
+            "{:?}",
             h.docker
         );
         let ctx = EngineDef::plain(
@@ -178,7 +191,14 @@ mod tests {
             EngineSource::Context("lab".into()),
         );
         let h = hint_on(&n, Some(&ctx), "/bin/sh", None);
-        assert!(h.docker.starts_with("docker --context "), "{}", h.docker);
+        assert!(
+            h.docker
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("docker --context "),
+            "{:?}",
+            h.docker
+        );
         let mut tls = EngineDef::plain(
             "far",
             EngineHost::parse("tcp://10.0.0.5:2376").unwrap(),
@@ -191,12 +211,48 @@ mod tests {
             verify: true,
         });
         let h = hint_on(&n, Some(&tls), "/bin/sh", None);
-        assert!(h.docker.contains("--tlsverify --tlscacert"), "{}", h.docker);
+        assert!(
+            h.docker
+                .as_deref()
+                .unwrap_or_default()
+                .contains("--tlsverify --tlscacert"),
+            "{:?}",
+            h.docker
+        );
         // The default engine's definition: exactly as with one engine.
         let d = EngineDef::default_engine(None).unwrap();
         assert_eq!(
             hint_on(&n, Some(&d), "/bin/sh", None),
             hint_for(&n, "/bin/sh", None)
         );
+    }
+}
+
+#[cfg(test)]
+mod vm_tests {
+    use crate::backend::Ctx;
+    use crate::config::{Config, Paths};
+    use crate::domain::naming::WorkspaceName;
+    use crate::domain::vm::PROVIDER_LABEL;
+    use crate::engine::memory::MemoryEngine;
+    use std::sync::Arc;
+
+    /// `docker exec` reaches a container, never a VM: no such line for a VM.
+    #[tokio::test]
+    async fn a_vm_gets_no_docker_exec_line() {
+        let engine = MemoryEngine::new();
+        engine.add_workspace("box", 2222);
+        engine.add_workspace("vm", 2223);
+        engine.set_label("workspace-vm", PROVIDER_LABEL, "vm");
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(&dir.path().join("berth"));
+        let store = crate::store::Store::inline_for_tests(paths.store_file());
+        let ctx = Ctx::with_store(Arc::new(engine), Config::default(), paths, store);
+        let name = |n: &str| WorkspaceName::parse(n).unwrap();
+        let c = super::hint(&ctx, &name("box")).await.unwrap();
+        assert!(c.docker.unwrap().starts_with("docker exec"));
+        let v = super::hint(&ctx, &name("vm")).await.unwrap();
+        assert_eq!(v.docker, None);
+        assert_eq!(v.berth, "berth ssh vm");
     }
 }

@@ -7,7 +7,8 @@ use crate::domain::vm::{Accel, HostVirt, DEFAULT_DISK_BYTES};
 use std::path::{Path, PathBuf};
 
 /// The Debian packages a VM needs.
-pub const INSTALL: &str = "sudo apt install qemu-system-x86 qemu-utils busybox-static e2fsprogs";
+pub const INSTALL: &str =
+    "sudo apt install qemu-system-x86 qemu-utils busybox-static e2fsprogs cpio kmod";
 /// Where berth's guest init comes from (statically linked: it runs before any library).
 const BUSYBOX: &str = "/bin/busybox";
 /// Free space the assets want under the cache (the base disk is about twice
@@ -21,6 +22,9 @@ pub struct VmFacts {
     pub qemu: Option<String>,
     pub qemu_img: bool,
     pub mkfs_ext4: bool,
+    /// The other programs a VM create needs (`engine::vm::tools::NEEDED`:
+    /// cpio, depmod, ...) that are not found.
+    pub missing_tools: Vec<&'static str>,
     /// `/bin/busybox`: absent, or whether it is statically linked.
     pub busybox_static: Option<bool>,
     /// A kernel is cached (`<cache>/kernel/<version>/`).
@@ -65,6 +69,23 @@ pub fn checks_from(f: &VmFacts) -> Vec<Check> {
                 Some(INSTALL),
             ),
         });
+    }
+    if !f.missing_tools.is_empty() {
+        let pkgs: std::collections::BTreeSet<&str> = f
+            .missing_tools
+            .iter()
+            .map(|p| crate::engine::vm::tools::package_of(p))
+            .collect();
+        let pkgs: Vec<&str> = pkgs.into_iter().collect();
+        v.push(warn(
+            "tools",
+            format!(
+                "{} not found (Debian packages {}): a VM create refuses to start without them",
+                f.missing_tools.join(", "),
+                pkgs.join(" ")
+            ),
+            Some(INSTALL),
+        ));
     }
     v.push(match f.busybox_static {
         Some(true) => ok("busybox", format!("{BUSYBOX} is statically linked")),
@@ -218,6 +239,12 @@ pub async fn gather(paths: &crate::config::Paths) -> VmFacts {
         (
             find_tool("qemu-img"),
             find_tool("mkfs.ext4"),
+            crate::engine::vm::tools::NEEDED
+                .iter()
+                .copied()
+                .filter(|p| !["qemu-system-x86_64", "qemu-img", "mkfs.ext4"].contains(p))
+                .filter(|p| !crate::engine::vm::tools::on_path(p))
+                .collect::<Vec<&'static str>>(),
             busybox,
             kernel_cached,
             find_tool("apt-get"),
@@ -231,7 +258,17 @@ pub async fn gather(paths: &crate::config::Paths) -> VmFacts {
     let virt = tokio::task::spawn_blocking(crate::engine::vm::host::host_virt)
         .await
         .ok();
-    let Ok((qemu_img, mkfs_ext4, busybox_static, kernel_cached, apt_get, root, cd, sd)) = looked
+    let Ok((
+        qemu_img,
+        mkfs_ext4,
+        missing_tools,
+        busybox_static,
+        kernel_cached,
+        apt_get,
+        root,
+        cd,
+        sd,
+    )) = looked
     else {
         return VmFacts {
             qemu,
@@ -244,6 +281,7 @@ pub async fn gather(paths: &crate::config::Paths) -> VmFacts {
         qemu,
         qemu_img,
         mkfs_ext4,
+        missing_tools,
         busybox_static,
         kernel_cached,
         apt_get,

@@ -5,6 +5,7 @@ fn all_there() -> VmFacts {
         qemu: Some("QEMU emulator version 7.2.19".into()),
         qemu_img: true,
         mkfs_ext4: true,
+        missing_tools: vec![],
         busybox_static: Some(true),
         kernel_cached: true,
         apt_get: true,
@@ -46,6 +47,7 @@ fn what_is_missing_is_a_warning_naming_the_package_never_a_failure() {
         }),
         state_free: Some(1 << 30),
         root: false,
+        missing_tools: vec!["cpio", "depmod", "modprobe"],
         ..all_there()
     };
     let v = checks_from(&f);
@@ -60,6 +62,14 @@ fn what_is_missing_is_a_warning_naming_the_package_never_a_failure() {
             .contains("qemu-system-x86 qemu-utils busybox-static e2fsprogs"));
     }
     assert!(status_of(&v, "mkfs.ext4").detail.contains("e2fsprogs"));
+    // The rest a create needs (it refuses without them): one line, each package once.
+    let t = status_of(&v, "tools");
+    assert_eq!(t.status, Status::Warn);
+    assert!(
+        t.detail.contains("cpio, depmod, modprobe") && t.detail.contains("packages cpio kmod)"),
+        "{t:?}"
+    );
+    assert!(t.fix.as_deref().unwrap().contains("cpio kmod"), "{t:?}");
     let accel = status_of(&v, "accel");
     assert!(
         accel.detail.contains("tcg only")

@@ -23,7 +23,9 @@ fn text(h: &hint::Hint) -> String {
         "  {:<44} # berth's own ssh (pinned host key)\n",
         h.berth
     ));
-    s.push_str(&format!("  {:<44} # through the engine\n", h.docker));
+    if let Some(d) = &h.docker {
+        s.push_str(&format!("  {d:<44} # through the engine\n"));
+    }
     s.push_str(&format!("Login shell: {}\n", h.shell));
     if let Some(w) = &h.workdir {
         s.push_str(&format!("Default directory: {w}\n"));

@@ -41,7 +41,7 @@ mod process;
 mod qemu_args;
 mod qmp;
 mod record;
-mod tools;
+pub(crate) mod tools;
 pub use tools::is_root;
 pub mod vm_watch;
 
