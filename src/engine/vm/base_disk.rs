@@ -224,6 +224,42 @@ async fn extract(docker: &dyn Engine, image: &str, rootfs: &Path) -> EngineResul
     Ok(())
 }
 
+/// Whether `rec`'s root overlay can boot over its base disk (blocking): the
+/// base must be there and older than the VM. A base made again (the cache was
+/// cleared, then another create of the image made a new one) is not the one
+/// the overlay was written over: booting it would read a corrupt root.
+pub fn check_for(cache: &Path, rec: &super::VmRecord) -> std::io::Result<()> {
+    let base = paths(cache, &rec.image_id).disk;
+    let name = crate::domain::pool::workspace_name(&rec.labels, &rec.container)
+        .unwrap_or_else(|| rec.container.clone());
+    let again = format!(
+        "its home disk is intact: `berth delete {name} --keep-volume`, then \
+         `berth create {name} --provider vm` makes it again with that home"
+    );
+    let made = match fs::metadata(&base) {
+        Ok(m) => m.modified()?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(std::io::Error::other(format!(
+                "VM workspace {name} cannot start: its root disk is an overlay over the base disk {}, \
+                 which is gone (was berth's cache cleared?); {again}",
+                base.display()
+            )))
+        }
+        Err(e) => return Err(e),
+    };
+    let made = made
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    if made > rec.created {
+        return Err(std::io::Error::other(format!(
+            "VM workspace {name} cannot start: its base disk {} was made again after the VM \
+             (berth's cache was cleared), so its root overlay no longer matches it; {again}",
+            base.display()
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,11 +53,8 @@ pub(super) async fn create(
     let claimed = blocking("claiming the VM's name", move || {
         private_dir(&l.machines())?;
         private_dir(&l.homes())?;
-        if !l.claim_name(&c, &i)? {
-            return Ok(false);
-        }
-        private_dir(&l.machine(&i))?;
-        Ok(true)
+        // makes the machine's directory with the claim
+        l.claim_name(&c, &i)
     })
     .await?;
     if !claimed {

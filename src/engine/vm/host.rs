@@ -85,6 +85,13 @@ impl VmHost {
     /// Starting a running VM is a no-op.
     pub async fn start(&self, container: &str) -> EngineResult<()> {
         let rec = self.get(container).await?;
+        if self.run_state_async(&rec).await? == VmRun::Stopped {
+            let (c, r) = (self.cache.clone(), rec.clone());
+            tokio::task::spawn_blocking(move || super::base_disk::check_for(&c, &r))
+                .await
+                .map_err(|e| EngineError::Api(format!("checking the VM's disks: {e}")))?
+                .map_err(|e| EngineError::Api(e.to_string()))?;
+        }
         let files = self.boot_files(&rec).await?;
         process::start(&rec, &files).await
     }
@@ -252,6 +259,14 @@ impl VmHost {
             })
     }
 
+    async fn run_state_async(&self, rec: &VmRecord) -> EngineResult<VmRun> {
+        let (f, id) = (self.files(rec), rec.id.clone());
+        blocking("reading the VM's process", move || {
+            Ok(process::run_state(&f, &id))
+        })
+        .await
+    }
+
     /// Its files, without the assets (enough for its process, console, sockets).
     pub(super) fn files(&self, rec: &VmRecord) -> MachineFiles {
         let l = self.layout();
@@ -274,3 +289,7 @@ impl VmHost {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "host_tests.rs"]
+mod tests;

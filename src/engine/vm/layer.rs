@@ -197,6 +197,7 @@ impl Engine for VmLayer {
     }
 
     async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String> {
+        self.check_home_kind(spec).await?;
         match &spec.vm {
             Some(shape) => self.create_vm(spec, shape).await,
             None => self.docker.create_container(spec).await,
@@ -437,6 +438,35 @@ impl VmLayer {
             return Err(EngineError::Api(format!("{container}: {why}")));
         }
         Ok(())
+    }
+
+    /// Refuses a home kept by the other provider under `spec.volume`: a VM's
+    /// home disk is no volume a container can mount (the engine would give it
+    /// an empty volume of that name, and its delete would then remove the kept
+    /// disk), and a container's volume is no disk a VM can boot with.
+    async fn check_home_kind(&self, spec: &ContainerSpec) -> EngineResult<()> {
+        let v = &spec.volume;
+        let name = spec
+            .labels
+            .get(crate::domain::labels::NAME)
+            .cloned()
+            .unwrap_or_else(|| spec.container.clone());
+        let home = self.vms.home_exists(v).await?;
+        match &spec.vm {
+            None if home => Err(EngineError::Conflict(format!(
+                "{v} is the home disk kept from a VM workspace, which a container cannot mount; \
+                 create {name} with --provider vm to use it again, or remove it with \
+                 `berth delete {name}` (its files are lost)"
+            ))),
+            Some(_) if !home && self.docker.volume_exists(v).await? => {
+                Err(EngineError::Conflict(format!(
+                    "volume {v} is kept from a container workspace, and a VM workspace has a home \
+                     disk of its own; create {name} with --provider container to use it again, or \
+                     remove it with `berth delete {name}` (its files are lost)"
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     fn clone_parts(&self) -> VmLayer {

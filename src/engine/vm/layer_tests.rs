@@ -166,3 +166,47 @@ async fn stats_come_from_samples() {
     assert_eq!(s.mem_bytes, 300 << 20);
     assert!((s.cpu_percent - 50.0).abs() < 1.0, "{}", s.cpu_percent);
 }
+
+#[tokio::test]
+async fn a_kept_home_is_never_taken_for_the_other_providers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (l, m, docker) = layer(dir.path());
+    // A VM deleted with --keep-volume: its home disk (user data) stays.
+    l.create_container(&spec("k")).await.unwrap();
+    l.remove_container("workspace-k").await.unwrap();
+    assert!(m.home_exists("workspace-k").await.unwrap());
+    // A container of that name cannot mount it: refused, not given an empty
+    // volume that a later delete would "remove" by removing the kept home disk.
+    let mut c = spec("k");
+    c.vm = None;
+    let e = l.create_container(&c).await.unwrap_err().to_string();
+    assert!(
+        e.contains("home disk kept from a VM workspace") && e.contains("--provider vm"),
+        "{e}"
+    );
+    assert!(docker
+        .inspect_workspace("workspace-k")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(m.home_exists("workspace-k").await.unwrap());
+    // Reused by a VM of that name.
+    l.create_container(&spec("k")).await.unwrap();
+
+    // A container's kept volume is not a VM's home disk: refused too.
+    docker
+        .create_volume("workspace-d", &Default::default())
+        .await
+        .unwrap();
+    let e = l
+        .create_container(&spec("d"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("kept from a container workspace") && e.contains("--provider container"),
+        "{e}"
+    );
+    assert!(m.find("workspace-d").await.unwrap().is_none());
+    assert!(!m.home_exists("workspace-d").await.unwrap());
+}

@@ -78,11 +78,38 @@ impl Layout {
         Ok(self.list()?.into_iter().find(|r| r.container == container))
     }
 
-    /// Claims `container` for machine `id` (exclusive create). `Ok(false)` when
-    /// another machine holds it; a claim whose machine directory is gone (a
-    /// create that died) is taken over.
-    pub fn claim_name(&self, container: &str, id: &str) -> io::Result<bool> {
+    /// An exclusive lock on the claims (held while one is read and changed:
+    /// two berth processes taking over one stale claim would both win).
+    fn lock_claims(&self) -> io::Result<fs::File> {
         private_dir(&self.claims())?;
+        let f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(self.claims().join(".lock"))?;
+        f.lock()?;
+        Ok(f)
+    }
+
+    /// Claims `container` for machine `id` (exclusive create), making the
+    /// machine's directory first: a claim whose directory is missing is stale,
+    /// so it must never be seen before its directory. `Ok(false)` when another
+    /// machine holds it; a claim whose machine directory is gone (a create that
+    /// died) is taken over.
+    pub fn claim_name(&self, container: &str, id: &str) -> io::Result<bool> {
+        let _lock = self.lock_claims()?;
+        let dir = self.machine(id);
+        let made = !dir.exists();
+        private_dir(&dir)?;
+        let won = self.claim_locked(container, id)?;
+        if !won && made {
+            remove_dir_if_exists(&dir)?;
+        }
+        Ok(won)
+    }
+
+    fn claim_locked(&self, container: &str, id: &str) -> io::Result<bool> {
         let path = self.claim(container);
         for _ in 0..2 {
             match fs::OpenOptions::new()
@@ -135,6 +162,7 @@ impl Layout {
 
     /// Gives up `container`'s claim when `id` holds it.
     pub fn release_name(&self, container: &str, id: &str) -> io::Result<()> {
+        let _lock = self.lock_claims()?;
         let path = self.claim(container);
         match fs::read_to_string(&path) {
             Ok(h) if h.trim() == id => remove_if_exists(&path),

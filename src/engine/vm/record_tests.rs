@@ -120,3 +120,22 @@ fn an_unfinished_create_holds_its_name_for_an_hour() {
     assert!(l.claim_name("workspace-a", "id2").unwrap());
     assert!(!l.machine("id1").exists());
 }
+
+#[test]
+fn a_claim_comes_with_its_machine_directory() {
+    // A claim seen without its directory counts as a dead create's: a second
+    // create must never see the first's claim before its directory exists.
+    let t = tempfile::tempdir().unwrap();
+    let l = Layout {
+        root: t.path().into(),
+    };
+    assert!(l.claim_name("workspace-a", "id1").unwrap());
+    assert!(l.machine("id1").is_dir());
+    assert!(!l.claim_name("workspace-a", "id2").unwrap());
+    assert!(
+        !l.machine("id2").exists(),
+        "a lost claim leaves no directory"
+    );
+    l.release_name("workspace-a", "id1").unwrap();
+    assert!(l.claim_name("workspace-a", "id2").unwrap());
+}

@@ -185,34 +185,60 @@ pub fn stamp_lines(text: &[u8], stamp: &str) -> Vec<u8> {
     out
 }
 
-/// Bytes of the console from `offset` (blocking): the new bytes, the new
-/// offset and the file's mtime. A file shorter than `offset` (a new boot
-/// started it again) is read from its start.
-fn read_from(
-    path: &PathBuf,
-    offset: u64,
-) -> std::io::Result<(Vec<u8>, u64, Option<std::time::SystemTime>)> {
+/// The most one read of the console takes (a flood comes in pieces).
+const READ_CAP: u64 = 8 << 20;
+
+/// One read of the console.
+struct ConsoleRead {
+    bytes: Vec<u8>,
+    /// The offset after them.
+    end: u64,
+    mtime: Option<std::time::SystemTime>,
+    /// Whether the file goes on past them (the read was capped).
+    more: bool,
+}
+
+/// Bytes of the console from `offset` (blocking), at most [`READ_CAP`]; with
+/// `last`, the last [`READ_CAP`] bytes at most (for a tail: the console is
+/// appended to across boots and outgrows one read). A file shorter than
+/// `offset` (a new boot started it again) is read from its start.
+fn read_from(path: &PathBuf, offset: u64, last: bool) -> std::io::Result<ConsoleRead> {
     let mut f = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0, None)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(ConsoleRead {
+                bytes: Vec::new(),
+                end: 0,
+                mtime: None,
+                more: false,
+            })
+        }
         Err(e) => return Err(e),
     };
     let meta = f.metadata()?;
-    let start = if meta.len() < offset { 0 } else { offset };
+    let len = meta.len();
+    let mut start = if len < offset { 0 } else { offset };
+    if last {
+        start = start.max(len.saturating_sub(READ_CAP));
+    }
     f.seek(SeekFrom::Start(start))?;
-    let mut buf = Vec::new();
-    // At most 8 MiB a read: a flood comes in pieces.
-    f.by_ref().take(8 << 20).read_to_end(&mut buf)?;
-    let end = start + buf.len() as u64;
-    Ok((buf, end, meta.modified().ok()))
+    let mut bytes = Vec::new();
+    f.by_ref().take(READ_CAP).read_to_end(&mut bytes)?;
+    let end = start + bytes.len() as u64;
+    Ok(ConsoleRead {
+        bytes,
+        end,
+        mtime: meta.modified().ok(),
+        more: end < len,
+    })
 }
 
-/// The console as the workspace's log: the last `tail` lines, then (following)
-/// what is appended, polled. Timestamps, when asked, are the file's mtime at
-/// the read (the console has no time of its own per line).
+/// The console as the workspace's log: the last `tail` lines (or all of it),
+/// then (following) what is appended, polled. Timestamps, when asked, are the
+/// file's mtime at the read (the console has no time of its own per line).
 pub fn logs(console: PathBuf, opts: LogOptions) -> BoxStream<'static, EngineResult<Output>> {
-    let read = move |path: PathBuf, offset: u64| async move {
-        tokio::task::spawn_blocking(move || read_from(&path, offset))
+    let read = move |path: PathBuf, offset: u64, last: bool| async move {
+        tokio::task::spawn_blocking(move || read_from(&path, offset, last))
             .await
             .map_err(|e| EngineError::Api(format!("reading the console failed: {e}")))?
             .map_err(|e| EngineError::Api(format!("cannot read the VM's console: {e}")))
@@ -224,39 +250,42 @@ pub fn logs(console: PathBuf, opts: LogOptions) -> BoxStream<'static, EngineResu
             t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
         })
     };
+    // (console, offset after the last read, ended, more to read right away)
     stream::unfold(
-        (console, None::<u64>, false),
-        move |(path, offset, ended)| async move {
+        (console, None::<u64>, false, false),
+        move |(path, offset, ended, more)| async move {
             if ended {
                 return None;
             }
-            let mut offset = offset;
+            let (mut offset, mut more) = (offset, more);
             loop {
                 let first = offset.is_none();
-                if !first {
+                if !first && !more {
                     if !opts.follow {
                         return None;
                     }
                     tokio::time::sleep(LOG_POLL).await;
                 }
-                let (bytes, end, mtime) = match read(path.clone(), offset.unwrap_or(0)).await {
+                let last = first && opts.tail.is_some();
+                let r = match read(path.clone(), offset.unwrap_or(0), last).await {
                     Ok(r) => r,
-                    Err(e) => return Some((Err(e), (path, offset, true))),
+                    Err(e) => return Some((Err(e), (path, offset, true, false))),
                 };
-                offset = Some(end);
+                offset = Some(r.end);
+                more = r.more;
                 let shown: Vec<u8> = if first {
-                    tail_lines(&bytes, opts.tail).to_vec()
+                    tail_lines(&r.bytes, opts.tail).to_vec()
                 } else {
-                    bytes
+                    r.bytes
                 };
                 if shown.is_empty() {
                     continue;
                 }
-                let out = match stamp(mtime) {
+                let out = match stamp(r.mtime) {
                     Some(s) => stamp_lines(&shown, &s),
                     None => shown,
                 };
-                return Some((Ok(Output::Stdout(out)), (path, offset, false)));
+                return Some((Ok(Output::Stdout(out)), (path, offset, false, more)));
             }
         },
     )

@@ -71,3 +71,33 @@ async fn console_logs_tail_then_follow() {
     let none: Vec<_> = logs(dir.path().join("none"), opts).collect().await;
     assert!(none.is_empty());
 }
+
+#[tokio::test]
+async fn a_console_past_one_read_is_tailed_from_its_end_and_read_whole() {
+    // The console is appended to across boots: it outgrows one read.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("console.log");
+    let line = "x".repeat(1023) + "\n";
+    let mut text = line.repeat(9 * 1024); // 9 MiB
+    text.push_str("last boot\n");
+    std::fs::write(&f, &text).unwrap();
+    let opts = |tail| LogOptions {
+        follow: false,
+        tail,
+        timestamps: false,
+    };
+    let got: Vec<u8> = logs(f.clone(), opts(Some(1)))
+        .map(|o| match o.unwrap() {
+            Output::Stdout(b) | Output::Stderr(b) => b,
+        })
+        .concat()
+        .await;
+    assert_eq!(got, b"last boot\n");
+    let all: Vec<u8> = logs(f, opts(None))
+        .map(|o| match o.unwrap() {
+            Output::Stdout(b) | Output::Stderr(b) => b,
+        })
+        .concat()
+        .await;
+    assert_eq!(all.len(), text.len());
+}
