@@ -164,14 +164,9 @@ fn ssh_failures_read_as_sentences() {
 /// BERTH_VM_PEER=<work dir> says where it is. The end to end over berth's own
 /// VMs is tests/vm_*.rs after the merge.
 #[tokio::test]
+#[ignore = "needs a VM booted by hand (BERTH_VM_PEER=<its work dir>); CI proves exec on berth's own VMs in tests/vm.rs"]
 async fn against_a_running_vm_when_one_is_given() {
-    let Ok(work) = std::env::var("BERTH_VM_PEER") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI runs the VM end to end in tests/"
-        );
-        return;
-    };
+    let work = std::env::var("BERTH_VM_PEER").expect("BERTH_VM_PEER=<the recipe VM's work dir>");
     let work = std::path::PathBuf::from(work);
     let kh = work.join("ws/known_hosts.test");
     let scan = std::process::Command::new("ssh-keyscan")
