@@ -323,6 +323,14 @@ async fn start_claimed(
     };
     let host_env = super::create::host_env_names();
     let mut spec = workspace_spec(&ctx.config, spec, host_env.iter().map(String::as_str))?;
+    if spec.options.provider == crate::domain::vm::Provider::Vm {
+        bail!(
+            "agent sessions run in containers only: a session mounts its repository and uses the proxy \
+             network profile, which a VM workspace cannot have yet. The config or the profile {:?} says \
+             provider = \"vm\"; set provider = \"container\" in that profile (or in the config) for agents",
+            spec.profile
+        );
+    }
     spec.options.session_labels = session.labels();
     let keys = keys::for_create(&ctx.paths, None).await?;
     let cr = CreateRequest {

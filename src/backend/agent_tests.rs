@@ -95,3 +95,19 @@ async fn unknown_agents_are_named_with_the_ones_there_are() {
         .to_string();
     assert!(e.contains("claude, codex, copilot, gemini"), "{e}");
 }
+
+#[tokio::test]
+async fn a_config_that_makes_vms_is_refused_for_agents_with_what_to_set() {
+    let mut r = rig((4126, 4130), Duration::ZERO);
+    with_fake(&mut r);
+    r.ctx.config.provider = crate::domain::vm::Provider::Vm;
+    let (_tx, cancel) = tokio::sync::watch::channel(false);
+    let Err(e) = agent_session::start(&r.ctx, request(), &|_| {}, cancel).await else {
+        panic!("an agent session started with provider = vm");
+    };
+    let e = e.to_string();
+    assert!(e.contains("containers only"), "{e}");
+    assert!(e.contains("provider = \"container\""), "{e}");
+    use crate::engine::Engine;
+    assert!(r.engine.list_workspaces().await.unwrap().is_empty());
+}
