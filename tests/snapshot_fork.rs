@@ -244,8 +244,19 @@ fn every_failure_leaves_nothing_behind() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(paused, "the snapshot never paused the workspace");
-    // `timeout` (berth's wrapper here) passes the signal on.
-    let pid = child.id().to_string();
+    // One SIGINT to berth itself: a signal to its `timeout` wrapper reaches
+    // berth twice (timeout passes it on to berth, then to its process group),
+    // which berth may take as Ctrl-C pressed twice ("left as it is").
+    let pgrep = std::process::Command::new("pgrep")
+        .args(["-P", &child.id().to_string()])
+        .output()
+        .unwrap();
+    let pid = String::from_utf8_lossy(&pgrep.stdout)
+        .lines()
+        .next()
+        .expect("berth under its timeout wrapper")
+        .trim()
+        .to_string();
     assert!(std::process::Command::new("kill")
         .args(["-INT", &pid])
         .status()
