@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
 # berth's init for VM workspaces (embedded in berth, put in the initramfs as /init).
 #
 # Stage 1 (busybox, in the initramfs): load the virtio drivers, mount the root
@@ -26,7 +27,7 @@ if [ "${1:-}" != stage2 ]; then
   mount -t devtmpfs devtmpfs /dev
   say() { echo "berth-init: $*"; }
   fail() { say "$*; powering off"; sync; poweroff -f; sleep 5; echo o > /proc/sysrq-trigger; }
-  HOST=workspace AUTHKEY= ROOT=/dev/vda HOME_DEV=/dev/vdb
+  HOST=workspace AUTHKEY='' ROOT=/dev/vda HOME_DEV=/dev/vdb
   for a in $(cat /proc/cmdline); do
     case "$a" in
       berth.hostname=*) HOST=${a#*=} ;;
