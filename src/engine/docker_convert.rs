@@ -22,6 +22,13 @@ pub(super) fn map_err(endpoint: &str, e: BErr) -> EngineError {
         }
     };
     match e {
+        // Answered with a 404, but nothing is missing: every default address range
+        // already has a network (about 30 with Docker's defaults).
+        BErr::DockerResponseServerError { message, .. }
+            if message.contains("available, non-overlapping IPv4 address pool") =>
+        {
+            EngineError::Api(format!("{message}. The engine has no free address range for another network: remove networks nothing uses (`docker network prune`), or give dockerd more ranges with \"default-address-pools\" in /etc/docker/daemon.json and restart it"))
+        }
         BErr::DockerResponseServerError {
             status_code: 404,
             message,
@@ -167,6 +174,16 @@ mod tests {
         assert!(!running.is_removal_in_progress());
         // 500: an engine error, retried.
         assert!(matches!(status(500, "driver failed"), EngineError::Api(_)));
+        // No address range left for a network: not a "not found", and said as what
+        // to do.
+        let pools = status(404, "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network");
+        assert!(!pools.is_not_found(), "{pools:?}");
+        let said = pools.to_string();
+        assert!(
+            said.contains("docker network prune") && said.contains("default-address-pools"),
+            "{said}"
+        );
+        assert!(!said.ends_with("not found"), "{said}");
         // bollard 0.21 answers 304 (a stop of a stopped container) with Ok itself
         // (`Docker::process_request` takes 2xx and 304 as success): it never
         // becomes an error here, so stop_container's Ok covers it.
