@@ -19,6 +19,25 @@ log() { echo "== test.sh: $*" >&2; }
 started_engine=0 set_up=0
 if [ "$(id -u)" = 0 ] && ! scripts/engine.sh up; then started_engine=1; fi
 
+# Bridges a dockerd that is gone left on this host (an earlier run's extra engine,
+# killed before the harness could remove them). Each keeps its route, and the
+# default engine skips every address pool a route overlaps: ~30 of them and no
+# network can be made ("could not find an available, non-overlapping IPv4 address
+# pool"). Removed, loudly: only `br-<12 hex>` bridges (libnetwork's names) that
+# are not a network of the running engine, and only while no other dockerd runs
+# (a dockerd makes a missing bridge of its network again when it starts).
+sweep_orphan_bridges() {
+  [ "$(id -u)" = 0 ] || return 0
+  [ "$(pgrep -xc dockerd)" = 1 ] || return 0
+  local ids b
+  ids=$(docker network ls -q --no-trunc) || return 0
+  for b in $(ip -o link show type bridge | awk -F': ' '{print $2}' | grep -E '^br-[0-9a-f]{12}$'); do
+    grep -q "^${b#br-}" <<<"$ids" && continue
+    log "removing bridge $b ($(ip -o -4 addr show dev "$b" | awk '{printf "%s%s", s, $4; s=" "}')): no running engine has it; a dockerd that is gone left it"
+    ip link del "$b" || true
+  done
+}
+
 cleanup() {
   local rc=$? label="label=berth.test-run=$BERTH_TEST_RUN" _
   # A stage that stops dockerd may have failed while it was down.
@@ -34,6 +53,7 @@ cleanup() {
     for _ in 1 2 3 4 5; do
       docker images -aq --filter "$label" | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
     done
+    sweep_orphan_bridges
   fi
   if [ "$started_engine" = 1 ]; then log "stopping the dockerd this run started"; scripts/engine.sh stop || true; fi
   exit "$rc"
@@ -43,6 +63,7 @@ trap cleanup EXIT
 log "set-up"
 scripts/setup.sh test
 set_up=1
+sweep_orphan_bridges
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

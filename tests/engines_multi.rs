@@ -143,4 +143,7 @@ fn one_berth_over_two_engines() {
         "{list}"
     );
     sb.ok(&["delete", &b, "-y"]);
+    // The killed engine leaves nothing on the host: no process of its workspace,
+    // no bridge of its networks.
+    assert_eq!(far.shut_down(), Vec::<String>::new());
 }

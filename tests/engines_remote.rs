@@ -271,4 +271,7 @@ fn ssh_and_tls_engines_from_one_berth_with_strict_host_keys_and_contexts() {
     assert!(names_on(&current, "side-box").contains(&kept), "{current}");
     ok(&sb, &path, &["--engine", "box", "delete", &kept, "--yes"]);
     drop(sshd);
+    // The engines stop leaving nothing on the host (no bridge of their networks).
+    assert_eq!(over_ssh.shut_down(), Vec::<String>::new());
+    assert_eq!(over_tls.shut_down(), Vec::<String>::new());
 }

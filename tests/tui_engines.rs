@@ -95,4 +95,7 @@ fn three_engines_one_killed_the_others_stay_live() {
         .docker(&["inspect", &format!("workspace-{later}")])
         .status
         .success());
+    // Neither the killed engine nor the stopped one leaves anything on the host.
+    assert_eq!(build.shut_down(), Vec::<String>::new());
+    assert_eq!(gpu.shut_down(), Vec::<String>::new());
 }

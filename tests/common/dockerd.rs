@@ -3,8 +3,15 @@
 //! iptables off (published ports go through docker-proxy on 127.0.0.1, and its
 //! containers reach nothing beyond the host). Optionally it also listens on
 //! 127.0.0.1:PORT with TLS, with certificates made by the test. berth's images
-//! are copied in with `docker save | docker load`. Dropping it stops the dockerd
-//! (and what it started) by PID, removes its bridge and its directory.
+//! are copied in with `docker save | docker load`.
+//!
+//! Everything of it lives in 10.NET.0.0/16: its bridge, and (its own address pool)
+//! the networks made on it, so none of them can take one of the ranges the default
+//! engine draws networks from. Dropping it (or [`ExtraDockerd::shut_down`]) removes
+//! its containers and networks while it runs, stops it by PID, ends what it started
+//! (its containerd, shims and, after a SIGKILL, its containers' processes, found by
+//! their cgroups), deletes every link holding an address of its range (the bridges
+//! a dockerd leaves behind when it stops) and its directory.
 #![allow(dead_code)]
 
 use super::{docker, run_id, stdout};
@@ -29,6 +36,8 @@ pub struct ExtraDockerd {
     /// 127.0.0.1:port with TLS, when asked for.
     pub tls: Option<(u16, TlsCerts)>,
     pid: Option<u32>,
+    net: u8,
+    stopped: bool,
     bridge: String,
     subnet: String,
     tls_port: Option<u16>,
@@ -68,8 +77,8 @@ fn must(cmd: &mut Command) -> Output {
 }
 
 impl ExtraDockerd {
-    /// Starts an engine tagged `tag` on subnet `10.<net>.0.0/24` (each test binary
-    /// picks its own `net`, 200-250), with TLS on 127.0.0.1:`tls_port` when given.
+    /// Starts an engine tagged `tag` on subnet `10.<net>.0.0/24`, its networks in
+    /// `10.<net>.64.0/18` (each test binary picks its own `net`, 200-250), with TLS on 127.0.0.1:`tls_port` when given.
     /// `None` when engines cannot be started here (see [`can_start_engines`]).
     pub fn start(tag: &str, net: u8, tls_port: Option<u16>) -> Option<Self> {
         assert!(
@@ -89,6 +98,8 @@ impl ExtraDockerd {
             dir,
             tls: None,
             pid: None,
+            net,
+            stopped: false,
             bridge: format!("br-bt-{tag}"),
             subnet: format!("10.{net}.0.1/24"),
             tls_port,
@@ -109,7 +120,11 @@ impl ExtraDockerd {
     }
 
     fn launch(&mut self) {
-        std::fs::write(self.dir.join("daemon.json"), "{}\n").unwrap();
+        let pools = format!(
+            "{{\"default-address-pools\": [{{\"base\": \"10.{}.64.0/18\", \"size\": 24}}]}}\n",
+            self.net
+        );
+        std::fs::write(self.dir.join("daemon.json"), pools).unwrap();
         let ns = format!("berth-{}-{}", run_id(), self.tag);
         let mut c = Command::new("dockerd");
         c.arg("--config-file")
@@ -237,6 +252,9 @@ impl ExtraDockerd {
     /// Processes this engine started that outlive it: its containerd and shims
     /// (their command lines name its directory) and docker-proxies for its subnet.
     fn kill_leftovers(&self) {
+        for pid in container_processes(&self.container_ids()) {
+            let _ = run(Command::new("kill").args(["-KILL", &pid.to_string()]));
+        }
         let dir = self.dir.display().to_string();
         let net = self
             .subnet
@@ -261,16 +279,70 @@ impl ExtraDockerd {
         }
     }
 
-    fn stop(&mut self) {
+    /// Ids of the containers this engine made (its data-root keeps one directory
+    /// each), whether or not it still runs.
+    fn container_ids(&self) -> Vec<String> {
+        std::fs::read_dir(self.dir.join("data/containers"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .filter(|n| n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Links holding an IPv4 address in this engine's 10.NET.0.0/16: its bridge and
+    /// those of the networks made on it.
+    fn own_links(&self) -> Vec<String> {
+        let o = run(Command::new("ip").args(["-o", "-4", "addr", "show"]));
+        let prefix = format!("10.{}.", self.net);
+        let mut links: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.len() > 3 && f[2] == "inet" && f[3].starts_with(&prefix))
+                    .then(|| f[1].to_string())
+            })
+            .collect();
+        links.sort();
+        links.dedup();
+        links
+    }
+
+    /// Stops it and everything it made (as drop does), then says what is still
+    /// there: its dockerd, its containers' processes, links in its range. Empty
+    /// when it left nothing.
+    pub fn shut_down(mut self) -> Vec<String> {
+        let ids = self.container_ids();
+        self.stop();
+        let mut left: Vec<String> = container_processes(&ids)
+            .into_iter()
+            .map(|p| format!("process {p} of one of its containers"))
+            .collect();
+        left.extend(self.own_links().into_iter().map(|l| format!("link {l}")));
         if self.alive() {
-            // Its own engine: everything on it goes.
-            let ids = stdout(&self.docker(&["ps", "-aq"]));
-            let ids: Vec<&str> = ids.split_whitespace().collect();
-            if !ids.is_empty() {
+            left.push(format!("dockerd {:?}", self.pid));
+        }
+        left
+    }
+
+    fn stop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        let ids = self.container_ids();
+        if self.alive() {
+            // Its own engine: everything on it goes, its networks too (a dockerd
+            // that stops keeps their bridges on the host).
+            let running = stdout(&self.docker(&["ps", "-aq"]));
+            let running: Vec<&str> = running.split_whitespace().collect();
+            if !running.is_empty() {
                 let mut a = vec!["rm", "-f", "-v"];
-                a.extend(ids);
+                a.extend(running);
                 let _ = self.docker(&a);
             }
+            let _ = self.docker(&["network", "prune", "-f"]);
             if let Some(p) = self.pid {
                 let _ = run(Command::new("kill").args(["-TERM", &p.to_string()]));
             }
@@ -281,9 +353,18 @@ impl ExtraDockerd {
             self.kill();
         }
         self.kill_leftovers();
+        // Its containers' processes, killed above, may take a moment to go.
+        let started = Instant::now();
+        while !container_processes(&ids).is_empty() && started.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
         unmount_under(&self.dir);
         let _ = run(Command::new("ip").args(["link", "del", &self.bridge]));
+        for link in self.own_links() {
+            let _ = run(Command::new("ip").args(["link", "del", &link]));
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
+        self.stopped = true;
     }
 }
 
@@ -306,6 +387,27 @@ pub fn unmount_under(dir: &Path) {
     for m in under {
         let _ = run(Command::new("umount").args(["-l", m]));
     }
+}
+
+/// Live processes in the cgroup of one of the containers `ids` (a line of
+/// /proc/PID/cgroup names the container's id under cgroup v1 and v2, with the
+/// cgroupfs and the systemd driver alike).
+fn container_processes(ids: &[String]) -> Vec<u32> {
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    procs
+        .flatten()
+        .filter_map(|p| p.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| !zombie(*pid))
+        .filter(|pid| {
+            let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+            ids.iter().any(|id| cg.contains(id.as_str()))
+        })
+        .collect()
 }
 
 fn zombie(pid: u32) -> bool {
