@@ -19,6 +19,9 @@
 # Environment: BERTH_BASE_IMAGE   the base image (default debian:bookworm-slim)
 #              BERTH_BASE_PULL=0  do not try a registry: make the base with debootstrap
 #              BERTH_BASE_LABELS  "k=v k=v": labels put on a base made here
+#              BERTH_ENGINE_POOL  a dockerd started here (not through systemd) makes its
+#                                 networks in this range, /24 each, instead of Docker's
+#                                 default pools (scripts/test.sh sets it)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -78,7 +81,12 @@ start_dockerd() {
   rm -f "$PIDFILE"
   # Its own session, so a Ctrl-C in the terminal that ran this never reaches it; no
   # inherited descriptors (the lock) either.
-  setsid nohup dockerd --pidfile "$PIDFILE" >>"$LOG" 2>&1 </dev/null 9>&- &
+  local pool=()
+  if [ -n "${BERTH_ENGINE_POOL:-}" ]; then
+    pool=(--default-address-pool "base=$BERTH_ENGINE_POOL,size=24")
+    say "networks from $BERTH_ENGINE_POOL (BERTH_ENGINE_POOL)"
+  fi
+  setsid nohup dockerd --pidfile "$PIDFILE" "${pool[@]}" >>"$LOG" 2>&1 </dev/null 9>&- &
   wait_up
 }
 

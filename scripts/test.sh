@@ -15,6 +15,20 @@ export BERTH_REQUIRE_ENGINE=1
 export CARGO_TERM_COLOR=never
 log() { echo "== test.sh: $*" >&2; }
 
+# A dockerd this run starts makes its networks in a range of its own, 256 of them:
+# with Docker's ~30 default pools, routes other things hold on a shared or long-lived
+# host (each overlapping pool is skipped) could leave the tests none. Not where
+# daemon.json sets pools itself (dockerd refuses a flag and the file both), nor
+# where this host routes the range elsewhere (docker0 and br-* are dockerd's own).
+pool=10.123.0.0/16
+if grep -qs '"default-address-pools"' /etc/docker/daemon.json; then
+  log "daemon.json sets default-address-pools: the engine keeps them"
+elif ip -4 route show match "$pool" | grep -qv '^default' \
+  || ip -4 route show root "$pool" | grep -qvE ' dev (docker0|br-[0-9a-f]{12}) '; then
+  log "this host routes part of $pool: the engine keeps Docker's default pools"
+else
+  export BERTH_ENGINE_POOL=$pool
+fi
 # Only root can start (and so stop) dockerd; for anyone else the set-up says what to run.
 started_engine=0 set_up=0
 if [ "$(id -u)" = 0 ] && ! scripts/engine.sh up; then started_engine=1; fi
@@ -54,6 +68,8 @@ cleanup() {
       docker images -aq --filter "$label" | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
     done
     sweep_orphan_bridges
+    # What the next failure to make a network would need to know.
+    log "left: $(docker network ls -q | wc -l) networks on the engine; IPv4 routes: $(ip -4 route | awk '{printf "%s%s", s, $1; s=" "}')"
   fi
   if [ "$started_engine" = 1 ]; then log "stopping the dockerd this run started"; scripts/engine.sh stop || true; fi
   exit "$rc"
