@@ -14,19 +14,12 @@
 //! a dockerd leaves behind when it stops) and its directory.
 #![allow(dead_code)]
 
+use super::tls_certs::make_certs;
+pub use super::tls_certs::TlsCerts;
 use super::{docker, run_id, stdout};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-/// TLS material made by [`ExtraDockerd::start`] for a TLS engine.
-#[derive(Debug, Clone)]
-pub struct TlsCerts {
-    pub dir: PathBuf,
-    pub ca: PathBuf,
-    pub cert: PathBuf,
-    pub key: PathBuf,
-}
 
 pub struct ExtraDockerd {
     /// A short tag (a-z0-9, at most 6): names its bridge and directory.
@@ -66,7 +59,7 @@ fn run(cmd: &mut Command) -> Output {
     cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
 }
 
-fn must(cmd: &mut Command) -> Output {
+pub(super) fn must(cmd: &mut Command) -> Output {
     let o = run(cmd);
     assert!(
         o.status.success(),
@@ -452,70 +445,4 @@ pub fn saved(image: &str) -> PathBuf {
         std::fs::rename(&tmp, &tar).unwrap();
     }
     tar
-}
-
-/// A CA, a server certificate for 127.0.0.1/localhost and a client certificate,
-/// made with openssl in `dir`.
-pub fn make_certs(dir: &Path) -> TlsCerts {
-    std::fs::create_dir_all(dir).unwrap();
-    let ossl = |args: &[&str]| {
-        must(Command::new("openssl").current_dir(dir).args(args));
-    };
-    ossl(&["genrsa", "-out", "ca-key.pem", "2048"]);
-    ossl(&[
-        "req",
-        "-x509",
-        "-new",
-        "-key",
-        "ca-key.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=berth-test-ca",
-        "-out",
-        "ca.pem",
-    ]);
-    for (who, ext) in [
-        (
-            "server",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
-        ),
-        ("client", "extendedKeyUsage=clientAuth\n"),
-    ] {
-        std::fs::write(dir.join(format!("{who}.ext")), ext).unwrap();
-        ossl(&["genrsa", "-out", &format!("{who}-key.pem"), "2048"]);
-        ossl(&[
-            "req",
-            "-new",
-            "-key",
-            &format!("{who}-key.pem"),
-            "-subj",
-            &format!("/CN=berth-test-{who}"),
-            "-out",
-            &format!("{who}.csr"),
-        ]);
-        ossl(&[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{who}.csr"),
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca-key.pem",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            &format!("{who}.ext"),
-            "-out",
-            &format!("{who}-cert.pem"),
-        ]);
-    }
-    TlsCerts {
-        dir: dir.to_path_buf(),
-        ca: dir.join("ca.pem"),
-        cert: dir.join("client-cert.pem"),
-        key: dir.join("client-key.pem"),
-    }
 }

@@ -9,6 +9,7 @@ pub mod dockerd;
 pub mod fault_proxy;
 pub mod podman;
 pub mod sshd_host;
+pub mod tls_certs;
 pub mod vm;
 
 use std::path::{Path, PathBuf};
