@@ -42,7 +42,8 @@ fn qemu_or_skip() -> bool {
 }
 
 /// Kills every QEMU the test saw (by pid, only while its command line still
-/// names the VM) and removes the VMs' directory, pass or fail.
+/// names the VM) and any other QEMU naming one of its machines (one a failed
+/// start left), and removes the VMs' directory, pass or fail.
 struct Cleanup {
     dir: tempfile::TempDir,
     pids: Arc<Mutex<Vec<(u32, String)>>>,
@@ -56,6 +57,15 @@ impl Drop for Cleanup {
                 .map(|c| c.split(|b| *b == 0).any(|a| a == name.as_bytes()))
                 .unwrap_or(false);
             if named {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+        }
+        let machines = std::fs::read_dir(self.dir.path().join("vm/machines"));
+        for m in machines.into_iter().flatten().flatten() {
+            let name = format!("berth-vm-{}", m.file_name().to_string_lossy());
+            for pid in qemus_named(&name) {
                 let _ = Command::new("kill")
                     .args(["-KILL", &pid.to_string()])
                     .status();
@@ -81,6 +91,22 @@ fn track(
         }
         VmRun::Stopped => panic!("{container} is not running after start"),
     }
+}
+
+/// Pids of the processes whose command line has `name` as one argument.
+fn qemus_named(name: &str) -> Vec<u32> {
+    let mut pids: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| c.split(|b| *b == 0).any(|a| a == name.as_bytes()))
+                .unwrap_or(false)
+        })
+        .collect();
+    pids.sort_unstable();
+    pids
 }
 
 /// Waits for an SSH banner on the port (a bound on the wait, not a timed assertion).
@@ -170,7 +196,7 @@ fn a_vm_boots_keeps_its_home_and_goes_away() {
     };
     let root = cleanup.dir.path().join("vm");
     let cache = PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/berth-test/vm");
-    let vms = VmHost::new(root.clone(), cache);
+    let vms = VmHost::new(root.clone(), cache.clone());
     let docker = h.block_on(DockerEngine::connect()).unwrap();
 
     let key = cleanup.dir.path().join("id_test");
@@ -249,9 +275,16 @@ fn a_vm_boots_keeps_its_home_and_goes_away() {
         "{console}"
     );
     assert!(vms.sample(&rec).is_none());
+    // two berths start it at once (another handle on the same state, as another
+    // process has): both succeed, one QEMU boots
+    let second = VmHost::new(root.clone(), cache);
     let t0 = Instant::now();
-    h.block_on(vms.start(&container)).unwrap();
+    let (a, b) =
+        h.block_on(async { tokio::join!(vms.start(&container), second.start(&container)) });
+    a.unwrap();
+    b.unwrap();
     let pid = track(&vms, &container, &cleanup.pids, &h);
+    assert_eq!(qemus_named(&format!("berth-vm-{}", rec.id)), vec![pid]);
     wait_sshd(SSH_PORT);
     eprintln!(
         "measured: restart to sshd banner {:.1}s",

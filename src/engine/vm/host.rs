@@ -2,6 +2,7 @@
 //! (`<state>/vm`) and `cache`. Blocking work (files, mkfs, qemu-img, tar,
 //! fork/exec) runs on blocking threads or tokio::process. The pieces live in
 //! `record`, `assets`, `base_disk`, `disks`, `qemu_args`, `process`, `qmp`.
+use super::machine_lock::{self, MachineLock};
 use super::qemu_args::MachineFiles;
 use super::record::{remove_dir_if_exists, remove_if_exists, Layout};
 use super::tools::blocking;
@@ -84,7 +85,7 @@ impl VmHost {
     /// sockets in its directory). `PortTaken` when a forwarded port is taken.
     /// Starting a running VM is a no-op.
     pub async fn start(&self, container: &str) -> EngineResult<()> {
-        let rec = self.get(container).await?;
+        let (_lock, rec) = self.locked(container).await?;
         if self.run_state_async(&rec).await? == VmRun::Stopped {
             let (c, r) = (self.cache.clone(), rec.clone());
             tokio::task::spawn_blocking(move || super::base_disk::check_for(&c, &r))
@@ -99,14 +100,14 @@ impl VmHost {
     /// A clean power-off (the control port), waited for up to `timeout`, then
     /// QMP `quit`, then SIGKILL. Stopping a stopped VM is a no-op.
     pub async fn stop(&self, container: &str, timeout: Duration) -> EngineResult<()> {
-        let rec = self.get(container).await?;
+        let (_lock, rec) = self.locked(container).await?;
         process::stop(&self.files(&rec), &rec.id, timeout).await
     }
 
     /// Removes the VM (stopped hard first if it runs): its overlay, sockets,
     /// console and record. Its home disk stays (see `remove_home`).
     pub async fn remove(&self, container: &str) -> EngineResult<()> {
-        let rec = self.get(container).await?;
+        let (_lock, rec) = self.locked(container).await?;
         process::stop(&self.files(&rec), &rec.id, Duration::ZERO).await?;
         let (l, r) = (self.layout(), rec.clone());
         blocking("removing the VM", move || {
@@ -251,6 +252,20 @@ impl VmHost {
     }
 
     /// The record of `container`, or `NotFound`.
+    /// `container`'s record, read again once its machine's lock is held (see
+    /// [`machine_lock`]): what another berth did meanwhile is seen, a remove (and
+    /// a create of the name again) included.
+    async fn locked(&self, container: &str) -> EngineResult<(MachineLock, VmRecord)> {
+        loop {
+            let id = self.get(container).await?.id;
+            let lock = machine_lock::lock(&self.layout().machine(&id), container).await?;
+            let rec = self.get(container).await?;
+            if rec.id == id {
+                return Ok((lock, rec));
+            }
+        }
+    }
+
     pub(super) async fn get(&self, container: &str) -> EngineResult<VmRecord> {
         self.find(container)
             .await?

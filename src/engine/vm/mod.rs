@@ -36,6 +36,7 @@ pub mod layer;
 mod layer_rest;
 #[cfg(test)]
 mod layer_tests;
+mod machine_lock;
 pub mod machines;
 mod process;
 mod qemu_args;
