@@ -5,7 +5,7 @@
 //! and their dependencies, and berth's init (`assets/vm/init.sh`). Each is
 //! made in a temp path and renamed into place, so concurrent creates are safe.
 use super::record::{private_dir, remove_dir_if_exists, remove_if_exists};
-use super::tools::{self, blocking, run};
+use super::tools::{self, blocking, exists, run};
 use crate::engine::{EngineError, EngineResult};
 use sha2::{Digest, Sha256};
 use std::fs;
@@ -212,7 +212,7 @@ pub async fn ensure_initrd(
     kernel: &Kernel,
     progress: &Option<mpsc::Sender<String>>,
 ) -> EngineResult<PathBuf> {
-    if !Path::new(BUSYBOX).exists() {
+    if !exists(Path::new(BUSYBOX)).await {
         return Err(tools::missing("busybox"));
     }
     let mut h = Sha256::new();
@@ -227,7 +227,7 @@ pub async fn ensure_initrd(
         .map(|b| format!("{b:02x}"))
         .collect();
     let out = cache.join(format!("initrd-{hash}.gz"));
-    if out.exists() {
+    if exists(&out).await {
         return Ok(out);
     }
     say(progress, "making berth's VM initramfs".to_string()).await;

@@ -63,7 +63,7 @@ pub async fn ensure(
             what: format!("image {image} (build or pull it first)"),
         })?;
     let base = paths(cache, &info.id);
-    if base.disk.exists() && base.home_tar.exists() {
+    if tools::exists(&base.disk).await && tools::exists(&base.home_tar).await {
         return Ok(base);
     }
     if !tools::is_root() {

@@ -203,6 +203,24 @@ pub fn split_path(path: &str) -> (String, String) {
     }
 }
 
+/// How much of ssh's stderr an error keeps (its end).
+const STDERR_KEPT: usize = 16 * 1024;
+
+/// Reads `r` to its end, keeping its last [`STDERR_KEPT`] bytes.
+async fn tail_of(mut r: impl tokio::io::AsyncRead + Unpin) -> String {
+    let (mut kept, mut buf) = (Vec::new(), vec![0u8; 8192]);
+    while let Ok(n) = r.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        kept.extend_from_slice(&buf[..n]);
+        if kept.len() > STDERR_KEPT {
+            kept.drain(..kept.len() - STDERR_KEPT);
+        }
+    }
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
 /// A tar of `path` streamed out of the guest (`tar -c`), as ssh's stdout.
 pub fn download_archive(g: Guest, path: &str) -> TarDownload {
     let (dir, base) = split_path(path);
@@ -225,6 +243,9 @@ pub fn download_archive(g: Guest, path: &str) -> TarDownload {
     struct Dl {
         child: tokio::process::Child,
         out: tokio::process::ChildStdout,
+        /// ssh's stderr, read all along (a full pipe would stall the tar): its
+        /// last [`STDERR_KEPT`] bytes, for the error.
+        err: tokio::task::JoinHandle<String>,
         first: bool,
         done: bool,
     }
@@ -232,9 +253,13 @@ pub fn download_archive(g: Guest, path: &str) -> TarDownload {
         let mut child = started.map_err(|e| {
             EngineError::Api(format!("cannot run ssh ({e}); install the OpenSSH client"))
         })?;
-        let (Some(mut stdin), Some(out)) = (child.stdin.take(), child.stdout.take()) else {
+        let (Some(mut stdin), Some(out), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
             return Err(EngineError::Api("ssh's pipes were not opened".into()));
         };
+        // Ends with ssh (kill_on_drop), when its stderr closes.
+        let err = tokio::spawn(tail_of(stderr));
         // The wrapper's header: no environment.
         let header = guest_exec::env_header(&[], &[]).map_err(EngineError::Api)?;
         let _ = stdin.write_all(&header).await;
@@ -242,6 +267,7 @@ pub fn download_archive(g: Guest, path: &str) -> TarDownload {
         Ok(Dl {
             child,
             out,
+            err,
             first: true,
             done: false,
         })
@@ -264,11 +290,8 @@ pub fn download_archive(g: Guest, path: &str) -> TarDownload {
                         match dl.out.read(&mut buf).await {
                             Ok(0) | Err(_) => {
                                 dl.done = true;
-                                let mut err = String::new();
-                                if let Some(mut e) = dl.child.stderr.take() {
-                                    let _ = e.read_to_string(&mut err).await;
-                                }
                                 let ok = matches!(dl.child.wait().await, Ok(s) if s.success());
+                                let err = (&mut dl.err).await.unwrap_or_default();
                                 if ok && !dl.first {
                                     return None;
                                 }

@@ -45,3 +45,14 @@ fn paths_split_into_dir_and_name() {
     assert_eq!(split_path("/a"), ("/".into(), "a".into()));
     assert_eq!(split_path("/"), ("/".into(), ".".into()));
 }
+
+#[tokio::test]
+async fn ssh_stderr_is_read_to_its_end_and_its_tail_kept() {
+    // More than a pipe holds, so a reader that stops early would stall ssh.
+    let mut text = "warning: tar: file changed as we read it\n".repeat(2000);
+    text.push_str("the last line\n");
+    let tail = tail_of(text.as_bytes()).await;
+    assert_eq!(tail.len(), STDERR_KEPT);
+    assert!(tail.ends_with("the last line\n"), "{tail}");
+    assert_eq!(tail_of(&b"short"[..]).await, "short");
+}

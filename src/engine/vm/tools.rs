@@ -2,6 +2,7 @@
 //! when one is missing.
 use crate::engine::{EngineError, EngineResult};
 use std::ffi::OsStr;
+use std::path::Path;
 use std::process::Output;
 use tokio::process::Command;
 
@@ -109,6 +110,11 @@ pub fn is_root() -> bool {
                 .and_then(|l| l.split_whitespace().nth(2).map(|e| e == "0"))
         })
         .unwrap_or(false)
+}
+
+/// Whether `path` exists, asked off the async threads (an error counts as no).
+pub async fn exists(path: &Path) -> bool {
+    tokio::fs::try_exists(path).await.unwrap_or(false)
 }
 
 /// A blocking closure on a blocking thread, its io errors said as `what`.
