@@ -30,11 +30,13 @@ pub mod create;
 mod create_checks;
 #[cfg(test)]
 mod create_engines_tests;
+mod create_exec;
 #[cfg(test)]
 mod create_network_tests;
 #[cfg(test)]
 mod create_options_tests;
 mod create_spec;
+mod create_state;
 mod create_steps;
 #[cfg(test)]
 pub(super) mod create_tests;
