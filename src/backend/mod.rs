@@ -94,6 +94,7 @@ pub mod secrets;
 mod secrets_tests;
 pub mod service;
 pub mod service_api;
+mod service_jobs;
 pub mod service_multi;
 pub mod services;
 pub mod sidecar_image;
