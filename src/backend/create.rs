@@ -3,7 +3,8 @@
 //! container only becomes "ready" at the last step (see `domain::provision`), so a
 //! create killed at any point leaves a workspace shown as incomplete, which a later
 //! `create` of the same name cleans up and starts over.
-use super::create_steps::{run_step, StepError, StepState};
+use super::create_state::{StepError, StepState};
+use super::create_steps::run_step;
 use super::create_undo::{rollback, start_over};
 use super::{inventory, Ctx, Progress, ProgressFn};
 use crate::domain::naming::{generated_name, WorkspaceName};

@@ -1,6 +1,6 @@
 //! Undoing a create: the rollback of a failed one, and cleaning up after one that
 //! was interrupted (killed, crashed) before a new create of the same name starts.
-use super::create_steps::StepState;
+use super::create_state::StepState;
 use super::{provision, Ctx, Progress, ProgressFn};
 use crate::domain::naming::WorkspaceName;
 use crate::domain::workspace::WorkspaceSpec;

@@ -75,7 +75,7 @@ pub async fn track_home(
     ctx: &Ctx,
     name: &crate::domain::naming::WorkspaceName,
     volume: &str,
-    st: &mut super::create_steps::StepState,
+    st: &mut super::create_state::StepState,
     progress: ProgressFn<'_>,
 ) -> anyhow::Result<()> {
     if ctx.engine.volume_exists(volume).await? {

@@ -30,11 +30,13 @@ pub mod create;
 mod create_checks;
 #[cfg(test)]
 mod create_engines_tests;
+mod create_exec;
 #[cfg(test)]
 mod create_network_tests;
 #[cfg(test)]
 mod create_options_tests;
 mod create_spec;
+mod create_state;
 mod create_steps;
 #[cfg(test)]
 pub(super) mod create_tests;
@@ -92,6 +94,7 @@ pub mod secrets;
 mod secrets_tests;
 pub mod service;
 pub mod service_api;
+mod service_jobs;
 pub mod service_multi;
 pub mod services;
 pub mod sidecar_image;

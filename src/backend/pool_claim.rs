@@ -1,7 +1,7 @@
 //! A create claiming a warm pool slot: the slot's container renamed to the
 //! workspace's (the engine's rename is the claim lock: of two claimers exactly one
 //! wins, the other tries the next slot or goes cold), then the rest of the plan.
-use super::create_steps::StepState;
+use super::create_state::StepState;
 use super::{Ctx, Progress, ProgressFn};
 use crate::domain::pool::{is_slot, mismatch, Shape, POOL, POOL_IMAGE, POOL_SHAPE};
 use crate::domain::workspace::{Workspace, WorkspaceSpec, WorkspaceState};

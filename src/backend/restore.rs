@@ -10,7 +10,7 @@
 //! the new one), and a rollback of everything it made on failure. The snapshot
 //! stays as it was and can be restored again.
 use super::create::{create, CreateOutcome, CreateRequest};
-use super::create_steps::StepState;
+use super::create_state::StepState;
 use super::snapshot::{self, Taken};
 use super::{provision, Ctx, Progress, ProgressFn};
 use crate::domain::labels::ROLE;

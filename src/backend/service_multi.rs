@@ -178,7 +178,7 @@ fn refusal(cmd: &Command, why: String) -> Option<Event> {
             reason: why,
         });
     }
-    service::job_id(cmd).map(|job| Event::Job {
+    super::service_jobs::job_id(cmd).map(|job| Event::Job {
         job,
         update: JobUpdate::Failed(why),
     })

@@ -11,7 +11,7 @@
 //! entry (so `~/.ssh` or `~/.config` are never swapped out wholesale).
 use super::dotfiles_dir;
 use super::{note, run_with_stdin};
-use crate::backend::create_steps::run_streamed;
+use crate::backend::create_exec::run_streamed;
 use crate::backend::{Ctx, ProgressFn};
 use crate::domain::create_options::{Dotfiles, DotfilesRepo};
 use crate::domain::dotfiles::{candidates, parse_listing, resolve, target_path, Install};

@@ -3,7 +3,7 @@
 //! the base, built once per definition and base, then reused) and `profile` (its
 //! setup commands in the new workspace).
 use super::note;
-use crate::backend::create_steps::run_streamed;
+use crate::backend::create_exec::run_streamed;
 use crate::backend::images::{base_status, outdated_sentence, tar_of, BaseStatus};
 use crate::backend::{Ctx, Progress, ProgressFn};
 use crate::domain::integrity::{profile_finding, Finding, ImageFacts};
