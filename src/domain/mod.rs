@@ -18,6 +18,7 @@ pub mod disk_usage;
 pub mod dotfiles;
 pub mod egress;
 pub mod egress_audit;
+pub mod engine_host;
 pub mod engines;
 pub mod env;
 pub mod integrity;

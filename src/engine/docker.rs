@@ -13,7 +13,6 @@ use crate::domain::platform::{Arch, Emulation};
 use crate::domain::workspace::Workspace;
 use async_trait::async_trait;
 use bollard::errors::Error as BErr;
-use bollard::models::VolumeCreateRequest;
 use bollard::query_parameters as qp;
 use bollard::Docker;
 use futures_util::stream::{BoxStream, StreamExt};
@@ -128,7 +127,7 @@ impl DockerEngine {
         &self.endpoint
     }
 
-    fn err(&self, e: BErr) -> EngineError {
+    pub(super) fn err(&self, e: BErr) -> EngineError {
         map_err(&self.endpoint, e)
     }
 
@@ -241,47 +240,15 @@ impl Engine for DockerEngine {
         name: &str,
         labels: &BTreeMap<String, String>,
     ) -> EngineResult<bool> {
-        if self.volume_exists(name).await? {
-            return Ok(false);
-        }
-        let req = VolumeCreateRequest {
-            name: Some(name.to_string()),
-            labels: Some(hash(labels)),
-            ..Default::default()
-        };
-        let v = self
-            .docker
-            .create_volume(req)
-            .await
-            .map_err(|e| self.err(e))?;
-        // The engine answers with the existing volume when one of that name appeared
-        // since the check: ours only if it carries exactly our labels (a create's
-        // labels hold its unique token).
-        Ok(v.labels == hash(labels))
+        super::docker_volume::create(self, name, labels).await
     }
 
     async fn volume_exists(&self, name: &str) -> EngineResult<bool> {
-        match self.docker.inspect_volume(name).await {
-            Ok(_) => Ok(true),
-            Err(e) => match self.err(e) {
-                EngineError::NotFound { .. } => Ok(false),
-                other => Err(other),
-            },
-        }
+        super::docker_volume::exists(self, name).await
     }
 
     async fn remove_volume(&self, name: &str) -> EngineResult<()> {
-        match self
-            .docker
-            .remove_volume(name, None::<qp::RemoveVolumeOptions>)
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(e) => match self.err(e) {
-                EngineError::NotFound { .. } => Ok(()),
-                other => Err(other),
-            },
-        }
+        super::docker_volume::remove(self, name).await
     }
 
     async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String> {
@@ -303,69 +270,23 @@ impl Engine for DockerEngine {
     }
 
     async fn start_container(&self, container: &str) -> EngineResult<()> {
-        match self
-            .docker
-            .start_container(container, None::<qp::StartContainerOptions>)
-            .await
-        {
-            Ok(())
-            | Err(BErr::DockerResponseServerError {
-                status_code: 304, ..
-            }) => Ok(()),
-            Err(e) => Err(self.start_err(e)),
-        }
+        super::docker_lifecycle::start(self, container).await
     }
 
     async fn stop_container(&self, container: &str, timeout_secs: i64) -> EngineResult<()> {
-        let opts = qp::StopContainerOptions {
-            t: Some(timeout_secs as i32),
-            signal: None,
-        };
-        match self.docker.stop_container(container, Some(opts)).await {
-            Ok(())
-            | Err(BErr::DockerResponseServerError {
-                status_code: 304, ..
-            }) => Ok(()),
-            Err(e) => Err(self.err(e)),
-        }
+        super::docker_lifecycle::stop(self, container, timeout_secs).await
     }
 
     async fn restart_container(&self, container: &str, timeout_secs: i64) -> EngineResult<()> {
-        let opts = qp::RestartContainerOptions {
-            t: Some(timeout_secs as i32),
-            signal: None,
-        };
-        self.docker
-            .restart_container(container, Some(opts))
-            .await
-            .map_err(|e| self.err(e))
+        super::docker_lifecycle::restart(self, container, timeout_secs).await
     }
 
     async fn rename_container(&self, container: &str, new_name: &str) -> EngineResult<()> {
-        let opts = qp::RenameContainerOptions {
-            name: new_name.to_string(),
-        };
-        self.docker
-            .rename_container(container, opts)
-            .await
-            .map_err(|e| self.err(e))
+        super::docker_lifecycle::rename(self, container, new_name).await
     }
 
     async fn remove_container(&self, container: &str) -> EngineResult<()> {
-        // Anonymous volumes (an image's VOLUME, e.g. a database service's data) go
-        // with their container; named ones (a home, a sidecar's data) never do.
-        let opts = qp::RemoveContainerOptions {
-            force: true,
-            v: true,
-            link: false,
-        };
-        match self.docker.remove_container(container, Some(opts)).await {
-            Ok(()) => Ok(()),
-            Err(e) => match self.err(e) {
-                EngineError::NotFound { .. } => Ok(()),
-                other => Err(other),
-            },
-        }
+        super::docker_lifecycle::remove(self, container).await
     }
 
     async fn write_file(
@@ -445,13 +366,7 @@ impl Engine for DockerEngine {
     }
 
     async fn image_present(&self, image: &str) -> EngineResult<bool> {
-        match self.docker.inspect_image(image).await {
-            Ok(_) => Ok(true),
-            Err(e) => match self.err(e) {
-                EngineError::NotFound { .. } => Ok(false),
-                other => Err(other),
-            },
-        }
+        super::docker_image::present(self, image).await
     }
 
     async fn volumes_labelled(&self, want: &[(&str, &str)]) -> EngineResult<Vec<String>> {
@@ -463,38 +378,11 @@ impl Engine for DockerEngine {
     }
 
     async fn remove_image(&self, image: &str) -> EngineResult<bool> {
-        match self
-            .docker
-            .remove_image(image, None::<qp::RemoveImageOptions>, None)
-            .await
-        {
-            Ok(_) => Ok(true),
-            // In use by a container (or otherwise refused): kept.
-            Err(BErr::DockerResponseServerError {
-                status_code: 409, ..
-            }) => Ok(false),
-            Err(e) => Err(self.err(e)),
-        }
+        super::docker_image::remove(self, image).await
     }
 
     async fn image_info(&self, image: &str) -> EngineResult<Option<ImageInfo>> {
-        match self.docker.inspect_image(image).await {
-            Ok(i) => Ok(Some(ImageInfo {
-                id: i.id.unwrap_or_default(),
-                labels: i
-                    .config
-                    .and_then(|c| c.labels)
-                    .map(|l| l.into_iter().collect())
-                    .unwrap_or_default(),
-                os: i.os.unwrap_or_default(),
-                architecture: i.architecture.unwrap_or_default(),
-                layers: i.root_fs.and_then(|r| r.layers).unwrap_or_default(),
-            })),
-            Err(e) => match self.err(e) {
-                EngineError::NotFound { .. } => Ok(None),
-                other => Err(other),
-            },
-        }
+        super::docker_image::info(self, image).await
     }
 
     async fn emulation(&self, arch: Arch) -> EngineResult<Emulation> {
@@ -507,26 +395,7 @@ impl Engine for DockerEngine {
         build: &ImageBuild,
         progress: mpsc::Sender<String>,
     ) -> EngineResult<()> {
-        let opts = build_options(build);
-        let mut stream =
-            self.docker
-                .build_image(opts, None, Some(bollard::body_full(context.into())));
-        while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| self.err(e))?;
-            if let Some(err) = info.error_detail.and_then(|d| d.message) {
-                return Err(EngineError::Api(format!(
-                    "image build failed: {}",
-                    err.trim()
-                )));
-            }
-            if let Some(line) = info.stream.or(info.status) {
-                let line = line.trim_end().to_string();
-                if !line.is_empty() {
-                    let _ = progress.send(line).await;
-                }
-            }
-        }
-        Ok(())
+        super::docker_image::build(self, context, build, progress).await
     }
 
     async fn create_docker_sidecar(&self, spec: &super::DockerSidecarSpec) -> EngineResult<String> {
@@ -567,50 +436,5 @@ impl Engine for DockerEngine {
 
     async fn start_volume_reader(&self, spec: &super::VolumeReader) -> EngineResult<()> {
         super::docker_reader::start(self, spec).await
-    }
-}
-
-/// The engine's build options for `build`: its tag, build arguments and labels;
-/// intermediate containers are removed even when a step fails.
-fn build_options(build: &ImageBuild) -> qp::BuildImageOptions {
-    let map = |m: &BTreeMap<String, String>| {
-        (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-    };
-    qp::BuildImageOptions {
-        dockerfile: "Dockerfile".into(),
-        t: Some(build.tag.clone()),
-        rm: true,
-        forcerm: true,
-        buildargs: map(&build.args),
-        labels: map(&build.labels),
-        platform: build.platform.clone().unwrap_or_default(),
-        ..Default::default()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn build_options_carry_tag_args_and_labels() {
-        let build = ImageBuild {
-            tag: "t/ws:1".into(),
-            args: [("BASE".to_string(), "b/debian:x".to_string())].into(),
-            labels: [("k".to_string(), "v".to_string())].into(),
-            platform: Some("linux/arm64".into()),
-        };
-        let o = build_options(&build);
-        assert_eq!(o.platform, "linux/arm64");
-        assert_eq!(o.t.as_deref(), Some("t/ws:1"));
-        assert_eq!(o.buildargs.unwrap()["BASE"], "b/debian:x");
-        assert_eq!(o.labels.unwrap()["k"], "v");
-        assert!(o.rm && o.forcerm);
-        // Nothing to pass: the query parameters are left out.
-        let o = build_options(&ImageBuild {
-            tag: "t".into(),
-            ..Default::default()
-        });
-        assert!(o.buildargs.is_none() && o.labels.is_none());
     }
 }

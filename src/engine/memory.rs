@@ -14,6 +14,8 @@ mod archive;
 mod controls;
 pub mod dind;
 mod exec;
+mod files;
+mod lifecycle;
 mod logfwd;
 mod networks;
 mod ops;
@@ -27,10 +29,11 @@ mod state;
 mod streams;
 #[cfg(test)]
 mod tests;
+mod volumes;
 
 use super::{
-    ContainerSpec, Engine, EngineError, EngineInfo, EngineResult, ExecOutcome, ExecRequest,
-    LogOptions, Output, PathStat, TarDownload, TarUpload,
+    ContainerSpec, Engine, EngineInfo, EngineResult, ExecOutcome, ExecRequest, LogOptions, Output,
+    PathStat, TarDownload, TarUpload,
 };
 use crate::domain::labels;
 use crate::domain::observe::{EngineEvent, Sidecar, Stats};
@@ -38,6 +41,7 @@ use crate::domain::platform::{Arch, Emulation};
 use crate::domain::workspace::{Workspace, WorkspaceState};
 pub use archive::{Body, MemFs, Node};
 use async_trait::async_trait;
+pub use exec::{ExecCall, ExecHandler, ExecReply};
 use futures_util::stream::BoxStream;
 pub use runtimes::RuntimeBehaviour;
 pub use state::Extras;
@@ -45,7 +49,6 @@ use state::{Container, State};
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
 
 /// What [`Engine::endpoint`] reports.
@@ -65,28 +68,6 @@ pub struct OpenStreams {
     pub stats: usize,
     pub events: usize,
 }
-
-/// An exec as the handler sees it.
-#[derive(Debug, Clone)]
-pub struct ExecCall {
-    pub container: String,
-    pub cmd: Vec<String>,
-    pub env: Vec<String>,
-    pub user: Option<String>,
-    pub workdir: Option<String>,
-    pub stdin: Vec<u8>,
-}
-
-/// What an exec does: its output, exit code and how long it runs (tokio time).
-#[derive(Debug, Clone, Default)]
-pub struct ExecReply {
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
-    pub exit_code: i64,
-    pub takes: Duration,
-}
-
-pub type ExecHandler = Arc<dyn Fn(&ExecCall) -> ExecReply + Send + Sync>;
 
 struct Inner {
     /// Plain data, locked briefly and never across an await.
@@ -270,48 +251,19 @@ impl Engine for MemoryEngine {
         name: &str,
         labels: &BTreeMap<String, String>,
     ) -> EngineResult<bool> {
-        self.inner.update(|s| {
-            s.enter(Op::CreateVolume)?;
-            if s.volumes.contains_key(name) {
-                return Ok(false);
-            }
-            s.volumes.insert(name.to_string(), labels.clone());
-            Ok(true)
-        })
+        volumes::create(self, name, labels)
     }
 
     async fn volume_exists(&self, name: &str) -> EngineResult<bool> {
-        let mut s = self.inner.lock();
-        s.enter(Op::VolumeExists)?;
-        Ok(s.volumes.contains_key(name))
+        volumes::exists(self, name)
     }
 
     async fn volumes_labelled(&self, want: &[(&str, &str)]) -> EngineResult<Vec<String>> {
-        let mut s = self.inner.lock();
-        s.enter(Op::VolumeExists)?;
-        Ok(s.volumes
-            .iter()
-            .filter(|(_, l)| {
-                want.iter()
-                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
-            })
-            .map(|(n, _)| n.clone())
-            .collect())
+        volumes::labelled(self, want)
     }
 
     async fn remove_volume(&self, name: &str) -> EngineResult<()> {
-        self.inner.update(|s| {
-            s.enter(Op::RemoveVolume)?;
-            if let Some(c) = s.containers.values().find(|c| c.volume == name) {
-                return Err(EngineError::Conflict(format!(
-                    "remove {name}: volume is in use - [{}]",
-                    c.id
-                )));
-            }
-            s.volumes.remove(name);
-            s.volume_files.remove(name);
-            Ok(())
-        })
+        volumes::remove(self, name)
     }
 
     async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String> {
@@ -322,86 +274,23 @@ impl Engine for MemoryEngine {
     }
 
     async fn start_container(&self, container: &str) -> EngineResult<()> {
-        let publish = self.inner.publisher.on;
-        let mut listener = None;
-        let port = self
-            .inner
-            .lock()
-            .find(container)
-            .and_then(|c| (!c.running()).then_some(c.host_port).flatten());
-        if let (true, Some(p)) = (publish, port) {
-            listener = Some(self.inner.publisher.bind(p).map_err(|e| {
-                EngineError::PortTaken(format!("Bind for 127.0.0.1:{p} failed: {e}"))
-            })?);
-        }
-        self.inner.update(|s| {
-            s.enter(Op::StartContainer)?;
-            s.start(container)
-        })?;
-        if let (Some(l), Some(p)) = (listener, port) {
-            self.inner.publisher.serve(p, l);
-        }
-        Ok(())
+        lifecycle::start(self, container)
     }
 
     async fn stop_container(&self, container: &str, _timeout_secs: i64) -> EngineResult<()> {
-        let r = self.inner.update(|s| {
-            s.enter(Op::StopContainer)?;
-            s.stop(container)
-        });
-        self.republish();
-        r
+        lifecycle::stop(self, container)
     }
 
     async fn restart_container(&self, container: &str, _timeout_secs: i64) -> EngineResult<()> {
-        self.inner.update(|s| {
-            s.enter(Op::RestartContainer)?;
-            s.stop(container)?;
-            s.start(container)?;
-            let name = s
-                .find(container)
-                .map(|c| c.name.clone())
-                .unwrap_or_default();
-            s.event(&name, "restart");
-            Ok(())
-        })
+        lifecycle::restart(self, container)
     }
 
     async fn rename_container(&self, container: &str, new_name: &str) -> EngineResult<()> {
-        self.inner.update(|s| {
-            s.enter(Op::RenameContainer)?;
-            let Some(old) = s.find(container).map(|c| c.name.clone()) else {
-                return Err(EngineError::NotFound {
-                    what: format!("container {container}"),
-                });
-            };
-            if s.containers.contains_key(new_name) {
-                return Err(EngineError::Conflict(format!(
-                    "the container name \"/{new_name}\" is already in use"
-                )));
-            }
-            if let Some(mut c) = s.containers.remove(&old) {
-                c.name = new_name.to_string();
-                s.containers.insert(new_name.to_string(), c);
-            }
-            s.event(new_name, "rename");
-            Ok(())
-        })
+        lifecycle::rename(self, container, new_name)
     }
 
     async fn remove_container(&self, container: &str) -> EngineResult<()> {
-        let r = self.inner.update(|s| {
-            s.enter(Op::RemoveContainer)?;
-            let Some(name) = s.find(container).map(|c| c.name.clone()) else {
-                return Ok(());
-            };
-            s.stop(&name)?;
-            s.event(&name, "destroy");
-            s.containers.remove(&name);
-            Ok(())
-        });
-        self.republish();
-        r
+        lifecycle::remove(self, container)
     }
 
     async fn write_file(
@@ -411,17 +300,7 @@ impl Engine for MemoryEngine {
         contents: &[u8],
         _mode: u32,
     ) -> EngineResult<()> {
-        self.inner.update(|s| {
-            s.enter(Op::WriteFile)?;
-            let c = s
-                .find_mut(container)
-                .ok_or_else(|| State::not_found(container))?;
-            c.files.insert(path.to_string(), contents.to_vec());
-            let name = c.name.clone();
-            // Docker reports an archive upload as this event.
-            s.event(&name, "extract-to-dir");
-            Ok(())
-        })
+        files::write(self, container, path, contents)
     }
 
     async fn read_file(
@@ -430,12 +309,7 @@ impl Engine for MemoryEngine {
         path: &str,
         limit: usize,
     ) -> EngineResult<Option<Vec<u8>>> {
-        let mut s = self.inner.lock();
-        s.enter(Op::ReadFile)?;
-        let c = s
-            .find(container)
-            .ok_or_else(|| State::not_found(container))?;
-        Ok(c.files.get(path).map(|b| b[..b.len().min(limit)].to_vec()))
+        files::read(self, container, path, limit)
     }
 
     async fn stat_path(&self, container: &str, path: &str) -> EngineResult<Option<PathStat>> {

@@ -1,11 +1,35 @@
 //! exec in the memory engine: the test's handler decides output and status.
 use super::state::State;
-use super::{ExecCall, MemoryEngine, Op};
+use super::{MemoryEngine, Op};
 use crate::engine::{
     exec_cancelled, EngineError, EngineResult, ExecOutcome, ExecRequest, Output, EXEC_CANCELLED,
 };
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
+
+/// An exec as the handler sees it.
+#[derive(Debug, Clone)]
+pub struct ExecCall {
+    pub container: String,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub stdin: Vec<u8>,
+}
+
+/// What an exec does: its output, exit code and how long it runs (tokio time).
+#[derive(Debug, Clone, Default)]
+pub struct ExecReply {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub exit_code: i64,
+    pub takes: Duration,
+}
+
+pub type ExecHandler = Arc<dyn Fn(&ExecCall) -> ExecReply + Send + Sync>;
 
 pub(super) async fn run(
     eng: &MemoryEngine,

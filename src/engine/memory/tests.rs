@@ -1,7 +1,9 @@
 use super::*;
 use crate::domain::resources::Resources;
+use crate::engine::EngineError;
 use futures_util::StreamExt;
 use std::net::IpAddr;
+use std::time::Duration;
 
 fn follow(tail: Option<usize>) -> LogOptions {
     LogOptions {
