@@ -147,6 +147,21 @@ impl Machines for FakeMachines {
             s.homes.remove(volume).map(|_| ()).ok_or_else(|| nf(volume))
         })
     }
+    async fn write_mirror(
+        &self,
+        container: &str,
+        path: &str,
+        contents: &[u8],
+        mode: u32,
+    ) -> EngineResult<()> {
+        let rec = self
+            .with(|s| s.vms.get(container).map(|v| v.0.clone()))
+            .ok_or_else(|| nf(container))?;
+        match super::guest_files::mirror_path(&self.machine_dir(&rec), path) {
+            Some(file) => super::guest_files::write_mirror(&file, contents, mode),
+            None => Ok(()),
+        }
+    }
     fn run_state(&self, rec: &VmRecord) -> VmRun {
         self.with(|s| s.vms.get(&rec.container).map_or(VmRun::Stopped, |v| v.1))
     }

@@ -291,7 +291,15 @@ pub fn download_archive(g: Guest, path: &str) -> TarDownload {
                             Ok(0) | Err(_) => {
                                 dl.done = true;
                                 let ok = matches!(dl.child.wait().await, Ok(s) if s.success());
-                                let err = (&mut dl.err).await.unwrap_or_default();
+                                // Closed with ssh; bounded all the same.
+                                let err = tokio::time::timeout(
+                                    std::time::Duration::from_secs(2),
+                                    &mut dl.err,
+                                )
+                                .await
+                                .ok()
+                                .and_then(Result::ok)
+                                .unwrap_or_default();
                                 if ok && !dl.first {
                                     return None;
                                 }

@@ -85,7 +85,10 @@ impl VmHost {
     /// sockets in its directory). `PortTaken` when a forwarded port is taken.
     /// Starting a running VM is a no-op.
     pub async fn start(&self, container: &str) -> EngineResult<()> {
-        let (_lock, rec) = self.locked(container).await?;
+        // Its disks' check and the shared assets first, outside the machine's lock
+        // (the check only reads; the assets are made atomically in the cache, and
+        // a first fetch can take a while): the lock is held to launch.
+        let rec = self.get(container).await?;
         if self.run_state_async(&rec).await? == VmRun::Stopped {
             let (c, r) = (self.cache.clone(), rec.clone());
             tokio::task::spawn_blocking(move || super::base_disk::check_for(&c, &r))
@@ -93,7 +96,13 @@ impl VmHost {
                 .map_err(|e| EngineError::Api(format!("checking the VM's disks: {e}")))?
                 .map_err(|e| EngineError::Api(e.to_string()))?;
         }
-        let files = self.boot_files(&rec).await?;
+        let (kernel, initrd) = self.boot_assets().await?;
+        let (_lock, rec) = self.locked(container).await?;
+        let files = MachineFiles {
+            kernel,
+            initrd,
+            ..self.files(&rec)
+        };
         process::start(&rec, &files).await
     }
 
@@ -118,6 +127,27 @@ impl VmHost {
             l.release_name(&r.container, &r.id)
         })
         .await
+    }
+
+    /// Writes the mirror of the guest's `path` under the machine's lock (see
+    /// [`super::machines::Machines::write_mirror`]).
+    pub async fn write_mirror(
+        &self,
+        container: &str,
+        path: &str,
+        contents: Vec<u8>,
+        mode: u32,
+    ) -> EngineResult<()> {
+        let (_lock, rec) = self.locked(container).await?;
+        let Some(file) = super::guest_files::mirror_path(&self.layout().machine(&rec.id), path)
+        else {
+            return Ok(());
+        };
+        tokio::task::spawn_blocking(move || {
+            super::guest_files::write_mirror(&file, &contents, mode)
+        })
+        .await
+        .map_err(|e| EngineError::Api(format!("writing berth's copy of {path}: {e}")))?
     }
 
     /// Removes the home disk `volume`; `Conflict` while a VM that uses it exists.
@@ -251,14 +281,14 @@ impl VmHost {
         &self.cache
     }
 
-    /// The record of `container`, or `NotFound`.
     /// `container`'s record, read again once its machine's lock is held (see
     /// [`machine_lock`]): what another berth did meanwhile is seen, a remove (and
     /// a create of the name again) included.
     async fn locked(&self, container: &str) -> EngineResult<(MachineLock, VmRecord)> {
         loop {
             let id = self.get(container).await?.id;
-            let lock = machine_lock::lock(&self.layout().machine(&id), container).await?;
+            let dir = self.layout().machine(&id);
+            let lock = machine_lock::lock(&dir, container, machine_lock::WAIT).await?;
             let rec = self.get(container).await?;
             if rec.id == id {
                 return Ok((lock, rec));
@@ -266,6 +296,7 @@ impl VmHost {
         }
     }
 
+    /// The record of `container`, or `NotFound`.
     pub(super) async fn get(&self, container: &str) -> EngineResult<VmRecord> {
         self.find(container)
             .await?
@@ -294,14 +325,11 @@ impl VmHost {
     }
 
     /// Its files with the assets it boots from (made again if the cache lost them).
-    async fn boot_files(&self, rec: &VmRecord) -> EngineResult<MachineFiles> {
+    /// The kernel and initramfs a boot uses, made when missing.
+    async fn boot_assets(&self) -> EngineResult<(PathBuf, PathBuf)> {
         let kernel = assets::ensure_kernel(&self.cache, &None).await?;
         let initrd = assets::ensure_initrd(&self.cache, &kernel, &None).await?;
-        Ok(MachineFiles {
-            kernel: kernel.vmlinuz(),
-            initrd,
-            ..self.files(rec)
-        })
+        Ok((kernel.vmlinuz(), initrd))
     }
 }
 

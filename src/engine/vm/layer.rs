@@ -264,11 +264,10 @@ impl Engine for VmLayer {
         }
         // A stopped VM's file under /etc/berth/ lands in the mirror only (what
         // berth reads back); the guest's copy is written at its next write.
-        if let Some(file) = mirror {
-            let data = contents.to_vec();
-            tokio::task::spawn_blocking(move || guest_files::write_mirror(&file, &data, mode))
-                .await
-                .map_err(blocking_err)??;
+        if mirror.is_some() {
+            self.vms
+                .write_mirror(&rec.container, path, contents, mode)
+                .await?;
         }
         Ok(())
     }

@@ -26,6 +26,17 @@ pub trait Machines: Send + Sync + 'static {
     async fn stop(&self, container: &str, timeout: Duration) -> EngineResult<()>;
     async fn remove(&self, container: &str) -> EngineResult<()>;
     async fn remove_home(&self, volume: &str) -> EngineResult<()>;
+    /// Writes berth's mirror of the guest's `path` (a file under `/etc/berth/`
+    /// kept in the machine's directory; nothing for other paths) while holding
+    /// the machine's lock, so a remove under way never finds it half-made.
+    /// `NotFound` when the VM is gone.
+    async fn write_mirror(
+        &self,
+        container: &str,
+        path: &str,
+        contents: &[u8],
+        mode: u32,
+    ) -> EngineResult<()>;
     /// Blocking (pid file, `/proc`).
     fn run_state(&self, rec: &VmRecord) -> VmRun;
     /// Blocking (`/proc`).
@@ -70,6 +81,15 @@ impl Machines for VmHost {
     }
     async fn remove_home(&self, volume: &str) -> EngineResult<()> {
         VmHost::remove_home(self, volume).await
+    }
+    async fn write_mirror(
+        &self,
+        container: &str,
+        path: &str,
+        contents: &[u8],
+        mode: u32,
+    ) -> EngineResult<()> {
+        VmHost::write_mirror(self, container, path, contents.to_vec(), mode).await
     }
     fn run_state(&self, rec: &VmRecord) -> VmRun {
         VmHost::run_state(self, rec)
