@@ -22,12 +22,18 @@ pub(super) fn map_err(endpoint: &str, e: BErr) -> EngineError {
         }
     };
     match e {
-        // Answered with a 404, but nothing is missing: every default address range
-        // already has a network (about 30 with Docker's defaults).
+        // Answered with a 404 (20.10) or a 500, but nothing is missing: every
+        // default address range already has a network (about 30 with Docker's
+        // defaults). Newer engines say "fully subnetted".
         BErr::DockerResponseServerError { message, .. }
-            if message.contains("available, non-overlapping IPv4 address pool") =>
+            if message.contains("available, non-overlapping IPv4 address pool")
+                || message.contains("address pools have been fully subnetted") =>
         {
-            EngineError::Api(format!("{message}. The engine has no free address range for another network: remove networks nothing uses (`docker network prune`), or give dockerd more ranges with \"default-address-pools\" in /etc/docker/daemon.json and restart it"))
+            let host = match endpoint.starts_with("ssh://") || endpoint.starts_with("tcp://") {
+                true => "on the engine's host",
+                false => "in /etc/docker/daemon.json",
+            };
+            EngineError::Api(format!("{message}. The engine has no free address range for another network: remove networks nothing uses (`docker network prune`), or give dockerd more ranges with \"default-address-pools\" {host} and restart it"))
         }
         BErr::DockerResponseServerError {
             status_code: 404,
@@ -184,6 +190,25 @@ mod tests {
             "{said}"
         );
         assert!(!said.ends_with("not found"), "{said}");
+        let newer = status(
+            500,
+            "all predefined address pools have been fully subnetted",
+        );
+        assert!(
+            newer.to_string().contains("docker network prune"),
+            "{newer}"
+        );
+        let remote = map_err(
+            "ssh://me@far",
+            BErr::DockerResponseServerError {
+                status_code: 500,
+                message: "all predefined address pools have been fully subnetted".into(),
+            },
+        );
+        assert!(
+            remote.to_string().contains("on the engine's host"),
+            "{remote}"
+        );
         // bollard 0.21 answers 304 (a stop of a stopped container) with Ok itself
         // (`Docker::process_request` takes 2xx and 304 as success): it never
         // becomes an error here, so stop_container's Ok covers it.
