@@ -23,8 +23,8 @@ log() { echo "== test.sh: $*" >&2; }
 pool=10.123.0.0/16
 if grep -qs '"default-address-pools"' /etc/docker/daemon.json; then
   log "daemon.json sets default-address-pools: the engine keeps them"
-elif ip -4 route show match "$pool" | grep -qv '^default' \
-  || ip -4 route show root "$pool" | grep -qvE ' dev (docker0|br-[0-9a-f]{12}) '; then
+elif [ "$(ip -4 route show match "$pool" | grep -cv '^default')" != 0 ] \
+  || [ "$(ip -4 route show root "$pool" | grep -cvE ' dev (docker0|br-[0-9a-f]{12}) ')" != 0 ]; then
   log "this host routes part of $pool: the engine keeps Docker's default pools"
 else
   export BERTH_ENGINE_POOL=$pool
@@ -37,16 +37,19 @@ if [ "$(id -u)" = 0 ] && ! scripts/engine.sh up; then started_engine=1; fi
 # killed before the harness could remove them). Each keeps its route, and the
 # default engine skips every address pool a route overlaps: ~30 of them and no
 # network can be made ("could not find an available, non-overlapping IPv4 address
-# pool"). Removed, loudly: only `br-<12 hex>` bridges (libnetwork's names) that
-# are not a network of the running engine, and only while no other dockerd runs
-# (a dockerd makes a missing bridge of its network again when it starts).
+# pool"). Removed, loudly: only `br-<12 hex>` bridges (libnetwork's names) with
+# nothing attached that are not a network of the local engine, and only while no
+# other dockerd runs (a dockerd makes a missing bridge of its network again when it
+# starts). Bridges are listed before networks, so one made meanwhile is kept.
 sweep_orphan_bridges() {
   [ "$(id -u)" = 0 ] || return 0
   [ "$(pgrep -xc dockerd)" = 1 ] || return 0
-  local ids b
-  ids=$(docker network ls -q --no-trunc) || return 0
-  for b in $(ip -o link show type bridge | awk -F': ' '{print $2}' | grep -E '^br-[0-9a-f]{12}$'); do
+  local ids b bridges
+  bridges=$(ip -o link show type bridge | awk -F': ' '{print $2}' | grep -E '^br-[0-9a-f]{12}$') || return 0
+  ids=$(timeout 10 docker -H unix:///var/run/docker.sock network ls -q --no-trunc) || return 0
+  for b in $bridges; do
     grep -q "^${b#br-}" <<<"$ids" && continue
+    [ -z "$(ip -o link show master "$b")" ] || continue
     log "removing bridge $b ($(ip -o -4 addr show dev "$b" | awk '{printf "%s%s", s, $4; s=" "}')): no running engine has it; a dockerd that is gone left it"
     ip link del "$b" || true
   done

@@ -32,6 +32,8 @@ pub struct ExtraDockerd {
     net: u8,
     stopped: bool,
     bridge: String,
+    /// Bridges in its pool's range before it started (never its own).
+    before: Vec<String>,
     subnet: String,
     tls_port: Option<u16>,
 }
@@ -94,6 +96,7 @@ impl ExtraDockerd {
             net,
             stopped: false,
             bridge: format!("br-bt-{tag}"),
+            before: pool_bridges(net),
             subnet: format!("10.{net}.0.1/24"),
             tls_port,
         };
@@ -249,11 +252,8 @@ impl ExtraDockerd {
             let _ = run(Command::new("kill").args(["-KILL", &pid.to_string()]));
         }
         let dir = self.dir.display().to_string();
-        let net = self
-            .subnet
-            .rsplit_once('.')
-            .map(|(a, _)| a.to_string())
-            .unwrap_or_default();
+        // Its containers' addresses: 10.NET.0.x on its bridge, 10.NET.64+.x on its networks.
+        let net = format!("10.{}", self.net);
         let Ok(procs) = std::fs::read_dir("/proc") else {
             return;
         };
@@ -285,21 +285,16 @@ impl ExtraDockerd {
             .unwrap_or_default()
     }
 
-    /// Links holding an IPv4 address in this engine's 10.NET.0.0/16: its bridge and
-    /// those of the networks made on it.
+    /// The bridges this engine made for its networks: bridges holding an address
+    /// of its pool (10.NET.64.0/18) that were not there when it started.
     fn own_links(&self) -> Vec<String> {
-        let o = run(Command::new("ip").args(["-o", "-4", "addr", "show"]));
-        let prefix = format!("10.{}.", self.net);
-        let mut links: Vec<String> = String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                (f.len() > 3 && f[2] == "inet" && f[3].starts_with(&prefix))
-                    .then(|| f[1].to_string())
-            })
+        let mut links: Vec<String> = pool_bridges(self.net)
+            .into_iter()
+            .filter(|b| !self.before.contains(b))
             .collect();
-        links.sort();
-        links.dedup();
+        if link_exists(&self.bridge) {
+            links.push(self.bridge.clone());
+        }
         links
     }
 
@@ -380,6 +375,38 @@ pub fn unmount_under(dir: &Path) {
     for m in under {
         let _ = run(Command::new("umount").args(["-l", m]));
     }
+}
+
+/// Bridges (`ip -o link show type bridge`) holding an IPv4 address in
+/// 10.`net`.64.0/18, the pool of the engine on `net`.
+fn pool_bridges(net: u8) -> Vec<String> {
+    let o = run(Command::new("ip").args(["-o", "link", "show", "type", "bridge"]));
+    let bridges: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| l.split(": ").nth(1).map(|n| n.trim().to_string()))
+        .collect();
+    let o = run(Command::new("ip").args(["-o", "-4", "addr", "show"]));
+    let mut links: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let addr = f.get(3).filter(|_| f.get(2) == Some(&"inet"))?;
+            let mut o = addr.split(['.', '/']).map(|p| p.parse::<u16>().ok());
+            let (a, b, c) = (o.next()??, o.next()??, o.next()??);
+            (a == 10 && b == u16::from(net) && (64..128).contains(&c)).then(|| f[1].to_string())
+        })
+        .filter(|l| bridges.contains(l))
+        .collect();
+    links.sort();
+    links.dedup();
+    links
+}
+
+/// Whether the link `name` exists.
+fn link_exists(name: &str) -> bool {
+    run(Command::new("ip").args(["link", "show", name]))
+        .status
+        .success()
 }
 
 /// Live processes in the cgroup of one of the containers `ids` (a line of
