@@ -117,6 +117,9 @@ pub fn create_spec(a: &Args, cwd: &Path) -> ToolResult<CreateSpec> {
         workdir,
         networks,
         net_profile: a.string("net_profile")?,
+        provider: a.string("provider")?,
+        accel: a.string("accel")?,
+        disk: a.string("disk")?,
         ttl: a.string("ttl")?,
         ..CreateSpec::default()
     })
@@ -234,6 +237,7 @@ mod tests {
             "dotfiles_repo": "https://example.com/d", "dotfiles_inline": {".bashrc": "x=1"},
             "setup_commands": ["echo hi"], "memory_limit": "4g", "cpu_limit": 2.0,
             "network": "my-stack", "repo_url": "https://example.com/r",
+            "provider": "vm", "accel": "tcg", "disk": "20g",
             "persistent": true, "cache_bust": true, "gpu": false,
         }))
         .unwrap();
@@ -256,6 +260,10 @@ mod tests {
         assert_eq!((s.memory.as_deref(), s.cpus), (Some("4g"), Some(2.0)));
         assert_eq!(s.networks, vec!["my-stack"]);
         assert_eq!(s.clone_url.as_deref(), Some("https://example.com/r"));
+        assert_eq!(
+            (s.provider.as_deref(), s.accel.as_deref(), s.disk.as_deref()),
+            (Some("vm"), Some("tcg"), Some("20g"))
+        );
     }
 
     #[test]

@@ -84,6 +84,12 @@ async def conformance(berth, name, work):
             expect(len(progress) >= 3, f"progress notifications for create: {progress}")
             summary["create_progress"] = len(progress)
 
+            # A VM asked for with a network profile a VM cannot have: refused, the
+            # reason said, nothing made.
+            err, r = await call(s, {"operation": "create", "name": f"{name}-vm", "provider": "vm",
+                                    "net_profile": "isolated"})
+            expect(err and "needs --net-profile open or offline" in r, f"vm isolated: {r}")
+
             err, r = await call(s, {"operation": "exec", "container": name,
                                     "command": "echo out; echo err >&2; echo $MCP_TEST; whoami"})
             expect(not err and r["returncode"] == 0 and r["timed_out"] is False, f"exec: {r}")
