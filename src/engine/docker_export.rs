@@ -1,7 +1,9 @@
 //! An image's filesystem as one tar stream (what `docker export` gives), for
 //! VM base disks: a container is created from the image (never started), its
 //! filesystem exported, and the container removed whatever happens (also when
-//! the reader gives up half way: a guard removes it then).
+//! the reader gives up half way: a guard removes it then). One a berth killed
+//! mid-export left is removed by the next export, once it is an hour old (an
+//! export takes seconds; a younger one may be another berth's, under way).
 use super::docker::{map_err, DockerEngine};
 use super::docker_remove_guard::RemoveOnDrop;
 use super::{EngineResult, TarDownload};
@@ -18,6 +20,50 @@ struct State {
     guard: Option<RemoveOnDrop>,
     inner: Option<BoxStream<'static, Result<bytes::Bytes, bollard::errors::Error>>>,
     done: bool,
+}
+
+/// How old an export container must be before another export removes it.
+const STALE_AFTER_SECS: i64 = 3600;
+
+/// The export containers (id, created, unix seconds) that are stale at `now`.
+fn stale(found: &[(String, i64)], now: i64) -> Vec<String> {
+    found
+        .iter()
+        .filter(|(_, created)| now - created > STALE_AFTER_SECS)
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+/// Removes the export containers berths that were killed mid-export left (see
+/// the module's note). A failure is logged: it never stops an export.
+async fn sweep_stale(docker: &Docker) {
+    let opts = qp::ListContainersOptions {
+        all: true,
+        filters: Some(HashMap::from([(
+            "label".to_string(),
+            vec![format!("{}=vm-export", crate::domain::labels::ROLE)],
+        )])),
+        ..Default::default()
+    };
+    let found: Vec<(String, i64)> = match docker.list_containers(Some(opts)).await {
+        Ok(l) => l
+            .into_iter()
+            .filter_map(|c| Some((c.id?, c.created?)))
+            .collect(),
+        Err(e) => {
+            tracing::warn!("cannot list leftover export containers: {e}");
+            return;
+        }
+    };
+    for id in stale(&found, chrono::Utc::now().timestamp()) {
+        tracing::info!("removing export container {id}, left by a berth that did not finish");
+        if let Err(e) = docker
+            .remove_container(&id, Some(super::docker_remove_guard::force()))
+            .await
+        {
+            tracing::warn!("cannot remove leftover export container {id}: {e}");
+        }
+    }
 }
 
 fn body(image: &str) -> ContainerCreateBody {
@@ -49,6 +95,7 @@ pub(super) fn export_filesystem(eng: &DockerEngine, image: &str) -> TarDownload 
             return None;
         }
         if st.inner.is_none() {
+            sweep_stale(&st.docker).await;
             let made = st
                 .docker
                 .create_container(None::<qp::CreateContainerOptions>, body(&st.image))
@@ -82,4 +129,21 @@ pub(super) fn export_filesystem(eng: &DockerEngine, image: &str) -> TarDownload 
         item.map(|i| (i, st))
     })
     .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_exports_over_an_hour_old_are_stale() {
+        let now = 1_000_000;
+        let found = [
+            ("old".to_string(), now - STALE_AFTER_SECS - 1),
+            ("just".to_string(), now - STALE_AFTER_SECS),
+            ("young".to_string(), now - 5),
+        ];
+        assert_eq!(stale(&found, now), vec!["old".to_string()]);
+        assert!(stale(&[], now).is_empty());
+    }
 }
